@@ -1,0 +1,3 @@
+"""serbench: a benchmark suite for efficient speech emotion recognition."""
+
+__version__ = "0.1.0"

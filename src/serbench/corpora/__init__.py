@@ -1,0 +1,29 @@
+"""Corpus adapters, registered by name.
+
+A new corpus (SAVEE, CREMA-D, IEMOCAP, DEMoS) is one module that defines an
+``ADAPTER`` and one line in :data:`CORPORA`.
+"""
+
+from serbench.corpora import emodb, ravdess, tess
+from serbench.corpora.base import CorpusAdapter, CorpusNotFoundError, build_manifest, read_manifest
+
+CORPORA: dict[str, CorpusAdapter] = {
+    "emodb": emodb.ADAPTER,
+    "tess": tess.ADAPTER,
+    "ravdess": ravdess.ADAPTER,
+}
+
+
+def get_adapter(name: str) -> CorpusAdapter:
+    """The adapter registered under ``name``.
+
+    Raises:
+        KeyError: no such corpus; the message lists the registered ones.
+    """
+    try:
+        return CORPORA[name]
+    except KeyError:
+        raise KeyError(f"unknown corpus {name!r}; registered: {sorted(CORPORA)}") from None
+
+
+__all__ = ["CORPORA", "CorpusAdapter", "CorpusNotFoundError", "build_manifest", "get_adapter", "read_manifest"]

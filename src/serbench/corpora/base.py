@@ -1,0 +1,159 @@
+"""The corpus-adapter contract and the manifest it produces.
+
+A manifest (one CSV per corpus, as SpeechBrain's data manifests) is the
+contract between data preparation and everything after it: one row per usable
+utterance with the columns in :data:`MANIFEST_COLUMNS`. An adapter only says
+where a corpus keeps its audio and how a file name encodes speaker and label;
+:func:`build_manifest` does the rest for every corpus alike.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from serbench.audio import AUDIO_EXTENSIONS, AudioError, probe_audio
+from serbench.labels import CANONICAL_EMOTIONS
+
+log = logging.getLogger(__name__)
+
+MANIFEST_COLUMNS: tuple[str, ...] = (
+    "utterance_id",
+    "path",
+    "speaker",
+    "gender",
+    "native_label",
+    "emotion",
+    "duration_s",
+    "sample_rate",
+)
+
+
+class CorpusNotFoundError(FileNotFoundError):
+    """The configured corpus folder does not exist or holds no audio."""
+
+
+class LabelError(ValueError):
+    """A file name that does not follow the corpus's naming convention."""
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """What an adapter reads from one file name."""
+
+    utterance_id: str
+    speaker: str
+    gender: str
+    native_label: str
+    emotion: str
+
+
+@dataclass(frozen=True)
+class Download:
+    """Where the official distribution of a corpus lives.
+
+    ``sha256`` is the archive's checksum; ``None`` where the project has not
+    recorded it yet, in which case the download logs the hash it computed so
+    that the user can pin it in config.yaml (``download.<corpus>.sha256``).
+    """
+
+    url: str
+    sha256: str | None
+    license_note: str
+
+
+@dataclass(frozen=True)
+class CorpusAdapter:
+    """How one corpus is laid out and labelled.
+
+    Attributes:
+        name: registry key (``"emodb"``).
+        audio_folder: sub-folder of the corpus root that holds the audio
+            (searched recursively); ``"."`` for the root itself.
+        parse: reads a file name into :class:`Labelled`; raises
+            :class:`LabelError` with the reason for a name it cannot read.
+        download: the official distribution, or ``None`` for licensed corpora
+            that only a local copy can provide.
+    """
+
+    name: str
+    audio_folder: str
+    parse: Callable[[Path], Labelled]
+    download: Download | None
+
+
+def audio_files(adapter: CorpusAdapter, root: str | Path) -> list[Path]:
+    """All audio files of a corpus copy, sorted.
+
+    Raises:
+        CorpusNotFoundError: ``root`` (or its audio folder) is missing.
+    """
+    folder = Path(root) / adapter.audio_folder
+    if not folder.is_dir():
+        raise CorpusNotFoundError(
+            f"{adapter.name}: corpus folder {folder} not found; put a copy of the official "
+            f"distribution there or point data_root in config.yaml at the folder holding '{adapter.name}/'"
+        )
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file())
+
+
+def build_manifest(adapter: CorpusAdapter, root: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Scan a corpus copy into a manifest.
+
+    Every audio file is labelled from its name and decoded in full. A file
+    with an unreadable name or unusable audio is reported (logged and listed in
+    the second table) and left out; the scan goes on.
+
+    Returns:
+        ``(manifest, skipped)``: the manifest with :data:`MANIFEST_COLUMNS`,
+        sorted by utterance id; ``skipped`` with columns ``path, reason``.
+
+    Raises:
+        CorpusNotFoundError: the folder is missing or holds no usable audio.
+        ValueError: two files map to one utterance id.
+    """
+    rows, skipped = [], []
+    for path in audio_files(adapter, root):
+        try:
+            labelled = adapter.parse(path)
+            if labelled.emotion not in CANONICAL_EMOTIONS:
+                raise LabelError(f"emotion {labelled.emotion!r} is not canonical")
+            info = probe_audio(path)
+        except (LabelError, AudioError) as err:
+            reason = err.reason if isinstance(err, AudioError) else str(err)
+            log.warning("skipped %s: %s", path, reason)
+            skipped.append({"path": str(path), "reason": reason})
+            continue
+        rows.append(
+            {
+                **labelled.__dict__,
+                "path": str(path.resolve()),
+                "duration_s": round(info.duration_s, 6),
+                "sample_rate": info.sample_rate,
+            }
+        )
+    if not rows:
+        raise CorpusNotFoundError(f"{adapter.name}: no usable audio under {Path(root) / adapter.audio_folder}")
+    manifest = pd.DataFrame(rows, columns=list(MANIFEST_COLUMNS)).sort_values("utterance_id", ignore_index=True)
+    duplicated = manifest["utterance_id"][manifest["utterance_id"].duplicated()]
+    if not duplicated.empty:
+        raise ValueError(f"{adapter.name}: utterance ids occur twice: {sorted(set(duplicated))[:5]}")
+    log.info("%s: %d utterances, %d skipped", adapter.name, len(manifest), len(skipped))
+    return manifest, pd.DataFrame(skipped, columns=["path", "reason"])
+
+
+def read_manifest(path: str | Path) -> pd.DataFrame:
+    """Read a manifest CSV written by :func:`build_manifest`.
+
+    Raises:
+        ValueError: a column of :data:`MANIFEST_COLUMNS` is missing.
+    """
+    manifest = pd.read_csv(path, dtype={"speaker": str, "utterance_id": str})
+    missing = set(MANIFEST_COLUMNS) - set(manifest.columns)
+    if missing:
+        raise ValueError(f"{path}: not a serbench manifest, missing columns {sorted(missing)}")
+    return manifest

@@ -1,0 +1,47 @@
+"""Classification metrics of the SER literature, as small pure functions.
+
+WA (weighted accuracy) is plain accuracy; UA (unweighted average recall, also
+UAR) is the mean of per-class recalls, the headline for imbalanced corpora.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
+
+
+def weighted_accuracy(y_true: Sequence, y_pred: Sequence) -> float:
+    """WA: share of correctly classified utterances.
+
+    >>> weighted_accuracy([0, 0, 0, 1], [0, 0, 0, 0])
+    0.75
+    """
+    return float(accuracy_score(y_true, y_pred))
+
+
+def unweighted_average_recall(y_true: Sequence, y_pred: Sequence) -> float:
+    """UA / UAR: mean over classes of the per-class recall.
+
+    >>> unweighted_average_recall([0, 0, 0, 1], [0, 0, 0, 0])
+    0.5
+    """
+    return float(balanced_accuracy_score(y_true, y_pred))
+
+
+def macro_f1(y_true: Sequence, y_pred: Sequence) -> float:
+    """Unweighted mean of per-class F1 scores.
+
+    >>> round(macro_f1([0, 0, 0, 1], [0, 0, 0, 0]), 4)
+    0.4286
+    """
+    return float(f1_score(y_true, y_pred, average="macro", zero_division=0))
+
+
+def classification_scores(y_true: Sequence, y_pred: Sequence) -> dict[str, float]:
+    """WA, UA and macro-F1 in one dict: keys ``accuracy``, ``uar``, ``macro_f1``."""
+    return {
+        "accuracy": weighted_accuracy(y_true, y_pred),
+        "uar": unweighted_average_recall(y_true, y_pred),
+        "macro_f1": macro_f1(y_true, y_pred),
+    }

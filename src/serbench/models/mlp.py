@@ -1,0 +1,36 @@
+"""The MLP of Shinde et al. 2024 (Sec. 2.1): 180 -> 256 -> 512 -> 64 -> classes."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class MLP(nn.Module):
+    """Feed-forward classifier on utterance-level features.
+
+    Input standardization (mean and std of the training split) lives in the
+    model as buffers, so a saved model takes raw features.
+
+    Args:
+        input_dim: features per utterance (180).
+        n_classes: emotions (7 for EmoDB and TESS).
+        hidden: hidden layer widths (paper: 256, 512, 64).
+        dropout: dropout after each hidden ReLU (paper: 0.1).
+    """
+
+    def __init__(self, input_dim: int, n_classes: int, hidden: tuple[int, ...] = (256, 512, 64), dropout: float = 0.1):
+        super().__init__()
+        self.register_buffer("feature_mean", torch.zeros(input_dim))
+        self.register_buffer("feature_std", torch.ones(input_dim))
+        layers: list[nn.Module] = []
+        width = input_dim
+        for size in hidden:
+            layers += [nn.Linear(width, size), nn.ReLU(), nn.Dropout(dropout)]
+            width = size
+        layers.append(nn.Linear(width, n_classes))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """Logits of shape ``(batch, n_classes)`` from features ``(batch, input_dim)``."""
+        return self.net((features - self.feature_mean) / self.feature_std)

@@ -1,0 +1,1 @@
+"""Weight quantization: fixed bit-widths and layer-importance adaptive bit-widths."""

@@ -1,0 +1,93 @@
+"""The quantization study's tables: per-run rows and their mean ± std."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from serbench.literature import shinde2024_table2
+
+RUN_COLUMNS = [
+    "corpus", "protocol", "model", "variant", "fold", "seed", "n_params", "avg_bits", "size_kb",
+    "file_bytes", "accuracy", "uar", "macro_f1", "n_test",
+]
+SCORES = ["accuracy", "uar", "macro_f1"]
+KEYS = ["corpus", "model", "protocol", "variant"]
+
+
+def variant_order(variant: str) -> int:
+    """Sort key: fp32 first, then fixed8 down to fixed1, adaptive last."""
+    if variant == "fp32":
+        return 0
+    if variant.startswith("fixed"):
+        return 9 - int(variant[5:])
+    return 10
+
+
+def read_runs(metrics_paths: list[str | Path]) -> pd.DataFrame:
+    """One row per (corpus, protocol, model, variant, fold, seed) from the quantize step's JSON files.
+
+    Raises:
+        ValueError: a file is not valid JSON or lacks a column; the message names it.
+    """
+    rows = []
+    for path in metrics_paths:
+        try:
+            record = json.loads(Path(path).read_text())
+            rows.append({column: record[column] for column in RUN_COLUMNS})
+        except (json.JSONDecodeError, KeyError) as err:
+            raise ValueError(f"{path}: not a serbench metrics file ({err})") from err
+    return pd.DataFrame(rows, columns=RUN_COLUMNS)
+
+
+def summarize(runs: pd.DataFrame) -> pd.DataFrame:
+    """Mean over folds and seeds per corpus × model × protocol × variant, with std of each score.
+
+    Adds the paper's accuracy and size (Shinde et al. 2024, Table 2) where the
+    paper reports that corpus, model and variant.
+    """
+    grouped = runs.groupby(KEYS, sort=False)
+    table = grouped[["n_params", "avg_bits", "size_kb", "file_bytes", *SCORES, "n_test"]].mean()
+    for score in SCORES:
+        table[f"{score}_std"] = grouped[score].std(ddof=1).fillna(0.0)
+    table["n_runs"] = grouped.size()
+    table = table.reset_index()
+    paper = shinde2024_table2().rename(columns={"accuracy": "paper_accuracy", "size_kb": "paper_size_kb"})
+    table = table.merge(paper[["corpus", "model", "variant", "paper_accuracy", "paper_size_kb"]],
+                        on=["corpus", "model", "variant"], how="left")
+    table["n_params"] = table["n_params"].astype(int)
+    table["file_bytes"] = table["file_bytes"].round().astype(int)
+    order = table["variant"].map(variant_order)
+    table = table.assign(_order=order).sort_values(["corpus", "model", "protocol", "_order"]).drop(columns="_order")
+    columns = ["corpus", "model", "protocol", "variant", "n_params", "avg_bits", "size_kb", "file_bytes",
+               "accuracy", "accuracy_std", "uar", "uar_std", "macro_f1", "macro_f1_std", "n_test", "n_runs",
+               "paper_accuracy", "paper_size_kb"]
+    return table[columns].reset_index(drop=True)
+
+
+def to_markdown(table: pd.DataFrame) -> str:
+    """The summary as a Markdown table, scores as ``mean ± std`` in percent."""
+    shown = pd.DataFrame({
+        "corpus": table["corpus"],
+        "model": table["model"],
+        "protocol": table["protocol"],
+        "variant": table["variant"],
+        "b̄": table["avg_bits"].map("{:.2f}".format),
+        "size (KB)": table["size_kb"].map("{:.1f}".format),
+        "file (bytes)": table["file_bytes"],
+        **{
+            label: [f"{100 * m:.2f} ± {100 * s:.2f}" for m, s in zip(table[score], table[f"{score}_std"])]
+            for label, score in (("WA %", "accuracy"), ("UA %", "uar"), ("macro-F1 %", "macro_f1"))
+        },
+        "runs": table["n_runs"],
+        "paper WA %": table["paper_accuracy"].map(lambda v: "" if pd.isna(v) else f"{100 * v:.2f}"),
+        "paper size (KB)": table["paper_size_kb"].map(lambda v: "" if pd.isna(v) else f"{v:.0f}"),
+    })
+    note = (
+        "\n\nWA = accuracy, UA = unweighted average recall; mean ± std over seeds and folds. "
+        "Size = parameters × b̄ / 8 / 1000 (the paper's count); file = bytes of the bit-packed model on disk. "
+        "Paper figures: Shinde et al. 2024, Table 2 (random 80/10/10 split).\n"
+    )
+    return shown.to_markdown(index=False) + note

@@ -1,0 +1,30 @@
+"""Shared fixtures: small synthetic corpora written in each corpus's naming convention."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+
+def write_tone(path: Path, seconds: float = 0.5, rate: int = 16000, freq: float = 220.0, fmt: str | None = None) -> Path:
+    """A short sine tone with a little noise, as a real (decodable) audio file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    t = np.arange(int(seconds * rate)) / rate
+    rng = np.random.default_rng(int(freq))
+    wave = 0.3 * np.sin(2 * np.pi * freq * t) + 0.01 * rng.standard_normal(t.size)
+    sf.write(path, wave.astype(np.float32), rate, format=fmt)
+    return path
+
+
+@pytest.fixture
+def emodb_copy(tmp_path: Path) -> Path:
+    """An EmoDB-layout folder: 2 speakers × 7 emotions × 2 texts, WAV."""
+    root = tmp_path / "emodb"
+    for speaker in ("03", "08"):
+        for i, code in enumerate("WLEAFTN"):
+            for text in ("a01", "b02"):
+                write_tone(root / "wav" / f"{speaker}{text}{code}a.wav", freq=150 + 40 * i + int(speaker))
+    return root

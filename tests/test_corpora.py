@@ -1,0 +1,94 @@
+from pathlib import Path
+
+import pytest
+
+from conftest import write_tone
+from serbench.corpora import CorpusNotFoundError, build_manifest, get_adapter
+from serbench.corpora.base import MANIFEST_COLUMNS, LabelError
+
+
+def test_emodb_labels_speakers_and_genders(emodb_copy):
+    manifest, skipped = build_manifest(get_adapter("emodb"), emodb_copy)
+    assert list(manifest.columns) == list(MANIFEST_COLUMNS)
+    assert len(manifest) == 28 and skipped.empty
+    row = manifest.set_index("utterance_id").loc["03a01Fa"]
+    assert (row.speaker, row.gender, row.native_label, row.emotion) == ("03", "m", "F", "happiness")
+    assert set(manifest["emotion"]) == {"anger", "boredom", "disgust", "fear", "happiness", "sadness", "neutral"}
+    assert manifest["duration_s"].tolist() == pytest.approx([0.5] * 28)
+    assert set(manifest.loc[manifest.speaker == "08", "gender"]) == {"f"}
+
+
+def test_tess_names_including_the_oa_prefix_and_flac(tmp_path):
+    root = tmp_path / "tess"
+    write_tone(root / "OAF_angry" / "OAF_back_angry.wav")
+    write_tone(root / "OAF_neutral" / "OA_bite_neutral.flac")
+    write_tone(root / "YAF_pleasant_surprise" / "YAF_back_ps.flac")
+    manifest, skipped = build_manifest(get_adapter("tess"), root)
+    by_id = manifest.set_index("utterance_id")
+    assert by_id.loc["OA_bite_neutral", "speaker"] == "OAF"
+    assert by_id.loc["YAF_back_ps", "emotion"] == "surprise"
+    assert by_id.loc["OAF_back_angry", "emotion"] == "anger"
+    assert skipped.empty
+
+
+def test_ravdess_codes_and_stereo_files(tmp_path):
+    root = tmp_path / "ravdess"
+    write_tone(root / "Actor_01" / "03-01-05-01-01-01-01.flac", rate=48000)
+    write_tone(root / "Actor_02" / "03-01-02-02-01-01-02.wav", rate=48000)
+    manifest, _ = build_manifest(get_adapter("ravdess"), root)
+    by_id = manifest.set_index("utterance_id")
+    assert (by_id.loc["03-01-05-01-01-01-01", "emotion"], by_id.loc["03-01-05-01-01-01-01", "gender"]) == ("anger", "m")
+    assert (by_id.loc["03-01-02-02-01-01-02", "emotion"], by_id.loc["03-01-02-02-01-01-02", "gender"]) == ("calm", "f")
+    assert set(manifest["sample_rate"]) == {48000}
+
+
+@pytest.mark.parametrize(
+    "name, reason",
+    [("03a01Xa.wav", "unknown EmoDB emotion code 'X'"), ("99a01Fa.wav", "unknown EmoDB speaker"), ("short.wav", "7-character")],
+)
+def test_unlabelled_file_is_reported_and_left_out(emodb_copy, name, reason):
+    write_tone(emodb_copy / "wav" / name)
+    manifest, skipped = build_manifest(get_adapter("emodb"), emodb_copy)
+    assert len(manifest) == 28
+    assert skipped["path"].str.endswith(name).tolist() == [True]
+    assert reason in skipped["reason"].iloc[0]
+
+
+def _truncated(path: Path) -> None:
+    data = write_tone(path).read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _zero_length(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"")
+
+
+def _header_only(path: Path) -> None:
+    path.write_bytes(write_tone(path).read_bytes()[:30])
+
+
+@pytest.mark.parametrize(
+    "damage, reason",
+    [(_truncated, "truncated"), (_zero_length, "unreadable audio"), (_header_only, "unreadable audio")],
+)
+def test_bad_audio_is_reported_and_the_scan_goes_on(emodb_copy, damage, reason):
+    damage(emodb_copy / "wav" / "16b09Wa.wav")
+    manifest, skipped = build_manifest(get_adapter("emodb"), emodb_copy)
+    assert len(manifest) == 28 and "16b09Wa" not in set(manifest["utterance_id"])
+    assert len(skipped) == 1 and reason in skipped["reason"].iloc[0]
+
+
+def test_missing_corpus_folder_names_the_folder(tmp_path):
+    with pytest.raises(CorpusNotFoundError, match=str(tmp_path / "nowhere" / "wav")):
+        build_manifest(get_adapter("emodb"), tmp_path / "nowhere")
+
+
+def test_unknown_corpus_lists_the_registered_ones():
+    with pytest.raises(KeyError, match="registered"):
+        get_adapter("savee2")
+
+
+def test_tess_parse_rejects_unknown_emotion():
+    with pytest.raises(LabelError, match="unknown TESS emotion"):
+        get_adapter("tess").parse(Path("YAF_back_bored.wav"))

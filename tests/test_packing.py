@@ -1,0 +1,59 @@
+import numpy as np
+import pytest
+import torch
+
+from serbench.models import build_model
+from serbench.quantization.packing import load_packed, pack_codes, save_packed, unpack_codes
+from serbench.quantization.quantizers import fake_quantize_model
+from serbench.training import predict
+
+
+@pytest.mark.parametrize("bits", range(1, 9))
+def test_pack_round_trip_and_length(bits):
+    codes = np.random.default_rng(bits).integers(0, 2 ** bits, size=1001).astype(np.uint8)
+    payload = pack_codes(codes, bits)
+    assert len(payload) == -(-1001 * bits // 8)  # ceil(n * b / 8)
+    assert np.array_equal(unpack_codes(payload, 1001, bits), codes)
+
+
+def _model():
+    torch.manual_seed(0)
+    model = build_model("mlp", input_dim=12, n_classes=4, hidden=(32, 16))
+    model.feature_mean.copy_(torch.randn(12))
+    return model
+
+
+@pytest.mark.parametrize("bits", [{}, {"net.0": 1, "net.3": 3, "net.6": 8}, {"net.0": 2, "net.3": 2, "net.6": 2}])
+def test_packed_file_predicts_what_the_fake_quantized_model_predicts(tmp_path, bits):
+    model = _model()
+    path = tmp_path / "m.sbq"
+    size = save_packed(path, model, "mlp", {"input_dim": 12, "n_classes": 4, "hidden": [32, 16]}, ["a", "b", "c", "d"], bits)
+    assert size == path.stat().st_size
+    loaded, header = load_packed(path)
+    assert header["classes"] == ["a", "b", "c", "d"]
+    reference = fake_quantize_model(model, bits)
+    for name, tensor in reference.state_dict().items():
+        assert torch.equal(tensor, loaded.state_dict()[name]), name
+    features = np.random.default_rng(1).normal(size=(200, 12)).astype(np.float32)
+    assert np.array_equal(predict(loaded, features), predict(reference, features))
+
+
+def test_packed_bytes_shrink_with_bits(tmp_path):
+    model = _model()
+    kwargs = {"input_dim": 12, "n_classes": 4, "hidden": [32, 16]}
+    sizes = {b: save_packed(tmp_path / f"{b}.sbq", model, "mlp", kwargs, list("abcd"), {l: b for l in ("net.0", "net.3", "net.6")})
+             for b in (1, 2, 8)}
+    n_params = sum(p.numel() for p in model.parameters())
+    # payload grows by n_params/8 bytes per extra bit; header and buffers are the same
+    assert sizes[2] - sizes[1] == pytest.approx(n_params / 8, abs=6)
+    assert sizes[8] - sizes[1] == pytest.approx(7 * n_params / 8, abs=6)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "magic"])
+def test_damaged_file_is_reported_by_path(tmp_path, damage):
+    path = tmp_path / "m.sbq"
+    save_packed(path, _model(), "mlp", {"input_dim": 12, "n_classes": 4, "hidden": [32, 16]}, list("abcd"), {})
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2] if damage == "truncate" else b"XXXX" + data[4:])
+    with pytest.raises(ValueError, match=r"m\.sbq: damaged"):
+        load_packed(path)

@@ -1,0 +1,120 @@
+"""The quantization study run by Snakemake on the real EmoDB copy (short training).
+
+Needs SERBENCH_EMODB, the path of an EmoDB copy in its official layout
+(.ci/run sets it to ../shared/data/emodb); skipped with that reason otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from serbench.dataset import load_split_data
+from serbench.metrics import weighted_accuracy
+from serbench.quantization.packing import load_packed
+from serbench.quantization.quantizers import fake_quantize_model
+from serbench.training import predict
+
+REPO = Path(__file__).resolve().parents[1]
+EMODB = os.environ.get("SERBENCH_EMODB")
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not EMODB, reason="SERBENCH_EMODB is unset: point it at an EmoDB copy (e.g. ../shared/data/emodb)"),
+]
+
+
+def snakemake(work: Path, configfile: Path, *extra: str) -> str:
+    command = ["snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(work),
+               "--configfile", str(configfile), "--cores", "2", *extra]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=1200)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done.stdout + done.stderr
+
+
+def scheduled_rules(output: str) -> dict[str, int]:
+    """Rule name -> number of jobs in a dry run's output."""
+    counts: dict[str, int] = {}
+    for name in re.findall(r"^(?:local)?rule (\w+):", output, flags=re.MULTILINE):
+        counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def write_config(path: Path, data_root: Path, t_margin: float = 0.05) -> Path:
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config.update(data_root=str(data_root), corpora=["emodb"], seeds=[0])
+    config["train"]["max_epochs"] = 8
+    config["quantization"]["fixed_bits"] = [8, 2, 1]
+    config["quantization"]["adaptive"]["t_margin"] = t_margin
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("e2e")
+    (work / "data").mkdir()
+    (work / "data" / "emodb").symlink_to(Path(EMODB).resolve())
+    snakemake(work, write_config(work / "config.yaml", work / "data"), "all")
+    return work
+
+
+def test_table_has_every_variant_with_consistent_sizes(work):
+    table = pd.read_csv(work / "results/tables/quantization.csv")
+    assert table["variant"].tolist() == ["fp32", "fixed8", "fixed2", "fixed1", "adaptive"]
+    assert set(table["corpus"]) == {"emodb"} and set(table["model"]) == {"mlp"}
+    assert (table["n_test"] == 54).all()  # 10 % of 535, stratified
+    assert table["n_params"].eq(211_207).all()
+    np.testing.assert_allclose(table["size_kb"], table["n_params"] * table["avg_bits"] / 8 / 1000)
+    bytes_by_variant = table.set_index("variant")["file_bytes"]
+    assert bytes_by_variant["fp32"] > 4 * 211_207 > bytes_by_variant["fixed8"] > bytes_by_variant["fixed2"] > bytes_by_variant["fixed1"]
+    assert bytes_by_variant["fixed1"] >= 211_207 / 8
+    assert table["accuracy"].between(0, 1).all() and table["uar"].between(0, 1).all()
+    assert table.set_index("variant").loc["fp32", "accuracy"] > 1 / 7  # learned something beyond chance
+    assert table["paper_accuracy"].notna().all()
+    assert "± " in (work / "results/tables/quantization.md").read_text()
+    assert (work / "results/plots/pareto_emodb.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_bit_search_read_validation_data_only(work):
+    run = work / "results/quantized/emodb/random/fold0/seed0/mlp"
+    metrics = json.loads((run / "adaptive.json").read_text())
+    split = pd.read_csv(work / "results/splits/emodb/random/seed0.csv")
+    validation_ids = set(split.loc[split.subset == "validation", "utterance_id"])
+    assert metrics["search"]["subset"] == "validation"
+    assert metrics["search"]["n_utterances"] == len(validation_ids) == metrics["n_validation"]
+    assert not validation_ids & set(metrics["test_utterances"])
+    # every score the search compared is reproduced from validation data alone
+    model, _ = load_packed(work / "results/models/emodb/random/fold0/seed0/mlp/fp32.sbq")
+    data = load_split_data(work / "results/features/emodb/utterance.npz", work / "results/splits/emodb/random/seed0.csv",
+                           work / "results/manifests/emodb.csv", "0")
+    features, labels = data.xy("validation")
+    assert metrics["search"]["baseline_accuracy"] == weighted_accuracy(labels, predict(model, features))
+    chosen: dict[str, int] = {}
+    for trial in metrics["search"]["trials"]:
+        bits = {**chosen, trial["layer"]: trial["bits"]}
+        assert trial["score"] == weighted_accuracy(labels, predict(fake_quantize_model(model, bits), features))
+        if trial["accepted"]:
+            chosen[trial["layer"]] = trial["bits"]
+    assert chosen == {layer: b for layer, b in metrics["bits"].items()}
+
+
+def test_second_run_schedules_nothing(work):
+    output = snakemake(work, work / "config.yaml", "all", "--dry-run")
+    assert "Nothing to be done" in output
+    assert scheduled_rules(output) == {}
+
+
+def test_changing_a_quantization_key_reruns_only_quantization_and_report(work):
+    changed = write_config(work / "changed.yaml", work / "data", t_margin=0.2)
+    output = snakemake(work, changed, "all", "--dry-run")
+    assert scheduled_rules(output) == {"quantize": 1, "quantization_table": 1, "pareto_plot": 1, "all": 1}
+    assert "variant=adaptive" in output

@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from serbench.models import build_model
+from serbench.quantization.layers import quantization_layers
 from serbench.quantization.packing import load_packed, pack_codes, save_packed, unpack_codes
 from serbench.quantization.quantizers import fake_quantize_model
 from serbench.training import predict
@@ -36,6 +37,21 @@ def test_packed_file_predicts_what_the_fake_quantized_model_predicts(tmp_path, b
         assert torch.equal(tensor, loaded.state_dict()[name]), name
     features = np.random.default_rng(1).normal(size=(200, 12)).astype(np.float32)
     assert np.array_equal(predict(loaded, features), predict(reference, features))
+
+
+@pytest.mark.parametrize("name", ["lstm", "attention_gru", "cnn1d"])
+def test_every_family_packs_and_loads_back(tmp_path, name):
+    torch.manual_seed(0)
+    model = build_model(name, input_dim=6, n_classes=3)
+    layers = list(quantization_layers(model))
+    bits = {layer: 1 + i % 8 for i, layer in enumerate(layers)}
+    save_packed(tmp_path / "m.sbq", model, name, {"input_dim": 6, "n_classes": 3}, list("abc"), bits)
+    loaded, _ = load_packed(tmp_path / "m.sbq")
+    reference = fake_quantize_model(model, bits)
+    for key, tensor in reference.state_dict().items():
+        assert torch.equal(tensor, loaded.state_dict()[key]), key
+    if name != "cnn1d":  # recurrent families: input-to-hidden and hidden-to-hidden are separate layers
+        assert any(layer.endswith("ih_l0") for layer in layers) and any(layer.endswith("hh_l0") for layer in layers)
 
 
 def test_packed_bytes_shrink_with_bits(tmp_path):

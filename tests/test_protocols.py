@@ -1,7 +1,23 @@
+import os
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
-from serbench.protocols import random_split
+from serbench.corpora import build_manifest, get_adapter
+from serbench.labels import shared_emotions
+from serbench.protocols import cross_corpus_split, random_split, speaker_folds, speaker_independent_split
+
+EMOTIONS = ["anger", "sadness", "neutral", "happiness"]
+
+
+def synthetic_manifest(speakers, per_speaker=20, emotions=EMOTIONS, prefix=""):
+    rows = [
+        {"utterance_id": f"{prefix}{s}_{i:03d}", "speaker": s, "emotion": emotions[i % len(emotions)]}
+        for s in speakers
+        for i in range(per_speaker)
+    ]
+    return pd.DataFrame(rows)
 
 
 @pytest.fixture
@@ -11,19 +27,88 @@ def manifest():
 
 
 def test_random_split_is_80_10_10_disjoint_and_stratified(manifest):
-    folds = random_split(manifest, seed=0)
+    folds = random_split(manifest, "c", seed=0)
     assert folds["subset"].value_counts().to_dict() == {"train": 80, "validation": 10, "test": 10}
     assert folds["utterance_id"].is_unique and set(folds["utterance_id"]) == set(manifest["utterance_id"])
+    assert set(folds["corpus"]) == {"c"} and set(folds["fold"]) == {"0"}
     labelled = folds.merge(manifest, on="utterance_id")
     test_counts = labelled[labelled.subset == "test"]["emotion"].value_counts().to_dict()
     assert test_counts == {"anger": 5, "sadness": 3, "neutral": 2}
 
 
 def test_random_split_depends_on_seed_only(manifest):
-    assert random_split(manifest, 3).equals(random_split(manifest, 3))
-    assert not random_split(manifest, 3).equals(random_split(manifest, 4))
+    assert random_split(manifest, "c", 3).equals(random_split(manifest, "c", 3))
+    assert not random_split(manifest, "c", 3).equals(random_split(manifest, "c", 4))
 
 
 def test_bad_fractions_rejected(manifest):
     with pytest.raises(ValueError, match="fractions"):
-        random_split(manifest, 0, 0.6, 0.5)
+        random_split(manifest, "c", 0, 0.6, 0.5)
+
+
+def test_speaker_folds_group_sorted_speakers():
+    assert speaker_folds([f"{a:02d}" for a in range(24, 0, -1)], 6)[0] == ["01", "02", "03", "04"]
+    with pytest.raises(ValueError, match="at least 10 speakers"):
+        speaker_folds(["01", "02"], 10)
+
+
+def assert_speaker_disjoint(folds, manifest, three_way=True):
+    speaker_of = dict(zip(manifest["utterance_id"], manifest["speaker"]))
+    for fold, rows in folds.groupby("fold"):
+        speakers = {s: set(rows.loc[rows.subset == s, "utterance_id"].map(speaker_of)) for s in ("train", "validation", "test")}
+        assert speakers["test"].isdisjoint(speakers["train"] | speakers["validation"]), fold
+        if three_way:
+            assert speakers["train"].isdisjoint(speakers["validation"]), fold
+        assert rows["utterance_id"].is_unique
+        assert set(rows["utterance_id"]) == set(manifest["utterance_id"]), fold  # every utterance used once per fold
+
+
+@pytest.mark.parametrize("n_speakers, n_folds", [(10, 10), (24, 6), (5, 5)])
+def test_speaker_independent_folds_never_share_a_speaker(n_speakers, n_folds):
+    manifest = synthetic_manifest([f"{s:02d}" for s in range(1, n_speakers + 1)])
+    folds = speaker_independent_split(manifest, "c", n_folds, seed=1)
+    assert sorted(folds["fold"].unique(), key=int) == [str(k) for k in range(n_folds)]
+    assert_speaker_disjoint(folds, manifest)
+    tested = folds[folds.subset == "test"]
+    assert tested["utterance_id"].is_unique and len(tested) == len(manifest)  # each utterance tested exactly once
+
+
+def test_two_speaker_corpus_holds_out_the_test_speaker_and_validates_within_the_other():
+    manifest = synthetic_manifest(["OAF", "YAF"], per_speaker=40)
+    folds = speaker_independent_split(manifest, "tess", 2, seed=0)
+    assert_speaker_disjoint(folds, manifest, three_way=False)
+    for _, rows in folds.groupby("fold"):
+        assert (rows.subset == "validation").sum() == 4  # stratified 10 % of the 40 training utterances
+
+
+def test_validation_speaker_depends_on_seed():
+    manifest = synthetic_manifest([f"{s:02d}" for s in range(1, 11)])
+    picks = {tuple(speaker_independent_split(manifest, "c", 10, seed=s).query("subset == 'validation'")["utterance_id"])
+             for s in range(4)}
+    assert len(picks) > 1
+
+
+@pytest.mark.skipif(not os.environ.get("SERBENCH_EMODB"), reason="SERBENCH_EMODB is unset")
+def test_real_emodb_leave_one_speaker_out_is_speaker_disjoint():
+    manifest, _ = build_manifest(get_adapter("emodb"), Path(os.environ["SERBENCH_EMODB"]))
+    folds = speaker_independent_split(manifest, "emodb", 10, seed=0)
+    assert_speaker_disjoint(folds, manifest)
+    assert folds.groupby("fold").apply(lambda r: r.loc[r.subset == "test", "utterance_id"].str[:2].nunique()).eq(1).all()
+
+
+def test_cross_corpus_keeps_shared_emotions_and_tests_on_the_other_corpus():
+    source = synthetic_manifest(["03", "08", "09"], emotions=["anger", "boredom", "neutral"], prefix="e")
+    target = synthetic_manifest(["01", "02"], emotions=["anger", "calm", "neutral"], prefix="r")
+    folds = cross_corpus_split({"emodb": source, "ravdess": target}, ["emodb"], "ravdess", seed=0)
+    kept = pd.concat([source, target]).set_index("utterance_id").loc[folds["utterance_id"], "emotion"]
+    assert set(kept) == {"anger", "neutral"}
+    assert set(folds.loc[folds.subset == "test", "corpus"]) == {"ravdess"}
+    assert set(folds.loc[folds.subset != "test", "corpus"]) == {"emodb"}
+    assert (folds.subset == "test").sum() == 2 * 13  # per speaker, i in 0..19 with i % 3 in {0, 2}: 7 + 6
+    with pytest.raises(ValueError, match="also a training corpus"):
+        cross_corpus_split({"emodb": source}, ["emodb"], "emodb", seed=0)
+
+
+def test_shared_emotions_needs_an_overlap():
+    with pytest.raises(ValueError, match="share no emotion"):
+        shared_emotions([{"anger"}, {"calm"}])

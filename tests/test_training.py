@@ -1,15 +1,32 @@
 import numpy as np
+import pytest
 import torch
 
-from serbench.models import build_model
+from serbench.dataset import Subset
+from serbench.models import MODELS, build_model
 from serbench.training import TrainConfig, predict, train_classifier
 
 
+CENTRES = np.array([[0.0, 5.0, 0.0, 0.0], [5.0, 0.0, 0.0, 0.0], [0.0, 0.0, 5.0, 100.0]])
+
+
 def blobs(n, seed):
+    """Utterance-level subset: three separable classes in 4 dimensions."""
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, 3, size=n)
-    centres = np.array([[0.0, 5.0, 0.0, 0.0], [5.0, 0.0, 0.0, 0.0], [0.0, 0.0, 5.0, 100.0]])
-    return (centres[labels] + rng.normal(size=(n, 4))).astype(np.float32), labels
+    features = (CENTRES[labels] + rng.normal(size=(n, 4))).astype(np.float32)
+    return Subset(features, np.ones(n, dtype=np.int64), labels, np.arange(n))
+
+
+def sequences(n, seed, frames=12):
+    """Frame-level subset: the class centre in every valid frame, random lengths, zero padding."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 3, size=n)
+    lengths = rng.integers(3, frames + 1, size=n)
+    features = np.zeros((n, frames, 4), dtype=np.float32)
+    for i, (label, length) in enumerate(zip(labels, lengths)):
+        features[i, :length] = CENTRES[label] + rng.normal(size=(length, 4))
+    return Subset(features, lengths, labels, np.arange(n))
 
 
 def test_training_learns_and_keeps_the_best_validation_epoch():
@@ -17,7 +34,7 @@ def test_training_learns_and_keeps_the_best_validation_epoch():
     model = build_model("mlp", input_dim=4, n_classes=3, hidden=(16,))
     train, validation = blobs(300, 0), blobs(60, 1)
     history = train_classifier(model, train, validation, TrainConfig(max_epochs=30, patience=3), seed=0)
-    accuracy = float((predict(model, validation[0]) == validation[1]).mean())
+    accuracy = float((predict(model, validation.features) == validation.labels).mean())
     assert accuracy == history["best_validation_accuracy"] == max(history["validation_accuracy"])
     assert accuracy > 0.9
     assert history["epochs_run"] <= 30 and history["epochs_run"] - history["best_epoch"] <= 3
@@ -27,8 +44,39 @@ def test_standardization_is_fitted_on_training_features():
     model = build_model("mlp", input_dim=4, n_classes=3, hidden=(8,))
     train = blobs(200, 0)
     train_classifier(model, train, blobs(30, 1), TrainConfig(max_epochs=1), seed=0)
-    np.testing.assert_allclose(model.feature_mean.numpy(), train[0].mean(axis=0), rtol=1e-5)
-    np.testing.assert_allclose(model.feature_std.numpy(), train[0].std(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(model.feature_mean.numpy(), train.features.mean(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(model.feature_std.numpy(), train.features.std(axis=0), rtol=1e-5)
+
+
+def test_frame_standardization_ignores_padding():
+    model = build_model("lstm", input_dim=4, n_classes=3, hidden=8)
+    train = sequences(50, 0)
+    train_classifier(model, train, sequences(20, 1), TrainConfig(max_epochs=1), seed=0)
+    valid = np.concatenate([f[:n] for f, n in zip(train.features, train.lengths)])
+    np.testing.assert_allclose(model.feature_mean.numpy(), valid.mean(axis=0), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["lstm", "attention_gru", "cnn1d"])
+def test_frame_models_learn_and_ignore_padding(name):
+    torch.manual_seed(0)
+    model = build_model(name, input_dim=4, n_classes=3)
+    history = train_classifier(model, sequences(300, 0), sequences(60, 1), TrainConfig(max_epochs=15, patience=3), seed=0)
+    assert history["best_validation_accuracy"] > 0.9
+    # garbage written into the padding changes no prediction
+    test = sequences(40, 2)
+    noisy = test.features.copy()
+    for i, length in enumerate(test.lengths):
+        noisy[i, length:] = 1e3
+    model.eval()
+    with torch.no_grad():
+        clean_logits = model(torch.as_tensor(test.features), torch.as_tensor(test.lengths))
+        noisy_logits = model(torch.as_tensor(noisy), torch.as_tensor(test.lengths))
+    torch.testing.assert_close(clean_logits, noisy_logits)
+
+
+def test_every_family_is_registered_with_its_input_level():
+    assert {name: cls.input_level for name, cls in MODELS.items()} == {
+        "mlp": "utterance", "lstm": "frames", "attention_gru": "frames", "cnn1d": "frames"}
 
 
 def test_same_seed_same_model():

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from serbench.dataset import load_split_data
+from serbench.dataset import CorpusFiles, load_split_data
 from serbench.metrics import weighted_accuracy
 from serbench.quantization.packing import load_packed
 from serbench.quantization.quantizers import fake_quantize_model
@@ -48,10 +48,13 @@ def scheduled_rules(output: str) -> dict[str, int]:
     return counts
 
 
-def write_config(path: Path, data_root: Path, t_margin: float = 0.05) -> Path:
+def write_config(path: Path, data_root: Path, t_margin: float = 0.05, max_epochs: int = 8) -> Path:
+    """The repository's config, cut down: EmoDB, MLP and LSTM, random and 2-fold speaker-independent, one seed."""
     config = yaml.safe_load((REPO / "config.yaml").read_text())
-    config.update(data_root=str(data_root), corpora=["emodb"], seeds=[0])
-    config["train"]["max_epochs"] = 8
+    config.update(data_root=str(data_root), corpora=["emodb"], seeds=[0], models=["mlp", "lstm"], cross_corpus=[])
+    config["protocols"] = ["random", "speaker_independent"]
+    config["speaker_independent"]["n_folds"] = {"emodb": 2}
+    config["train"]["max_epochs"] = max_epochs
     config["quantization"]["fixed_bits"] = [8, 2, 1]
     config["quantization"]["adaptive"]["t_margin"] = t_margin
     path.write_text(yaml.safe_dump(config))
@@ -67,10 +70,17 @@ def work(tmp_path_factory) -> Path:
     return work
 
 
-def test_table_has_every_variant_with_consistent_sizes(work):
-    table = pd.read_csv(work / "results/tables/quantization.csv")
+def test_table_has_every_family_protocol_and_variant(work):
+    summary = pd.read_csv(work / "results/tables/quantization.csv")
+    assert len(summary) == 2 * 2 * 5  # models × protocols × variants
+    assert set(summary.groupby(["model", "protocol"]).size()) == {5}
+    si = summary[summary.protocol == "speaker_independent"]
+    assert (si["n_runs"] == 2).all() and si["paper_accuracy"].isna().all()  # two folds; paper figures are random-split
+    assert set(summary.loc[summary.model == "lstm", "n_params"]) == {159_623}
+    runs = pd.read_csv(work / "results/tables/quantization_runs.csv")
+    assert len(runs) == 2 * (1 + 2) * 5 and set(runs["fold"].astype(str)) == {"0", "1"}
+    table = summary[(summary.model == "mlp") & (summary.protocol == "random")]
     assert table["variant"].tolist() == ["fp32", "fixed8", "fixed2", "fixed1", "adaptive"]
-    assert set(table["corpus"]) == {"emodb"} and set(table["model"]) == {"mlp"}
     assert (table["n_test"] == 54).all()  # 10 % of 535, stratified
     assert table["n_params"].eq(211_207).all()
     np.testing.assert_allclose(table["size_kb"], table["n_params"] * table["avg_bits"] / 8 / 1000)
@@ -81,7 +91,10 @@ def test_table_has_every_variant_with_consistent_sizes(work):
     assert table.set_index("variant").loc["fp32", "accuracy"] > 1 / 7  # learned something beyond chance
     assert table["paper_accuracy"].notna().all()
     assert "± " in (work / "results/tables/quantization.md").read_text()
-    assert (work / "results/plots/pareto_emodb.png").read_bytes()[:4] == b"\x89PNG"
+    for plot in ("pareto_emodb", "accuracy_vs_bits_emodb_random", "accuracy_vs_bits_emodb_speaker_independent"):
+        assert (work / f"results/plots/{plot}.png").read_bytes()[:4] == b"\x89PNG"
+    literature = (work / "results/tables/literature.md").read_text()
+    assert "Logistic Model Tree" in literature and "serbench mlp adaptive" in literature
 
 
 def test_bit_search_read_validation_data_only(work):
@@ -94,9 +107,9 @@ def test_bit_search_read_validation_data_only(work):
     assert not validation_ids & set(metrics["test_utterances"])
     # every score the search compared is reproduced from validation data alone
     model, _ = load_packed(work / "results/models/emodb/random/fold0/seed0/mlp/fp32.sbq")
-    data = load_split_data(work / "results/features/emodb/utterance.npz", work / "results/splits/emodb/random/seed0.csv",
-                           work / "results/manifests/emodb.csv", "0")
-    features, labels = data.xy("validation")
+    files = CorpusFiles(work / "results/manifests/emodb.csv", work / "results/features/emodb/utterance.npz")
+    validation = load_split_data(work / "results/splits/emodb/random/seed0.csv", "0", {"emodb": files}).subsets["validation"]
+    features, labels = validation.features, validation.labels
     assert metrics["search"]["baseline_accuracy"] == weighted_accuracy(labels, predict(model, features))
     chosen: dict[str, int] = {}
     for trial in metrics["search"]["trials"]:
@@ -113,8 +126,16 @@ def test_second_run_schedules_nothing(work):
     assert scheduled_rules(output) == {}
 
 
+REPORT = {"quantization_table": 1, "pareto_plot": 1, "accuracy_vs_bits_plot": 2, "all": 1}
+
+
 def test_changing_a_quantization_key_reruns_only_quantization_and_report(work):
     changed = write_config(work / "changed.yaml", work / "data", t_margin=0.2)
     output = snakemake(work, changed, "all", "--dry-run")
-    assert scheduled_rules(output) == {"quantize": 1, "quantization_table": 1, "pareto_plot": 1, "all": 1}
-    assert "variant=adaptive" in output
+    assert scheduled_rules(output) == {"quantize": 6, **REPORT}  # 2 models × 3 (protocol, fold) pairs
+
+
+def test_changing_a_training_key_keeps_features_and_splits(work):
+    changed = write_config(work / "changed.yaml", work / "data", max_epochs=9)
+    output = snakemake(work, changed, "all", "--dry-run")
+    assert scheduled_rules(output) == {"train": 6, "quantize": 6, **REPORT}

@@ -14,6 +14,7 @@ import logging
 import sys
 
 from serbench import steps
+from serbench.dataset import CorpusFiles
 from serbench.features import FeatureConfig
 from serbench.quantization.variants import AdaptiveConfig
 from serbench.training import TrainConfig
@@ -44,40 +45,49 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--skipped", required=True)
 
-    p = sub.add_parser("features", help="utterance-level MFCC+Chroma+Mel features")
+    p = sub.add_parser("features", help="frame- and utterance-level MFCC+Chroma+Mel features, one STFT per utterance")
     p.add_argument("--manifest", required=True)
+    p.add_argument("--settings", type=_json, default={})
+    p.add_argument("--utterance-out", required=True)
+    p.add_argument("--frames-out", required=True)
+
+    p = sub.add_parser("split", help="fold table of one protocol and seed")
+    p.add_argument("--protocol", required=True, choices=["random", "speaker_independent", "cross_corpus"])
+    p.add_argument("--manifest", nargs=2, action="append", required=True, metavar=("CORPUS", "PATH"),
+                   help="repeat per corpus; for cross_corpus the last is the test corpus")
+    p.add_argument("--seed", type=int, required=True)
     p.add_argument("--settings", type=_json, default={})
     p.add_argument("--out", required=True)
 
-    p = sub.add_parser("split", help="random stratified train/validation/test split")
-    p.add_argument("--manifest", required=True)
-    p.add_argument("--seed", type=int, required=True)
-    p.add_argument("--validation-fraction", type=float, default=0.1)
-    p.add_argument("--test-fraction", type=float, default=0.1)
-    p.add_argument("--out", required=True)
-
+    corpus_help = "repeat per corpus the fold table names"
     p = sub.add_parser("train", help="train a classifier on one fold and seed")
-    for flag in ("--features", "--split", "--manifest", "--fold", "--model", "--out-model", "--out-history"):
+    p.add_argument("--corpus", nargs=3, action="append", required=True, metavar=("NAME", "MANIFEST", "FEATURES"), help=corpus_help)
+    for flag in ("--split", "--fold", "--model", "--out-model", "--out-history"):
         p.add_argument(flag, required=True)
     p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--max-frames", type=int, default=256)
     p.add_argument("--model-settings", type=_json, default={})
     p.add_argument("--settings", type=_json, default={})
 
-    p = sub.add_parser("quantize", help="quantize a trained model to one variant and score it")
-    for flag in ("--model", "--features", "--split", "--manifest", "--fold", "--variant", "--out-model", "--out-metrics"):
+    p = sub.add_parser("quantize", help="quantize a trained model to every variant and score each")
+    p.add_argument("--corpus", nargs=3, action="append", required=True, metavar=("NAME", "MANIFEST", "FEATURES"), help=corpus_help)
+    for flag in ("--model", "--split", "--fold", "--out-dir"):
         p.add_argument(flag, required=True)
+    p.add_argument("--variants", nargs="+", required=True)
+    p.add_argument("--max-frames", type=int, default=256)
     p.add_argument("--adaptive", type=_json, default={})
     p.add_argument("--run", type=_json, default={}, help="identifying fields copied into the metrics")
 
     p = sub.add_parser("table", help="quantization tables from metrics files")
     p.add_argument("metrics", nargs="+")
-    p.add_argument("--runs-out", required=True)
-    p.add_argument("--csv-out", required=True)
-    p.add_argument("--md-out", required=True)
+    for flag in ("--runs-out", "--csv-out", "--md-out", "--literature-out"):
+        p.add_argument(flag, required=True)
 
-    p = sub.add_parser("plot", help="Pareto plot of one corpus")
+    p = sub.add_parser("plot", help="a plot of one corpus: pareto (accuracy vs size) or bits (accuracy vs b̄)")
+    p.add_argument("--kind", choices=["pareto", "bits"], required=True)
     p.add_argument("--table", required=True)
     p.add_argument("--corpus", required=True)
+    p.add_argument("--protocol")
     p.add_argument("--out", required=True)
     return parser
 
@@ -90,21 +100,29 @@ def _run(args: argparse.Namespace) -> None:
     elif args.command == "manifest":
         steps.manifest_step(args.corpus, args.root, args.out, args.skipped)
     elif args.command == "features":
-        steps.features_step(args.manifest, args.out, FeatureConfig(**args.settings))
+        steps.features_step(args.manifest, args.utterance_out, args.frames_out, FeatureConfig(**args.settings))
     elif args.command == "split":
-        steps.split_step(args.manifest, args.out, args.seed, args.validation_fraction, args.test_fraction)
+        steps.split_step(args.protocol, dict(args.manifest), args.out, args.seed, args.settings)
     elif args.command == "train":
-        model_kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in args.model_settings.items()}
-        steps.train_step(args.features, args.split, args.manifest, args.fold, args.seed, args.model,
-                         model_kwargs, TrainConfig(**args.settings), args.out_model, args.out_history)
+        steps.train_step(_corpora(args.corpus), args.split, args.fold, args.seed, args.model,
+                         _tuples(args.model_settings), TrainConfig(**args.settings), args.max_frames,
+                         args.out_model, args.out_history)
     elif args.command == "quantize":
-        adaptive = AdaptiveConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in args.adaptive.items()})
-        steps.quantize_step(args.model, args.features, args.split, args.manifest, args.fold, args.variant,
-                            adaptive, args.out_model, args.out_metrics, args.run)
+        steps.quantize_step(args.model, _corpora(args.corpus), args.split, args.fold, args.max_frames, args.variants,
+                            AdaptiveConfig(**_tuples(args.adaptive)), args.out_dir, args.run)
     elif args.command == "table":
-        steps.table_step(args.metrics, args.runs_out, args.csv_out, args.md_out)
+        steps.table_step(args.metrics, args.runs_out, args.csv_out, args.md_out, args.literature_out)
     elif args.command == "plot":
-        steps.plot_step(args.table, args.corpus, args.out)
+        steps.plot_step(args.kind, args.table, args.corpus, args.out, args.protocol)
+
+
+def _corpora(triples: list[list[str]]) -> dict[str, CorpusFiles]:
+    return {name: CorpusFiles(manifest, features) for name, manifest, features in triples}
+
+
+def _tuples(settings: dict) -> dict:
+    """JSON lists as tuples, the type the dataclass and model settings declare."""
+    return {key: tuple(value) if isinstance(value, list) else value for key, value in settings.items()}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""Joining a feature table, a fold table and a manifest into arrays per subset."""
+"""Joining fold tables, manifests and feature caches into arrays per subset."""
 
 from __future__ import annotations
 
@@ -9,52 +9,108 @@ import numpy as np
 import pandas as pd
 
 from serbench.corpora import read_manifest
-from serbench.features import load_features
-from serbench.protocols import SUBSETS
+from serbench.features import load_features, load_frames
+from serbench.protocols import SUBSETS, read_folds
+
+
+@dataclass(frozen=True)
+class Subset:
+    """Arrays of one subset of one fold.
+
+    Attributes:
+        features: ``(N, dim)`` utterance-level, or ``(N, frames, dim)`` frame-level
+            zero-padded after each utterance's ``lengths`` frames.
+        lengths: ``(N,)`` valid frames per utterance (1 for utterance-level).
+        labels: ``(N,)`` indices into :attr:`SplitData.classes`.
+        ids: ``(N,)`` utterance ids.
+    """
+
+    features: np.ndarray
+    lengths: np.ndarray
+    labels: np.ndarray
+    ids: np.ndarray
 
 
 @dataclass(frozen=True)
 class SplitData:
-    """Arrays of one fold.
-
-    Attributes:
-        classes: emotion names; a label is an index into this list.
-        subsets: subset name -> ``(features (N, ...), labels (N,), utterance_ids (N,))``.
-    """
+    """Arrays of one fold; ``classes`` are the emotions of the whole fold table, sorted."""
 
     classes: list[str]
-    subsets: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
-
-    def xy(self, subset: str) -> tuple[np.ndarray, np.ndarray]:
-        """``(features, labels)`` of one subset."""
-        features, labels, _ = self.subsets[subset]
-        return features, labels
+    subsets: dict[str, Subset]
 
 
-def load_split_data(features_path: str | Path, split_path: str | Path, manifest_path: str | Path, fold: str) -> SplitData:
-    """Arrays of ``fold`` of a fold table, labels from the manifest.
+@dataclass(frozen=True)
+class CorpusFiles:
+    """Where one corpus's manifest and feature cache are (utterance .npz or frames .npz)."""
 
-    Classes are the manifest's emotions, sorted, so every fold and seed of a
-    corpus shares one label index.
+    manifest: str | Path
+    features: str | Path
+
+
+def pad_frames(sequences: list[np.ndarray], max_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stack ``(frames_i, dim)`` arrays into ``(N, T, dim)``, zero-padded, cut at ``max_frames``.
+
+    ``T`` is the longest kept length. Returns ``(padded, lengths (N,))``.
+
+    >>> padded, lengths = pad_frames([np.ones((2, 1)), np.ones((5, 1))], max_frames=4)
+    >>> padded.shape, lengths.tolist()
+    ((2, 4, 1), [2, 4])
+    """
+    lengths = np.array([min(len(s), max_frames) for s in sequences])
+    padded = np.zeros((len(sequences), lengths.max(), sequences[0].shape[1]), dtype=np.float32)
+    for row, (sequence, length) in enumerate(zip(sequences, lengths)):
+        padded[row, :length] = sequence[:length]
+    return padded, lengths
+
+
+def _corpus_arrays(files: CorpusFiles, level: str) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    manifest = read_manifest(files.manifest).set_index("utterance_id")
+    if level == "utterance":
+        ids, features = load_features(files.features)
+        return manifest, dict(zip(ids, features))
+    ids, frames = load_frames(files.features)
+    return manifest, dict(zip(ids, frames))
+
+
+def load_split_data(
+    split_path: str | Path, fold: str, corpora: dict[str, CorpusFiles], level: str = "utterance", max_frames: int = 256,
+) -> SplitData:
+    """Arrays of ``fold`` of a fold table, labels from the manifests.
+
+    Args:
+        split_path: fold table (columns ``fold, corpus, utterance_id, subset``).
+        fold: which fold.
+        corpora: files of every corpus the fold table names.
+        level: ``"utterance"`` (``(N, dim)``) or ``"frames"`` (``(N, T, dim)``).
+        max_frames: frame-level sequences are cut to this many frames.
 
     Raises:
-        ValueError: the fold table names utterances without features, or the
-            fold has an empty subset.
+        ValueError: the table names a corpus without files, an utterance
+            without features, or the fold has an empty subset.
     """
-    manifest = read_manifest(manifest_path).set_index("utterance_id")
-    classes = sorted(manifest["emotion"].unique())
-    ids, features = load_features(features_path)
-    row_of = {utterance_id: i for i, utterance_id in enumerate(ids)}
-    folds = pd.read_csv(split_path, dtype={"fold": str, "utterance_id": str})
+    folds = read_folds(split_path)
+    unknown = set(folds["corpus"]) - set(corpora)
+    if unknown:
+        raise ValueError(f"{split_path}: no manifest or features given for corpora {sorted(unknown)}")
+    arrays = {name: _corpus_arrays(files, level) for name, files in corpora.items() if name in set(folds["corpus"])}
+    emotions = [arrays[c][0].loc[u, "emotion"] for c, u in zip(folds["corpus"], folds["utterance_id"])]
+    classes = sorted(set(emotions))
+    folds = folds.assign(emotion=emotions)
     folds = folds[folds["fold"] == str(fold)]
-    missing = set(folds["utterance_id"]) - set(row_of)
-    if missing:
-        raise ValueError(f"{split_path}: {len(missing)} utterances have no features in {features_path}, e.g. {sorted(missing)[:3]}")
     subsets = {}
     for subset in SUBSETS:
-        chosen = folds.loc[folds["subset"] == subset, "utterance_id"].to_numpy()
-        if len(chosen) == 0:
+        rows = folds[folds["subset"] == subset]
+        if rows.empty:
             raise ValueError(f"{split_path}: fold {fold} has no {subset} utterances")
-        labels = np.array([classes.index(e) for e in manifest.loc[chosen, "emotion"]])
-        subsets[subset] = (features[[row_of[u] for u in chosen]], labels, chosen)
+        values = []
+        for corpus, utterance in zip(rows["corpus"], rows["utterance_id"]):
+            if utterance not in arrays[corpus][1]:
+                raise ValueError(f"{split_path}: utterance {corpus}/{utterance} has no features in {corpora[corpus].features}")
+            values.append(arrays[corpus][1][utterance])
+        if level == "utterance":
+            features, lengths = np.stack(values), np.ones(len(values), dtype=np.int64)
+        else:
+            features, lengths = pad_frames(values, max_frames)
+        labels = np.array([classes.index(e) for e in rows["emotion"]])
+        subsets[subset] = Subset(features, lengths, labels, rows["utterance_id"].to_numpy())
     return SplitData(classes, subsets)

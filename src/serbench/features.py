@@ -75,15 +75,15 @@ def utterance_features(waveform: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
     return frame_features(waveform, cfg).mean(axis=0)
 
 
-def extract_corpus(manifest: pd.DataFrame, cfg: FeatureConfig) -> tuple[list[str], np.ndarray]:
-    """Utterance-level features for every row of a manifest.
+def extract_corpus(manifest: pd.DataFrame, cfg: FeatureConfig) -> tuple[list[str], list[np.ndarray]]:
+    """Frame-level features for every row of a manifest, one STFT per utterance.
 
     A file that no longer decodes is logged by path and left out.
 
     Returns:
-        ``(utterance_ids, features)`` with features of shape ``(N, cfg.dim)``.
+        ``(utterance_ids, frames)``: one ``(frames_i, cfg.dim)`` array per utterance.
     """
-    ids, rows = [], []
+    ids, frames = [], []
     for utterance_id, path in zip(manifest["utterance_id"], manifest["path"]):
         try:
             waveform, _ = load_audio(path, cfg.sample_rate)
@@ -91,30 +91,52 @@ def extract_corpus(manifest: pd.DataFrame, cfg: FeatureConfig) -> tuple[list[str
             log.warning("skipped %s", err)
             continue
         ids.append(utterance_id)
-        rows.append(utterance_features(waveform, cfg))
-    return ids, np.stack(rows)
+        frames.append(frame_features(waveform, cfg))
+    return ids, frames
 
 
 def save_features(path: str | Path, utterance_ids: list[str], features: np.ndarray) -> None:
-    """Write a feature table (``ids`` and ``features``) as .npz, atomically."""
+    """Write an utterance-level feature table (``ids``, ``features (N, dim)``) as .npz, atomically."""
     with atomic_path(path, suffix=".npz") as tmp:
         np.savez(tmp, ids=np.asarray(utterance_ids), features=features)
 
 
-def load_features(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """Read a feature table written by :func:`save_features`.
+def save_frames(path: str | Path, utterance_ids: list[str], frames: list[np.ndarray]) -> None:
+    """Write a frame-level feature table as .npz, atomically.
 
-    Returns:
-        ``(ids, features)``: ids of shape ``(N,)``, features ``(N, dim)``.
+    Stored flat: ``frames (total_frames, dim)`` and ``offsets (N + 1,)``, so
+    utterance ``i`` is ``frames[offsets[i]:offsets[i + 1]]``.
+    """
+    offsets = np.concatenate([[0], np.cumsum([len(f) for f in frames])])
+    with atomic_path(path, suffix=".npz") as tmp:
+        np.savez(tmp, ids=np.asarray(utterance_ids), offsets=offsets, frames=np.concatenate(frames))
+
+
+def _load(path: str | Path, keys: tuple[str, ...]) -> tuple[np.ndarray, ...]:
+    try:
+        with np.load(path) as data:
+            return tuple(data[k] for k in keys)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(
+            f"{path}: damaged feature cache ({err}); delete it and rerun the workflow to rebuild it"
+        ) from err
+
+
+def load_features(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """Read an utterance-level table: ``(ids (N,), features (N, dim))``.
 
     Raises:
         ValueError: the file is damaged or not a feature table; the message
-            names the file and the rule that rebuilds it.
+            names the file and how to rebuild it.
     """
-    try:
-        with np.load(path) as data:
-            return data["ids"], data["features"]
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
-        raise ValueError(
-            f"{path}: damaged feature cache ({err}); delete it and rerun 'snakemake features' to rebuild"
-        ) from err
+    return _load(path, ("ids", "features"))
+
+
+def load_frames(path: str | Path) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Read a frame-level table: ``(ids (N,), [frames_i (frames_i, dim)])``.
+
+    Raises:
+        ValueError: as :func:`load_features`.
+    """
+    ids, offsets, frames = _load(path, ("ids", "offsets", "frames"))
+    return ids, [frames[a:b] for a, b in zip(offsets[:-1], offsets[1:])]

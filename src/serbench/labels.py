@@ -16,3 +16,21 @@ CANONICAL_EMOTIONS: tuple[str, ...] = (
     "sadness",
     "surprise",
 )
+
+
+def shared_emotions(emotion_sets: list[set[str]]) -> list[str]:
+    """Canonical emotions present in every corpus of a cross-corpus experiment, sorted.
+
+    Corpus codes are mapped to canonical names by the adapters; this is the one
+    place that decides which classes two corpora have in common.
+
+    >>> shared_emotions([{"anger", "boredom", "neutral"}, {"anger", "calm", "neutral"}])
+    ['anger', 'neutral']
+
+    Raises:
+        ValueError: no emotion is shared.
+    """
+    shared = set.intersection(*emotion_sets)
+    if not shared:
+        raise ValueError(f"the corpora share no emotion: {[sorted(s) for s in emotion_sets]}")
+    return sorted(shared)

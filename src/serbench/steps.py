@@ -17,17 +17,18 @@ import torch
 from serbench import __version__
 from serbench.atomic import write_csv, write_json, write_text
 from serbench.corpora import build_manifest, get_adapter, read_manifest
-from serbench.dataset import load_split_data
-from serbench.features import FeatureConfig, extract_corpus, save_features
+from serbench.dataset import CorpusFiles, load_split_data
+from serbench.features import FeatureConfig, extract_corpus, save_features, save_frames
 from serbench.metrics import classification_scores
-from serbench.models import build_model, count_parameters
-from serbench.protocols import random_split
+from serbench.models import build_model, count_parameters, model_class
+from serbench.protocols import cross_corpus_split, random_split, speaker_independent_split
 from serbench.quantization.importance import average_bits, paper_size_kb
 from serbench.quantization.layers import quantization_layers
 from serbench.quantization.packing import load_packed, save_packed
 from serbench.quantization.quantizers import FLOAT_BITS, fake_quantize_model
 from serbench.quantization.variants import AdaptiveConfig, variant_bits
-from serbench.report.plots import plot_pareto
+from serbench.report.literature import literature_markdown
+from serbench.report.plots import plot_accuracy_vs_bits, plot_pareto
 from serbench.report.tables import read_runs, summarize, to_markdown
 from serbench.training import TrainConfig, predict, train_classifier
 
@@ -41,31 +42,55 @@ def manifest_step(corpus: str, root: str, out: str, skipped_out: str) -> None:
     write_csv(out, manifest)
 
 
-def features_step(manifest_path: str, out: str, cfg: FeatureConfig) -> None:
-    """Utterance-level features of every manifest row into ``out`` (.npz)."""
+def features_step(manifest_path: str, utterance_out: str, frames_out: str, cfg: FeatureConfig) -> None:
+    """Frame-level features of every manifest row (``frames_out``) and their time-means (``utterance_out``), one pass."""
     start = time.perf_counter()
-    ids, features = extract_corpus(read_manifest(manifest_path), cfg)
-    save_features(out, ids, features)
-    log.info("%d utterances, %s features in %.1f s", len(ids), features.shape, time.perf_counter() - start)
+    ids, frames = extract_corpus(read_manifest(manifest_path), cfg)
+    save_frames(frames_out, ids, frames)
+    save_features(utterance_out, ids, np.stack([f.mean(axis=0) for f in frames]))
+    log.info("%d utterances, %d frames in %.1f s", len(ids), sum(map(len, frames)), time.perf_counter() - start)
 
 
-def split_step(manifest_path: str, out: str, seed: int, validation_fraction: float, test_fraction: float) -> None:
-    """The random protocol's fold table for one seed into ``out`` (CSV)."""
-    write_csv(out, random_split(read_manifest(manifest_path), seed, validation_fraction, test_fraction))
+def split_step(protocol: str, manifests: dict[str, str], out: str, seed: int, settings: dict) -> None:
+    """Fold table of one protocol and seed into ``out`` (CSV).
+
+    Args:
+        protocol: ``random``, ``speaker_independent`` or ``cross_corpus``.
+        manifests: corpus name -> manifest path; for ``cross_corpus`` the last
+            one is the test corpus, the others train.
+        seed: seed of the split.
+        settings: the protocol's keyword arguments (fractions, ``n_folds``, validation speakers).
+
+    Raises:
+        ValueError: an unknown protocol, or one corpus given to a single-corpus protocol more than once.
+    """
+    tables = {name: read_manifest(path) for name, path in manifests.items()}
+    names = list(tables)
+    if protocol == "cross_corpus":
+        folds = cross_corpus_split(tables, names[:-1], names[-1], seed, **settings)
+    elif len(names) != 1:
+        raise ValueError(f"protocol {protocol!r} takes one corpus, got {names}")
+    elif protocol == "random":
+        folds = random_split(tables[names[0]], names[0], seed, **settings)
+    elif protocol == "speaker_independent":
+        folds = speaker_independent_split(tables[names[0]], names[0], seed=seed, **settings)
+    else:
+        raise ValueError(f"unknown protocol {protocol!r}; expected random, speaker_independent or cross_corpus")
+    write_csv(out, folds)
 
 
 def train_step(
-    features_path: str, split_path: str, manifest_path: str, fold: str, seed: int,
-    model_name: str, model_kwargs: dict, cfg: TrainConfig, out_model: str, out_history: str,
+    corpora: dict[str, CorpusFiles], split_path: str, fold: str, seed: int, model_name: str, model_kwargs: dict,
+    cfg: TrainConfig, max_frames: int, out_model: str, out_history: str,
 ) -> None:
     """Train one model on one fold and seed; write it float32-packed and its history."""
-    data = load_split_data(features_path, split_path, manifest_path, fold)
-    train_x, train_y = data.xy("train")
-    kwargs = {"input_dim": int(train_x.shape[-1]), "n_classes": len(data.classes), **model_kwargs}
+    data = load_split_data(split_path, fold, corpora, model_class(model_name).input_level, max_frames)
+    train = data.subsets["train"]
+    kwargs = {"input_dim": int(train.features.shape[-1]), "n_classes": len(data.classes), **model_kwargs}
     torch.manual_seed(seed)  # seeds weight initialisation
     model = build_model(model_name, **kwargs)
     start = time.perf_counter()
-    history = train_classifier(model, (train_x, train_y), data.xy("validation"), cfg, seed)
+    history = train_classifier(model, train, data.subsets["validation"], cfg, seed)
     history.update(train_seconds=time.perf_counter() - start, n_params=count_parameters(model),
                    config=asdict(cfg), seed=seed, serbench_version=__version__)
     save_packed(out_model, model, model_name, kwargs, data.classes, bits={})
@@ -73,58 +98,57 @@ def train_step(
 
 
 def quantize_step(
-    model_path: str, features_path: str, split_path: str, manifest_path: str, fold: str,
-    variant: str, adaptive: AdaptiveConfig, out_model: str, out_metrics: str, run: dict,
+    model_path: str, corpora: dict[str, CorpusFiles], split_path: str, fold: str, max_frames: int,
+    variants: list[str], adaptive: AdaptiveConfig, out_dir: str, run: dict,
 ) -> None:
-    """Quantize one trained model to one variant, write it bit-packed, and score the packed file on the test split.
+    """Quantize one trained model to every variant, write each bit-packed, and score each packed file on the test split.
 
-    The bits are chosen on the validation split only; the test split is read
-    after the packed file is written, to score the model loaded back from it.
+    Writes ``<out_dir>/<variant>.sbq`` and ``<variant>.json``. Bits are chosen
+    on the validation split only; the test split is scored on the model loaded
+    back from its packed file.
 
     Raises:
-        RuntimeError: the packed file predicts differently from the
-            fake-quantized model (a packing bug, never expected).
+        RuntimeError: a packed file predicts differently from the fake-quantized
+            model (a packing bug, never expected).
     """
     model, header = load_packed(model_path)
-    data = load_split_data(features_path, split_path, manifest_path, fold)
-    bits, details = variant_bits(variant, model, data.xy("validation"), adaptive)
-    file_bytes = save_packed(out_model, model, header["model"], header["kwargs"], header["classes"], bits)
-    packed, _ = load_packed(out_model)
-    test_x, test_y = data.xy("test")
-    predicted = predict(packed, test_x)
-    if not np.array_equal(predicted, predict(fake_quantize_model(model, bits), test_x)):
-        raise RuntimeError(f"{out_model}: packed model predicts differently from the fake-quantized model")
+    data = load_split_data(split_path, fold, corpora, model_class(header["model"]).input_level, max_frames)
+    test, validation = data.subsets["test"], data.subsets["validation"]
     counts = {layer: sum(dict(model.named_parameters())[n].numel() for n in names)
               for layer, names in quantization_layers(model).items()}
-    full_bits = {layer: bits.get(layer, FLOAT_BITS) for layer in counts}
-    n_params = count_parameters(model)
-    avg = average_bits(counts, full_bits)
-    write_json(out_metrics, {
-        **run,
-        "variant": variant,
-        "bits": full_bits,
-        "avg_bits": avg,
-        "n_params": n_params,
-        "size_kb": paper_size_kb(n_params, avg),
-        "file_bytes": file_bytes,
-        "n_test": int(len(test_y)),
-        "n_validation": int(len(data.xy("validation")[1])),
-        "test_utterances": data.subsets["test"][2].tolist(),
-        **classification_scores(test_y, predicted),
-        **details,
-        "serbench_version": __version__,
-    })
+    for variant in variants:
+        bits, details = variant_bits(variant, model, validation, adaptive)
+        out_model = Path(out_dir) / f"{variant}.sbq"
+        file_bytes = save_packed(out_model, model, header["model"], header["kwargs"], header["classes"], bits)
+        packed, _ = load_packed(out_model)
+        predicted = predict(packed, test.features, test.lengths)
+        if not np.array_equal(predicted, predict(fake_quantize_model(model, bits), test.features, test.lengths)):
+            raise RuntimeError(f"{out_model}: packed model predicts differently from the fake-quantized model")
+        full_bits = {layer: bits.get(layer, FLOAT_BITS) for layer in counts}
+        avg = average_bits(counts, full_bits)
+        write_json(Path(out_dir) / f"{variant}.json", {
+            **run, "variant": variant, "bits": full_bits, "avg_bits": avg, "n_params": count_parameters(model),
+            "size_kb": paper_size_kb(count_parameters(model), avg), "file_bytes": file_bytes,
+            "n_test": int(len(test.labels)), "n_validation": int(len(validation.labels)),
+            "test_utterances": test.ids.tolist(), **classification_scores(test.labels, predicted),
+            **details, "serbench_version": __version__,
+        })
 
 
-def table_step(metrics_paths: list[str], runs_out: str, csv_out: str, md_out: str) -> None:
-    """Per-run CSV, summary CSV and summary Markdown of the quantization study."""
+def table_step(metrics_paths: list[str], runs_out: str, csv_out: str, md_out: str, literature_out: str) -> None:
+    """Per-run CSV, summary CSV and Markdown, and the literature comparison (paper's Table 3 layout)."""
     runs = read_runs(metrics_paths)
     table = summarize(runs)
     write_csv(runs_out, runs)
     write_csv(csv_out, table)
     write_text(md_out, to_markdown(table))
+    write_text(literature_out, literature_markdown(table))
 
 
-def plot_step(table_path: str, corpus: str, out: str) -> None:
-    """Pareto plot of one corpus from the summary CSV."""
-    plot_pareto(pd.read_csv(table_path, dtype={"corpus": str}), corpus, out)
+def plot_step(kind: str, table_path: str, corpus: str, out: str, protocol: str | None = None) -> None:
+    """A plot of one corpus from the summary CSV: ``pareto`` or ``bits`` (accuracy against b̄, the paper's Figure 2)."""
+    table = pd.read_csv(table_path, dtype={"corpus": str})
+    if kind == "pareto":
+        plot_pareto(table, corpus, out, protocol)
+    else:
+        plot_accuracy_vs_bits(table, corpus, protocol, out)

@@ -16,6 +16,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from serbench.dataset import Subset
+
 log = logging.getLogger(__name__)
 
 
@@ -36,21 +38,32 @@ class TrainConfig:
     patience: int = 5
 
 
+def _lengths(features: np.ndarray, lengths: np.ndarray | None) -> torch.Tensor:
+    if lengths is None:
+        lengths = np.full(len(features), features.shape[1] if features.ndim == 3 else 1)
+    return torch.as_tensor(lengths, dtype=torch.long)
+
+
 @torch.no_grad()
-def predict(model: nn.Module, features: np.ndarray, batch_size: int = 512) -> np.ndarray:
-    """Class indices of shape ``(N,)`` for inputs ``(N, ...)``, in eval mode."""
+def predict(model: nn.Module, features: np.ndarray, lengths: np.ndarray | None = None, batch_size: int = 256) -> np.ndarray:
+    """Class indices ``(N,)`` for inputs ``(N, dim)`` or ``(N, frames, dim)`` with ``lengths (N,)``, in eval mode."""
     model.eval()
-    inputs = torch.as_tensor(features, dtype=torch.float32)
-    return torch.cat([model(chunk).argmax(dim=1) for chunk in inputs.split(batch_size)]).numpy()
+    inputs, valid = torch.as_tensor(features, dtype=torch.float32), _lengths(features, lengths)
+    chunks = zip(inputs.split(batch_size), valid.split(batch_size))
+    return torch.cat([model(x, n).argmax(dim=1) for x, n in chunks]).numpy()
 
 
-def fit_standardization(model: nn.Module, train_features: np.ndarray) -> None:
+def fit_standardization(model: nn.Module, train_features: np.ndarray, lengths: np.ndarray | None = None) -> None:
     """Set the model's ``feature_mean``/``feature_std`` buffers from the training split only.
 
-    Statistics are taken over every axis but the last, so ``(N, 180)`` and
-    ``(N, frames, 180)`` inputs both give 180 means; a zero std becomes 1.
+    For frame-level inputs ``(N, frames, dim)`` only each utterance's first
+    ``lengths`` frames count (padding is left out); a zero std becomes 1.
     """
-    flat = train_features.reshape(-1, train_features.shape[-1])
+    if train_features.ndim == 3:
+        valid = np.arange(train_features.shape[1])[None, :] < _lengths(train_features, lengths).numpy()[:, None]
+        flat = train_features[valid]  # (valid frames, dim)
+    else:
+        flat = train_features
     std = flat.std(axis=0)
     model.feature_mean.copy_(torch.as_tensor(flat.mean(axis=0)))
     model.feature_std.copy_(torch.as_tensor(np.where(std > 0, std, 1.0)))
@@ -58,8 +71,8 @@ def fit_standardization(model: nn.Module, train_features: np.ndarray) -> None:
 
 def train_classifier(
     model: nn.Module,
-    train: tuple[np.ndarray, np.ndarray],
-    validation: tuple[np.ndarray, np.ndarray],
+    train: Subset,
+    validation: Subset,
     cfg: TrainConfig,
     seed: int,
 ) -> dict:
@@ -67,8 +80,8 @@ def train_classifier(
 
     Args:
         model: a registered classifier with standardization buffers.
-        train: ``(features (N, ...), labels (N,))`` of the training split.
-        validation: the same for the validation split (never the test split).
+        train: the training subset.
+        validation: the validation subset (never the test subset).
         cfg: training settings.
         seed: seeds weight init order, shuffling and dropout.
 
@@ -77,9 +90,14 @@ def train_classifier(
         and per-epoch ``train_loss`` and ``validation_accuracy`` lists.
     """
     torch.manual_seed(seed)
-    fit_standardization(model, train[0])
+    fit_standardization(model, train.features, train.lengths)
+    dataset = TensorDataset(
+        torch.as_tensor(train.features, dtype=torch.float32),
+        _lengths(train.features, train.lengths),
+        torch.as_tensor(train.labels, dtype=torch.long),
+    )
     loader = DataLoader(
-        TensorDataset(torch.as_tensor(train[0], dtype=torch.float32), torch.as_tensor(train[1], dtype=torch.long)),
+        dataset,
         batch_size=cfg.batch_size,
         shuffle=True,
         generator=torch.Generator().manual_seed(seed),
@@ -91,13 +109,13 @@ def train_classifier(
     for epoch in range(1, cfg.max_epochs + 1):
         model.train()
         total = 0.0
-        for inputs, labels in loader:
+        for inputs, lengths, labels in loader:
             optimizer.zero_grad()
-            loss = loss_fn(model(inputs), labels)
+            loss = loss_fn(model(inputs, lengths), labels)
             loss.backward()
             optimizer.step()
             total += loss.item() * len(labels)
-        accuracy = float((predict(model, validation[0]) == validation[1]).mean())
+        accuracy = float((predict(model, validation.features, validation.lengths) == validation.labels).mean())
         history["train_loss"].append(total / len(loader.dataset))
         history["validation_accuracy"].append(accuracy)
         if accuracy > best_accuracy:

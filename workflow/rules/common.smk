@@ -1,4 +1,4 @@
-# Config validation, wildcard constraints and input/params functions of every rule.
+# Config validation, wildcard constraints and the input/params functions of every rule.
 import json
 
 from snakemake.utils import validate
@@ -8,17 +8,25 @@ validate(config, schema="../schemas/config.schema.yaml")
 
 RESULTS = "results"
 VARIANTS = ["fp32", *(f"fixed{b}" for b in sorted(config["quantization"]["fixed_bits"], reverse=True)), "adaptive"]
-# The random protocol has one fold; speaker-independent protocols add more.
-FOLDS = ["0"]
+# Cross-corpus experiments are datasets named after their corpora: emodb_to_ravdess.
+CROSS = {f"{'_'.join(e['train'])}_to_{e['test']}": e for e in config.get("cross_corpus", [])}
+# (dataset, protocol) pairs of the study.
+EXPERIMENTS = [(c, p) for c in config["corpora"] for p in config["protocols"]] + [(n, "cross_corpus") for n in CROSS]
+FRAME_MODELS = {"lstm", "attention_gru", "cnn1d"}
 
 
 wildcard_constraints:
-    corpus="[a-z0-9_]+",
-    protocol="[a-z_]+",
-    fold="[A-Za-z0-9_]+",
+    corpus="[a-z0-9]+",
+    dataset="[a-z0-9_]+",
+    protocol="random|speaker_independent|cross_corpus",
+    fold=r"\d+",
     seed=r"\d+",
     model="[a-z0-9_]+",
-    variant="fp32|fixed[1-8]|adaptive",
+
+
+def as_json(settings):
+    """Settings dict as one JSON argument for the serbench CLI."""
+    return json.dumps(settings, sort_keys=True)
 
 
 def corpus_folder(wildcards):
@@ -31,9 +39,50 @@ def corpus_sha256(wildcards):
     return config.get("download_sha256", {}).get(wildcards.corpus) or ""
 
 
-def as_json(settings):
-    """Settings dict as one JSON argument for the serbench CLI."""
-    return json.dumps(settings, sort_keys=True)
+def dataset_corpora(dataset):
+    """Corpora a dataset reads: itself, or a cross-corpus experiment's training corpora then its test corpus."""
+    return [*CROSS[dataset]["train"], CROSS[dataset]["test"]] if dataset in CROSS else [dataset]
+
+
+def dataset_folds(dataset, protocol):
+    if protocol == "speaker_independent":
+        return [str(k) for k in range(config["speaker_independent"]["n_folds"][dataset])]
+    return ["0"]
+
+
+def split_manifests(wildcards):
+    return [f"{RESULTS}/manifests/{c}.csv" for c in dataset_corpora(wildcards.dataset)]
+
+
+def split_args(wildcards, input):
+    """--manifest NAME PATH per corpus (the test corpus last for cross_corpus)."""
+    names = dataset_corpora(wildcards.dataset)
+    return " ".join(f"--manifest {n} {p}" for n, p in zip(names, input.manifests))
+
+
+def split_settings(wildcards):
+    """Keyword arguments of the protocol's split function."""
+    if wildcards.protocol == "random":
+        return as_json(config["random"])
+    settings = {k: v for k, v in config["speaker_independent"].items() if k != "n_folds"}
+    if wildcards.protocol == "speaker_independent":
+        settings["n_folds"] = config["speaker_independent"]["n_folds"][wildcards.dataset]
+    return as_json(settings)
+
+
+def feature_file(model):
+    return "frames" if model in FRAME_MODELS else "utterance"
+
+
+def model_features(wildcards):
+    """The feature cache a model family reads, for every corpus of the dataset."""
+    return [f"{RESULTS}/features/{c}/{feature_file(wildcards.model)}.npz" for c in dataset_corpora(wildcards.dataset)]
+
+
+def corpus_args(wildcards, input):
+    """--corpus NAME MANIFEST FEATURES per corpus of the dataset."""
+    names = dataset_corpora(wildcards.dataset)
+    return " ".join(f"--corpus {n} {m} {f}" for n, m, f in zip(names, input.manifests, input.features))
 
 
 def feature_settings(wildcards):
@@ -49,15 +98,14 @@ def model_settings(wildcards):
 
 
 def adaptive_settings(wildcards):
-    """Adaptive settings for the adaptive variant only, so fixed variants ignore their changes."""
-    return as_json(config["quantization"]["adaptive"] if wildcards.variant == "adaptive" else {})
+    return as_json(config["quantization"]["adaptive"])
 
 
 def run_fields(wildcards):
     """Identifying fields copied into every metrics file."""
     return as_json(
         {
-            "corpus": wildcards.corpus,
+            "corpus": wildcards.dataset,
             "protocol": wildcards.protocol,
             "fold": wildcards.fold,
             "seed": int(wildcards.seed),
@@ -67,21 +115,27 @@ def run_fields(wildcards):
 
 
 def quantization_metrics(wildcards):
-    """Metrics files of every corpus × model × seed × variant of the configured protocol."""
-    return expand(
-        f"{RESULTS}/quantized/{{corpus}}/{{protocol}}/fold{{fold}}/seed{{seed}}/{{model}}/{{variant}}.json",
-        corpus=config["corpora"],
-        protocol=config["protocol"]["name"],
-        fold=FOLDS,
-        seed=config["seeds"],
-        model=config["models"],
-        variant=VARIANTS,
-    )
+    """Metrics files of every dataset × protocol × fold × seed × model × variant."""
+    return [
+        f"{RESULTS}/quantized/{d}/{p}/fold{f}/seed{s}/{m}/{v}.json"
+        for d, p in EXPERIMENTS
+        for f in dataset_folds(d, p)
+        for s in config["seeds"]
+        for m in config["models"]
+        for v in VARIANTS
+    ]
+
+
+def pareto_protocol(wildcards):
+    """The Pareto plot shows the paper's protocol (random) where it runs."""
+    return "random" if "random" in config["protocols"] else config["protocols"][0]
 
 
 def final_outputs():
     return [
         f"{RESULTS}/tables/quantization.csv",
         f"{RESULTS}/tables/quantization.md",
-        *expand(f"{RESULTS}/plots/pareto_{{corpus}}.png", corpus=config["corpora"]),
+        f"{RESULTS}/tables/literature.md",
+        *(f"{RESULTS}/plots/pareto_{c}.png" for c in config["corpora"]),
+        *(f"{RESULTS}/plots/accuracy_vs_bits_{d}_{p}.png" for d, p in EXPERIMENTS),
     ]

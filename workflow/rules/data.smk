@@ -38,18 +38,18 @@ rule manifest:
         " --out {output.manifest} --skipped {output.skipped} 2> {log}"
 
 
-rule split_random:
+rule split:
     input:
-        manifest=rules.manifest.output.manifest,
+        manifests=split_manifests,
     output:
-        f"{RESULTS}/splits/{{corpus}}/random/seed{{seed}}.csv",
+        f"{RESULTS}/splits/{{dataset}}/{{protocol}}/seed{{seed}}.csv",
     params:
-        validation_fraction=config["protocol"]["validation_fraction"],
-        test_fraction=config["protocol"]["test_fraction"],
+        manifests=split_args,
+        settings=split_settings,
     log:
-        f"{RESULTS}/logs/split/{{corpus}}/random/seed{{seed}}.log",
+        f"{RESULTS}/logs/split/{{dataset}}/{{protocol}}/seed{{seed}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/split/{{corpus}}/random/seed{{seed}}.tsv"
+        f"{RESULTS}/benchmarks/split/{{dataset}}/{{protocol}}/seed{{seed}}.tsv"
     conda:
         "../envs/serbench.yaml"
     threads: 1
@@ -57,6 +57,5 @@ rule split_random:
         mem_mb=1000,
         runtime=5,
     shell:
-        "serbench split --manifest {input.manifest} --seed {wildcards.seed}"
-        " --validation-fraction {params.validation_fraction} --test-fraction {params.test_fraction}"
-        " --out {output} 2> {log}"
+        "serbench split --protocol {wildcards.protocol} {params.manifests} --seed {wildcards.seed}"
+        " --settings {params.settings:q} --out {output} 2> {log}"

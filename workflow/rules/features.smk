@@ -1,8 +1,9 @@
-rule utterance_features:
+rule features:
     input:
         manifest=rules.manifest.output.manifest,
     output:
-        f"{RESULTS}/features/{{corpus}}/utterance.npz",
+        utterance=f"{RESULTS}/features/{{corpus}}/utterance.npz",
+        frames=f"{RESULTS}/features/{{corpus}}/frames.npz",
     params:
         settings=feature_settings,
     log:
@@ -16,4 +17,5 @@ rule utterance_features:
         mem_mb=4000,
         runtime=60,
     shell:
-        "serbench features --manifest {input.manifest} --settings {params.settings:q} --out {output} 2> {log}"
+        "serbench features --manifest {input.manifest} --settings {params.settings:q}"
+        " --utterance-out {output.utterance} --frames-out {output.frames} 2> {log}"

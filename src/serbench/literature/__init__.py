@@ -17,3 +17,14 @@ def shinde2024_table2() -> pd.DataFrame:
     table = pd.read_csv(files(__package__) / "shinde2024_table2.csv")
     table["accuracy"] = table.pop("accuracy_percent") / 100
     return table
+
+
+def shinde2024_table3() -> pd.DataFrame:
+    """Shinde et al. 2024, Table 3: published systems per corpus.
+
+    Columns ``corpus, system, year, accuracy, params, source``; ``accuracy`` a
+    fraction, ``params`` as printed (``"4M"``, empty where the paper gives none).
+    """
+    table = pd.read_csv(files(__package__) / "shinde2024_table3.csv", dtype={"params": str}, keep_default_na=False)
+    table["accuracy"] = table.pop("accuracy_percent") / 100
+    return table

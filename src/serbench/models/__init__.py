@@ -6,22 +6,34 @@ from typing import Any
 
 from torch import nn
 
+from serbench.models.attention_gru import AttentionGRU
+from serbench.models.base import Classifier
+from serbench.models.cnn1d import CNN1D
+from serbench.models.lstm import LSTMClassifier
 from serbench.models.mlp import MLP
 
-MODELS: dict[str, type[nn.Module]] = {
+MODELS: dict[str, type[Classifier]] = {
     "mlp": MLP,
+    "lstm": LSTMClassifier,
+    "attention_gru": AttentionGRU,
+    "cnn1d": CNN1D,
 }
 
 
-def build_model(name: str, **kwargs: Any) -> nn.Module:
-    """Instantiate the model registered under ``name`` with ``kwargs``.
+def model_class(name: str) -> type[Classifier]:
+    """The class registered under ``name``.
 
     Raises:
         KeyError: no such model; the message lists the registered ones.
     """
     if name not in MODELS:
         raise KeyError(f"unknown model {name!r}; registered: {sorted(MODELS)}")
-    return MODELS[name](**kwargs)
+    return MODELS[name]
+
+
+def build_model(name: str, **kwargs: Any) -> Classifier:
+    """Instantiate the model registered under ``name`` with ``kwargs``."""
+    return model_class(name)(**kwargs)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from serbench.models.base import Classifier
 
-class MLP(nn.Module):
+
+class MLP(Classifier):
     """Feed-forward classifier on utterance-level features.
-
-    Input standardization (mean and std of the training split) lives in the
-    model as buffers, so a saved model takes raw features.
 
     Args:
         input_dim: features per utterance (180).
@@ -20,9 +19,7 @@ class MLP(nn.Module):
     """
 
     def __init__(self, input_dim: int, n_classes: int, hidden: tuple[int, ...] = (256, 512, 64), dropout: float = 0.1):
-        super().__init__()
-        self.register_buffer("feature_mean", torch.zeros(input_dim))
-        self.register_buffer("feature_std", torch.ones(input_dim))
+        super().__init__(input_dim)
         layers: list[nn.Module] = []
         width = input_dim
         for size in hidden:
@@ -31,6 +28,6 @@ class MLP(nn.Module):
         layers.append(nn.Linear(width, n_classes))
         self.net = nn.Sequential(*layers)
 
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        """Logits of shape ``(batch, n_classes)`` from features ``(batch, input_dim)``."""
-        return self.net((features - self.feature_mean) / self.feature_std)
+    def forward(self, features: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits ``(batch, n_classes)`` from features ``(batch, input_dim)``; ``lengths`` is ignored."""
+        return self.net(self.standardize(features))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-import numpy as np
 from torch import nn
 
+from serbench.dataset import Subset
 from serbench.metrics import weighted_accuracy
 from serbench.quantization.importance import layer_importance
 from serbench.quantization.layers import quantization_layers
@@ -45,15 +45,14 @@ def variant_names(fixed_bits: list[int]) -> list[str]:
 
 
 def variant_bits(
-    variant: str, model: nn.Module, validation: tuple[np.ndarray, np.ndarray], adaptive: AdaptiveConfig
+    variant: str, model: nn.Module, validation: Subset, adaptive: AdaptiveConfig
 ) -> tuple[dict[str, int], dict]:
     """Bit-width per layer for a variant, and what was learned choosing it.
 
     Args:
         variant: ``fp32``, ``fixed1`` ... ``fixed8`` or ``adaptive``.
         model: the trained float32 model.
-        validation: ``(features, labels)`` of the validation split; the only
-            data the adaptive search scores.
+        validation: the validation subset, the only data the adaptive search scores.
         adaptive: settings of the adaptive scheme.
 
     Returns:
@@ -71,10 +70,9 @@ def variant_bits(
     if variant != "adaptive":
         raise ValueError(f"unknown quantization variant {variant!r}; expected fp32, fixed1..fixed8 or adaptive")
     stats = layer_importance(model, adaptive.alpha, adaptive.entropy_weight)
-    features, labels = validation
-
     def validation_accuracy(bits: dict[str, int]) -> float:
-        return weighted_accuracy(labels, predict(fake_quantize_model(model, bits), features))
+        predicted = predict(fake_quantize_model(model, bits), validation.features, validation.lengths)
+        return weighted_accuracy(validation.labels, predicted)
 
     result = search_bit_widths(
         {layer: s["importance"] for layer, s in stats.items()}, validation_accuracy, adaptive.t_margin, adaptive.candidates
@@ -83,7 +81,7 @@ def variant_bits(
         "layer_stats": stats,
         "search": {
             "subset": "validation",
-            "n_utterances": int(len(labels)),
+            "n_utterances": int(len(validation.labels)),
             "order": result.order,
             "baseline_accuracy": result.baseline_score,
             "trials": result.trials,

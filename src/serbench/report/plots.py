@@ -1,4 +1,4 @@
-"""Pareto plot of the quantization study: accuracy against model size."""
+"""Plots of the quantization study: accuracy against model size (Pareto) and against b̄ (Figure 2)."""
 
 from __future__ import annotations
 
@@ -27,20 +27,19 @@ def pareto_front(size: pd.Series, accuracy: pd.Series) -> list[int]:
     return front
 
 
-def plot_pareto(table: pd.DataFrame, corpus: str, out: str | Path) -> None:
+def plot_pareto(table: pd.DataFrame, corpus: str, out: str | Path, protocol: str | None = None) -> None:
     """Accuracy (WA) against size in KB for one corpus, Pareto front drawn, adaptive starred.
 
     Args:
         table: summary from :func:`serbench.report.tables.summarize`.
         corpus: which corpus to draw.
         out: PNG path, written atomically.
+        protocol: draw only this protocol's rows (all when ``None``).
 
     Raises:
-        ValueError: the table has no rows for ``corpus``.
+        ValueError: the table has no rows for ``corpus`` (and ``protocol``).
     """
-    rows = table[table["corpus"] == corpus]
-    if rows.empty:
-        raise ValueError(f"no results for corpus {corpus!r} in the table")
+    rows = _rows(table, corpus, protocol)
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for (model, protocol), group in rows.groupby(["model", "protocol"]):
         ax.errorbar(group["size_kb"], 100 * group["accuracy"], yerr=100 * group["accuracy_std"], fmt="o",
@@ -63,7 +62,46 @@ def plot_pareto(table: pd.DataFrame, corpus: str, out: str | Path) -> None:
     ax.set_title(f"{corpus}: accuracy vs size of quantized models")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+    _save(fig, out)
+
+
+def _rows(table: pd.DataFrame, corpus: str, protocol: str | None = None) -> pd.DataFrame:
+    rows = table[(table["corpus"] == corpus) & ((table["protocol"] == protocol) if protocol else True)]
+    if rows.empty:
+        raise ValueError(f"no results for corpus {corpus!r}" + (f" and protocol {protocol!r}" if protocol else "") + " in the table")
+    return rows
+
+
+def _save(fig: plt.Figure, out: str | Path) -> None:
     fig.tight_layout()
     with atomic_path(out, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=120, format="png")
     plt.close(fig)
+
+
+def plot_accuracy_vs_bits(table: pd.DataFrame, corpus: str, protocol: str, out: str | Path) -> None:
+    """Accuracy against average bit-width b̄ per model family (Shinde et al. 2024, Figure 2).
+
+    Fixed-bit variants and fp32 are joined by a line per family; the adaptive
+    variant is a star at its b̄; error bars are the std over seeds and folds.
+
+    Raises:
+        ValueError: no rows for ``corpus`` and ``protocol``.
+    """
+    rows = _rows(table, corpus, protocol)
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for model, group in rows.groupby("model", sort=True):
+        fixed = group[group["variant"] != "adaptive"].sort_values("avg_bits")
+        line = ax.errorbar(fixed["avg_bits"], 100 * fixed["accuracy"], yerr=100 * fixed["accuracy_std"],
+                           marker="o", capsize=3, label=f"{model} ({int(group['n_params'].iloc[0]):,} params)")
+        adaptive = group[group["variant"] == "adaptive"]
+        ax.errorbar(adaptive["avg_bits"], 100 * adaptive["accuracy"], yerr=100 * adaptive["accuracy_std"], marker="*",
+                    markersize=16, markeredgecolor="black", color=line.lines[0].get_color(), capsize=3, linestyle="none")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks([1, 2, 3, 4, 5, 6, 7, 8, 32], labels=["1", "2", "3", "4", "5", "6", "7", "8", "32 (fp32)"])
+    ax.set_xlabel("average bit-width b̄ (eq. 5); ★ = layer-importance adaptive")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(f"{corpus}, {protocol} protocol: accuracy vs bit-width")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    _save(fig, out)

@@ -17,6 +17,7 @@ include: "workflow/rules/features.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/quantize.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/ssl.smk"
 
 
 rule all:

@@ -80,7 +80,7 @@ def test_bad_audio_is_reported_and_the_scan_goes_on(emodb_copy, damage, reason):
 
 
 def test_missing_corpus_folder_names_the_folder(tmp_path):
-    with pytest.raises(CorpusNotFoundError, match=str(tmp_path / "nowhere" / "wav")):
+    with pytest.raises(CorpusNotFoundError, match=str(tmp_path / "nowhere")):
         build_manifest(get_adapter("emodb"), tmp_path / "nowhere")
 
 
@@ -92,3 +92,45 @@ def test_unknown_corpus_lists_the_registered_ones():
 def test_tess_parse_rejects_unknown_emotion():
     with pytest.raises(LabelError, match="unknown TESS emotion"):
         get_adapter("tess").parse(Path("YAF_back_bored.wav"))
+
+
+def test_cremad_names_and_demographics(tmp_path):
+    root = tmp_path / "cremad"
+    write_tone(root / "AudioWAV" / "1001_DFA_ANG_XX.wav")
+    write_tone(root / "AudioWAV" / "1002_IEO_HAP_HI.wav")
+    write_tone(root / "AudioWAV" / "1002_IEO_BOR_HI.wav")
+    (root / "VideoDemographics.csv").write_text("ActorID,Age,Sex,Race,Ethnicity\n1001,51,Male,Caucasian,Not Hispanic\n1002,21,Female,Caucasian,Not Hispanic\n")
+    manifest, skipped = build_manifest(get_adapter("cremad"), root)
+    by_id = manifest.set_index("utterance_id")
+    assert (by_id.loc["1001_DFA_ANG_XX", "emotion"], by_id.loc["1001_DFA_ANG_XX", "gender"]) == ("anger", "m")
+    assert by_id.loc["1002_IEO_HAP_HI", "gender"] == "f"
+    assert "unknown CREMA-D emotion code 'BOR'" in skipped["reason"].iloc[0]
+
+
+def test_iemocap_labels_from_evaluation_files_with_sessions(tmp_path):
+    root = tmp_path / "iemocap"
+    for utterance in ("Ses01F_impro01_F000", "Ses01F_impro01_M001", "Ses01F_impro01_F002", "Ses02M_script01_1_F000"):
+        session = f"Session{int(utterance[3:5])}"
+        write_tone(root / session / "sentences" / "wav" / utterance.rsplit("_", 1)[0] / f"{utterance}.wav")
+    write_tone(root / "Session1" / "dialog" / "wav" / "Ses01F_impro01.wav")  # whole dialogue: not an utterance
+    evaluation = root / "Session1" / "dialog" / "EmoEvaluation"
+    evaluation.mkdir(parents=True)
+    (evaluation / "Ses01F_impro01.txt").write_text(
+        "% header\n[6.2901 - 8.2357]\tSes01F_impro01_F000\tneu\t[2.5000, 2.5000, 2.5000]\n"
+        "C-E2:\tNeutral;\t()\n[10.01 - 11.36]\tSes01F_impro01_M001\texc\t[3.0, 3.5, 2.0]\n"
+        "[12.0 - 13.0]\tSes01F_impro01_F002\txxx\t[2.0, 2.0, 2.0]\n"
+    )
+    evaluation2 = root / "Session2" / "dialog" / "EmoEvaluation"
+    evaluation2.mkdir(parents=True)
+    (evaluation2 / "Ses02M_script01_1.txt").write_text("[1.0 - 2.0]\tSes02M_script01_1_F000\tang\t[1.0, 4.0, 4.0]\n")
+    manifest, skipped = build_manifest(get_adapter("iemocap"), root)
+    by_id = manifest.set_index("utterance_id")
+    assert sorted(by_id.index) == ["Ses01F_impro01_F000", "Ses01F_impro01_M001", "Ses02M_script01_1_F000"]
+    assert tuple(by_id.loc["Ses01F_impro01_M001", ["speaker", "gender", "emotion", "session"]]) == ("Ses01M", "m", "excitement", "Ses01")
+    assert by_id.loc["Ses02M_script01_1_F000", "session"] == "Ses02"
+    assert skipped["path"].str.endswith("Ses01F_impro01_F002.wav").tolist() == [True]  # no majority label
+
+
+def test_session_column_repeats_the_speaker_without_sessions(emodb_copy):
+    manifest, _ = build_manifest(get_adapter("emodb"), emodb_copy)
+    assert (manifest["session"] == manifest["speaker"]).all()

@@ -4,7 +4,8 @@ import pytest
 
 from conftest import write_tone
 from serbench.audio import load_audio
-from serbench.features import FeatureConfig, frame_features, load_features, save_features, utterance_features
+from serbench.cache import load_rows, save_rows
+from serbench.features import FeatureConfig, frame_features, utterance_features
 
 
 @pytest.fixture
@@ -35,12 +36,12 @@ def test_frame_features_shape(waveform):
 
 def test_feature_table_round_trip_and_damage(tmp_path):
     path = tmp_path / "f.npz"
-    save_features(path, ["a", "b"], np.arange(6, dtype=np.float32).reshape(2, 3))
-    ids, features = load_features(path)
+    save_rows(path, ["a", "b"], np.arange(6, dtype=np.float32).reshape(2, 3))
+    ids, features = load_rows(path)
     assert ids.tolist() == ["a", "b"] and features.tolist() == [[0, 1, 2], [3, 4, 5]]
     path.write_bytes(path.read_bytes()[:40])
-    with pytest.raises(ValueError, match=r"f\.npz: damaged feature cache"):
-        load_features(path)
+    with pytest.raises(ValueError, match=r"f\.npz: damaged cache"):
+        load_rows(path)
 
 
 def test_stereo_is_averaged_to_mono(tmp_path):

@@ -88,9 +88,9 @@ def test_validation_speaker_depends_on_seed():
     assert len(picks) > 1
 
 
-@pytest.mark.skipif(not os.environ.get("SERBENCH_EMODB"), reason="SERBENCH_EMODB is unset")
+@pytest.mark.skipif(not os.environ.get("SERBENCH_DATA"), reason="SERBENCH_DATA is unset")
 def test_real_emodb_leave_one_speaker_out_is_speaker_disjoint():
-    manifest, _ = build_manifest(get_adapter("emodb"), Path(os.environ["SERBENCH_EMODB"]))
+    manifest, _ = build_manifest(get_adapter("emodb"), Path(os.environ["SERBENCH_DATA"], "emodb"))
     folds = speaker_independent_split(manifest, "emodb", 10, seed=0)
     assert_speaker_disjoint(folds, manifest)
     assert folds.groupby("fold").apply(lambda r: r.loc[r.subset == "test", "utterance_id"].str[:2].nunique()).eq(1).all()

@@ -1,7 +1,7 @@
 """The quantization study run by Snakemake on the real EmoDB copy (short training).
 
-Needs SERBENCH_EMODB, the path of an EmoDB copy in its official layout
-(.ci/run sets it to ../shared/data/emodb); skipped with that reason otherwise.
+Needs SERBENCH_DATA, a folder holding an EmoDB copy in its official layout
+(.ci/run sets it to ../shared/data); skipped with that reason otherwise.
 """
 
 from __future__ import annotations
@@ -24,11 +24,12 @@ from serbench.quantization.quantizers import fake_quantize_model
 from serbench.training import predict
 
 REPO = Path(__file__).resolve().parents[1]
-EMODB = os.environ.get("SERBENCH_EMODB")
+DATA = os.environ.get("SERBENCH_DATA")
+EMODB = str(Path(DATA, "emodb")) if DATA else None
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(not EMODB, reason="SERBENCH_EMODB is unset: point it at an EmoDB copy (e.g. ../shared/data/emodb)"),
+    pytest.mark.skipif(not EMODB, reason="SERBENCH_DATA is unset: point it at a folder holding emodb/ (e.g. ../shared/data)"),
 ]
 
 

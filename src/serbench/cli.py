@@ -13,7 +13,7 @@ import json
 import logging
 import sys
 
-from serbench import steps
+from serbench import ssl_cli, steps
 from serbench.dataset import CorpusFiles
 from serbench.features import FeatureConfig
 from serbench.quantization.variants import AdaptiveConfig
@@ -83,12 +83,23 @@ def _parser() -> argparse.ArgumentParser:
     for flag in ("--runs-out", "--csv-out", "--md-out", "--literature-out"):
         p.add_argument(flag, required=True)
 
+    p = sub.add_parser("init-encoder", help="write a randomly initialised encoder (offline stand-in for a pretrained one)")
+    p.add_argument("--architecture", required=True)
+    p.add_argument("--size", choices=["full", "tiny"], default="full")
+    p.add_argument("--out", required=True)
+    p.add_argument("--seed", type=int, default=0)
+
+    p = sub.add_parser("predict", help="emotion probabilities of audio files of any length")
+    p.add_argument("audio", nargs="+")
+    p.add_argument("--model", required=True, help="model.onnx or model.int8.onnx from the DistilHuBERT study")
+
     p = sub.add_parser("plot", help="a plot of one corpus: pareto (accuracy vs size) or bits (accuracy vs b̄)")
     p.add_argument("--kind", choices=["pareto", "bits"], required=True)
     p.add_argument("--table", required=True)
     p.add_argument("--corpus", required=True)
     p.add_argument("--protocol")
     p.add_argument("--out", required=True)
+    ssl_cli.add_parsers(sub, _json)
     return parser
 
 
@@ -114,6 +125,32 @@ def _run(args: argparse.Namespace) -> None:
         steps.table_step(args.metrics, args.runs_out, args.csv_out, args.md_out, args.literature_out)
     elif args.command == "plot":
         steps.plot_step(args.kind, args.table, args.corpus, args.out, args.protocol)
+    elif args.command == "init-encoder":
+        from serbench.ssl.upstream import save_random_upstream
+
+        save_random_upstream(args.architecture, args.out, args.size, args.seed)
+    elif args.command == "predict":
+        _predict(args.audio, args.model)
+    else:
+        ssl_cli.run(args)
+
+
+def _predict(audio: list[str], model: str) -> None:
+    """Print one line per file: name and emotion probabilities, or the reason it was skipped."""
+    from serbench.predict import PredictConfig, PredictionError, load_model, predict_file
+
+    session, classes = load_model(model)
+    failures = 0
+    for path in audio:
+        try:
+            probabilities = predict_file(path, session, classes, PredictConfig())
+        except PredictionError as err:
+            failures += 1
+            print(f"{path}\terror: {err}", file=sys.stderr)
+            continue
+        print(path + "\t" + "\t".join(f"{c}={p:.3f}" for c, p in probabilities.items()))
+    if failures == len(audio):
+        raise PredictionError(f"none of the {len(audio)} files could be classified")
 
 
 def _corpora(triples: list[list[str]]) -> dict[str, CorpusFiles]:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from serbench.corpora import read_manifest
-from serbench.features import load_features, load_frames
+from serbench.cache import load_ragged, load_rows
 from serbench.protocols import SUBSETS, read_folds
 
 
@@ -66,9 +66,9 @@ def pad_frames(sequences: list[np.ndarray], max_frames: int) -> tuple[np.ndarray
 def _corpus_arrays(files: CorpusFiles, level: str) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     manifest = read_manifest(files.manifest).set_index("utterance_id")
     if level == "utterance":
-        ids, features = load_features(files.features)
+        ids, features = load_rows(files.features)
         return manifest, dict(zip(ids, features))
-    ids, frames = load_frames(files.features)
+    ids, frames = load_ragged(files.features)
     return manifest, dict(zip(ids, frames))
 
 
@@ -78,7 +78,8 @@ def load_split_data(
     """Arrays of ``fold`` of a fold table, labels from the manifests.
 
     Args:
-        split_path: fold table (columns ``fold, corpus, utterance_id, subset``).
+        split_path: fold table (columns ``fold, corpus, utterance_id, subset``,
+            and ``emotion`` where a study relabels utterances).
         fold: which fold.
         corpora: files of every corpus the fold table names.
         level: ``"utterance"`` (``(N, dim)``) or ``"frames"`` (``(N, T, dim)``).
@@ -93,7 +94,10 @@ def load_split_data(
     if unknown:
         raise ValueError(f"{split_path}: no manifest or features given for corpora {sorted(unknown)}")
     arrays = {name: _corpus_arrays(files, level) for name, files in corpora.items() if name in set(folds["corpus"])}
-    emotions = [arrays[c][0].loc[u, "emotion"] for c, u in zip(folds["corpus"], folds["utterance_id"])]
+    if "emotion" in folds:  # the study's own classes (see serbench.protocols.relabel)
+        emotions = folds["emotion"].tolist()
+    else:
+        emotions = [arrays[c][0].loc[u, "emotion"] for c, u in zip(folds["corpus"], folds["utterance_id"])]
     classes = sorted(set(emotions))
     folds = folds.assign(emotion=emotions)
     folds = folds[folds["fold"] == str(fold)]

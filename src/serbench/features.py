@@ -10,7 +10,6 @@ same numbers as three separate librosa calls at a third of the STFT cost.
 from __future__ import annotations
 
 import logging
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +17,6 @@ import librosa
 import numpy as np
 import pandas as pd
 
-from serbench.atomic import atomic_path
 from serbench.audio import AudioError, load_audio
 
 log = logging.getLogger(__name__)
@@ -93,50 +91,3 @@ def extract_corpus(manifest: pd.DataFrame, cfg: FeatureConfig) -> tuple[list[str
         ids.append(utterance_id)
         frames.append(frame_features(waveform, cfg))
     return ids, frames
-
-
-def save_features(path: str | Path, utterance_ids: list[str], features: np.ndarray) -> None:
-    """Write an utterance-level feature table (``ids``, ``features (N, dim)``) as .npz, atomically."""
-    with atomic_path(path, suffix=".npz") as tmp:
-        np.savez(tmp, ids=np.asarray(utterance_ids), features=features)
-
-
-def save_frames(path: str | Path, utterance_ids: list[str], frames: list[np.ndarray]) -> None:
-    """Write a frame-level feature table as .npz, atomically.
-
-    Stored flat: ``frames (total_frames, dim)`` and ``offsets (N + 1,)``, so
-    utterance ``i`` is ``frames[offsets[i]:offsets[i + 1]]``.
-    """
-    offsets = np.concatenate([[0], np.cumsum([len(f) for f in frames])])
-    with atomic_path(path, suffix=".npz") as tmp:
-        np.savez(tmp, ids=np.asarray(utterance_ids), offsets=offsets, frames=np.concatenate(frames))
-
-
-def _load(path: str | Path, keys: tuple[str, ...]) -> tuple[np.ndarray, ...]:
-    try:
-        with np.load(path) as data:
-            return tuple(data[k] for k in keys)
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
-        raise ValueError(
-            f"{path}: damaged feature cache ({err}); delete it and rerun the workflow to rebuild it"
-        ) from err
-
-
-def load_features(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """Read an utterance-level table: ``(ids (N,), features (N, dim))``.
-
-    Raises:
-        ValueError: the file is damaged or not a feature table; the message
-            names the file and how to rebuild it.
-    """
-    return _load(path, ("ids", "features"))
-
-
-def load_frames(path: str | Path) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Read a frame-level table: ``(ids (N,), [frames_i (frames_i, dim)])``.
-
-    Raises:
-        ValueError: as :func:`load_features`.
-    """
-    ids, offsets, frames = _load(path, ("ids", "offsets", "frames"))
-    return ids, [frames[a:b] for a, b in zip(offsets[:-1], offsets[1:])]

@@ -10,7 +10,9 @@ CANONICAL_EMOTIONS: tuple[str, ...] = (
     "boredom",
     "calm",
     "disgust",
+    "excitement",
     "fear",
+    "frustration",
     "happiness",
     "neutral",
     "sadness",
@@ -34,3 +36,15 @@ def shared_emotions(emotion_sets: list[set[str]]) -> list[str]:
     if not shared:
         raise ValueError(f"the corpora share no emotion: {[sorted(s) for s in emotion_sets]}")
     return sorted(shared)
+
+
+# Ismail's four classes: anger, happiness (with excitement), neutral, sadness.
+FOUR_CLASS: dict[str, str] = {
+    "anger": "anger",
+    "happiness": "happiness",
+    "excitement": "happiness",
+    "neutral": "neutral",
+    "sadness": "sadness",
+}
+
+LABEL_MAPS: dict[str, dict[str, str] | None] = {"all": None, "four_class": FOUR_CLASS}

@@ -77,19 +77,20 @@ def random_split(
 
 def hold_out_validation(
     rows: pd.DataFrame, seed: int, validation_speakers: int = 1, validation_fraction: float = 0.1,
+    group_column: str = "speaker",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Split training rows into train and validation utterance ids.
 
-    With at least ``validation_speakers + 1`` speakers, whole speakers are held
-    out (``rows["speaker"]``, grouped by ``corpus`` too when present). With
-    fewer (TESS has two speakers: one tests, one remains) no speaker can be
-    held out; validation is then a stratified ``validation_fraction`` of the
-    remaining utterances, and a warning says so.
+    With more than ``validation_speakers`` groups (``rows[group_column]``,
+    speakers or sessions, told apart by ``corpus`` too when present), whole
+    groups are held out. With fewer (TESS has two speakers: one tests, one
+    remains) none can be; validation is then a stratified
+    ``validation_fraction`` of the remaining utterances, and a warning says so.
 
     Returns:
         ``(train_ids, validation_ids)``.
     """
-    groups = (rows["corpus"] + "/" if "corpus" in rows else "") + rows["speaker"].astype(str)
+    groups = (rows["corpus"] + "/" if "corpus" in rows else "") + rows[group_column].astype(str)
     if groups.nunique() > validation_speakers:
         splitter = GroupShuffleSplit(n_splits=1, test_size=validation_speakers, random_state=seed)
         train_index, val_index = next(splitter.split(rows, groups=groups))
@@ -120,21 +121,25 @@ def speaker_folds(speakers: list[str], n_folds: int) -> list[list[str]]:
 
 def speaker_independent_split(
     manifest: pd.DataFrame, corpus: str, n_folds: int, seed: int, validation_speakers: int = 1,
-    validation_fraction: float = 0.1,
+    validation_fraction: float = 0.1, group_column: str = "speaker",
 ) -> pd.DataFrame:
-    """Speaker-independent folds: each speaker group tests once, trained on the others.
+    """Speaker-independent folds: each group of speakers (or sessions) tests once, trained on the others.
 
     EmoDB with ``n_folds = 10`` is leave-one-speaker-out; RAVDESS with 6 folds
-    tests 4 actors a fold. Validation speakers come from the training speakers
+    tests 4 actors a fold; IEMOCAP with ``group_column = "session"`` and 5 folds
+    is leave-one-session-out. Validation groups come from the training groups
     (see :func:`hold_out_validation` for two-speaker corpora).
 
     Returns:
         Fold table with folds ``"0"`` .. ``str(n_folds - 1)``.
     """
     tables = []
-    for fold, test_speakers in enumerate(speaker_folds(manifest["speaker"].astype(str).tolist(), n_folds)):
-        is_test = manifest["speaker"].astype(str).isin(test_speakers)
-        train_ids, val_ids = hold_out_validation(manifest[~is_test], seed + fold, validation_speakers, validation_fraction)
+    groups = manifest[group_column].astype(str)
+    for fold, test_groups in enumerate(speaker_folds(groups.tolist(), n_folds)):
+        is_test = groups.isin(test_groups)
+        train_ids, val_ids = hold_out_validation(
+            manifest[~is_test], seed + fold, validation_speakers, validation_fraction, group_column
+        )
         test_ids = manifest.loc[is_test, "utterance_id"].to_numpy()
         tables.append(_table(str(fold), corpus, {"train": train_ids, "validation": val_ids, "test": test_ids}))
     return pd.concat(tables, ignore_index=True)
@@ -164,13 +169,42 @@ def cross_corpus_split(
     return _table("0", pd.Series(corpus_of), {"train": train_ids, "validation": val_ids, "test": test_ids})
 
 
+def add_extra_training(folds: pd.DataFrame, extra: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Add every utterance of the ``extra`` corpora to the training subset of every fold.
+
+    Ismail's CREMA-D setting: the extra corpus trains only, never validates or tests.
+    """
+    rows = [folds]
+    for fold in folds["fold"].unique():
+        for corpus, manifest in extra.items():
+            rows.append(pd.DataFrame({"fold": fold, "corpus": corpus, "utterance_id": manifest["utterance_id"], "subset": "train"}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def relabel(folds: pd.DataFrame, manifests: dict[str, pd.DataFrame], label_map: dict[str, str] | None) -> pd.DataFrame:
+    """Give a fold table an ``emotion`` column, the study's class of each utterance.
+
+    Args:
+        folds: fold table.
+        manifests: manifest of every corpus the table names.
+        label_map: canonical emotion -> study class (``serbench.labels.FOUR_CLASS``);
+            utterances of unmapped emotions are left out. ``None`` keeps every emotion.
+    """
+    emotion_of = {(c, u): e for c, m in manifests.items() for u, e in zip(m["utterance_id"], m["emotion"])}
+    emotions = [emotion_of[key] for key in zip(folds["corpus"], folds["utterance_id"])]
+    if label_map is not None:
+        emotions = [label_map.get(e) for e in emotions]
+    kept = folds.assign(emotion=emotions)
+    return kept[kept["emotion"].notna()].reset_index(drop=True)
+
+
 def read_folds(path: str | Path) -> pd.DataFrame:
     """Read a fold table, ids and folds as strings.
 
     Raises:
         ValueError: a column of :data:`FOLD_COLUMNS` is missing.
     """
-    folds = pd.read_csv(path, dtype={"fold": str, "corpus": str, "utterance_id": str, "subset": str})
+    folds = pd.read_csv(path, dtype={"fold": str, "corpus": str, "utterance_id": str, "subset": str, "emotion": str})
     missing = set(FOLD_COLUMNS) - set(folds.columns)
     if missing:
         raise ValueError(f"{path}: not a fold table, missing columns {sorted(missing)}")

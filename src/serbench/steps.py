@@ -18,7 +18,8 @@ from serbench import __version__
 from serbench.atomic import write_csv, write_json, write_text
 from serbench.corpora import build_manifest, get_adapter, read_manifest
 from serbench.dataset import CorpusFiles, load_split_data
-from serbench.features import FeatureConfig, extract_corpus, save_features, save_frames
+from serbench.cache import save_ragged, save_rows
+from serbench.features import FeatureConfig, extract_corpus
 from serbench.metrics import classification_scores
 from serbench.models import build_model, count_parameters, model_class
 from serbench.protocols import cross_corpus_split, random_split, speaker_independent_split
@@ -46,8 +47,8 @@ def features_step(manifest_path: str, utterance_out: str, frames_out: str, cfg: 
     """Frame-level features of every manifest row (``frames_out``) and their time-means (``utterance_out``), one pass."""
     start = time.perf_counter()
     ids, frames = extract_corpus(read_manifest(manifest_path), cfg)
-    save_frames(frames_out, ids, frames)
-    save_features(utterance_out, ids, np.stack([f.mean(axis=0) for f in frames]))
+    save_ragged(frames_out, ids, frames)
+    save_rows(utterance_out, ids, np.stack([f.mean(axis=0) for f in frames]))
     log.info("%d utterances, %d frames in %.1f s", len(ids), sum(map(len, frames)), time.perf_counter() - start)
 
 

@@ -1,7 +1,7 @@
 """Feature stage against the plain per-file librosa loop, same files, one run.
 
 Run on demand: ``pytest tests/benchmarks --benchmark-only`` (skipped in the
-default test run). With SERBENCH_EMODB set the files are the first 60 EmoDB
+default test run). With SERBENCH_DATA set the files are the first 60 EmoDB
 utterances; otherwise 60 synthetic two-second clips.
 """
 
@@ -24,8 +24,8 @@ N_FILES = 60
 
 @pytest.fixture(scope="module")
 def manifest(tmp_path_factory) -> pd.DataFrame:
-    if os.environ.get("SERBENCH_EMODB"):
-        paths = sorted(Path(os.environ["SERBENCH_EMODB"], "wav").glob("*.wav"))[:N_FILES]
+    if os.environ.get("SERBENCH_DATA"):
+        paths = sorted(Path(os.environ["SERBENCH_DATA"], "emodb", "wav").glob("*.wav"))[:N_FILES]
     else:
         folder = tmp_path_factory.mktemp("clips")
         paths = [write_tone(folder / f"{i}.wav", seconds=2.0, freq=120 + 5 * i) for i in range(N_FILES)]

@@ -1,5 +1,6 @@
 # Config validation, wildcard constraints and the input/params functions of every rule.
 import json
+import os
 
 from snakemake.utils import validate
 
@@ -132,10 +133,123 @@ def pareto_protocol(wildcards):
 
 
 def final_outputs():
+    return ssl_outputs() + quantization_outputs()
+
+
+def quantization_outputs():
+    if "quantization" not in config.get("studies", ["quantization"]):
+        return []
     return [
         f"{RESULTS}/tables/quantization.csv",
         f"{RESULTS}/tables/quantization.md",
         f"{RESULTS}/tables/literature.md",
         *(f"{RESULTS}/plots/pareto_{c}.png" for c in config["corpora"]),
         *(f"{RESULTS}/plots/accuracy_vs_bits_{d}_{p}.png" for d, p in EXPERIMENTS),
+    ]
+
+
+# --- DistilHuBERT study (Ismail) ---
+SSL = config.get("ssl", {})
+DH = config.get("distilhubert", {})
+SSL_SETTINGS = ["base", "extra"] if DH.get("extra_train") else ["base"]
+
+
+def ssl_corpora(setting):
+    """Corpora whose utterances a setting's folds name: the study corpus, plus the extra ones for 'extra'."""
+    return [DH["corpus"], *(DH["extra_train"] if setting == "extra" else [])]
+
+
+def ssl_split_manifests(wildcards):
+    return [f"{RESULTS}/manifests/{c}.csv" for c in ssl_corpora(wildcards.setting)]
+
+
+def ssl_split_args(wildcards, input):
+    names = ssl_corpora(wildcards.setting)
+    extra = " ".join(names[1:])
+    return " ".join(f"--manifest {n} {p}" for n, p in zip(names, input.manifests)) + (f" --extra {extra}" if extra else "")
+
+
+def ssl_split_settings(wildcards):
+    keys = ("n_folds", "validation_speakers")
+    return as_json({**{k: DH[k] for k in keys if k in DH}, "group_column": DH["group_by"]})
+
+
+def ssl_head_inputs(wildcards):
+    names = ssl_corpora(wildcards.setting)
+    cross = [DH["cross_corpus_test"]] if DH.get("cross_corpus_test") else []
+    return {
+        "manifests": [f"{RESULTS}/manifests/{c}.csv" for c in names + cross],
+        "embeddings": [f"{RESULTS}/ssl/embeddings/{c}.npz" for c in names + cross],
+    }
+
+
+def ssl_head_args(wildcards, input):
+    """--corpus NAME MANIFEST EMBEDDINGS per fold corpus, then --cross for the cross-corpus test corpus."""
+    names = ssl_corpora(wildcards.setting)
+    parts = [f"--corpus {n} {m} {e}" for n, m, e in zip(names, input.manifests, input.embeddings)]
+    if DH.get("cross_corpus_test"):
+        parts.append(f"--cross {DH['cross_corpus_test']} {input.manifests[-1]} {input.embeddings[-1]}")
+    return " ".join(parts)
+
+
+def ssl_run_fields(wildcards):
+    return as_json({"dataset": DH["corpus"], "setting": wildcards.setting, "fold": wildcards.fold, "seed": int(wildcards.seed)})
+
+
+def ssl_json(key):
+    """Params function giving one ssl config section as JSON."""
+
+    def settings(wildcards):
+        return as_json(SSL[key])
+
+    return settings
+
+
+def ssl_head_paths(setting):
+    return [
+        f"{RESULTS}/ssl/heads/{DH['corpus']}/{setting}/fold{f}/seed{s}/{name}"
+        for f in range(DH["n_folds"])
+        for s in DH["seeds"]
+        for name in ("head.pt", "metrics.json")
+    ]
+
+
+def ssl_all_metrics(wildcards):
+    return [p for setting in SSL_SETTINGS for p in ssl_head_paths(setting) if p.endswith(".json")]
+
+
+def ssl_int8_inputs(wildcards):
+    corpus = DH["corpus"]
+    return {
+        "heads": [p for p in ssl_head_paths("base") if p.endswith(".pt")],
+        "splits": [f"{RESULTS}/ssl/splits/{corpus}/base/seed{s}.csv" for s in DH["seeds"]],
+        "manifest": f"{RESULTS}/manifests/{corpus}.csv",
+        "embeddings": f"{RESULTS}/ssl/embeddings/{corpus}.npz",
+        "waveforms": f"{RESULTS}/ssl/waveforms/{corpus}.npz",
+    }
+
+
+def ssl_int8_args(wildcards, input):
+    corpus = DH["corpus"]
+    split_of = {s: f"{RESULTS}/ssl/splits/{corpus}/base/seed{s}.csv" for s in DH["seeds"]}
+    heads = [
+        f"--head {RESULTS}/ssl/heads/{corpus}/base/fold{f}/seed{s}/head.pt {split_of[s]} {f}"
+        for f in range(DH["n_folds"])
+        for s in DH["seeds"]
+    ]
+    return " ".join(heads) + f" --corpus {corpus} {input.manifest} {input.embeddings} {input.waveforms}"
+
+
+def output_folder(wildcards, output):
+    """Folder of a rule's first output, for steps that write several files beside it."""
+    return os.path.dirname(output[0])
+
+
+def ssl_outputs():
+    if "distilhubert" not in config.get("studies", []):
+        return []
+    return [
+        f"{RESULTS}/tables/ssl_table1.md",
+        f"{RESULTS}/plots/ssl_confusion.png",
+        f"{RESULTS}/tables/ssl_int8.md",
     ]

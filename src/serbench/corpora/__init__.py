@@ -4,13 +4,15 @@ A new corpus (SAVEE, CREMA-D, IEMOCAP, DEMoS) is one module that defines an
 ``ADAPTER`` and one line in :data:`CORPORA`.
 """
 
-from serbench.corpora import emodb, ravdess, tess
+from serbench.corpora import cremad, emodb, iemocap, ravdess, tess
 from serbench.corpora.base import CorpusAdapter, CorpusNotFoundError, build_manifest, read_manifest
 
 CORPORA: dict[str, CorpusAdapter] = {
     "emodb": emodb.ADAPTER,
     "tess": tess.ADAPTER,
     "ravdess": ravdess.ADAPTER,
+    "cremad": cremad.ADAPTER,
+    "iemocap": iemocap.ADAPTER,
 }
 
 

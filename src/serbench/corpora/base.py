@@ -28,6 +28,7 @@ MANIFEST_COLUMNS: tuple[str, ...] = (
     "gender",
     "native_label",
     "emotion",
+    "session",
     "duration_s",
     "sample_rate",
 )
@@ -43,13 +44,18 @@ class LabelError(ValueError):
 
 @dataclass(frozen=True)
 class Labelled:
-    """What an adapter reads from one file name."""
+    """What an adapter reads of one utterance.
+
+    ``session`` groups speakers recorded together (IEMOCAP's five sessions);
+    empty for corpora without sessions, where the manifest repeats the speaker.
+    """
 
     utterance_id: str
     speaker: str
     gender: str
     native_label: str
     emotion: str
+    session: str = ""
 
 
 @dataclass(frozen=True)
@@ -72,33 +78,38 @@ class CorpusAdapter:
 
     Attributes:
         name: registry key (``"emodb"``).
-        audio_folder: sub-folder of the corpus root that holds the audio
-            (searched recursively); ``"."`` for the root itself.
+        audio_glob: pattern, relative to the corpus root, of its audio files
+            (``"wav/*"``; ``"**/*"`` searches every sub-folder); only names
+            with an audio extension count.
         parse: reads a file name into :class:`Labelled`; raises
             :class:`LabelError` with the reason for a name it cannot read.
         download: the official distribution, or ``None`` for licensed corpora
             that only a local copy can provide.
+        label_files: for corpora labelled in separate files (IEMOCAP), reads
+            them under the corpus root into ``utterance id -> Labelled``;
+            ``parse`` is then unused.
     """
 
     name: str
-    audio_folder: str
-    parse: Callable[[Path], Labelled]
+    audio_glob: str
+    parse: Callable[[Path], Labelled] | None
     download: Download | None
+    label_files: Callable[[Path], dict[str, Labelled]] | None = None
 
 
 def audio_files(adapter: CorpusAdapter, root: str | Path) -> list[Path]:
     """All audio files of a corpus copy, sorted.
 
     Raises:
-        CorpusNotFoundError: ``root`` (or its audio folder) is missing.
+        CorpusNotFoundError: ``root`` is missing.
     """
-    folder = Path(root) / adapter.audio_folder
+    folder = Path(root)
     if not folder.is_dir():
         raise CorpusNotFoundError(
             f"{adapter.name}: corpus folder {folder} not found; put a copy of the official "
             f"distribution there or point data_root in config.yaml at the folder holding '{adapter.name}/'"
         )
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file())
+    return sorted(p for p in folder.glob(adapter.audio_glob) if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file())
 
 
 def build_manifest(adapter: CorpusAdapter, root: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -117,9 +128,11 @@ def build_manifest(adapter: CorpusAdapter, root: str | Path) -> tuple[pd.DataFra
         ValueError: two files map to one utterance id.
     """
     rows, skipped = [], []
-    for path in audio_files(adapter, root):
+    files = audio_files(adapter, root)
+    parse = _index_lookup(adapter.label_files(Path(root))) if adapter.label_files else adapter.parse
+    for path in files:
         try:
-            labelled = adapter.parse(path)
+            labelled = parse(path)
             if labelled.emotion not in CANONICAL_EMOTIONS:
                 raise LabelError(f"emotion {labelled.emotion!r} is not canonical")
             info = probe_audio(path)
@@ -131,13 +144,14 @@ def build_manifest(adapter: CorpusAdapter, root: str | Path) -> tuple[pd.DataFra
         rows.append(
             {
                 **labelled.__dict__,
+                "session": labelled.session or labelled.speaker,
                 "path": str(path.resolve()),
                 "duration_s": round(info.duration_s, 6),
                 "sample_rate": info.sample_rate,
             }
         )
     if not rows:
-        raise CorpusNotFoundError(f"{adapter.name}: no usable audio under {Path(root) / adapter.audio_folder}")
+        raise CorpusNotFoundError(f"{adapter.name}: no usable audio matching {adapter.audio_glob!r} under {root}")
     manifest = pd.DataFrame(rows, columns=list(MANIFEST_COLUMNS)).sort_values("utterance_id", ignore_index=True)
     duplicated = manifest["utterance_id"][manifest["utterance_id"].duplicated()]
     if not duplicated.empty:
@@ -146,13 +160,22 @@ def build_manifest(adapter: CorpusAdapter, root: str | Path) -> tuple[pd.DataFra
     return manifest, pd.DataFrame(skipped, columns=["path", "reason"])
 
 
+def _index_lookup(index: dict[str, Labelled]) -> Callable[[Path], Labelled]:
+    def lookup(path: Path) -> Labelled:
+        if path.stem not in index:
+            raise LabelError(f"{path.stem} has no label in the corpus's label files")
+        return index[path.stem]
+
+    return lookup
+
+
 def read_manifest(path: str | Path) -> pd.DataFrame:
     """Read a manifest CSV written by :func:`build_manifest`.
 
     Raises:
         ValueError: a column of :data:`MANIFEST_COLUMNS` is missing.
     """
-    manifest = pd.read_csv(path, dtype={"speaker": str, "utterance_id": str})
+    manifest = pd.read_csv(path, dtype={"speaker": str, "utterance_id": str, "session": str})
     missing = set(MANIFEST_COLUMNS) - set(manifest.columns)
     if missing:
         raise ValueError(f"{path}: not a serbench manifest, missing columns {sorted(missing)}")

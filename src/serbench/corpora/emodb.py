@@ -47,7 +47,7 @@ def parse(path: Path) -> Labelled:
 
 ADAPTER = CorpusAdapter(
     name="emodb",
-    audio_folder="wav",
+    audio_glob="wav/*",
     parse=parse,
     download=Download(
         url="http://emodb.bilderbar.info/download/download.zip",

@@ -42,7 +42,7 @@ def parse(path: Path) -> Labelled:
 
 ADAPTER = CorpusAdapter(
     name="ravdess",
-    audio_folder=".",
+    audio_glob="**/*",
     parse=parse,
     download=Download(
         url="https://zenodo.org/records/1188976/files/Audio_Speech_Actors_01-24.zip",

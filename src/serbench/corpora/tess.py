@@ -45,7 +45,7 @@ def parse(path: Path) -> Labelled:
 
 ADAPTER = CorpusAdapter(
     name="tess",
-    audio_folder=".",
+    audio_glob="**/*",
     parse=parse,
     download=Download(
         url="https://borealisdata.ca/api/access/dataset/:persistentId/?persistentId=doi:10.5683/SP2/E8H2MF",

@@ -28,3 +28,11 @@ def shinde2024_table3() -> pd.DataFrame:
     table = pd.read_csv(files(__package__) / "shinde2024_table3.csv", dtype={"params": str}, keep_default_na=False)
     table["accuracy"] = table.pop("accuracy_percent") / 100
     return table
+
+
+def ismail_table1() -> pd.DataFrame:
+    """Ismail, Table I (IEMOCAP, 5-fold LOSO): columns ``metric, setting, mean, std, source``.
+
+    ``setting`` is ``base`` (IEMOCAP only) or ``extra`` (+ CREMA-D); scores are fractions.
+    """
+    return pd.read_csv(files(__package__) / "ismail_table1.csv")

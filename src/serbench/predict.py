@@ -1,0 +1,113 @@
+"""Emotion probabilities for voice notes of any length (Ismail, Sec. V-C deployment design).
+
+Voice activity detection (Silero VAD, shipped in the ``silero-vad`` package)
+keeps the voiced audio; it is cut into 8-second windows, each window is
+prepared as in training (pre-emphasis, peak normalisation) and classified by
+the exported ONNX model, and the window probabilities are averaged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import librosa
+import numpy as np
+import torch
+
+from serbench.audio import load_audio
+from serbench.ssl.onnx_export import onnx_metadata, onnx_session, run_onnx
+
+SAMPLE_RATE = 16000
+
+
+class PredictionError(ValueError):
+    """A file that cannot be classified; the message names it and why."""
+
+
+@dataclass(frozen=True)
+class PredictConfig:
+    """Windowing settings.
+
+    Attributes:
+        window_seconds: window length, s (8.0, as in training).
+        min_speech_seconds: voiced audio needed to classify a file, s.
+        min_window_seconds: a trailing window shorter than this is dropped
+            (kept when it is the only one), s.
+        pre_emphasis: coefficient used in training (0.97).
+        peak: peak amplitude used in training (0.95).
+    """
+
+    window_seconds: float = 8.0
+    min_speech_seconds: float = 0.5
+    min_window_seconds: float = 1.0
+    pre_emphasis: float = 0.97
+    peak: float = 0.95
+
+
+def voiced_audio(waveform: np.ndarray) -> np.ndarray:
+    """The speech segments Silero VAD finds in a 16 kHz waveform, concatenated: ``(voiced samples,)``."""
+    from silero_vad import get_speech_timestamps, load_silero_vad
+
+    model = load_silero_vad()
+    stamps = get_speech_timestamps(torch.from_numpy(waveform), model, sampling_rate=SAMPLE_RATE)
+    if not stamps:
+        return waveform[:0]
+    return np.concatenate([waveform[s["start"] : s["end"]] for s in stamps])
+
+
+def windows(voiced: np.ndarray, cfg: PredictConfig) -> list[np.ndarray]:
+    """Consecutive ``window_seconds`` windows; a short trailing one is kept only if it is the first.
+
+    >>> [len(w) for w in windows(np.zeros(20 * 16000), PredictConfig())]
+    [128000, 128000, 64000]
+    """
+    size = int(cfg.window_seconds * SAMPLE_RATE)
+    parts = [voiced[start : start + size] for start in range(0, len(voiced), size)]
+    return [p for i, p in enumerate(parts) if i == 0 or len(p) >= cfg.min_window_seconds * SAMPLE_RATE]
+
+
+def _prepare(window: np.ndarray, cfg: PredictConfig) -> np.ndarray:
+    emphasised = librosa.effects.preemphasis(window, coef=cfg.pre_emphasis) if cfg.pre_emphasis else window
+    peak = np.abs(emphasised).max()
+    return (cfg.peak * emphasised / peak if peak > 0 else emphasised).astype(np.float32)
+
+
+def predict_file(path: str | Path, session, classes: list[str], cfg: PredictConfig) -> dict[str, float]:
+    """Emotion -> mean probability over the voiced windows of one file.
+
+    Raises:
+        PredictionError: unreadable audio, no speech, or less than
+            ``min_speech_seconds`` of speech.
+    """
+    try:
+        waveform, _ = load_audio(path, SAMPLE_RATE)
+    except ValueError as err:
+        raise PredictionError(str(err)) from err
+    voiced = voiced_audio(waveform)
+    if voiced.size == 0:
+        raise PredictionError(f"{path}: no speech found (silence or noise only)")
+    if voiced.size < cfg.min_speech_seconds * SAMPLE_RATE:
+        raise PredictionError(
+            f"{path}: too short: {voiced.size / SAMPLE_RATE:.2f} s of speech, need at least {cfg.min_speech_seconds} s"
+        )
+    logits = np.stack([run_onnx(session, _prepare(w, cfg)) for w in windows(voiced, cfg)])  # (windows, classes)
+    probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    return dict(zip(classes, probabilities.mean(axis=0).tolist()))
+
+
+def load_model(path: str | Path):
+    """An exported model (``model.onnx`` or ``model.int8.onnx``) and its class names.
+
+    Raises:
+        PredictionError: the file is not an ONNX model written by the study.
+    """
+    try:
+        session = onnx_session(path)
+    except Exception as err:  # onnxruntime raises its own exception types
+        raise PredictionError(f"{path}: not a loadable ONNX model ({err})") from err
+    classes = onnx_metadata(session).get("classes")
+    if not classes:
+        raise PredictionError(f"{path}: no class names in its metadata; use model.onnx or model.int8.onnx from the study")
+    return session, classes

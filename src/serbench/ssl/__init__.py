@@ -1,0 +1,1 @@
+"""Self-supervised speech encoders ("upstream") and the classifiers on top ("downstream")."""

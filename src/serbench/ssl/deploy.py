@@ -1,0 +1,117 @@
+"""The study's 8-bit model: int8 encoder over the test folds, deployable ONNX files, and size/latency."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import AutoModel
+
+from serbench.atomic import write_json
+from serbench.cache import load_ragged, load_rows
+from serbench.dataset import CorpusFiles, load_split_data
+from serbench.metrics import unweighted_average_recall
+from serbench.protocols import read_folds
+from serbench.ssl.downstream import PooledHead
+from serbench.ssl.head_training import clean_view, head_probabilities
+from serbench.ssl.onnx_export import (
+    WaveformEncoder,
+    export_onnx,
+    median_latency,
+    onnx_session,
+    quantize_int8,
+    run_onnx,
+)
+from serbench.ssl.study import load_head
+from serbench.ssl.upstream import NORMALIZES, build_config, load_upstream
+
+log = logging.getLogger(__name__)
+MB = 1_000_000
+
+
+def int8_step(pretrained: str, heads: list[tuple[str, str, str]], corpora: dict[str, CorpusFiles],
+              waveforms: dict[str, str], out_dir: str, out_json: str) -> None:
+    """UA of every fold's head on float vs int8 encoder states, and deployable float/int8 ONNX models.
+
+    Args:
+        pretrained: the study's encoder.
+        heads: ``(head_path, split_path, fold)`` per trained head.
+        corpora: manifest and embedding cache per corpus of the folds.
+        waveforms: prepared-waveform cache per corpus (the int8 encoder re-encodes the test utterances).
+        out_dir: receives ``encoder.onnx``, ``encoder.int8.onnx``, ``model.onnx`` and ``model.int8.onnx``
+            (encoder + the first head, class names in the metadata), the latter for ``serbench predict``.
+        out_json: sizes and per-head UA before/after.
+    """
+    model, extractor = load_upstream(pretrained)
+    out = Path(out_dir)
+    encoder = WaveformEncoder(model, bool(extractor.do_normalize))
+    float_bytes = export_onnx(encoder, out / "encoder.onnx")
+    int8_bytes = quantize_int8(out / "encoder.onnx", out / "encoder.int8.onnx")
+    session = onnx_session(out / "encoder.int8.onnx")
+    waves = {name: dict(zip(*load_ragged(path))) for name, path in waveforms.items()}
+    int8_states: dict[tuple[str, str], np.ndarray] = {}
+    rows = []
+    for head_path, split_path, fold in heads:
+        head, _ = load_head(head_path)
+        test = load_split_data(split_path, fold, corpora).subsets["test"]
+        corpus_of = _corpus_of(split_path, fold)
+        for utterance in test.ids:
+            key = (corpus_of[utterance], utterance)
+            if key not in int8_states:
+                int8_states[key] = run_onnx(session, waves[key[0]][utterance])
+        quantized = np.stack([int8_states[(corpus_of[u], u)] for u in test.ids])
+        before = unweighted_average_recall(test.labels, head_probabilities(head, clean_view(test)).argmax(1))
+        after = unweighted_average_recall(test.labels, head_probabilities(head, quantized).argmax(1))
+        rows.append({"head": head_path, "fold": fold, "uar_float": before, "uar_int8": after, "n_test": len(test.ids)})
+    first_head, classes = load_head(heads[0][0])
+    metadata = {"classes": classes, "sample_rate": 16000, "window_seconds": 8.0}
+    export_onnx(WaveformEncoder(model, bool(extractor.do_normalize), first_head), out / "model.onnx", metadata=metadata)
+    quantize_int8(out / "model.onnx", out / "model.int8.onnx")
+    uar_float, uar_int8 = np.array([r["uar_float"] for r in rows]), np.array([r["uar_int8"] for r in rows])
+    write_json(out_json, {
+        "pretrained": pretrained, "encoder_float_mb": float_bytes / MB, "encoder_int8_mb": int8_bytes / MB,
+        "uar_float_mean": uar_float.mean(), "uar_float_std": uar_float.std(ddof=1) if len(rows) > 1 else 0.0,
+        "uar_int8_mean": uar_int8.mean(), "uar_int8_std": uar_int8.std(ddof=1) if len(rows) > 1 else 0.0,
+        "heads": rows,
+    })
+
+
+def _corpus_of(split_path: str, fold: str) -> dict[str, str]:
+    folds = read_folds(split_path)
+    rows = folds[folds["fold"] == str(fold)]
+    return dict(zip(rows["utterance_id"], rows["corpus"]))
+
+
+def latency_step(architecture: str, n_classes: int, seconds: float, repeats: int, threads: int, out_json: str) -> None:
+    """Size and CPU latency per clip of the full-size architecture with random weights, three ways in one run.
+
+    Float PyTorch, float ONNX and int8 ONNX (dynamic MatMul/Gemm) run the same
+    ``seconds``-long clip, each ``repeats`` times after a warm-up, on ``threads``
+    CPU threads; sizes are the ONNX files' bytes (MB = 10^6 bytes).
+    """
+    torch.manual_seed(0)
+    torch.set_num_threads(threads)
+    encoder = AutoModel.from_config(build_config(architecture)).eval()
+    hidden = encoder.config.hidden_size
+    head = PooledHead(encoder.config.num_hidden_layers + 1, hidden, n_classes).eval()
+    model = WaveformEncoder(encoder, NORMALIZES[architecture], head).eval()
+    clip = np.random.default_rng(0).uniform(-0.5, 0.5, int(seconds * 16000)).astype(np.float32)
+    with tempfile.TemporaryDirectory() as tmp:
+        float_bytes = export_onnx(model, Path(tmp) / "float.onnx", seconds)
+        int8_bytes = quantize_int8(Path(tmp) / "float.onnx", Path(tmp) / "int8.onnx")
+        sessions = {name: onnx_session(Path(tmp) / f"{name}.onnx", threads) for name in ("float", "int8")}
+        tensor = torch.from_numpy(clip)[None, :]
+        with torch.no_grad():
+            torch_s = median_latency(lambda: model(tensor), repeats)
+        onnx_float_s = median_latency(lambda: run_onnx(sessions["float"], clip), repeats)
+        onnx_int8_s = median_latency(lambda: run_onnx(sessions["int8"], clip), repeats)
+    write_json(out_json, {
+        "architecture": architecture, "random_weights": True, "n_params": sum(p.numel() for p in model.parameters()),
+        "clip_seconds": seconds, "threads": threads, "repeats": repeats,
+        "pytorch_float_mb": 4 * sum(p.numel() for p in model.parameters()) / MB,
+        "onnx_float_mb": float_bytes / MB, "onnx_int8_mb": int8_bytes / MB,
+        "latency_pytorch_float_s": torch_s, "latency_onnx_float_s": onnx_float_s, "latency_onnx_int8_s": onnx_int8_s,
+    })

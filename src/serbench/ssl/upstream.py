@@ -1,0 +1,126 @@
+"""Loading self-supervised speech encoders with transformers, and building them from their configs.
+
+``ssl.pretrained`` names a hub id (``ntu-spml/distilhubert``) or a local folder
+written by ``save_pretrained``; :func:`load_upstream` reads either with
+``from_pretrained``. Offline, :func:`save_random_upstream` writes a randomly
+initialised encoder of a registered architecture to a folder, which then
+loads through the same path: full size for true sizes and latencies, tiny for
+tests.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import (
+    AutoFeatureExtractor,
+    AutoModel,
+    HubertConfig,
+    PretrainedConfig,
+    Wav2Vec2Config,
+    Wav2Vec2FeatureExtractor,
+    WavLMConfig,
+)
+
+# Full-size configs of the encoders the studies use (the published architectures;
+# transformers' defaults for these classes are the base models).
+ARCHITECTURES: dict[str, Callable[..., PretrainedConfig]] = {
+    "distilhubert": lambda **kw: HubertConfig(num_hidden_layers=2, **kw),  # Chang et al. 2022: 2 layers of HuBERT-base
+    "hubert-base": HubertConfig,
+    "wav2vec2-base": Wav2Vec2Config,
+    "wavlm-base": WavLMConfig,
+}
+# Whether each architecture's feature extractor normalises the waveform (zero mean, unit variance).
+NORMALIZES: dict[str, bool] = {"distilhubert": False, "hubert-base": False, "wav2vec2-base": True, "wavlm-base": False}
+# A small shape of the same family, for tests: same layer types, few and narrow layers.
+TINY = dict(hidden_size=32, num_attention_heads=2, intermediate_size=64, conv_dim=(16,) * 7,
+            num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2)
+MARKER = "serbench_init.json"
+
+
+class EncoderUnavailable(RuntimeError):
+    """The configured encoder cannot be loaded; the message names the config key to set."""
+
+
+def build_config(architecture: str, size: str = "full", num_hidden_layers: int | None = None) -> PretrainedConfig:
+    """Config of a registered architecture, ``size`` ``"full"`` or ``"tiny"``.
+
+    Raises:
+        KeyError: unknown architecture (the message lists the registered ones).
+    """
+    if architecture not in ARCHITECTURES:
+        raise KeyError(f"unknown encoder architecture {architecture!r}; registered: {sorted(ARCHITECTURES)}")
+    overrides = dict(TINY) if size == "tiny" else {}
+    if num_hidden_layers is not None:
+        overrides["num_hidden_layers"] = num_hidden_layers
+    return ARCHITECTURES[architecture](**overrides)
+
+
+def save_random_upstream(architecture: str, out_dir: str | Path, size: str = "full", seed: int = 0,
+                         num_hidden_layers: int | None = None) -> Path:
+    """Write a randomly initialised encoder and its feature extractor with ``save_pretrained``.
+
+    A marker file records that the weights are random, so that every table
+    built from this encoder can say so.
+    """
+    torch.manual_seed(seed)
+    model = AutoModel.from_config(build_config(architecture, size, num_hidden_layers))
+    out = Path(out_dir)
+    model.save_pretrained(out)
+    Wav2Vec2FeatureExtractor(
+        feature_size=1, sampling_rate=16000, padding_value=0.0, do_normalize=NORMALIZES[architecture],
+        return_attention_mask=False,
+    ).save_pretrained(out)
+    (out / MARKER).write_text(json.dumps({"architecture": architecture, "size": size, "seed": seed, "random_init": True}))
+    return out
+
+
+def load_upstream(pretrained: str) -> tuple[torch.nn.Module, Wav2Vec2FeatureExtractor]:
+    """Load an encoder and its feature extractor from a hub id or local folder, in eval mode.
+
+    Raises:
+        EncoderUnavailable: neither reachable on a hub nor a local folder.
+    """
+    looks_local = pretrained.startswith((".", "/", "~")) or pretrained.count("/") > 1
+    if looks_local and not Path(pretrained).expanduser().is_dir():
+        raise EncoderUnavailable(
+            f"speech encoder folder {pretrained!r} not found; set ssl.pretrained in config.yaml to a hub id or a "
+            f"local folder saved with save_pretrained ('serbench init-encoder' writes a random one)"
+        )
+    try:
+        model = AutoModel.from_pretrained(pretrained)
+        extractor = AutoFeatureExtractor.from_pretrained(pretrained)
+    except (OSError, ValueError) as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise EncoderUnavailable(
+            f"cannot load speech encoder {pretrained!r} ({reason}); without hub access set ssl.pretrained in "
+            f"config.yaml to a local folder saved with save_pretrained ('serbench init-encoder' writes a random one)"
+        ) from err
+    return model.eval(), extractor
+
+
+def is_random_init(pretrained: str) -> bool:
+    """Whether ``pretrained`` is a folder written by :func:`save_random_upstream`."""
+    return (Path(pretrained) / MARKER).is_file()
+
+
+@torch.no_grad()
+def pooled_hidden_states(model: torch.nn.Module, extractor: Wav2Vec2FeatureExtractor, waveform: np.ndarray) -> np.ndarray:
+    """Time-mean of every hidden state of one utterance.
+
+    Args:
+        model: encoder from :func:`load_upstream`.
+        extractor: its feature extractor (normalisation as the encoder expects).
+        waveform: ``(samples,)`` at 16 kHz, one utterance (no padding, so no mask is needed).
+
+    Returns:
+        ``(layers + 1, hidden)`` float32: the CNN projection's output, then each
+        transformer layer's.
+    """
+    inputs = extractor(waveform, sampling_rate=16000, return_tensors="pt")
+    hidden = model(inputs["input_values"], output_hidden_states=True).hidden_states  # layers+1 × (1, frames, hidden)
+    return torch.stack(hidden).squeeze(1).mean(dim=1).numpy()  # (layers+1, hidden)

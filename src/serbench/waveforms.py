@@ -1,0 +1,87 @@
+"""Waveform preparation for self-supervised encoders (Ismail, Sec. III-B).
+
+16 kHz mono, leading and trailing silence trimmed at 20 dB below peak,
+pre-emphasis ``H(z) = 1 - 0.97 z^-1``, peak-normalised to 0.95, cut to 8.0 s.
+The cache keeps each utterance at its own length (at most 8 s); padding to the
+window happens where batches are formed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import librosa
+import numpy as np
+import pandas as pd
+
+from serbench.audio import AudioError, load_audio
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WaveformConfig:
+    """Settings of the preparation (config key ``ssl.waveform``).
+
+    Attributes:
+        sample_rate: Hz (16000, what the encoders were pretrained on).
+        trim_db: silence threshold below peak, dB (20).
+        pre_emphasis: coefficient of ``1 - c z^-1`` (0.97; 0 disables).
+        peak: peak amplitude after normalisation (0.95).
+        max_seconds: longer utterances are cut to this, seconds (8.0).
+    """
+
+    sample_rate: int = 16000
+    trim_db: float = 20.0
+    pre_emphasis: float = 0.97
+    peak: float = 0.95
+    max_seconds: float = 8.0
+
+
+def prepare_waveform(waveform: np.ndarray, cfg: WaveformConfig) -> np.ndarray:
+    """Trim, pre-emphasise, peak-normalise and cut one waveform.
+
+    Args:
+        waveform: mono ``(samples,)`` at ``cfg.sample_rate``.
+
+    Returns:
+        float32 ``(samples',)`` with ``samples' <= max_seconds * sample_rate``.
+
+    Raises:
+        ValueError: the waveform is silent (all zeros) or empty after trimming.
+    """
+    trimmed, _ = librosa.effects.trim(waveform, top_db=cfg.trim_db)
+    if trimmed.size == 0 or not np.any(trimmed):
+        raise ValueError("silent recording: nothing left after trimming")
+    emphasised = librosa.effects.preemphasis(trimmed, coef=cfg.pre_emphasis) if cfg.pre_emphasis else trimmed
+    normalised = cfg.peak * emphasised / np.abs(emphasised).max()
+    return normalised[: int(cfg.max_seconds * cfg.sample_rate)].astype(np.float32)
+
+
+def prepare_corpus(manifest: pd.DataFrame, cfg: WaveformConfig) -> tuple[list[str], list[np.ndarray]]:
+    """Prepared waveforms of every manifest row; an unusable file is logged by path and left out."""
+    ids, waveforms = [], []
+    for utterance_id, path in zip(manifest["utterance_id"], manifest["path"]):
+        try:
+            waveform, _ = load_audio(path, cfg.sample_rate)
+            waveforms.append(prepare_waveform(waveform, cfg))
+        except (AudioError, ValueError) as err:
+            log.warning("skipped %s: %s", path, err)
+            continue
+        ids.append(utterance_id)
+    return ids, waveforms
+
+
+def pad_batch(waveforms: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Zero-pad waveforms to the longest: ``(batch, samples)`` float32 and ``(batch,)`` lengths.
+
+    >>> batch, lengths = pad_batch([np.ones(2), np.ones(3)])
+    >>> batch.tolist(), lengths.tolist()
+    ([[1.0, 1.0, 0.0], [1.0, 1.0, 1.0]], [2, 3])
+    """
+    lengths = np.array([len(w) for w in waveforms])
+    batch = np.zeros((len(waveforms), lengths.max()), dtype=np.float32)
+    for row, waveform in enumerate(waveforms):
+        batch[row, : len(waveform)] = waveform
+    return batch, lengths

@@ -1,0 +1,91 @@
+import numpy as np
+import pytest
+import torch
+
+from serbench.augment import AugmentConfig, augment
+from serbench.ssl.downstream import PooledHead
+from serbench.ssl.losses import balanced_class_weights, focal_loss
+from serbench.ssl.upstream import EncoderUnavailable, load_upstream, pooled_hidden_states, save_random_upstream
+from serbench.waveforms import WaveformConfig, prepare_waveform
+
+
+def test_focal_loss_eq1_by_hand():
+    # two classes, logits (0, ln 3): p = (1/4, 3/4); target 1, alpha_1 = 2, gamma = 2:
+    # FL = -2 * (1 - 3/4)^2 * ln(3/4) = -0.125 * ln 0.75
+    logits = torch.tensor([[0.0, np.log(3.0)]])
+    loss = focal_loss(logits, torch.tensor([1]), alpha=torch.tensor([1.0, 2.0]), gamma=2.0)
+    assert loss.item() == pytest.approx(-0.125 * np.log(0.75), rel=1e-6)
+
+
+def test_focal_loss_reduces_to_cross_entropy():
+    logits, targets = torch.randn(8, 4), torch.randint(0, 4, (8,))
+    expected = torch.nn.functional.cross_entropy(logits, targets, label_smoothing=0.1)
+    assert focal_loss(logits, targets, gamma=0.0, label_smoothing=0.1).item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_label_smoothing_spreads_the_target():
+    # p = (1/4, 3/4), gamma 0, eps 0.1: q = (0.05, 0.95); loss = -(0.05 ln 1/4 + 0.95 ln 3/4)
+    loss = focal_loss(torch.tensor([[0.0, np.log(3.0)]]), torch.tensor([1]), gamma=0.0, label_smoothing=0.1)
+    assert loss.item() == pytest.approx(-(0.05 * np.log(0.25) + 0.95 * np.log(0.75)), rel=1e-6)
+
+
+def test_balanced_weights_match_class_counts():
+    weights = balanced_class_weights(np.array([0] * 6 + [1] * 2 + [2] * 4), 3)
+    assert weights.tolist() == pytest.approx([12 / 18, 12 / 6, 12 / 12])
+
+
+def test_waveform_preparation_trims_emphasises_normalises_and_cuts():
+    rate = 16000
+    tone = 0.2 * np.sin(2 * np.pi * 200 * np.arange(10 * rate) / rate)
+    padded = np.concatenate([np.zeros(rate), tone, np.zeros(rate)]).astype(np.float32)
+    prepared = prepare_waveform(padded, WaveformConfig())
+    assert prepared.shape == (8 * rate,)  # 1 s silence trimmed each side, 10 s tone cut to 8 s
+    assert np.abs(prepared).max() == pytest.approx(0.95)
+    short = prepare_waveform(tone[: rate // 2].astype(np.float32), WaveformConfig(pre_emphasis=0.0))
+    np.testing.assert_allclose(short, 0.95 * tone[: len(short)] / np.abs(tone[: len(short)]).max(), atol=1e-5)
+    with pytest.raises(ValueError, match="silent"):
+        prepare_waveform(np.zeros(rate, dtype=np.float32), WaveformConfig())
+
+
+def test_augmentation_is_seeded_and_keeps_length():
+    wave = np.sin(np.linspace(0, 100, 16000)).astype(np.float32)
+    cfg = AugmentConfig(pitch_probability=1.0)
+    first = augment(wave, 16000, cfg, np.random.default_rng([1, 2]))
+    assert np.array_equal(first, augment(wave, 16000, cfg, np.random.default_rng([1, 2])))
+    assert first.shape == wave.shape and not np.array_equal(first, wave)
+    flipped = augment(wave, 16000, AugmentConfig(0, (0, 0), 0, (0, 0), 0, (0, 0), 1.0), np.random.default_rng(0))
+    np.testing.assert_array_equal(flipped, -wave)
+
+
+def test_gain_range_in_decibels():
+    wave = np.ones(100, dtype=np.float32)
+    cfg = AugmentConfig(1.0, (-6.0, -6.0), 0, (0, 0), 0, (0, 0), 0)
+    assert augment(wave, 16000, cfg, np.random.default_rng(0))[0] == pytest.approx(10 ** (-6 / 20))
+
+
+@pytest.fixture(scope="module")
+def tiny_encoder(tmp_path_factory):
+    return str(save_random_upstream("distilhubert", tmp_path_factory.mktemp("enc") / "tiny", size="tiny"))
+
+
+def test_saved_encoder_loads_through_from_pretrained(tiny_encoder):
+    model, extractor = load_upstream(tiny_encoder)
+    states = pooled_hidden_states(model, extractor, np.random.default_rng(0).normal(size=16000).astype(np.float32))
+    assert states.shape == (3, 32)  # CNN projection + 2 transformer layers, hidden 32
+
+
+def test_missing_encoder_names_the_config_key(tmp_path):
+    with pytest.raises(EncoderUnavailable, match="set ssl.pretrained in config.yaml"):
+        load_upstream(str(tmp_path / "no-such-encoder"))
+
+
+def test_head_layer_weighting_selects_layers():
+    torch.manual_seed(0)
+    pooled = torch.randn(2, 3, 4)
+    weighted, last_only = PooledHead(3, 4, 2, layer_weights=True).eval(), PooledHead(3, 4, 2).eval()
+    last_only.classifier.load_state_dict(weighted.classifier.state_dict())
+    with torch.no_grad():
+        weighted.layer_logits.copy_(torch.tensor([-50.0, -50.0, 50.0]))  # all weight on the last layer
+        torch.testing.assert_close(weighted(pooled), last_only(pooled))
+        weighted.layer_logits.zero_()  # equal weights: the classifier sees the mean over layers
+        torch.testing.assert_close(weighted(pooled), weighted.classifier(pooled.mean(dim=1)))

@@ -1,0 +1,134 @@
+"""The DistilHuBERT study run by Snakemake on real EmoDB, TESS and RAVDESS copies with a tiny random encoder.
+
+Needs SERBENCH_DATA, a folder holding emodb/, tess/ and ravdess/ in their
+official layouts (.ci/run sets it to ../shared/data); skipped otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+import yaml
+
+from serbench.ssl.upstream import save_random_upstream
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = os.environ.get("SERBENCH_DATA")
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not DATA, reason="SERBENCH_DATA is unset: point it at a folder with emodb/, tess/, ravdess/"),
+]
+
+
+def data_root(work: Path) -> Path:
+    """EmoDB and RAVDESS as they are; TESS cut to 20 files per speaker and emotion (280), to keep CI short."""
+    root = work / "data"
+    root.mkdir()
+    for corpus in ("emodb", "ravdess"):
+        (root / corpus).symlink_to(Path(DATA, corpus).resolve())
+    for folder in sorted(Path(DATA, "tess").iterdir()):
+        (root / "tess" / folder.name).mkdir(parents=True)
+        for audio in sorted(folder.iterdir())[:20]:
+            (root / "tess" / folder.name / audio.name).symlink_to(audio.resolve())
+    return root
+
+
+def write_config(work: Path, pretrained: str) -> Path:
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config.update(data_root=str(data_root(work)), studies=["distilhubert"])
+    config["ssl"].update(pretrained=pretrained, views=1)
+    config["ssl"]["train"]["epochs"] = 4
+    config["distilhubert"].update(n_folds=2, extra_train=["tess"], cross_corpus_test="ravdess", seeds=[0])
+    config["distilhubert"]["latency"].update(repeats=1)
+    path = work / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def snakemake(work: Path, *extra: str) -> subprocess.CompletedProcess:
+    command = ["snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(work),
+               "--configfile", str(work / "config.yaml"), "--cores", "2", *extra]
+    return subprocess.run(command, capture_output=True, text=True, timeout=1800)
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("ssl")
+    encoder = save_random_upstream("distilhubert", work / "tiny-distilhubert", size="tiny")
+    write_config(work, str(encoder))
+    done = snakemake(work, "all")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return work
+
+
+def test_table1_has_both_settings_per_class_f1_and_the_random_weight_warning(work):
+    table = pd.read_csv(work / "results/tables/ssl_table1.csv")
+    assert set(table["setting"]) == {"base", "extra"}
+    assert {"accuracy", "uar", "macro_f1", "f1_anger", "f1_happiness", "f1_neutral", "f1_sadness",
+            "cross_uar"} <= set(table["metric"])
+    assert table["mean"].between(0, 1).all() and (table["n_runs"] == 2).all()
+    markdown = (work / "results/tables/ssl_table1.md").read_text()
+    assert "random" in markdown and "± " in markdown and "gain (Δ)" in markdown
+    runs = pd.read_csv(work / "results/tables/ssl_runs.csv")
+    assert set(runs["cross_corpus"]) == {"ravdess"}
+    metrics = json.loads((work / "results/ssl/heads/emodb/extra/fold0/seed0/metrics.json").read_text())
+    assert metrics["classes"] == ["anger", "happiness", "neutral", "sadness"]
+    assert metrics["cross_corpus"]["n_test"] == 16 + 16 + 8 + 16  # RAVDESS two actors: angry, happy, neutral, sad
+    split = pd.read_csv(work / "results/ssl/splits/emodb/extra/seed0.csv")
+    assert set(split.loc[split.corpus == "tess", "subset"]) == {"train"}  # the extra corpus only trains
+    assert (work / "results/plots/ssl_confusion.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_int8_table_and_files(work):
+    int8 = json.loads((work / "results/ssl/onnx/int8.json").read_text())
+    assert int8["encoder_int8_mb"] < int8["encoder_float_mb"]
+    assert len(int8["heads"]) == 2 and all(0 <= h["uar_int8"] <= 1 for h in int8["heads"])
+    latency = json.loads((work / "results/ssl/latency.json").read_text())
+    assert latency["n_params"] > 23_000_000  # full-size DistilHuBERT + head, built from its config
+    # MatMul/Gemm weights shrink 4x; the convolutional feature encoder and positional convolution stay float
+    assert latency["onnx_int8_mb"] < 0.6 * latency["onnx_float_mb"]
+    markdown = (work / "results/tables/ssl_int8.md").read_text()
+    assert "ONNX Runtime int8" in markdown and "PyTorch float32" in markdown
+
+
+def _voice_note(path: Path, pieces: list[np.ndarray], rate: int) -> Path:
+    silence = np.zeros(rate, dtype=np.float32)
+    sf.write(path, np.concatenate([x for p in pieces for x in (p, silence)]), rate)
+    return path
+
+
+def test_predict_long_voice_note_and_clear_errors(work, tmp_path):
+    rate = 22050
+    speech = [sf.read(p, dtype="float32")[0] for p in sorted(Path(DATA, "emodb", "wav").glob("03a0*.wav"))[:6]]
+    note = _voice_note(tmp_path / "note.wav", speech, rate)
+    silent = _voice_note(tmp_path / "silent.wav", [np.zeros(rate, dtype=np.float32)], rate)
+    short = tmp_path / "short.wav"
+    sf.write(short, speech[0][int(0.6 * rate) : int(0.9 * rate)], rate)
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF0000")
+    model = work / "results/ssl/onnx/model.int8.onnx"
+    done = subprocess.run(["serbench", "predict", str(note), str(silent), str(short), str(broken), "--model", str(model)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    line = done.stdout.strip().splitlines()[0].split("\t")
+    probabilities = dict(field.split("=") for field in line[1:])
+    assert line[0] == str(note) and set(probabilities) == {"anger", "happiness", "neutral", "sadness"}
+    assert sum(map(float, probabilities.values())) == pytest.approx(1.0, abs=0.005)
+    assert "no speech found" in done.stderr and "too short" in done.stderr and "unreadable audio" in done.stderr
+
+
+def test_missing_encoder_fails_early_naming_the_key(tmp_path):
+    write_config(tmp_path, str(tmp_path / "no-encoder-here"))
+    done = snakemake(tmp_path, "all")
+    assert done.returncode != 0
+    log = (tmp_path / "results/logs/ssl/encoder.log").read_text().strip().splitlines()
+    assert "set ssl.pretrained in config.yaml" in log[-1]
+    assert not (tmp_path / "results/ssl/embeddings").exists()

@@ -85,7 +85,8 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("init-encoder", help="write a randomly initialised encoder (offline stand-in for a pretrained one)")
     p.add_argument("--architecture", required=True)
-    p.add_argument("--size", choices=["full", "tiny"], default="full")
+    p.add_argument("--size", choices=["full", "small", "tiny"], default="full")
+    p.add_argument("--layers", type=int, help="transformer layers (default: the architecture's)")
     p.add_argument("--out", required=True)
     p.add_argument("--seed", type=int, default=0)
 
@@ -128,7 +129,7 @@ def _run(args: argparse.Namespace) -> None:
     elif args.command == "init-encoder":
         from serbench.ssl.upstream import save_random_upstream
 
-        save_random_upstream(args.architecture, args.out, args.size, args.seed)
+        save_random_upstream(args.architecture, args.out, args.size, args.seed, args.layers)
     elif args.command == "predict":
         _predict(args.audio, args.model)
     else:

@@ -39,6 +39,10 @@ NORMALIZES: dict[str, bool] = {"distilhubert": False, "hubert-base": False, "wav
 # A small shape of the same family, for tests: same layer types, few and narrow layers.
 TINY = dict(hidden_size=32, num_attention_heads=2, intermediate_size=64, conv_dim=(16,) * 7,
             num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2)
+# Narrow but full-depth, to train on a CPU with every exit layer of the full model present.
+SMALL = dict(hidden_size=64, num_attention_heads=2, intermediate_size=128, conv_dim=(32,) * 7,
+             num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2)
+SIZES: dict[str, dict] = {"full": {}, "small": SMALL, "tiny": TINY}
 MARKER = "serbench_init.json"
 
 
@@ -47,14 +51,14 @@ class EncoderUnavailable(RuntimeError):
 
 
 def build_config(architecture: str, size: str = "full", num_hidden_layers: int | None = None) -> PretrainedConfig:
-    """Config of a registered architecture, ``size`` ``"full"`` or ``"tiny"``.
+    """Config of a registered architecture: ``size`` ``"full"``, ``"small"`` (full depth, narrow) or ``"tiny"``.
 
     Raises:
-        KeyError: unknown architecture (the message lists the registered ones).
+        KeyError: unknown architecture or size (the message lists the registered ones).
     """
-    if architecture not in ARCHITECTURES:
-        raise KeyError(f"unknown encoder architecture {architecture!r}; registered: {sorted(ARCHITECTURES)}")
-    overrides = dict(TINY) if size == "tiny" else {}
+    if architecture not in ARCHITECTURES or size not in SIZES:
+        raise KeyError(f"unknown encoder {architecture!r} of size {size!r}; registered: {sorted(ARCHITECTURES)} × {sorted(SIZES)}")
+    overrides = dict(SIZES[size])
     if num_hidden_layers is not None:
         overrides["num_hidden_layers"] = num_hidden_layers
     return ARCHITECTURES[architecture](**overrides)

@@ -18,6 +18,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/quantize.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/ssl.smk"
+include: "workflow/rules/selfdistill.smk"
 
 
 rule all:

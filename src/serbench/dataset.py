@@ -82,7 +82,8 @@ def load_split_data(
             and ``emotion`` where a study relabels utterances).
         fold: which fold.
         corpora: files of every corpus the fold table names.
-        level: ``"utterance"`` (``(N, dim)``) or ``"frames"`` (``(N, T, dim)``).
+        level: ``"utterance"`` (``(N, dim)``), ``"frames"`` (``(N, T, dim)``) or ``"waveforms"``
+            (an object array of ``(samples_i,)`` waveforms, lengths in samples).
         max_frames: frame-level sequences are cut to this many frames.
 
     Raises:
@@ -113,6 +114,10 @@ def load_split_data(
             values.append(arrays[corpus][1][utterance])
         if level == "utterance":
             features, lengths = np.stack(values), np.ones(len(values), dtype=np.int64)
+        elif level == "waveforms":
+            features = np.empty(len(values), dtype=object)
+            features[:] = values
+            lengths = np.array([len(v) for v in values])
         else:
             features, lengths = pad_frames(values, max_frames)
         labels = np.array([classes.index(e) for e in rows["emotion"]])

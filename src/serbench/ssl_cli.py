@@ -69,6 +69,40 @@ def add_parsers(sub: argparse._SubParsersAction, json_arg: Callable[[str], dict]
     p.add_argument("--out", required=True)
 
 
+    p = sub.add_parser("sd-train", help="self-distillation: fine-tune one variant on one fold and seed")
+    p.add_argument("--corpus", nargs=3, action="append", required=True, metavar=("NAME", "MANIFEST", "WAVEFORMS"))
+    for flag in ("--split", "--fold", "--pretrained", "--variant", "--out-model", "--out-metrics"):
+        p.add_argument(flag, required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--exit-layers", type=int, nargs="+", required=True)
+    p.add_argument("--head-hidden", type=int, default=256)
+    p.add_argument("--loss", type=json_arg, default={})
+    p.add_argument("--settings", type=json_arg, default={})
+    p.add_argument("--run", type=json_arg, default={})
+
+    p = sub.add_parser("sd-int8", help="self-distillation: float and int8 ONNX of every exit, size and UAR")
+    p.add_argument("--corpus", nargs=3, action="append", required=True, metavar=("NAME", "MANIFEST", "WAVEFORMS"))
+    for flag in ("--model", "--pretrained", "--split", "--fold", "--out"):
+        p.add_argument(flag, required=True)
+
+    p = sub.add_parser("sd-latency", help="self-distillation: parameters and CPU latency of every exit at full size")
+    p.add_argument("--architecture", required=True)
+    p.add_argument("--exit-layers", type=int, nargs="+", required=True)
+    p.add_argument("--block", default="conv")
+    p.add_argument("--classes", type=int, default=7)
+    p.add_argument("--seconds", type=float, default=8.0)
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--out", required=True)
+
+    p = sub.add_parser("sd-report", help="self-distillation: Table 1 and 2 layouts, int8 exits, latency")
+    p.add_argument("metrics", nargs="+")
+    p.add_argument("--int8", nargs="+", required=True)
+    for flag in ("--latency", "--encoder", "--runs-out", "--md-out"):
+        p.add_argument(flag, required=True)
+    p.add_argument("--exit-layers", type=int, nargs="+", required=True)
+
+
 def run(args: argparse.Namespace) -> None:
     """Dispatch an ``ssl-*`` sub-command (heavy imports only here)."""
     from serbench.augment import AugmentConfig
@@ -103,3 +137,28 @@ def run(args: argparse.Namespace) -> None:
         study.int8_table_step(args.int8, args.latency, args.out)
     elif args.command == "ssl-latency":
         deploy.latency_step(args.architecture, args.classes, args.seconds, args.repeats, args.threads, args.out)
+    elif args.command.startswith("sd-"):
+        _run_selfdistill(args)
+
+
+def _run_selfdistill(args: argparse.Namespace) -> None:
+    from serbench.dataset import CorpusFiles
+    from serbench.ssl import distill_study
+    from serbench.ssl.distill_loss import DistillLossConfig
+    from serbench.ssl.distill_training import DistillTrainConfig
+
+    if args.command in ("sd-train", "sd-int8"):
+        corpora = {name: CorpusFiles(m, w) for name, m, w in args.corpus}
+    if args.command == "sd-train":
+        loss = DistillLossConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in args.loss.items()})
+        distill_study.train_step(args.split, args.fold, args.seed, corpora, args.pretrained, args.variant,
+                                 tuple(args.exit_layers), args.head_hidden, loss, DistillTrainConfig(**args.settings),
+                                 args.out_model, args.out_metrics, args.run)
+    elif args.command == "sd-int8":
+        distill_study.int8_step(args.model, args.pretrained, args.split, args.fold, corpora, args.out)
+    elif args.command == "sd-latency":
+        distill_study.latency_step(args.architecture, tuple(args.exit_layers), args.block, args.classes, args.seconds,
+                                   args.repeats, args.threads, args.out)
+    elif args.command == "sd-report":
+        distill_study.report_step(args.metrics, args.int8, args.latency, args.encoder, tuple(args.exit_layers),
+                                  args.runs_out, args.md_out)

@@ -23,6 +23,7 @@ wildcard_constraints:
     fold=r"\d+",
     seed=r"\d+",
     model="[a-z0-9_]+",
+    variant=r"(conv|lstm|gru)-[a-z0-9+]+|baseline-\d+",
 
 
 def as_json(settings):
@@ -133,7 +134,7 @@ def pareto_protocol(wildcards):
 
 
 def final_outputs():
-    return ssl_outputs() + quantization_outputs()
+    return ssl_outputs() + sd_outputs() + quantization_outputs()
 
 
 def quantization_outputs():
@@ -253,3 +254,62 @@ def ssl_outputs():
         f"{RESULTS}/plots/ssl_confusion.png",
         f"{RESULTS}/tables/ssl_int8.md",
     ]
+
+
+# --- Self-distillation study (Ren et al.) ---
+SD = config.get("selfdistill", {})
+
+
+def sd_variants():
+    baselines = [f"baseline-{d}" for d in [*SD["exit_layers"], SD["encoder_layers"]]] if SD.get("baselines") else []
+    return list(SD["variants"]) + baselines
+
+
+def sd_corpus_inputs(wildcards):
+    return {
+        "manifest": f"{RESULTS}/manifests/{SD['corpus']}.csv",
+        "waveforms": f"{RESULTS}/ssl/waveforms/{SD['corpus']}.npz",
+    }
+
+
+def sd_corpus_args(wildcards, input):
+    return f"--corpus {SD['corpus']} {input.manifest} {input.waveforms}"
+
+
+def sd_split_settings(wildcards):
+    return as_json({"n_folds": SD["n_folds"], "validation_speakers": SD.get("validation_speakers", 1)})
+
+
+def sd_json(key):
+    """Params function giving one selfdistill config section as JSON."""
+
+    def settings(wildcards):
+        return as_json(SD[key])
+
+    return settings
+
+
+def sd_run_fields(wildcards):
+    return as_json({"dataset": wildcards.dataset, "fold": wildcards.fold, "seed": int(wildcards.seed)})
+
+
+def sd_run_path(variant, fold, seed, name):
+    return f"{RESULTS}/selfdistill/runs/{SD['corpus']}/{variant}/fold{fold}/seed{seed}/{name}"
+
+
+def sd_all_metrics(wildcards):
+    return [sd_run_path(v, f, s, "metrics.json") for v in sd_variants() for f in range(SD["n_folds"]) for s in SD["seeds"]]
+
+
+def sd_int8_inputs(wildcards):
+    return {
+        **sd_corpus_inputs(wildcards),
+        "model": sd_run_path(wildcards.variant, 0, SD["seeds"][0], "model.pt"),
+        "split": f"{RESULTS}/selfdistill/splits/{SD['corpus']}/seed{SD['seeds'][0]}.csv",
+    }
+
+
+def sd_outputs():
+    if "selfdistill" not in config.get("studies", []):
+        return []
+    return [f"{RESULTS}/tables/selfdistill.md"]

@@ -1,0 +1,130 @@
+"""Steps of the self-distillation study (Ren et al. 2023): train, int8 exits, latency per exit."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import AutoModel
+
+from serbench import __version__
+from serbench.atomic import write_csv, write_json, write_text
+from serbench.dataset import CorpusFiles, load_split_data
+from serbench.metrics import unweighted_average_recall
+from serbench.report.selfdistill import exit_rows, report_markdown
+from serbench.ssl.distill_loss import DistillLossConfig
+from serbench.ssl.distill_training import DistillTrainConfig, exit_probabilities, score_exits, train_self_distillation
+from serbench.ssl.onnx_export import export_onnx, median_latency, onnx_session, quantize_int8, run_onnx
+from serbench.ssl.selfdistill import ExitHead, ExitModel, SelfDistillModel, truncate_encoder
+from serbench.ssl.upstream import build_config, load_upstream
+
+MB = 1_000_000
+
+
+def parse_variant(variant: str) -> dict:
+    """``conv-l2`` -> block and similarity terms; ``baseline-8`` -> a fine-tuned-only model of depth 8.
+
+    >>> parse_variant("lstm-l2+cosine")
+    {'block': 'lstm', 'similarity': ('l2', 'cosine'), 'depth': None}
+    >>> parse_variant("baseline-3")
+    {'block': None, 'similarity': (), 'depth': 3}
+
+    Raises:
+        ValueError: neither form.
+    """
+    kind, _, rest = variant.partition("-")
+    if kind == "baseline" and rest.isdigit():
+        return {"block": None, "similarity": (), "depth": int(rest)}
+    if kind in ("conv", "lstm", "gru") and rest:
+        return {"block": kind, "similarity": tuple(rest.split("+")), "depth": None}
+    raise ValueError(f"unknown self-distillation variant {variant!r}; expected BLOCK-SIM[+SIM] or baseline-DEPTH")
+
+
+def build_model(pretrained: str, variant: str, exit_layers: tuple[int, ...], n_classes: int, head_hidden: int):
+    """The encoder (truncated for baselines) with teacher and student heads, per variant."""
+    spec = parse_variant(variant)
+    encoder, _ = load_upstream(pretrained)
+    encoder.config.layerdrop = 0.0  # students read fixed layers: LayerDrop's random skips would shift them
+    if spec["depth"] is not None:
+        return SelfDistillModel(truncate_encoder(encoder, spec["depth"]), n_classes, (), "conv", head_hidden)
+    return SelfDistillModel(encoder, n_classes, exit_layers, spec["block"], head_hidden)
+
+
+def train_step(split_path: str, fold: str, seed: int, corpora: dict[str, CorpusFiles], pretrained: str, variant: str,
+               exit_layers: tuple[int, ...], head_hidden: int, loss_cfg: DistillLossConfig, cfg: DistillTrainConfig,
+               out_model: str, out_metrics: str, run: dict) -> None:
+    """Fine-tune one variant on one fold and seed; score every exit on validation and test."""
+    data = load_split_data(split_path, fold, corpora, level="waveforms")
+    subsets = {name: (list(s.features), s.labels) for name, s in data.subsets.items()}
+    torch.manual_seed(seed)
+    model = build_model(pretrained, variant, exit_layers, len(data.classes), head_hidden)
+    spec = parse_variant(variant)
+    loss_cfg = DistillLossConfig(**{**asdict(loss_cfg), "similarity": spec["similarity"] or loss_cfg.similarity})
+    history = train_self_distillation(model, subsets["train"], subsets["validation"], loss_cfg, cfg, seed)
+    min_samples = int(cfg.min_seconds * 16000)
+    scores = {subset: score_exits(exit_probabilities(model, subsets[subset][0], cfg.batch_size, min_samples),
+                                  subsets[subset][1]) for subset in ("validation", "test")}
+    depth = spec["depth"] or model.encoder.config.num_hidden_layers
+    torch.save({"state_dict": model.state_dict(), "variant": variant, "exit_layers": list(model.exit_layers),
+                "classes": data.classes, "head_hidden": head_hidden, "teacher_depth": depth}, out_model)
+    write_json(out_metrics, {**run, "variant": variant, "teacher_depth": depth, "classes": data.classes,
+                             "scores": scores, "history": history, "loss": asdict(loss_cfg), "train": asdict(cfg),
+                             "serbench_version": __version__})
+
+
+def int8_step(model_path: str, pretrained: str, split_path: str, fold: str, corpora: dict[str, CorpusFiles],
+              out_json: str) -> None:
+    """Every exit of a trained model as float and int8 ONNX: file sizes (MB) and test UAR of each."""
+    saved = torch.load(model_path, weights_only=True)
+    model = build_model(pretrained, saved["variant"], tuple(saved["exit_layers"]), len(saved["classes"]),
+                        saved["head_hidden"])
+    model.load_state_dict(saved["state_dict"])
+    test = load_split_data(split_path, fold, corpora, level="waveforms").subsets["test"]
+    exits = {str(a): (a, model.students[str(a)]) for a in model.exit_layers}
+    exits["teacher"] = (saved["teacher_depth"], model.teacher)
+    rows = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (depth, head) in exits.items():
+            exit_model = ExitModel(model.encoder, min(depth, len(model.encoder.encoder.layers)), head).eval()
+            float_bytes = export_onnx(exit_model, Path(tmp) / f"{name}.onnx", seconds=2.0)
+            int8_bytes = quantize_int8(Path(tmp) / f"{name}.onnx", Path(tmp) / f"{name}.int8.onnx")
+            rows[name] = {"depth": depth, "n_params": sum(p.numel() for p in exit_model.parameters()),
+                          "float_mb": float_bytes / MB, "int8_mb": int8_bytes / MB}
+            for kind in ("float", "int8"):
+                session = onnx_session(Path(tmp) / (f"{name}.onnx" if kind == "float" else f"{name}.int8.onnx"))
+                predicted = [run_onnx(session, w).argmax() for w in test.features]
+                rows[name][f"uar_{kind}"] = unweighted_average_recall(test.labels, predicted)
+    write_json(out_json, {"model": model_path, "exits": rows})
+
+
+def latency_step(architecture: str, exit_layers: tuple[int, ...], block: str, n_classes: int, seconds: float,
+                 repeats: int, threads: int, out_json: str) -> None:
+    """Parameters and CPU latency per clip of every exit of the full-size architecture (random weights), one run."""
+    torch.manual_seed(0)
+    torch.set_num_threads(threads)
+    encoder = AutoModel.from_config(build_config(architecture)).eval()
+    hidden, depth = encoder.config.hidden_size, encoder.config.num_hidden_layers
+    clip = torch.from_numpy(np.random.default_rng(0).uniform(-0.5, 0.5, (1, int(seconds * 16000))).astype(np.float32))
+    rows = {}
+    for name, layer, kind in [*((str(a), a, block) for a in exit_layers), ("teacher", depth, "none")]:
+        model = ExitModel(encoder, layer, ExitHead(kind, hidden, n_classes)).eval()
+        with torch.no_grad():
+            seconds_per_clip = median_latency(lambda: model(clip), repeats)
+        rows[name] = {"depth": layer, "n_params": sum(p.numel() for p in model.parameters()),
+                      "latency_s": seconds_per_clip}
+    write_json(out_json, {"architecture": architecture, "random_weights": True, "block": block, "clip_seconds": seconds,
+                          "threads": threads, "repeats": repeats, "exits": rows})
+
+
+def report_step(metrics: list[str], int8: list[str], latency: str, encoder: str, exit_layers: tuple[int, ...],
+                runs_out: str, md_out: str) -> None:
+    """Per-exit runs (CSV) and the study's Markdown tables."""
+    records = [json.loads(Path(p).read_text()) for p in metrics]
+    write_csv(runs_out, exit_rows(records))
+    write_text(md_out, report_markdown(records, [json.loads(Path(p).read_text()) for p in int8],
+                                       json.loads(Path(latency).read_text()), list(exit_layers),
+                                       json.loads(Path(encoder).read_text())))

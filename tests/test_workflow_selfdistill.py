@@ -1,0 +1,76 @@
+"""The self-distillation study run by Snakemake on real EmoDB (four speakers) with a tiny random wav2vec2 (3 layers).
+
+Needs SERBENCH_DATA (a folder holding emodb/); skipped otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from serbench.ssl.upstream import save_random_upstream
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = os.environ.get("SERBENCH_DATA")
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not DATA, reason="SERBENCH_DATA is unset: point it at a folder with emodb/"),
+]
+
+
+def data_root(work: Path) -> Path:
+    """EmoDB's official layout with the files of four speakers (03, 08, 09, 10), to keep CI short."""
+    wav = work / "data" / "emodb" / "wav"
+    wav.mkdir(parents=True)
+    for audio in sorted(Path(DATA, "emodb", "wav").glob("*.wav")):
+        if audio.name[:2] in {"03", "08", "09", "10"}:
+            (wav / audio.name).symlink_to(audio.resolve())
+    return work / "data"
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("selfdistill")
+    encoder = save_random_upstream("wav2vec2-base", work / "tiny-wav2vec2", size="tiny", num_hidden_layers=3)
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config.update(data_root=str(data_root(work)), studies=["selfdistill"])
+    config["selfdistill"].update(pretrained=str(encoder), encoder_layers=3, exit_layers=[1, 2],
+                                 variants=["gru-l2+cosine"], seeds=[0])
+    config["selfdistill"]["train"].update(epochs=1)
+    config["selfdistill"]["latency"].update(repeats=1)
+    (work / "config.yaml").write_text(yaml.safe_dump(config))
+    command = ["snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(work),
+               "--configfile", str(work / "config.yaml"), "--cores", "2", "all"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return work
+
+
+def test_every_exit_teacher_and_fusion_is_scored(work):
+    metrics = json.loads((work / "results/selfdistill/runs/emodb/gru-l2+cosine/fold1/seed0/metrics.json").read_text())
+    assert set(metrics["scores"]["test"]) == {"teacher", "1", "2", "fusion_mean", "fusion_confident"}
+    assert all(0 <= s["uar"] <= 1 for s in metrics["scores"]["test"].values())
+    assert metrics["loss"]["similarity"] == ["l2", "cosine"]
+    baseline = json.loads((work / "results/selfdistill/runs/emodb/baseline-2/fold0/seed0/metrics.json").read_text())
+    assert set(baseline["scores"]["test"]) == {"teacher"} and baseline["teacher_depth"] == 2
+
+
+def test_tables_latency_and_int8(work):
+    markdown = (work / "results/tables/selfdistill.md").read_text()
+    assert "Table 1 layout" in markdown and "Table 2 layout" in markdown and "random" in markdown
+    runs = pd.read_csv(work / "results/tables/selfdistill_runs.csv")
+    assert set(runs["variant"]) == {"gru-l2+cosine", "baseline-1", "baseline-2", "baseline-3"}
+    latency = json.loads((work / "results/selfdistill/latency.json").read_text())["exits"]
+    # full-size wav2vec2-base: 12 layers of 7,087,872 parameters each; an exit at layer 1 drops 11 of them
+    assert latency["teacher"]["depth"] == 12
+    assert latency["teacher"]["n_params"] - latency["1"]["n_params"] > 11 * 7_000_000
+    int8 = json.loads((work / "results/selfdistill/int8/emodb/gru-l2+cosine.json").read_text())["exits"]
+    assert set(int8) == {"1", "2", "teacher"}
+    assert all(row["int8_mb"] < row["float_mb"] for row in int8.values())

@@ -7,7 +7,6 @@ accuracy and restores the best epoch's weights.
 
 from __future__ import annotations
 
-import copy
 import logging
 from dataclasses import dataclass
 
@@ -17,6 +16,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from serbench.dataset import Subset
+from serbench.early_stopping import BestEpoch
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ def train_classifier(
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
     loss_fn = nn.CrossEntropyLoss()
     history: dict = {"train_loss": [], "validation_accuracy": []}
-    best_accuracy, best_epoch, best_state = -1.0, 0, None
+    best = BestEpoch(cfg.patience)
     for epoch in range(1, cfg.max_epochs + 1):
         model.train()
         total = 0.0
@@ -118,10 +118,8 @@ def train_classifier(
         accuracy = float((predict(model, validation.features, validation.lengths) == validation.labels).mean())
         history["train_loss"].append(total / len(loader.dataset))
         history["validation_accuracy"].append(accuracy)
-        if accuracy > best_accuracy:
-            best_accuracy, best_epoch, best_state = accuracy, epoch, copy.deepcopy(model.state_dict())
-        elif epoch - best_epoch >= cfg.patience:
+        if best.update(epoch, accuracy, model):
             break
-    model.load_state_dict(best_state)
-    log.info("best validation accuracy %.4f at epoch %d of %d", best_accuracy, best_epoch, epoch)
-    return {**history, "best_epoch": best_epoch, "best_validation_accuracy": best_accuracy, "epochs_run": epoch}
+    best.restore(model)
+    log.info("best validation accuracy %.4f at epoch %d of %d", best.best_score, best.best_epoch, epoch)
+    return {**history, "best_epoch": best.best_epoch, "best_validation_accuracy": best.best_score, "epochs_run": epoch}

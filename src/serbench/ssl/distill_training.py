@@ -8,13 +8,13 @@ kept is the one with the best validation UAR of the teacher.
 
 from __future__ import annotations
 
-import copy
 import logging
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from serbench.early_stopping import BestEpoch
 from serbench.metrics import classification_scores, unweighted_average_recall
 from serbench.ssl.distill_loss import DistillLossConfig, self_distillation_loss
 from serbench.ssl.selfdistill import SelfDistillModel
@@ -86,7 +86,7 @@ def train_self_distillation(
     min_samples = int(cfg.min_seconds * 16000)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
     history: dict = {"loss": [], "validation_uar": []}
-    best, best_epoch, best_state = -1.0, 0, None
+    best = BestEpoch(patience=None)
     waveforms, labels = train
     for epoch in range(1, cfg.epochs + 1):
         model.train()
@@ -102,8 +102,7 @@ def train_self_distillation(
         uar = unweighted_average_recall(validation[1], teacher.argmax(1))
         history["loss"].append({k: float(np.mean([p[k] for p in parts])) for k in parts[0]})
         history["validation_uar"].append(uar)
-        if uar > best:
-            best, best_epoch, best_state = uar, epoch, copy.deepcopy(model.state_dict())
-    model.load_state_dict(best_state)
-    log.info("best teacher validation UAR %.4f at epoch %d", best, best_epoch)
-    return {**history, "best_epoch": best_epoch, "best_validation_uar": best}
+        best.update(epoch, uar, model)
+    best.restore(model)
+    log.info("best teacher validation UAR %.4f at epoch %d", best.best_score, best.best_epoch)
+    return {**history, "best_epoch": best.best_epoch, "best_validation_uar": best.best_score}

@@ -9,7 +9,6 @@ cached views (clean or augmented), drawn from a seeded generator.
 
 from __future__ import annotations
 
-import copy
 import logging
 from dataclasses import dataclass
 
@@ -18,6 +17,7 @@ import torch
 from transformers import get_cosine_schedule_with_warmup
 
 from serbench.dataset import Subset
+from serbench.early_stopping import BestEpoch
 from serbench.metrics import unweighted_average_recall
 from serbench.ssl.losses import balanced_class_weights, focal_loss
 
@@ -76,7 +76,7 @@ def train_head(head: torch.nn.Module, train: Subset, validation: Subset, n_class
     schedule = get_cosine_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total), total)
     labels = torch.as_tensor(train.labels, dtype=torch.long)
     history: dict = {"train_loss": [], "validation_uar": [], "class_weights": alpha.tolist()}
-    best, best_epoch, best_state = -1.0, 0, None
+    best = BestEpoch(cfg.patience)
     for epoch in range(1, cfg.epochs + 1):
         head.train()
         chosen = torch.as_tensor(train.features[np.arange(n), rng.integers(0, views, size=n)], dtype=torch.float32)
@@ -92,10 +92,8 @@ def train_head(head: torch.nn.Module, train: Subset, validation: Subset, n_class
         uar = unweighted_average_recall(validation.labels, head_probabilities(head, clean_view(validation)).argmax(1))
         history["train_loss"].append(total_loss / n)
         history["validation_uar"].append(uar)
-        if uar > best:
-            best, best_epoch, best_state = uar, epoch, copy.deepcopy(head.state_dict())
-        elif epoch - best_epoch >= cfg.patience:
+        if best.update(epoch, uar, head):
             break
-    head.load_state_dict(best_state)
-    log.info("best validation UA %.4f at epoch %d of %d", best, best_epoch, epoch)
-    return {**history, "best_epoch": best_epoch, "best_validation_uar": best, "epochs_run": epoch}
+    best.restore(head)
+    log.info("best validation UA %.4f at epoch %d of %d", best.best_score, best.best_epoch, epoch)
+    return {**history, "best_epoch": best.best_epoch, "best_validation_uar": best.best_score, "epochs_run": epoch}

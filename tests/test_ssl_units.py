@@ -89,3 +89,25 @@ def test_head_layer_weighting_selects_layers():
         torch.testing.assert_close(weighted(pooled), last_only(pooled))
         weighted.layer_logits.zero_()  # equal weights: the classifier sees the mean over layers
         torch.testing.assert_close(weighted(pooled), weighted.classifier(pooled.mean(dim=1)))
+
+
+def test_head_training_learns_separable_states_and_keeps_the_best_epoch():
+    from serbench.dataset import Subset
+    from serbench.ssl.head_training import HeadTrainConfig, clean_view, head_probabilities, train_head
+
+    rng = np.random.default_rng(0)
+
+    def subset(n):
+        labels = rng.integers(0, 3, size=n)
+        states = rng.normal(size=(n, 2, 3, 8)).astype(np.float32)  # (N, views, layers + 1, hidden)
+        states[np.arange(n), :, -1, labels] += 4.0  # the last layer says the class
+        return Subset(states, np.ones(n, dtype=np.int64), labels, np.arange(n))
+
+    train, validation = subset(120), subset(40)
+    head = PooledHead(3, 8, 3, head_hidden=16)
+    history = train_head(head, train, validation, 3, HeadTrainConfig(learning_rate=1e-2, epochs=15, patience=4), seed=0)
+    predicted = head_probabilities(head, clean_view(validation)).argmax(1)
+    from serbench.metrics import unweighted_average_recall
+
+    assert unweighted_average_recall(validation.labels, predicted) == history["best_validation_uar"] > 0.9
+    assert len(history["class_weights"]) == 3

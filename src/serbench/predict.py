@@ -9,6 +9,7 @@ the exported ONNX model, and the window probabilities are averaged.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import librosa
@@ -45,12 +46,19 @@ class PredictConfig:
     peak: float = 0.95
 
 
+@lru_cache(maxsize=1)
+def _vad_model():
+    """Silero VAD, loaded once per process (it ships in the silero-vad package)."""
+    from silero_vad import load_silero_vad
+
+    return load_silero_vad()
+
+
 def voiced_audio(waveform: np.ndarray) -> np.ndarray:
     """The speech segments Silero VAD finds in a 16 kHz waveform, concatenated: ``(voiced samples,)``."""
-    from silero_vad import get_speech_timestamps, load_silero_vad
+    from silero_vad import get_speech_timestamps
 
-    model = load_silero_vad()
-    stamps = get_speech_timestamps(torch.from_numpy(waveform), model, sampling_rate=SAMPLE_RATE)
+    stamps = get_speech_timestamps(torch.from_numpy(waveform), _vad_model(), sampling_rate=SAMPLE_RATE)
     if not stamps:
         return waveform[:0]
     return np.concatenate([waveform[s["start"] : s["end"]] for s in stamps])

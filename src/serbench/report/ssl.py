@@ -38,8 +38,8 @@ def table1(runs: pd.DataFrame) -> pd.DataFrame:
     Columns ``dataset, metric, setting, mean, std, n_runs``; the paper's Table I
     figures (IEMOCAP) are added as ``paper_mean, paper_std`` on IEMOCAP rows.
     """
-    metrics = [c for c in runs.columns if c in ("accuracy", "uar", "macro_f1") or c.startswith(("f1_", "cross_"))
-               and c != "cross_corpus"]
+    scores = ("accuracy", "uar", "macro_f1")
+    metrics = [c for c in runs.columns if c in scores or c.startswith("f1_") or c.removeprefix("cross_") in scores]
     long = runs.melt(id_vars=["dataset", "setting"], value_vars=metrics, var_name="metric").dropna(subset=["value"])
     grouped = long.groupby(["dataset", "metric", "setting"], sort=False)["value"]
     table = grouped.agg(mean="mean", std=lambda v: v.std(ddof=1) if len(v) > 1 else 0.0, n_runs="size").reset_index()

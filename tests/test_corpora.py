@@ -134,3 +134,22 @@ def test_iemocap_labels_from_evaluation_files_with_sessions(tmp_path):
 def test_session_column_repeats_the_speaker_without_sessions(emodb_copy):
     manifest, _ = build_manifest(get_adapter("emodb"), emodb_copy)
     assert (manifest["session"] == manifest["speaker"]).all()
+
+
+def test_demos_names_give_speaker_gender_and_the_eight_emotions(tmp_path):
+    from serbench.corpora import demos
+
+    root = tmp_path / "demos"
+    for i, (prefix, name) in enumerate([("PR", "f_05_rab03a"), ("NP", "m_12_col01b"), ("PR", "m_12_gio11c"),
+                                        ("NP", "f_05_tri02a")]):
+        write_tone(root / "DEMOS" / f"{prefix}_{name}.wav", freq=200 + 30 * i)
+    write_tone(root / "NEU" / "PR_m_40_neu01a.wav")
+    write_tone(root / "DEMOS" / "PR_x_05_rab03a.wav")  # not a DEMoS name: reported and skipped
+    manifest, skipped = build_manifest(demos.ADAPTER, root)
+    rows = manifest.set_index("utterance_id")
+    assert len(manifest) == 5 and skipped["path"].str.endswith("PR_x_05_rab03a.wav").tolist() == [True]
+    assert rows.loc["PR_f_05_rab03a", ["speaker", "gender", "emotion"]].tolist() == ["f05", "f", "anger"]
+    assert rows.loc["NP_m_12_col01b", "emotion"] == "guilt" and rows.loc["PR_m_40_neu01a", "emotion"] == "neutral"
+    assert set(manifest["speaker"]) == {"f05", "m12", "m40"}
+    with pytest.raises(LabelError, match="unknown DEMoS emotion code 'xyz'"):
+        demos.parse(Path("PR_f_05_xyz01a.wav"))

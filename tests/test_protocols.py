@@ -112,3 +112,49 @@ def test_cross_corpus_keeps_shared_emotions_and_tests_on_the_other_corpus():
 def test_shared_emotions_needs_an_overlap():
     with pytest.raises(ValueError, match="share no emotion"):
         shared_emotions([{"anger"}, {"calm"}])
+
+
+def _demos_like_manifest() -> pd.DataFrame:
+    speakers = ["f01", "f02", "m03", "m04", "m05", "f06"]
+    emotions = ["anger", "guilt", "neutral"]
+    rows = [{"utterance_id": f"{s}_{e}_{k}", "speaker": s, "emotion": e} for s in speakers for e in emotions for k in range(2)]
+    return pd.DataFrame(rows)
+
+
+def test_fixed_speaker_split_follows_the_lists_and_reports_unlisted_speakers(caplog):
+    from serbench.protocols import fixed_speaker_split
+
+    manifest = _demos_like_manifest()
+    lists = {"train": ["f01", "m03", "m04"], "validation": ["f02"], "test": ["m05"]}
+    folds = fixed_speaker_split(manifest, "demos", lists)
+    speaker = dict(zip(manifest["utterance_id"], manifest["speaker"]))
+    by_subset = folds.groupby("subset")["utterance_id"].apply(lambda ids: {speaker[u] for u in ids}).to_dict()
+    assert by_subset == {"train": {"f01", "m03", "m04"}, "validation": {"f02"}, "test": {"m05"}}
+    assert set(folds["fold"]) == {"0"} and len(folds) == 5 * 6
+    assert "f06" in caplog.text  # the unlisted speaker is left out and said so
+
+
+@pytest.mark.parametrize("lists, message", [
+    ({"train": ["f01", "m03"], "validation": ["m03"], "test": ["m05"]}, r"more than one subset.*m03"),
+    ({"train": ["f01"], "validation": ["f02"], "test": ["x99"]}, r"not in the manifest.*x99"),
+    ({"train": ["f01"], "test": ["m05"]}, r"lack \['validation'\]"),
+])
+def test_fixed_speaker_split_rejects_overlap_unknown_and_missing_lists(lists, message):
+    from serbench.protocols import fixed_speaker_split
+
+    with pytest.raises(ValueError, match=message):
+        fixed_speaker_split(_demos_like_manifest(), "demos", lists)
+
+
+def test_split_step_drops_excluded_emotions_before_splitting(tmp_path):
+    from serbench.protocols import read_folds
+    from serbench.steps import split_step
+
+    manifest = _demos_like_manifest().assign(path="x.wav", gender="f", native_label="x", session="", duration_s=1.0,
+                                             sample_rate=16000)
+    manifest.to_csv(tmp_path / "demos.csv", index=False)
+    lists = {"train": ["f01", "m03", "m04", "f06"], "validation": ["f02"], "test": ["m05"]}
+    split_step("fixed_speakers", {"demos": str(tmp_path / "demos.csv")}, str(tmp_path / "split.csv"), 0,
+               {"speakers": lists, "exclude_emotions": ["neutral"]})
+    folds = read_folds(tmp_path / "split.csv")
+    assert len(folds) == 6 * 2 * 2 and not folds["utterance_id"].str.contains("neutral").any()

@@ -111,3 +111,45 @@ def test_head_training_learns_separable_states_and_keeps_the_best_epoch():
 
     assert unweighted_average_recall(validation.labels, predicted) == history["best_validation_uar"] > 0.9
     assert len(history["class_weights"]) == 3
+
+
+def test_normalize_batch_matches_the_feature_extractor_per_valid_length():
+    from transformers import Wav2Vec2FeatureExtractor
+
+    from serbench.ssl.upstream import normalize_batch
+    from serbench.waveforms import pad_batch
+
+    rng = np.random.default_rng(0)
+    waves = [rng.normal(0.3, 2.0, size=n).astype(np.float32) for n in (400, 250)]
+    extractor = Wav2Vec2FeatureExtractor(do_normalize=True, return_attention_mask=True)
+    expected = extractor(waves, sampling_rate=16000, padding=True, return_tensors="pt")["input_values"]
+    padded, lengths = pad_batch(waves)
+    normalized = normalize_batch(torch.from_numpy(padded), torch.as_tensor(lengths))
+    torch.testing.assert_close(normalized, expected, atol=1e-5, rtol=1e-5)
+    assert normalized[1, 250:].abs().max() == 0
+
+
+def test_finetune_model_pools_like_the_frozen_cache_and_trains_the_transformer_only(tiny_encoder):
+    from serbench.ssl.finetune import FineTuneModel, finetuned_probabilities, train_finetune
+    from serbench.ssl.head_training import HeadTrainConfig
+
+    model, extractor = load_upstream(tiny_encoder)
+    head = PooledHead(3, 32, 2, head_hidden=8).eval()
+    wave = np.random.default_rng(1).normal(size=16000).astype(np.float32)
+    with torch.no_grad():
+        cached = head(torch.from_numpy(pooled_hidden_states(model, extractor, wave))[None])
+    finetune = FineTuneModel(model, head, bool(extractor.do_normalize)).eval()
+    with torch.no_grad():
+        torch.testing.assert_close(finetune(torch.from_numpy(wave)[None], torch.tensor([16000])), cached,
+                                   atol=1e-4, rtol=1e-4)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    rng = np.random.default_rng(2)
+    labels = np.array([0, 1] * 8)
+    waves = [rng.normal(size=8000).astype(np.float32) * (0.1 if y else 1.0) for y in labels]
+    history = train_finetune(finetune, (waves, labels), (waves[:4], labels[:4]), 2,
+                             HeadTrainConfig(learning_rate=1e-3, epochs=2, batch_size=4), None, seed=0)
+    after = model.state_dict()
+    assert history["epochs_run"] == 2 and history["device"] in ("cpu", "cuda")
+    assert all(torch.equal(before[k], after[k]) for k in before if k.startswith("feature_extractor."))
+    assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("encoder.layers."))
+    assert finetuned_probabilities(finetune, waves[:3]).shape == (3, 2)

@@ -35,6 +35,15 @@ def data_root(work: Path) -> Path:
     return work / "data"
 
 
+def run_study(work: Path, config: dict) -> None:
+    """Write ``config`` into ``work`` and build ``all`` there with Snakemake on 2 cores."""
+    (work / "config.yaml").write_text(yaml.safe_dump(config))
+    command = ["snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(work),
+               "--configfile", str(work / "config.yaml"), "--cores", "2", "all"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+
 @pytest.fixture(scope="module")
 def work(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("selfdistill")
@@ -45,11 +54,7 @@ def work(tmp_path_factory) -> Path:
                                  variants=["gru-l2+cosine"], seeds=[0])
     config["selfdistill"]["train"].update(epochs=1)
     config["selfdistill"]["latency"].update(repeats=1)
-    (work / "config.yaml").write_text(yaml.safe_dump(config))
-    command = ["snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(work),
-               "--configfile", str(work / "config.yaml"), "--cores", "2", "all"]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=1800)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    run_study(work, config)
     return work
 
 
@@ -74,3 +79,31 @@ def test_tables_latency_and_int8(work):
     int8 = json.loads((work / "results/selfdistill/int8/emodb/gru-l2+cosine.json").read_text())["exits"]
     assert set(int8) == {"1", "2", "teacher"}
     assert all(row["int8_mb"] < row["float_mb"] for row in int8.values())
+
+
+def test_demos_copy_runs_the_study_on_fixed_speaker_lists_without_neutral(tmp_path):
+    from conftest import write_tone
+
+    root = tmp_path / "data" / "demos"
+    for s, speaker in enumerate(["f01", "f02", "m03", "m04", "m05"]):
+        for e, code in enumerate(["rab", "col", "tri", "neu"]):
+            for take in "ab":
+                name = f"PR_{speaker[0]}_{speaker[1:]}_{code}01{take}.wav"
+                write_tone(root / ("NEU" if code == "neu" else "DEMOS") / name, seconds=1.2, freq=150 + 60 * e + 7 * s)
+    encoder = save_random_upstream("wav2vec2-base", tmp_path / "tiny-wav2vec2", size="tiny", num_hidden_layers=2)
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config.update(data_root=str(tmp_path / "data"), corpora=["demos"], studies=["selfdistill"])
+    config["selfdistill"].update(
+        pretrained=str(encoder), corpus="demos", protocol="fixed_speakers", exclude_emotions=["neutral"],
+        speakers={"train": ["f01", "m03", "m04"], "validation": ["f02"], "test": ["m05"]},
+        encoder_layers=2, exit_layers=[1], variants=["conv-l2"], baselines=False, seeds=[0])
+    config["selfdistill"]["train"].update(epochs=1)
+    config["selfdistill"]["latency"].update(repeats=1)
+    run_study(tmp_path, config)
+    split = pd.read_csv(tmp_path / "results/selfdistill/splits/demos/seed0.csv")
+    speakers = split["utterance_id"].str.split("_").str[1:3].str.join("")
+    assert split.assign(speaker=speakers).groupby("subset")["speaker"].apply(set).to_dict() == {
+        "train": {"f01", "m03", "m04"}, "validation": {"f02"}, "test": {"m05"}}
+    metrics = json.loads((tmp_path / "results/selfdistill/runs/demos/conv-l2/fold0/seed0/metrics.json").read_text())
+    assert metrics["classes"] == ["anger", "guilt", "sadness"]  # neutral left out, as the paper does
+    assert "demos" in (tmp_path / "results/tables/selfdistill.md").read_text()

@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
+import torch
 import yaml
 
-from serbench.ssl.upstream import save_random_upstream
+from serbench.ssl.upstream import load_upstream, save_random_upstream
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = os.environ.get("SERBENCH_DATA")
@@ -132,3 +133,26 @@ def test_missing_encoder_fails_early_naming_the_key(tmp_path):
     log = (tmp_path / "results/logs/ssl/encoder.log").read_text().strip().splitlines()
     assert "set ssl.pretrained in config.yaml" in log[-1]
     assert not (tmp_path / "results/ssl/embeddings").exists()
+
+
+def test_finetune_trains_encoder_and_head_end_to_end(tmp_path):
+    encoder = save_random_upstream("distilhubert", tmp_path / "tiny-distilhubert", size="tiny")
+    config_path = write_config(tmp_path, str(encoder))
+    config = yaml.safe_load(config_path.read_text())
+    config["ssl"]["finetune"] = True
+    config["ssl"]["train"].update(epochs=2)
+    config["distilhubert"].update(extra_train=[])
+    config_path.write_text(yaml.safe_dump(config))
+    done = snakemake(tmp_path, "all")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert not (tmp_path / "results/ssl/embeddings").exists()  # nothing cached per utterance
+    head = tmp_path / "results/ssl/heads/emodb/base/fold0/seed0"
+    metrics = json.loads((head / "metrics.json").read_text())
+    assert metrics["finetune"] is True and metrics["cross_corpus"]["n_test"] == 56
+    saved = torch.load(head / "head.pt", weights_only=True)
+    original = load_upstream(str(encoder))[0].state_dict()
+    tuned = saved["encoder_state_dict"]
+    assert any(not torch.equal(original[k], tuned[k]) for k in original if k.startswith("encoder.layers."))
+    assert "fine-tuned with the head" in (tmp_path / "results/tables/ssl_table1.md").read_text()
+    int8 = json.loads((tmp_path / "results/ssl/onnx/int8.json").read_text())
+    assert len(int8["heads"]) == 2 and int8["encoder_int8_mb"] < int8["encoder_float_mb"]

@@ -52,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--frames-out", required=True)
 
     p = sub.add_parser("split", help="fold table of one protocol and seed")
-    p.add_argument("--protocol", required=True, choices=["random", "speaker_independent", "cross_corpus"])
+    p.add_argument("--protocol", required=True, choices=["random", "speaker_independent", "fixed_speakers", "cross_corpus"])
     p.add_argument("--manifest", nargs=2, action="append", required=True, metavar=("CORPUS", "PATH"),
                    help="repeat per corpus; for cross_corpus the last is the test corpus")
     p.add_argument("--seed", type=int, required=True)

@@ -13,6 +13,7 @@ CANONICAL_EMOTIONS: tuple[str, ...] = (
     "excitement",
     "fear",
     "frustration",
+    "guilt",
     "happiness",
     "neutral",
     "sadness",

@@ -145,6 +145,49 @@ def speaker_independent_split(
     return pd.concat(tables, ignore_index=True)
 
 
+def fixed_speaker_split(manifest: pd.DataFrame, corpus: str, speakers: dict[str, list[str]]) -> pd.DataFrame:
+    """One fold from given speaker lists per subset (a corpus's published train/development/test speakers).
+
+    DEMoS studies (Ren et al. 2023, following Ren et al. 2020) use fixed
+    speaker-independent train/development/test sets; the lists come from
+    config. Speakers of the manifest in no list are left out and reported in
+    the log.
+
+    Args:
+        manifest: one corpus's manifest.
+        corpus: its name.
+        speakers: ``{"train": [...], "validation": [...], "test": [...]}`` speaker ids as in the manifest.
+
+    Returns:
+        Fold table with one fold, ``"0"``.
+
+    Raises:
+        ValueError: a subset missing or without utterances, a speaker listed twice, or a listed speaker
+            absent from the manifest (each message names the speakers).
+    """
+    missing = [s for s in ("train", "validation", "test") if s not in speakers]
+    if missing:
+        raise ValueError(f"{corpus}: fixed speaker lists lack {missing}")
+    listed = [str(s) for subset in ("train", "validation", "test") for s in speakers[subset]]
+    twice = sorted({s for s in listed if listed.count(s) > 1})
+    if twice:
+        raise ValueError(f"{corpus}: speakers in more than one subset or listed twice: {twice}")
+    present = set(manifest["speaker"].astype(str))
+    unknown = sorted(set(listed) - present)
+    if unknown:
+        raise ValueError(f"{corpus}: listed speakers not in the manifest: {unknown}")
+    unlisted = sorted(present - set(listed))
+    if unlisted:
+        log.warning("%s: %d speakers in no subset are left out: %s", corpus, len(unlisted), unlisted)
+    parts = {}
+    for subset in ("train", "validation", "test"):
+        rows = manifest[manifest["speaker"].astype(str).isin([str(s) for s in speakers[subset]])]
+        if rows.empty:
+            raise ValueError(f"{corpus}: no utterances for the {subset} speakers")
+        parts[subset] = rows["utterance_id"].to_numpy()
+    return _table("0", corpus, parts)
+
+
 def cross_corpus_split(
     manifests: dict[str, pd.DataFrame], train_corpora: list[str], test_corpus: str, seed: int,
     validation_speakers: int = 1, validation_fraction: float = 0.1,

@@ -34,8 +34,11 @@ def add_parsers(sub: argparse._SubParsersAction, json_arg: Callable[[str], dict]
     p.add_argument("--out", required=True)
 
     p = sub.add_parser("ssl-head", help="train a head on one fold and seed; score test and cross-corpus sets")
-    p.add_argument("--corpus", nargs=3, action="append", required=True, metavar=("NAME", "MANIFEST", "EMBEDDINGS"))
-    p.add_argument("--cross", nargs=3, metavar=("NAME", "MANIFEST", "EMBEDDINGS"))
+    p.add_argument("--corpus", nargs=3, action="append", required=True, metavar=("NAME", "MANIFEST", "FEATURES"),
+                   help="FEATURES: the embedding cache, or with --finetune the prepared waveforms")
+    p.add_argument("--cross", nargs=3, metavar=("NAME", "MANIFEST", "FEATURES"))
+    p.add_argument("--finetune", type=json_arg, default={},
+                   help='fine-tune the encoder too: {"pretrained": ..., "augment": {...} or null}; {} keeps it frozen')
     for flag in ("--split", "--fold", "--out-head", "--out-metrics"):
         p.add_argument(flag, required=True)
     p.add_argument("--seed", type=int, required=True)
@@ -52,7 +55,7 @@ def add_parsers(sub: argparse._SubParsersAction, json_arg: Callable[[str], dict]
     p = sub.add_parser("ssl-int8", help="int8 encoder over the test folds; deployable ONNX models")
     p.add_argument("--pretrained", required=True)
     p.add_argument("--head", nargs=3, action="append", required=True, metavar=("HEAD", "SPLIT", "FOLD"))
-    p.add_argument("--corpus", nargs=4, action="append", required=True, metavar=("NAME", "MANIFEST", "EMBEDDINGS", "WAVEFORMS"))
+    p.add_argument("--corpus", nargs=3, action="append", required=True, metavar=("NAME", "MANIFEST", "WAVEFORMS"))
     p.add_argument("--out-dir", required=True)
     p.add_argument("--out", required=True)
 
@@ -105,7 +108,6 @@ def add_parsers(sub: argparse._SubParsersAction, json_arg: Callable[[str], dict]
 
 def run(args: argparse.Namespace) -> None:
     """Dispatch an ``ssl-*`` sub-command (heavy imports only here)."""
-    from serbench.augment import AugmentConfig
     from serbench.dataset import CorpusFiles
     from serbench.ssl import deploy, study
     from serbench.ssl.head_training import HeadTrainConfig
@@ -116,29 +118,41 @@ def run(args: argparse.Namespace) -> None:
     elif args.command == "ssl-encoder":
         study.encoder_step(args.pretrained, args.out)
     elif args.command == "ssl-embeddings":
-        augment = AugmentConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in args.augment.items()})
-        study.embeddings_step(args.waveforms, args.pretrained, args.views, augment, args.seed, args.out)
+        study.embeddings_step(args.waveforms, args.pretrained, args.views, _augment_config(args.augment), args.seed,
+                              args.out)
     elif args.command == "ssl-split":
         study.ssl_split_step(args.dataset, dict(args.manifest), args.extra, args.label_map, args.seed, args.out,
                              **args.settings)
     elif args.command == "ssl-head":
         corpora = {name: CorpusFiles(m, e) for name, m, e in args.corpus}
         cross = CorpusFiles(args.cross[1], args.cross[2]) if args.cross else None
-        study.head_step(args.split, args.fold, args.seed, corpora, cross, args.cross[0] if args.cross else "",
-                        args.label_map, cfg=HeadTrainConfig(**args.settings), out_head=args.out_head,
-                        out_metrics=args.out_metrics, run=args.run, **args.head)
+        common = dict(cfg=HeadTrainConfig(**args.settings), out_head=args.out_head, out_metrics=args.out_metrics,
+                      run=args.run, **args.head)
+        cross_name = args.cross[0] if args.cross else ""
+        if args.finetune:
+            augment = _augment_config(args.finetune["augment"]) if args.finetune.get("augment") else None
+            study.finetune_step(args.split, args.fold, args.seed, corpora, cross, cross_name, args.label_map,
+                                args.finetune["pretrained"], augment, **common)
+        else:
+            study.head_step(args.split, args.fold, args.seed, corpora, cross, cross_name, args.label_map, **common)
     elif args.command == "ssl-report":
         study.ssl_report_step(args.metrics, args.runs_out, args.csv_out, args.md_out, args.confusion_out, args.encoder)
     elif args.command == "ssl-int8":
-        corpora = {name: CorpusFiles(m, e) for name, m, e, _ in args.corpus}
-        waveforms = {name: w for name, _, _, w in args.corpus}
-        deploy.int8_step(args.pretrained, [tuple(h) for h in args.head], corpora, waveforms, args.out_dir, args.out)
+        corpora = {name: CorpusFiles(m, w) for name, m, w in args.corpus}
+        deploy.int8_step(args.pretrained, [tuple(h) for h in args.head], corpora, args.out_dir, args.out)
     elif args.command == "ssl-int8-table":
         study.int8_table_step(args.int8, args.latency, args.out)
     elif args.command == "ssl-latency":
         deploy.latency_step(args.architecture, args.classes, args.seconds, args.repeats, args.threads, args.out)
     elif args.command.startswith("sd-"):
         _run_selfdistill(args)
+
+
+def _augment_config(settings: dict):
+    """``ssl.augment`` as an :class:`~serbench.augment.AugmentConfig` (JSON lists become tuples)."""
+    from serbench.augment import AugmentConfig
+
+    return AugmentConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()})
 
 
 def _run_selfdistill(args: argparse.Namespace) -> None:

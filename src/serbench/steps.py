@@ -22,7 +22,7 @@ from serbench.cache import save_ragged, save_rows
 from serbench.features import FeatureConfig, extract_corpus
 from serbench.metrics import classification_scores
 from serbench.models import build_model, count_parameters, model_class
-from serbench.protocols import cross_corpus_split, random_split, speaker_independent_split
+from serbench.protocols import cross_corpus_split, fixed_speaker_split, random_split, speaker_independent_split
 from serbench.quantization.importance import average_bits, paper_size_kb
 from serbench.quantization.layers import quantization_layers
 from serbench.quantization.packing import load_packed, save_packed
@@ -56,16 +56,24 @@ def split_step(protocol: str, manifests: dict[str, str], out: str, seed: int, se
     """Fold table of one protocol and seed into ``out`` (CSV).
 
     Args:
-        protocol: ``random``, ``speaker_independent`` or ``cross_corpus``.
+        protocol: ``random``, ``speaker_independent``, ``fixed_speakers`` or ``cross_corpus``.
         manifests: corpus name -> manifest path; for ``cross_corpus`` the last
             one is the test corpus, the others train.
         seed: seed of the split.
-        settings: the protocol's keyword arguments (fractions, ``n_folds``, validation speakers).
+        settings: the protocol's keyword arguments (fractions, ``n_folds``, validation speakers,
+            ``speakers`` lists), and ``exclude_emotions``, emotions left out before splitting (logged).
 
     Raises:
         ValueError: an unknown protocol, or one corpus given to a single-corpus protocol more than once.
     """
-    tables = {name: read_manifest(path) for name, path in manifests.items()}
+    settings = dict(settings)
+    excluded = set(settings.pop("exclude_emotions", []))
+    tables = {}
+    for name, path in manifests.items():
+        table = read_manifest(path)
+        if excluded:
+            log.info("%s: %d utterances of %s left out", name, table["emotion"].isin(excluded).sum(), sorted(excluded))
+        tables[name] = table[~table["emotion"].isin(excluded)]
     names = list(tables)
     if protocol == "cross_corpus":
         folds = cross_corpus_split(tables, names[:-1], names[-1], seed, **settings)
@@ -75,8 +83,11 @@ def split_step(protocol: str, manifests: dict[str, str], out: str, seed: int, se
         folds = random_split(tables[names[0]], names[0], seed, **settings)
     elif protocol == "speaker_independent":
         folds = speaker_independent_split(tables[names[0]], names[0], seed=seed, **settings)
+    elif protocol == "fixed_speakers":
+        folds = fixed_speaker_split(tables[names[0]], names[0], **settings)
     else:
-        raise ValueError(f"unknown protocol {protocol!r}; expected random, speaker_independent or cross_corpus")
+        raise ValueError(
+            f"unknown protocol {protocol!r}; expected random, speaker_independent, fixed_speakers or cross_corpus")
     write_csv(out, folds)
 
 

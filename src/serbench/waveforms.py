@@ -73,15 +73,19 @@ def prepare_corpus(manifest: pd.DataFrame, cfg: WaveformConfig) -> tuple[list[st
     return ids, waveforms
 
 
-def pad_batch(waveforms: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Zero-pad waveforms to the longest: ``(batch, samples)`` float32 and ``(batch,)`` lengths.
+def pad_batch(waveforms: list[np.ndarray], min_samples: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Zero-pad waveforms to the longest (at least ``min_samples``): ``(batch, samples)`` float32, ``(batch,)`` lengths.
+
+    A floor on the padded length leaves an encoder's time masking room on short clips.
 
     >>> batch, lengths = pad_batch([np.ones(2), np.ones(3)])
     >>> batch.tolist(), lengths.tolist()
     ([[1.0, 1.0, 0.0], [1.0, 1.0, 1.0]], [2, 3])
+    >>> pad_batch([np.ones(2)], min_samples=4)[0].tolist()
+    [[1.0, 1.0, 0.0, 0.0]]
     """
     lengths = np.array([len(w) for w in waveforms])
-    batch = np.zeros((len(waveforms), lengths.max()), dtype=np.float32)
+    batch = np.zeros((len(waveforms), max(lengths.max(), min_samples)), dtype=np.float32)
     for row, waveform in enumerate(waveforms):
         batch[row, : len(waveform)] = waveform
     return batch, lengths

@@ -176,21 +176,40 @@ def ssl_split_settings(wildcards):
 
 
 def ssl_head_inputs(wildcards):
+    """Manifests and, per corpus, the embedding cache (frozen encoder) or the prepared waveforms (ssl.finetune)."""
     names = ssl_corpora(wildcards.setting)
     cross = [DH["cross_corpus_test"]] if DH.get("cross_corpus_test") else []
+    cache = "waveforms" if SSL.get("finetune") else "embeddings"
     return {
         "manifests": [f"{RESULTS}/manifests/{c}.csv" for c in names + cross],
-        "embeddings": [f"{RESULTS}/ssl/embeddings/{c}.npz" for c in names + cross],
+        "features": [f"{RESULTS}/ssl/{cache}/{c}.npz" for c in names + cross],
     }
 
 
 def ssl_head_args(wildcards, input):
-    """--corpus NAME MANIFEST EMBEDDINGS per fold corpus, then --cross for the cross-corpus test corpus."""
+    """--corpus NAME MANIFEST FEATURES per fold corpus, then --cross for the cross-corpus test corpus."""
     names = ssl_corpora(wildcards.setting)
-    parts = [f"--corpus {n} {m} {e}" for n, m, e in zip(names, input.manifests, input.embeddings)]
+    parts = [f"--corpus {n} {m} {f}" for n, m, f in zip(names, input.manifests, input.features)]
     if DH.get("cross_corpus_test"):
-        parts.append(f"--cross {DH['cross_corpus_test']} {input.manifests[-1]} {input.embeddings[-1]}")
+        parts.append(f"--cross {DH['cross_corpus_test']} {input.manifests[-1]} {input.features[-1]}")
     return " ".join(parts)
+
+
+def ssl_finetune(wildcards):
+    """--finetune JSON: the encoder and on-the-fly augmentation when ssl.finetune is set, else {} (frozen)."""
+    if not SSL.get("finetune"):
+        return as_json({})
+    return as_json({"pretrained": SSL["pretrained"], "augment": SSL["augment"] if SSL["views"] > 0 else None})
+
+
+def ssl_head_runtime(wildcards):
+    """Minutes for one fold and seed: a head on cached states, or encoder fine-tuning."""
+    return 600 if SSL.get("finetune") else 30
+
+
+def ssl_gpus(wildcards):
+    """One GPU for the head rule when the encoder is fine-tuned."""
+    return 1 if SSL.get("finetune") else 0
 
 
 def ssl_run_fields(wildcards):
@@ -225,7 +244,6 @@ def ssl_int8_inputs(wildcards):
         "heads": [p for p in ssl_head_paths("base") if p.endswith(".pt")],
         "splits": [f"{RESULTS}/ssl/splits/{corpus}/base/seed{s}.csv" for s in DH["seeds"]],
         "manifest": f"{RESULTS}/manifests/{corpus}.csv",
-        "embeddings": f"{RESULTS}/ssl/embeddings/{corpus}.npz",
         "waveforms": f"{RESULTS}/ssl/waveforms/{corpus}.npz",
     }
 
@@ -238,7 +256,7 @@ def ssl_int8_args(wildcards, input):
         for f in range(DH["n_folds"])
         for s in DH["seeds"]
     ]
-    return " ".join(heads) + f" --corpus {corpus} {input.manifest} {input.embeddings} {input.waveforms}"
+    return " ".join(heads) + f" --corpus {corpus} {input.manifest} {input.waveforms}"
 
 
 def output_folder(wildcards, output):
@@ -277,7 +295,20 @@ def sd_corpus_args(wildcards, input):
 
 
 def sd_split_settings(wildcards):
-    return as_json({"n_folds": SD["n_folds"], "validation_speakers": SD.get("validation_speakers", 1)})
+    """Settings of the study's split: fixed speaker lists (DEMoS) or speaker folds, minus excluded emotions."""
+    excluded = {"exclude_emotions": SD.get("exclude_emotions", [])}
+    if sd_protocol() == "fixed_speakers":
+        return as_json({"speakers": SD["speakers"], **excluded})
+    return as_json({"n_folds": SD["n_folds"], "validation_speakers": SD.get("validation_speakers", 1), **excluded})
+
+
+def sd_protocol():
+    return SD.get("protocol", "speaker_independent")
+
+
+def sd_folds():
+    """Fold indices: one fold for fixed speaker lists, else n_folds speaker folds."""
+    return range(1 if sd_protocol() == "fixed_speakers" else SD["n_folds"])
 
 
 def sd_json(key):
@@ -298,7 +329,7 @@ def sd_run_path(variant, fold, seed, name):
 
 
 def sd_all_metrics(wildcards):
-    return [sd_run_path(v, f, s, "metrics.json") for v in sd_variants() for f in range(SD["n_folds"]) for s in SD["seeds"]]
+    return [sd_run_path(v, f, s, "metrics.json") for v in sd_variants() for f in sd_folds() for s in SD["seeds"]]
 
 
 def sd_int8_inputs(wildcards):

@@ -26,6 +26,7 @@ rule sd_split:
     output:
         f"{RESULTS}/selfdistill/splits/{{dataset}}/seed{{seed}}.csv",
     params:
+        protocol=sd_protocol(),
         settings=sd_split_settings,
     log:
         f"{RESULTS}/logs/selfdistill/split/{{dataset}}/seed{{seed}}.log",
@@ -38,7 +39,7 @@ rule sd_split:
         mem_mb=1000,
         runtime=5,
     shell:
-        "serbench split --protocol speaker_independent --manifest {wildcards.dataset} {input.manifest}"
+        "serbench split --protocol {params.protocol} --manifest {wildcards.dataset} {input.manifest}"
         " --seed {wildcards.seed} --settings {params.settings:q} --out {output} 2> {log}"
 
 

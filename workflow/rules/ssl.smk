@@ -1,4 +1,4 @@
-# The DistilHuBERT study (Ismail): frozen encoder, cached states, heads per fold, int8 ONNX.
+# The DistilHuBERT study (Ismail): frozen encoder and cached states (or ssl.finetune), heads per fold, int8 ONNX.
 
 
 rule ssl_encoder:
@@ -103,6 +103,7 @@ rule ssl_head:
         label_map=DH.get("label_map"),
         head=ssl_json("head"),
         settings=ssl_json("train"),
+        finetune=ssl_finetune,
         run=ssl_run_fields,
     log:
         f"{RESULTS}/logs/ssl/head/{{dataset}}/{{setting}}/fold{{fold}}/seed{{seed}}.log",
@@ -112,11 +113,12 @@ rule ssl_head:
         "../envs/serbench.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=8000,
+        runtime=ssl_head_runtime,
+        gpu=ssl_gpus,
     shell:
         "serbench ssl-head {params.corpora} --split {input.split} --fold {wildcards.fold} --seed {wildcards.seed}"
-        " --label-map {params.label_map} --head {params.head:q} --settings {params.settings:q}"
+        " --label-map {params.label_map} --head {params.head:q} --settings {params.settings:q} --finetune {params.finetune:q}"
         " --run {params.run:q} --out-head {output.head} --out-metrics {output.metrics} 2> {log}"
 
 

@@ -68,7 +68,8 @@ def table1_markdown(table: pd.DataFrame, encoder: dict) -> str:
         n_runs = int(rows["n_runs"].max())
         sections.append(f"## {dataset} ({n_runs} runs per setting: folds × seeds)\n\n{pd.DataFrame(lines).to_markdown(index=False)}\n")
     header = (f"# DistilHuBERT study (Ismail, Table I layout)\n\nEncoder: {encoder['pretrained']} ({encoder['model_type']}, "
-              f"{encoder['num_hidden_layers']} layers, {encoder['n_params']:,} parameters), frozen.\n")
+              f"{encoder['num_hidden_layers']} layers, {encoder['n_params']:,} parameters), "
+              f"{'fine-tuned with the head' if encoder.get('finetuned') else 'frozen'}.\n")
     if encoder.get("random_init"):
         header += f"\n**{RANDOM_NOTE}**\n"
     return header + "\n" + "\n".join(sections) + "\ncross_* rows: the cross-corpus test corpus, scored by every fold's model.\n"

@@ -11,12 +11,11 @@ import torch
 from transformers import AutoModel
 
 from serbench.atomic import write_json
-from serbench.cache import load_ragged, load_rows
 from serbench.dataset import CorpusFiles, load_split_data
 from serbench.metrics import unweighted_average_recall
 from serbench.protocols import read_folds
 from serbench.ssl.downstream import PooledHead
-from serbench.ssl.head_training import clean_view, head_probabilities
+from serbench.ssl.head_training import head_probabilities
 from serbench.ssl.onnx_export import (
     WaveformEncoder,
     export_onnx,
@@ -25,7 +24,7 @@ from serbench.ssl.onnx_export import (
     quantize_int8,
     run_onnx,
 )
-from serbench.ssl.study import load_head
+from serbench.ssl.study import has_own_encoder, load_head, load_head_encoder
 from serbench.ssl.upstream import NORMALIZES, build_config, load_upstream
 
 log = logging.getLogger(__name__)
@@ -33,42 +32,50 @@ MB = 1_000_000
 
 
 def int8_step(pretrained: str, heads: list[tuple[str, str, str]], corpora: dict[str, CorpusFiles],
-              waveforms: dict[str, str], out_dir: str, out_json: str) -> None:
-    """UA of every fold's head on float vs int8 encoder states, and deployable float/int8 ONNX models.
+              out_dir: str, out_json: str) -> None:
+    """UA of every fold's model with a float vs an int8 ONNX encoder, and deployable float/int8 ONNX models.
+
+    A frozen study shares one encoder, exported once; a fine-tuned study
+    (``ssl.finetune``) exports each head's own encoder. Each test utterance
+    is encoded by both ONNX encoders and scored by the head.
 
     Args:
         pretrained: the study's encoder.
         heads: ``(head_path, split_path, fold)`` per trained head.
-        corpora: manifest and embedding cache per corpus of the folds.
-        waveforms: prepared-waveform cache per corpus (the int8 encoder re-encodes the test utterances).
-        out_dir: receives ``encoder.onnx``, ``encoder.int8.onnx``, ``model.onnx`` and ``model.int8.onnx``
-            (encoder + the first head, class names in the metadata), the latter for ``serbench predict``.
-        out_json: sizes and per-head UA before/after.
+        corpora: manifest and prepared-waveform cache per corpus of the folds.
+        out_dir: receives ``encoder.onnx``, ``encoder.int8.onnx`` (the first head's encoder), ``model.onnx``
+            and ``model.int8.onnx`` (that encoder + the first head, class names in the metadata), the latter
+            for ``serbench predict``.
+        out_json: sizes (MB = 10^6 bytes) and per-head UA before/after.
     """
-    model, extractor = load_upstream(pretrained)
-    out = Path(out_dir)
-    encoder = WaveformEncoder(model, bool(extractor.do_normalize))
-    float_bytes = export_onnx(encoder, out / "encoder.onnx")
+    _, extractor = load_upstream(pretrained)
+    normalize, out = bool(extractor.do_normalize), Path(out_dir)
+    first_encoder = load_head_encoder(heads[0][0], pretrained)
+    float_bytes = export_onnx(WaveformEncoder(first_encoder, normalize), out / "encoder.onnx")
     int8_bytes = quantize_int8(out / "encoder.onnx", out / "encoder.int8.onnx")
-    session = onnx_session(out / "encoder.int8.onnx")
-    waves = {name: dict(zip(*load_ragged(path))) for name, path in waveforms.items()}
-    int8_states: dict[tuple[str, str], np.ndarray] = {}
+    shared = {kind: onnx_session(out / f"encoder{suffix}.onnx") for kind, suffix in (("float", ""), ("int8", ".int8"))}
+    states: dict[tuple[str, str, str], np.ndarray] = {}  # (encoder, kind, utterance) -> (layers + 1, hidden)
     rows = []
-    for head_path, split_path, fold in heads:
-        head, _ = load_head(head_path)
-        test = load_split_data(split_path, fold, corpora).subsets["test"]
-        corpus_of = _corpus_of(split_path, fold)
-        for utterance in test.ids:
-            key = (corpus_of[utterance], utterance)
-            if key not in int8_states:
-                int8_states[key] = run_onnx(session, waves[key[0]][utterance])
-        quantized = np.stack([int8_states[(corpus_of[u], u)] for u in test.ids])
-        before = unweighted_average_recall(test.labels, head_probabilities(head, clean_view(test)).argmax(1))
-        after = unweighted_average_recall(test.labels, head_probabilities(head, quantized).argmax(1))
-        rows.append({"head": head_path, "fold": fold, "uar_float": before, "uar_int8": after, "n_test": len(test.ids)})
+    with tempfile.TemporaryDirectory() as tmp:
+        for head_path, split_path, fold in heads:
+            head, _ = load_head(head_path)
+            sessions, key = shared, "shared"
+            if head_path != heads[0][0] and has_own_encoder(head_path):
+                sessions, key = _encoder_sessions(load_head_encoder(head_path, pretrained), normalize, Path(tmp)), head_path
+            test = load_split_data(split_path, fold, corpora, level="waveforms").subsets["test"]
+            corpus_of = _corpus_of(split_path, fold)
+            row = {"head": head_path, "fold": fold, "n_test": len(test.ids)}
+            for kind, session in sessions.items():
+                for utterance, waveform in zip(test.ids, test.features):
+                    cached = (key, kind, f"{corpus_of[utterance]}/{utterance}")
+                    if cached not in states:
+                        states[cached] = run_onnx(session, waveform)
+                encoded = np.stack([states[(key, kind, f"{corpus_of[u]}/{u}")] for u in test.ids])
+                row[f"uar_{kind}"] = unweighted_average_recall(test.labels, head_probabilities(head, encoded).argmax(1))
+            rows.append(row)
     first_head, classes = load_head(heads[0][0])
     metadata = {"classes": classes, "sample_rate": 16000, "window_seconds": 8.0}
-    export_onnx(WaveformEncoder(model, bool(extractor.do_normalize), first_head), out / "model.onnx", metadata=metadata)
+    export_onnx(WaveformEncoder(first_encoder, normalize, first_head), out / "model.onnx", metadata=metadata)
     quantize_int8(out / "model.onnx", out / "model.int8.onnx")
     uar_float, uar_int8 = np.array([r["uar_float"] for r in rows]), np.array([r["uar_int8"] for r in rows])
     write_json(out_json, {
@@ -77,6 +84,13 @@ def int8_step(pretrained: str, heads: list[tuple[str, str, str]], corpora: dict[
         "uar_int8_mean": uar_int8.mean(), "uar_int8_std": uar_int8.std(ddof=1) if len(rows) > 1 else 0.0,
         "heads": rows,
     })
+
+
+def _encoder_sessions(encoder: torch.nn.Module, normalize: bool, folder: Path) -> dict:
+    """Float and int8 ONNX sessions of one (fine-tuned) encoder, exported into ``folder``."""
+    export_onnx(WaveformEncoder(encoder, normalize), folder / "encoder.onnx")
+    quantize_int8(folder / "encoder.onnx", folder / "encoder.int8.onnx")
+    return {"float": onnx_session(folder / "encoder.onnx"), "int8": onnx_session(folder / "encoder.int8.onnx")}
 
 
 def _corpus_of(split_path: str, fold: str) -> dict[str, str]:

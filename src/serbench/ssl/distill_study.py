@@ -20,7 +20,7 @@ from serbench.ssl.distill_loss import DistillLossConfig
 from serbench.ssl.distill_training import DistillTrainConfig, exit_probabilities, score_exits, train_self_distillation
 from serbench.ssl.onnx_export import export_onnx, median_latency, onnx_session, quantize_int8, run_onnx
 from serbench.ssl.selfdistill import ExitHead, ExitModel, SelfDistillModel, truncate_encoder
-from serbench.ssl.upstream import build_config, load_upstream
+from serbench.ssl.upstream import NORMALIZES, build_config, load_upstream
 
 MB = 1_000_000
 
@@ -47,11 +47,12 @@ def parse_variant(variant: str) -> dict:
 def build_model(pretrained: str, variant: str, exit_layers: tuple[int, ...], n_classes: int, head_hidden: int):
     """The encoder (truncated for baselines) with teacher and student heads, per variant."""
     spec = parse_variant(variant)
-    encoder, _ = load_upstream(pretrained)
+    encoder, extractor = load_upstream(pretrained)
     encoder.config.layerdrop = 0.0  # students read fixed layers: LayerDrop's random skips would shift them
+    normalize = bool(extractor.do_normalize)
     if spec["depth"] is not None:
-        return SelfDistillModel(truncate_encoder(encoder, spec["depth"]), n_classes, (), "conv", head_hidden)
-    return SelfDistillModel(encoder, n_classes, exit_layers, spec["block"], head_hidden)
+        return SelfDistillModel(truncate_encoder(encoder, spec["depth"]), n_classes, (), "conv", head_hidden, normalize)
+    return SelfDistillModel(encoder, n_classes, exit_layers, spec["block"], head_hidden, normalize)
 
 
 def train_step(split_path: str, fold: str, seed: int, corpora: dict[str, CorpusFiles], pretrained: str, variant: str,
@@ -89,7 +90,8 @@ def int8_step(model_path: str, pretrained: str, split_path: str, fold: str, corp
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, (depth, head) in exits.items():
-            exit_model = ExitModel(model.encoder, min(depth, len(model.encoder.encoder.layers)), head).eval()
+            exit_model = ExitModel(model.encoder, min(depth, len(model.encoder.encoder.layers)), head,
+                                   model.normalize).eval()
             float_bytes = export_onnx(exit_model, Path(tmp) / f"{name}.onnx", seconds=2.0)
             int8_bytes = quantize_int8(Path(tmp) / f"{name}.onnx", Path(tmp) / f"{name}.int8.onnx")
             rows[name] = {"depth": depth, "n_params": sum(p.numel() for p in exit_model.parameters()),
@@ -111,7 +113,7 @@ def latency_step(architecture: str, exit_layers: tuple[int, ...], block: str, n_
     clip = torch.from_numpy(np.random.default_rng(0).uniform(-0.5, 0.5, (1, int(seconds * 16000))).astype(np.float32))
     rows = {}
     for name, layer, kind in [*((str(a), a, block) for a in exit_layers), ("teacher", depth, "none")]:
-        model = ExitModel(encoder, layer, ExitHead(kind, hidden, n_classes)).eval()
+        model = ExitModel(encoder, layer, ExitHead(kind, hidden, n_classes), NORMALIZES[architecture]).eval()
         with torch.no_grad():
             seconds_per_clip = median_latency(lambda: model(clip), repeats)
         rows[name] = {"depth": layer, "n_params": sum(p.numel() for p in model.parameters()),

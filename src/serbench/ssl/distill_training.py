@@ -34,9 +34,7 @@ class DistillTrainConfig:
 
 
 def _batch(waveforms: list[np.ndarray], min_samples: int) -> tuple[torch.Tensor, torch.Tensor]:
-    padded, lengths = pad_batch(waveforms)
-    if padded.shape[1] < min_samples:
-        padded = np.pad(padded, ((0, 0), (0, min_samples - padded.shape[1])))
+    padded, lengths = pad_batch(waveforms, min_samples)
     return torch.from_numpy(padded), torch.as_tensor(lengths)
 
 

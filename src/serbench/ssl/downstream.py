@@ -26,6 +26,8 @@ class PooledHead(nn.Module):
     def __init__(self, n_layers: int, hidden_size: int, n_classes: int, layer_weights: bool = False,
                  head_hidden: int = 256, dropout: float = 0.1):
         super().__init__()
+        self.init_kwargs = dict(n_layers=n_layers, hidden_size=hidden_size, n_classes=n_classes,
+                                layer_weights=layer_weights, head_hidden=head_hidden, dropout=dropout)
         self.layer_logits = nn.Parameter(torch.zeros(n_layers)) if layer_weights else None
         self.classifier = nn.Sequential(
             nn.Dropout(dropout), nn.Linear(hidden_size, head_hidden), nn.ReLU(),

@@ -21,6 +21,7 @@ from onnxruntime.quantization import QuantType, quantize_dynamic
 from torch import nn
 
 from serbench.atomic import atomic_path
+from serbench.ssl.upstream import normalize_batch
 
 QUANTIZED_OPS = ["MatMul", "Gemm"]
 
@@ -38,7 +39,7 @@ class WaveformEncoder(nn.Module):
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         if self.normalize:
-            waveform = (waveform - waveform.mean()) / torch.sqrt(waveform.var(unbiased=False) + 1e-7)
+            waveform = normalize_batch(waveform, torch.full((waveform.shape[0],), waveform.shape[1]))
         hidden = self.encoder(waveform, output_hidden_states=True).hidden_states
         pooled = torch.stack(hidden, dim=1).mean(dim=2)  # (1, layers + 1, hidden)
         return pooled if self.head is None else self.head(pooled)

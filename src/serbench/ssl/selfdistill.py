@@ -14,6 +14,8 @@ import copy
 import torch
 from torch import nn
 
+from serbench.ssl.upstream import normalize_batch
+
 BLOCKS = ("conv", "lstm", "gru")
 
 
@@ -91,19 +93,23 @@ class SelfDistillModel(nn.Module):
     """Teacher (last layer) and students (``exit_layers``) on one encoder.
 
     ``forward(waveforms (batch, samples), sample_lengths (batch,))`` returns
-    ``{"teacher": (H_N, H_L, O), layer: (H_M, H_L, O) ...}``.
+    ``{"teacher": (H_N, H_L, O), layer: (H_M, H_L, O) ...}``. With ``normalize``
+    each waveform is first brought to zero mean and unit variance, as the
+    encoder's feature extractor does (wav2vec2-base expects it).
     """
 
     def __init__(self, encoder: nn.Module, n_classes: int, exit_layers: tuple[int, ...], block: str,
-                 head_hidden: int = 256):
+                 head_hidden: int = 256, normalize: bool = False):
         super().__init__()
-        self.encoder = encoder
+        self.encoder, self.normalize = encoder, normalize
         self.exit_layers = tuple(exit_layers)
         hidden = encoder.config.hidden_size
         self.teacher = ExitHead("none", hidden, n_classes, head_hidden)
         self.students = nn.ModuleDict({str(a): ExitHead(block, hidden, n_classes, head_hidden) for a in exit_layers})
 
     def forward(self, waveforms: torch.Tensor, sample_lengths: torch.Tensor) -> dict:
+        if self.normalize:
+            waveforms = normalize_batch(waveforms, sample_lengths)
         hidden = self.encoder(waveforms, output_hidden_states=True).hidden_states  # layers+1 × (batch, frames, R)
         lengths = frame_lengths(self.encoder, sample_lengths)
         outputs = {"teacher": self.teacher(hidden[-1], lengths)}
@@ -116,15 +122,17 @@ class ExitModel(nn.Module):
     """One exit for deployment: the encoder truncated at the exit's layer, then its head.
 
     ``forward(waveform (batch, samples)) -> logits (batch, classes)``; the whole
-    waveform is valid (no padding).
+    waveform is valid (no padding). ``normalize`` as in :class:`SelfDistillModel`.
     """
 
-    def __init__(self, encoder: nn.Module, depth: int, head: ExitHead):
+    def __init__(self, encoder: nn.Module, depth: int, head: ExitHead, normalize: bool = False):
         super().__init__()
         self.encoder = truncate_encoder(encoder, depth)
-        self.head = head
+        self.head, self.normalize = head, normalize
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        if self.normalize:
+            waveform = normalize_batch(waveform, torch.full((waveform.shape[0],), waveform.shape[1]))
         states = self.encoder(waveform).last_hidden_state
         lengths = torch.full((waveform.shape[0],), states.shape[1], dtype=torch.long)
         return self.head(states, lengths)[2]

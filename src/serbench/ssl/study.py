@@ -13,16 +13,17 @@ import torch
 from sklearn.metrics import confusion_matrix, f1_score
 
 from serbench import __version__
-from serbench.atomic import write_csv, write_json, write_text
+from serbench.atomic import atomic_path, write_csv, write_json, write_text
 from serbench.augment import AugmentConfig, augment
 from serbench.cache import load_ragged, load_rows, save_ragged, save_rows
 from serbench.corpora import read_manifest
-from serbench.dataset import CorpusFiles, load_split_data
+from serbench.dataset import CorpusFiles, SplitData, load_split_data
 from serbench.labels import LABEL_MAPS
 from serbench.metrics import classification_scores
 from serbench.protocols import add_extra_training, relabel, speaker_independent_split
 from serbench.report.ssl import int8_markdown, plot_confusion, run_rows, table1, table1_markdown
 from serbench.ssl.downstream import PooledHead
+from serbench.ssl.finetune import FineTuneModel, finetuned_probabilities, train_finetune
 from serbench.ssl.head_training import HeadTrainConfig, clean_view, head_probabilities, train_head
 from serbench.ssl.upstream import is_random_init, load_upstream, pooled_hidden_states
 from serbench.waveforms import WaveformConfig, prepare_corpus
@@ -84,43 +85,101 @@ def _scores(labels: np.ndarray, predicted: np.ndarray, classes: list[str]) -> di
 def head_step(split_path: str, fold: str, seed: int, corpora: dict[str, CorpusFiles], cross: CorpusFiles | None,
               cross_name: str, label_map: str, layer_weights: bool, head_hidden: int, dropout: float,
               cfg: HeadTrainConfig, out_head: str, out_metrics: str, run: dict) -> None:
-    """Train a head on one fold and seed; score the test subset and, when given, the cross-corpus test corpus."""
+    """Train a head on cached encoder states of one fold and seed; score test and, when given, the cross-corpus set."""
     data = load_split_data(split_path, fold, corpora)
     train, validation, test = (data.subsets[s] for s in ("train", "validation", "test"))
     _, n_views, n_layers, hidden = train.features.shape
     torch.manual_seed(seed)
     head = PooledHead(n_layers, hidden, len(data.classes), layer_weights, head_hidden, dropout)
     history = train_head(head, train, validation, len(data.classes), cfg, seed)
-    predicted = head_probabilities(head, clean_view(test)).argmax(1)
-    metrics = {**run, "classes": data.classes, "n_train": len(train.labels), "n_test": len(test.labels),
-               **_scores(test.labels, predicted, data.classes), "history": history,
-               "config": asdict(cfg), "serbench_version": __version__}
+    metrics = _metrics(run, data, head_probabilities(head, clean_view(test)).argmax(1), history, cfg, finetune=False)
     if cross is not None:
-        metrics["cross_corpus"] = {"corpus": cross_name, **_cross_scores(head, cross, label_map, data.classes)}
-    torch.save({"state_dict": head.state_dict(), "classes": data.classes,
-                "kwargs": dict(n_layers=n_layers, hidden_size=hidden, n_classes=len(data.classes),
-                               layer_weights=layer_weights, head_hidden=head_hidden, dropout=dropout)}, out_head)
+        states, labels = _cross_subset(cross, label_map, data.classes, ragged=False)
+        predicted = head_probabilities(head, np.stack(states)[:, 0]).argmax(1)
+        metrics["cross_corpus"] = {"corpus": cross_name, **_cross_scores(labels, predicted, data.classes)}
+    _save_head(out_head, head, data.classes)
     write_json(out_metrics, metrics)
 
 
-def _cross_scores(head: torch.nn.Module, files: CorpusFiles, label_map: str, classes: list[str]) -> dict:
+def finetune_step(split_path: str, fold: str, seed: int, corpora: dict[str, CorpusFiles], cross: CorpusFiles | None,
+                  cross_name: str, label_map: str, pretrained: str, augment_cfg: AugmentConfig | None,
+                  layer_weights: bool, head_hidden: int, dropout: float, cfg: HeadTrainConfig, out_head: str,
+                  out_metrics: str, run: dict) -> None:
+    """Fine-tune encoder and head on the prepared waveforms of one fold and seed (``ssl.finetune: true``).
+
+    Same scores as :func:`head_step`; the checkpoint holds the fine-tuned
+    encoder's weights beside the head's.
+    """
+    data = load_split_data(split_path, fold, corpora, level="waveforms")
+    subsets = {name: (list(s.features), s.labels) for name, s in data.subsets.items()}
+    encoder, extractor = load_upstream(pretrained)
+    torch.manual_seed(seed)
+    head = PooledHead(encoder.config.num_hidden_layers + 1, encoder.config.hidden_size, len(data.classes),
+                      layer_weights, head_hidden, dropout)
+    model = FineTuneModel(encoder, head, bool(extractor.do_normalize))
+    history = train_finetune(model, subsets["train"], subsets["validation"], len(data.classes), cfg, augment_cfg, seed)
+    predicted = finetuned_probabilities(model, subsets["test"][0], cfg.batch_size).argmax(1)
+    metrics = _metrics(run, data, predicted, history, cfg, finetune=True)
+    if cross is not None:
+        waveforms, labels = _cross_subset(cross, label_map, data.classes, ragged=True)
+        predicted = finetuned_probabilities(model, waveforms, cfg.batch_size).argmax(1)
+        metrics["cross_corpus"] = {"corpus": cross_name, **_cross_scores(labels, predicted, data.classes)}
+    _save_head(out_head, head, data.classes, encoder)
+    write_json(out_metrics, metrics)
+
+
+def _metrics(run: dict, data: SplitData, predicted: np.ndarray, history: dict, cfg: HeadTrainConfig,
+             finetune: bool) -> dict:
+    test = data.subsets["test"]
+    return {**run, "classes": data.classes, "n_train": len(data.subsets["train"].labels), "n_test": len(test.labels),
+            **_scores(test.labels, predicted, data.classes), "history": history, "config": asdict(cfg),
+            "finetune": finetune, "serbench_version": __version__}
+
+
+def _save_head(path: str, head: PooledHead, classes: list[str], encoder: torch.nn.Module | None = None) -> None:
+    """Head weights, classes and constructor arguments; with ``encoder``, its fine-tuned weights too."""
+    saved = {"state_dict": head.state_dict(), "classes": classes, "kwargs": head.init_kwargs}
+    if encoder is not None:
+        saved["encoder_state_dict"] = encoder.state_dict()
+    with atomic_path(path, suffix=".pt") as tmp:
+        torch.save(saved, tmp)
+
+
+def _cross_subset(files: CorpusFiles, label_map: str, classes: list[str], ragged: bool) -> tuple[list, np.ndarray]:
+    """Items (clean states or waveforms) and labels of the cross-corpus utterances whose emotion is a study class."""
     manifest = read_manifest(files.manifest).set_index("utterance_id")
-    ids, states = load_rows(files.features)
+    ids, items = load_ragged(files.features) if ragged else load_rows(files.features)
     mapping = LABEL_MAPS[label_map] or {c: c for c in classes}
     emotions = [mapping.get(manifest.loc[u, "emotion"]) for u in ids]
-    keep = np.array([e in classes for e in emotions])
-    labels = np.array([classes.index(e) for e, k in zip(emotions, keep) if k])
-    predicted = head_probabilities(head, states[keep, 0]).argmax(1)
+    kept = [(item, classes.index(e)) for item, e in zip(items, emotions) if e in classes]
+    return [item for item, _ in kept], np.array([label for _, label in kept])
+
+
+def _cross_scores(labels: np.ndarray, predicted: np.ndarray, classes: list[str]) -> dict:
     matrix = confusion_matrix(labels, predicted, labels=np.arange(len(classes)))
-    return {**_scores(labels, predicted, classes), "n_test": int(keep.sum()), "confusion": matrix.tolist()}
+    return {**_scores(labels, predicted, classes), "n_test": len(labels), "confusion": matrix.tolist()}
 
 
 def load_head(path: str | Path) -> tuple[PooledHead, list[str]]:
-    """A head saved by :func:`head_step`, in eval mode, and its class names."""
+    """A head saved by :func:`head_step` or :func:`finetune_step`, in eval mode, and its class names."""
     saved = torch.load(path, weights_only=True)
     head = PooledHead(**saved["kwargs"])
     head.load_state_dict(saved["state_dict"])
     return head.eval(), saved["classes"]
+
+
+def has_own_encoder(path: str | Path) -> bool:
+    """Whether a saved head carries fine-tuned encoder weights (``ssl.finetune``)."""
+    return "encoder_state_dict" in torch.load(path, weights_only=True)
+
+
+def load_head_encoder(path: str | Path, pretrained: str) -> torch.nn.Module:
+    """The encoder that belongs with a saved head, in eval mode: fine-tuned weights when it has them, else ``pretrained``'s."""
+    encoder, _ = load_upstream(pretrained)
+    saved = torch.load(path, weights_only=True)
+    if "encoder_state_dict" in saved:
+        encoder.load_state_dict(saved["encoder_state_dict"])
+    return encoder.eval()
 
 
 def ssl_report_step(metrics_paths: list[str], runs_out: str, table_csv: str, table_md: str,
@@ -129,7 +188,7 @@ def ssl_report_step(metrics_paths: list[str], runs_out: str, table_csv: str, tab
     records = [json.loads(Path(p).read_text()) for p in metrics_paths]
     runs = run_rows(records)
     summary = table1(runs)
-    encoder = json.loads(Path(encoder_json).read_text())
+    encoder = {**json.loads(Path(encoder_json).read_text()), "finetuned": any(r.get("finetune") for r in records)}
     write_csv(runs_out, runs)
     write_csv(table_csv, summary)
     write_text(table_md, table1_markdown(summary, encoder))

@@ -107,6 +107,26 @@ def load_upstream(pretrained: str) -> tuple[torch.nn.Module, Wav2Vec2FeatureExtr
     return model.eval(), extractor
 
 
+def normalize_batch(waveforms: torch.Tensor, sample_lengths: torch.Tensor) -> torch.Tensor:
+    """Zero mean and unit variance per waveform over its valid samples, padding kept at zero.
+
+    What ``Wav2Vec2FeatureExtractor`` with ``do_normalize`` does (variance floor
+    1e-7), written in torch so that it trains on a GPU and exports to ONNX.
+
+    Args:
+        waveforms: ``(batch, samples)``, zero-padded.
+        sample_lengths: ``(batch,)`` valid samples per row.
+
+    Returns:
+        ``(batch, samples)``.
+    """
+    mask = (torch.arange(waveforms.shape[1], device=waveforms.device)[None, :] < sample_lengths[:, None]).to(waveforms.dtype)
+    count = mask.sum(dim=1, keepdim=True).clamp(min=1)
+    mean = (waveforms * mask).sum(dim=1, keepdim=True) / count
+    variance = (((waveforms - mean) * mask) ** 2).sum(dim=1, keepdim=True) / count
+    return (waveforms - mean) / torch.sqrt(variance + 1e-7) * mask
+
+
 def is_random_init(pretrained: str) -> bool:
     """Whether ``pretrained`` is a folder written by :func:`save_random_upstream`."""
     return (Path(pretrained) / MARKER).is_file()

@@ -40,7 +40,7 @@ def test_feature_table_round_trip_and_damage(tmp_path):
     ids, features = load_rows(path)
     assert ids.tolist() == ["a", "b"] and features.tolist() == [[0, 1, 2], [3, 4, 5]]
     path.write_bytes(path.read_bytes()[:40])
-    with pytest.raises(ValueError, match=r"f\.npz: damaged cache"):
+    with pytest.raises(ValueError, match=r"f\.npz: damaged cache .*rebuild it with: snakemake --cores 1 --force .*f\.npz$"):
         load_rows(path)
 
 
@@ -52,3 +52,16 @@ def test_stereo_is_averaged_to_mono(tmp_path):
     mono, rate = load_audio(tmp_path / "s.flac")
     assert rate == 8000 and mono.shape == (800,)
     np.testing.assert_allclose(mono, 0.2, atol=1e-3)
+
+
+def test_truncated_model_file_names_the_rebuild_command(tmp_path):
+    import torch
+
+    from serbench.cache import DamagedFileError, load_checkpoint
+
+    path = tmp_path / "head.pt"
+    torch.save({"state_dict": {"w": torch.ones(3)}, "classes": ["a"]}, path)
+    assert load_checkpoint(path)["classes"] == ["a"]
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(DamagedFileError, match=r"head\.pt: damaged model file .*snakemake --cores 1 --force .*head\.pt$"):
+        load_checkpoint(path)

@@ -71,5 +71,5 @@ def test_damaged_file_is_reported_by_path(tmp_path, damage):
     save_packed(path, _model(), "mlp", {"input_dim": 12, "n_classes": 4, "hidden": [32, 16]}, list("abcd"), {})
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2] if damage == "truncate" else b"XXXX" + data[4:])
-    with pytest.raises(ValueError, match=r"m\.sbq: damaged"):
+    with pytest.raises(ValueError, match=r"m\.sbq: damaged packed model .*rebuild it with: snakemake --cores 1 --force .*m\.sbq$"):
         load_packed(path)

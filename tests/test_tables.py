@@ -10,7 +10,8 @@ from serbench.report.tables import RUN_COLUMNS, read_runs, summarize, to_markdow
 def write_run(path, variant, seed, accuracy):
     record = dict(corpus="emodb", protocol="random", model="mlp", variant=variant, fold="0", seed=seed,
                   n_params=100, avg_bits={"fp32": 32, "fixed2": 2, "adaptive": 1.5}[variant], size_kb=0.4,
-                  file_bytes=500 + seed, accuracy=accuracy, uar=accuracy - 0.1, macro_f1=accuracy - 0.2, n_test=54)
+                  file_bytes=500 + seed, accuracy=accuracy, uar=accuracy - 0.1, macro_f1=accuracy - 0.2, n_test=54,
+                  serbench_version="0.1.0", git_commit="abc123")
     path.write_text(json.dumps(record))
     return path
 
@@ -28,6 +29,7 @@ def test_summary_means_stds_order_and_paper_column(tmp_path):
     assert fp32["paper_accuracy"] == pytest.approx(0.7407)
     assert table.iloc[2]["paper_accuracy"] == pytest.approx(0.7593)
     assert table.iloc[1]["accuracy_std"] == 0.0  # one run: no spread
+    assert fp32["seeds"] == "0 1" and fp32["git_commit"] == "abc123" and fp32["serbench_version"] == "0.1.0"
     markdown = to_markdown(table)
     assert "70.00 ± 14.14" in markdown and "74.07" in markdown
 

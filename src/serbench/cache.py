@@ -1,7 +1,7 @@
 """Per-utterance array caches (.npz): fixed-size rows, or ragged rows stored flat with offsets.
 
-Readers turn a damaged file into a ``ValueError`` naming it and the command
-that rebuilds it, never a crash deep in numpy.
+Readers turn a damaged file into a :class:`DamagedFileError` naming it and the
+command that rebuilds it, never a crash deep in numpy.
 """
 
 from __future__ import annotations
@@ -12,6 +12,35 @@ from pathlib import Path
 import numpy as np
 
 from serbench.atomic import atomic_path
+
+
+class DamagedFileError(ValueError):
+    """A cache or model file that cannot be read back (truncated, overwritten, not ours)."""
+
+
+def damaged(path: str | Path, what: str, reason: object) -> DamagedFileError:
+    """The error for a damaged workflow output: names the file, the reason and the command that rebuilds it.
+
+    >>> str(damaged("results/features/emodb.npz", "feature cache", "truncated"))
+    'results/features/emodb.npz: damaged feature cache (truncated); rebuild it with: snakemake --cores 1 --force results/features/emodb.npz'
+    """
+    return DamagedFileError(f"{path}: damaged {what} ({reason}); rebuild it with: snakemake --cores 1 --force {path}")
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    """A dict saved with ``torch.save`` (heads, self-distillation models), tensors only (``weights_only``).
+
+    Raises:
+        DamagedFileError: missing, truncated or not such a file; the message names it and the rebuild command.
+    """
+    import pickle
+
+    import torch
+
+    try:
+        return torch.load(path, weights_only=True)
+    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as err:
+        raise damaged(path, "model file", err) from err
 
 
 def save_rows(path: str | Path, utterance_ids: list[str], rows: np.ndarray) -> None:
@@ -36,14 +65,14 @@ def _load(path: str | Path, keys: tuple[str, ...]) -> tuple[np.ndarray, ...]:
         with np.load(path) as data:
             return tuple(data[k] for k in keys)
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
-        raise ValueError(f"{path}: damaged cache ({err}); delete it and rerun the workflow to rebuild it") from err
+        raise damaged(path, "cache", err) from err
 
 
 def load_rows(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """Read :func:`save_rows` output: ``(ids (N,), features (N, ...))``.
 
     Raises:
-        ValueError: the file is damaged or not such a cache; the message names it.
+        DamagedFileError: the file is damaged or not such a cache; the message names it and the rebuild command.
     """
     return _load(path, ("ids", "features"))
 
@@ -52,7 +81,7 @@ def load_ragged(path: str | Path) -> tuple[np.ndarray, list[np.ndarray]]:
     """Read :func:`save_ragged` output: ``(ids (N,), [array_i (length_i, ...)])``.
 
     Raises:
-        ValueError: as :func:`load_rows`.
+        DamagedFileError: as :func:`load_rows`.
     """
     ids, offsets, values = _load(path, ("ids", "offsets", "values"))
     return ids, [values[a:b] for a, b in zip(offsets[:-1], offsets[1:])]

@@ -82,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("metrics", nargs="+")
     for flag in ("--runs-out", "--csv-out", "--md-out", "--literature-out"):
         p.add_argument(flag, required=True)
+    p.add_argument("--config-hash", default="", help="the study's config hash, stamped on every row")
 
     p = sub.add_parser("init-encoder", help="write a randomly initialised encoder (offline stand-in for a pretrained one)")
     p.add_argument("--architecture", required=True)
@@ -123,7 +124,8 @@ def _run(args: argparse.Namespace) -> None:
         steps.quantize_step(args.model, _corpora(args.corpus), args.split, args.fold, args.max_frames, args.variants,
                             AdaptiveConfig(**_tuples(args.adaptive)), args.out_dir, args.run)
     elif args.command == "table":
-        steps.table_step(args.metrics, args.runs_out, args.csv_out, args.md_out, args.literature_out)
+        steps.table_step(args.metrics, args.runs_out, args.csv_out, args.md_out, args.literature_out,
+                         args.config_hash)
     elif args.command == "plot":
         steps.plot_step(args.kind, args.table, args.corpus, args.out, args.protocol)
     elif args.command == "init-encoder":

@@ -51,6 +51,7 @@ def add_parsers(sub: argparse._SubParsersAction, json_arg: Callable[[str], dict]
     p.add_argument("metrics", nargs="+")
     for flag in ("--encoder", "--runs-out", "--csv-out", "--md-out", "--confusion-out"):
         p.add_argument(flag, required=True)
+    p.add_argument("--config-hash", default="", help="the study's config hash, stamped on every row")
 
     p = sub.add_parser("ssl-int8", help="int8 encoder over the test folds; deployable ONNX models")
     p.add_argument("--pretrained", required=True)
@@ -78,6 +79,7 @@ def add_parsers(sub: argparse._SubParsersAction, json_arg: Callable[[str], dict]
         p.add_argument(flag, required=True)
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--exit-layers", type=int, nargs="+", required=True)
+    p.add_argument("--config-hash", default="", help="the study's config hash, stamped on every row")
     p.add_argument("--head-hidden", type=int, default=256)
     p.add_argument("--loss", type=json_arg, default={})
     p.add_argument("--settings", type=json_arg, default={})
@@ -136,7 +138,8 @@ def run(args: argparse.Namespace) -> None:
         else:
             study.head_step(args.split, args.fold, args.seed, corpora, cross, cross_name, args.label_map, **common)
     elif args.command == "ssl-report":
-        study.ssl_report_step(args.metrics, args.runs_out, args.csv_out, args.md_out, args.confusion_out, args.encoder)
+        study.ssl_report_step(args.metrics, args.runs_out, args.csv_out, args.md_out, args.confusion_out, args.encoder,
+                              args.config_hash)
     elif args.command == "ssl-int8":
         corpora = {name: CorpusFiles(m, w) for name, m, w in args.corpus}
         deploy.int8_step(args.pretrained, [tuple(h) for h in args.head], corpora, args.out_dir, args.out)
@@ -175,4 +178,4 @@ def _run_selfdistill(args: argparse.Namespace) -> None:
                                    args.repeats, args.threads, args.out)
     elif args.command == "sd-report":
         distill_study.report_step(args.metrics, args.int8, args.latency, args.encoder, tuple(args.exit_layers),
-                                  args.runs_out, args.md_out)
+                                  args.runs_out, args.md_out, args.config_hash)

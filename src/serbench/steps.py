@@ -14,15 +14,15 @@ import numpy as np
 import pandas as pd
 import torch
 
-from serbench import __version__
 from serbench.atomic import write_csv, write_json, write_text
+from serbench.cache import save_ragged, save_rows
 from serbench.corpora import build_manifest, get_adapter, read_manifest
 from serbench.dataset import CorpusFiles, load_split_data
-from serbench.cache import save_ragged, save_rows
 from serbench.features import FeatureConfig, extract_corpus
 from serbench.metrics import classification_scores
 from serbench.models import build_model, count_parameters, model_class
 from serbench.protocols import cross_corpus_split, fixed_speaker_split, random_split, speaker_independent_split
+from serbench.provenance import stamp
 from serbench.quantization.importance import average_bits, paper_size_kb
 from serbench.quantization.layers import quantization_layers
 from serbench.quantization.packing import load_packed, save_packed
@@ -104,7 +104,7 @@ def train_step(
     start = time.perf_counter()
     history = train_classifier(model, train, data.subsets["validation"], cfg, seed)
     history.update(train_seconds=time.perf_counter() - start, n_params=count_parameters(model),
-                   config=asdict(cfg), seed=seed, serbench_version=__version__)
+                   config=asdict(cfg), seed=seed, **stamp())
     save_packed(out_model, model, model_name, kwargs, data.classes, bits={})
     write_json(out_history, history)
 
@@ -143,14 +143,19 @@ def quantize_step(
             "size_kb": paper_size_kb(count_parameters(model), avg), "file_bytes": file_bytes,
             "n_test": int(len(test.labels)), "n_validation": int(len(validation.labels)),
             "test_utterances": test.ids.tolist(), **classification_scores(test.labels, predicted),
-            **details, "serbench_version": __version__,
+            **details, **stamp(),
         })
 
 
-def table_step(metrics_paths: list[str], runs_out: str, csv_out: str, md_out: str, literature_out: str) -> None:
-    """Per-run CSV, summary CSV and Markdown, and the literature comparison (paper's Table 3 layout)."""
-    runs = read_runs(metrics_paths)
-    table = summarize(runs)
+def table_step(metrics_paths: list[str], runs_out: str, csv_out: str, md_out: str, literature_out: str,
+               config_hash: str = "") -> None:
+    """Per-run CSV, summary CSV and Markdown, and the literature comparison (paper's Table 3 layout).
+
+    Every row of both CSVs carries ``config_hash`` (the study's, from the
+    workflow), the package version and git commit of its runs, and its seed(s).
+    """
+    runs = read_runs(metrics_paths).assign(config_hash=config_hash)
+    table = summarize(runs).assign(config_hash=config_hash)
     write_csv(runs_out, runs)
     write_csv(csv_out, table)
     write_text(md_out, to_markdown(table))

@@ -4,6 +4,8 @@ import os
 
 from snakemake.utils import validate
 
+from serbench.provenance import study_config_hash
+
 
 validate(config, schema="../schemas/config.schema.yaml")
 

@@ -6,6 +6,8 @@ rule quantization_table:
         csv=report(f"{RESULTS}/tables/quantization.csv", category="Tables", caption="../report/quantization.rst"),
         md=f"{RESULTS}/tables/quantization.md",
         literature=report(f"{RESULTS}/tables/literature.md", category="Tables", caption="../report/literature.rst"),
+    params:
+        config_hash=study_config_hash(config, "quantization"),
     log:
         f"{RESULTS}/logs/report/quantization_table.log",
     benchmark:
@@ -18,7 +20,7 @@ rule quantization_table:
         runtime=10,
     shell:
         "serbench table {input} --runs-out {output.runs} --csv-out {output.csv} --md-out {output.md}"
-        " --literature-out {output.literature} 2> {log}"
+        " --literature-out {output.literature} --config-hash {params.config_hash} 2> {log}"
 
 
 rule pareto_plot:

@@ -133,6 +133,7 @@ rule sd_report:
         runs=f"{RESULTS}/tables/selfdistill_runs.csv",
         md=report(f"{RESULTS}/tables/selfdistill.md", category="Self-distillation", caption="../report/selfdistill.rst"),
     params:
+        config_hash=study_config_hash(config, "selfdistill"),
         exit_layers=SD.get("exit_layers"),
     log:
         f"{RESULTS}/logs/selfdistill/report.log",
@@ -146,4 +147,5 @@ rule sd_report:
         runtime=5,
     shell:
         "serbench sd-report {input.metrics} --int8 {input.int8} --latency {input.latency} --encoder {input.encoder}"
-        " --exit-layers {params.exit_layers} --runs-out {output.runs} --md-out {output.md} 2> {log}"
+        " --exit-layers {params.exit_layers} --runs-out {output.runs} --md-out {output.md}"
+        " --config-hash {params.config_hash} 2> {log}"

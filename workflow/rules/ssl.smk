@@ -131,6 +131,8 @@ rule ssl_report:
         csv=report(f"{RESULTS}/tables/ssl_table1.csv", category="DistilHuBERT", caption="../report/ssl_table1.rst"),
         md=f"{RESULTS}/tables/ssl_table1.md",
         confusion=report(f"{RESULTS}/plots/ssl_confusion.png", category="DistilHuBERT", caption="../report/ssl_confusion.rst"),
+    params:
+        config_hash=study_config_hash(config, "distilhubert"),
     log:
         f"{RESULTS}/logs/ssl/report.log",
     benchmark:
@@ -143,7 +145,8 @@ rule ssl_report:
         runtime=10,
     shell:
         "serbench ssl-report {input.metrics} --encoder {input.encoder} --runs-out {output.runs}"
-        " --csv-out {output.csv} --md-out {output.md} --confusion-out {output.confusion} 2> {log}"
+        " --csv-out {output.csv} --md-out {output.md} --confusion-out {output.confusion}"
+        " --config-hash {params.config_hash} 2> {log}"
 
 
 rule ssl_int8:

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from serbench.atomic import atomic_path
+from serbench.cache import damaged
 from serbench.models import build_model
 from serbench.quantization.layers import quantization_layers
 from serbench.quantization.quantizers import FLOAT_BITS, dequantize_array, quantize_array
@@ -95,11 +96,11 @@ def load_packed(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
         ``(model, header)``: the model in eval mode; the header dict.
 
     Raises:
-        ValueError: the file is not a serbench packed model or is damaged;
-            the message names the file.
+        DamagedFileError: the file is not a serbench packed model or is damaged;
+            the message names the file and the command that rebuilds it.
     """
-    data = Path(path).read_bytes()
     try:
+        data = Path(path).read_bytes()
         if data[:4] != MAGIC:
             raise ValueError("no SBQ1 magic")
         (header_len,) = struct.unpack("<I", data[4:8])
@@ -121,6 +122,6 @@ def load_packed(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
             raise ValueError(f"{len(data) - offset} trailing bytes")
         model = build_model(header["model"], **header["kwargs"])
         model.load_state_dict(state)
-    except (ValueError, KeyError, struct.error, json.JSONDecodeError, RuntimeError) as err:
-        raise ValueError(f"{path}: damaged or not a serbench packed model ({err}); delete it and rerun the workflow") from err
+    except (OSError, ValueError, KeyError, struct.error, json.JSONDecodeError, RuntimeError) as err:
+        raise damaged(path, "packed model", err) from err
     return model.eval(), header

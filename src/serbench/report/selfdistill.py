@@ -12,13 +12,14 @@ def _cell(values: pd.Series) -> str:
 
 
 def exit_rows(records: list[dict]) -> pd.DataFrame:
-    """Long table: one row per run, subset and exit with its UAR, WA and macro-F1."""
+    """Long table: one row per run, subset and exit with its UAR, WA and macro-F1, and the run's provenance."""
     rows = []
     for record in records:
         for subset, exits in record["scores"].items():
             for exit_name, scores in exits.items():
                 rows.append({"variant": record["variant"], "fold": record["fold"], "seed": record["seed"],
-                             "subset": subset, "exit": exit_name, **scores})
+                             "subset": subset, "exit": exit_name, **scores,
+                             "serbench_version": record["serbench_version"], "git_commit": record["git_commit"]})
     return pd.DataFrame(rows)
 
 

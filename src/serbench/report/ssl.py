@@ -20,10 +20,12 @@ RANDOM_NOTE = ("Encoder weights are random (no pretrained encoder offline): thes
 
 
 def run_rows(records: list[dict]) -> pd.DataFrame:
-    """One row per (dataset, setting, fold, seed): WA, UA, macro-F1, per-class F1, and cross-corpus scores."""
+    """One row per (dataset, setting, fold, seed): WA, UA, macro-F1, per-class F1, cross-corpus scores, provenance."""
     rows = []
     for record in records:
-        row = {k: record[k] for k in ("dataset", "setting", "fold", "seed", "accuracy", "uar", "macro_f1", "n_test")}
+        keys = ("dataset", "setting", "fold", "seed", "accuracy", "uar", "macro_f1", "n_test", "serbench_version",
+                "git_commit")
+        row = {k: record[k] for k in keys}
         row.update({f"f1_{c}": v for c, v in record["f1_per_class"].items()})
         if "cross_corpus" in record:
             cross = record["cross_corpus"]

@@ -11,7 +11,7 @@ from serbench.literature import shinde2024_table2
 
 RUN_COLUMNS = [
     "corpus", "protocol", "model", "variant", "fold", "seed", "n_params", "avg_bits", "size_kb",
-    "file_bytes", "accuracy", "uar", "macro_f1", "n_test",
+    "file_bytes", "accuracy", "uar", "macro_f1", "n_test", "serbench_version", "git_commit",
 ]
 SCORES = ["accuracy", "uar", "macro_f1"]
 KEYS = ["corpus", "model", "protocol", "variant"]
@@ -53,6 +53,8 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     for score in SCORES:
         table[f"{score}_std"] = grouped[score].std(ddof=1).fillna(0.0)
     table["n_runs"] = grouped.size()
+    for column in ("serbench_version", "git_commit", "seed"):
+        table["seeds" if column == "seed" else column] = grouped[column].agg(distinct_values)
     table = table.reset_index()
     paper = shinde2024_table2().rename(columns={"accuracy": "paper_accuracy", "size_kb": "paper_size_kb"})
     table = table.merge(paper[["corpus", "model", "variant", "paper_accuracy", "paper_size_kb"]],
@@ -64,8 +66,17 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     table = table.assign(_order=order).sort_values(["corpus", "model", "protocol", "_order"]).drop(columns="_order")
     columns = ["corpus", "model", "protocol", "variant", "n_params", "avg_bits", "size_kb", "file_bytes",
                "accuracy", "accuracy_std", "uar", "uar_std", "macro_f1", "macro_f1_std", "n_test", "n_runs",
-               "paper_accuracy", "paper_size_kb"]
+               "paper_accuracy", "paper_size_kb", "serbench_version", "git_commit", "seeds"]
     return table[columns].reset_index(drop=True)
+
+
+def distinct_values(values: pd.Series) -> str:
+    """Distinct values of a group, sorted, joined with spaces (one value for a consistent build).
+
+    >>> distinct_values(pd.Series([2, 0, 2]))
+    '0 2'
+    """
+    return " ".join(str(v) for v in sorted(set(values.fillna("")), key=str))
 
 
 def to_markdown(table: pd.DataFrame) -> str:

@@ -11,10 +11,11 @@ import numpy as np
 import torch
 from transformers import AutoModel
 
-from serbench import __version__
 from serbench.atomic import write_csv, write_json, write_text
+from serbench.cache import load_checkpoint
 from serbench.dataset import CorpusFiles, load_split_data
 from serbench.metrics import unweighted_average_recall
+from serbench.provenance import stamp
 from serbench.report.selfdistill import exit_rows, report_markdown
 from serbench.ssl.distill_loss import DistillLossConfig
 from serbench.ssl.distill_training import DistillTrainConfig, exit_probabilities, score_exits, train_self_distillation
@@ -74,13 +75,13 @@ def train_step(split_path: str, fold: str, seed: int, corpora: dict[str, CorpusF
                 "classes": data.classes, "head_hidden": head_hidden, "teacher_depth": depth}, out_model)
     write_json(out_metrics, {**run, "variant": variant, "teacher_depth": depth, "classes": data.classes,
                              "scores": scores, "history": history, "loss": asdict(loss_cfg), "train": asdict(cfg),
-                             "serbench_version": __version__})
+                             **stamp()})
 
 
 def int8_step(model_path: str, pretrained: str, split_path: str, fold: str, corpora: dict[str, CorpusFiles],
               out_json: str) -> None:
     """Every exit of a trained model as float and int8 ONNX: file sizes (MB) and test UAR of each."""
-    saved = torch.load(model_path, weights_only=True)
+    saved = load_checkpoint(model_path)
     model = build_model(pretrained, saved["variant"], tuple(saved["exit_layers"]), len(saved["classes"]),
                         saved["head_hidden"])
     model.load_state_dict(saved["state_dict"])
@@ -123,10 +124,10 @@ def latency_step(architecture: str, exit_layers: tuple[int, ...], block: str, n_
 
 
 def report_step(metrics: list[str], int8: list[str], latency: str, encoder: str, exit_layers: tuple[int, ...],
-                runs_out: str, md_out: str) -> None:
-    """Per-exit runs (CSV) and the study's Markdown tables."""
+                runs_out: str, md_out: str, config_hash: str = "") -> None:
+    """Per-exit runs (CSV, each row with the study's ``config_hash``, version, commit, seed) and the Markdown tables."""
     records = [json.loads(Path(p).read_text()) for p in metrics]
-    write_csv(runs_out, exit_rows(records))
+    write_csv(runs_out, exit_rows(records).assign(config_hash=config_hash))
     write_text(md_out, report_markdown(records, [json.loads(Path(p).read_text()) for p in int8],
                                        json.loads(Path(latency).read_text()), list(exit_layers),
                                        json.loads(Path(encoder).read_text())))

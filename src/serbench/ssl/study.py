@@ -12,15 +12,16 @@ import numpy as np
 import torch
 from sklearn.metrics import confusion_matrix, f1_score
 
-from serbench import __version__
 from serbench.atomic import atomic_path, write_csv, write_json, write_text
 from serbench.augment import AugmentConfig, augment
-from serbench.cache import load_ragged, load_rows, save_ragged, save_rows
+from serbench.cache import load_checkpoint, load_ragged, load_rows, save_ragged, save_rows
 from serbench.corpora import read_manifest
 from serbench.dataset import CorpusFiles, SplitData, load_split_data
 from serbench.labels import LABEL_MAPS
 from serbench.metrics import classification_scores
 from serbench.protocols import add_extra_training, relabel, speaker_independent_split
+from serbench.provenance import stamp
+from serbench.report.tables import distinct_values
 from serbench.report.ssl import int8_markdown, plot_confusion, run_rows, table1, table1_markdown
 from serbench.ssl.downstream import PooledHead
 from serbench.ssl.finetune import FineTuneModel, finetuned_probabilities, train_finetune
@@ -133,7 +134,7 @@ def _metrics(run: dict, data: SplitData, predicted: np.ndarray, history: dict, c
     test = data.subsets["test"]
     return {**run, "classes": data.classes, "n_train": len(data.subsets["train"].labels), "n_test": len(test.labels),
             **_scores(test.labels, predicted, data.classes), "history": history, "config": asdict(cfg),
-            "finetune": finetune, "serbench_version": __version__}
+            "finetune": finetune, **stamp()}
 
 
 def _save_head(path: str, head: PooledHead, classes: list[str], encoder: torch.nn.Module | None = None) -> None:
@@ -162,7 +163,7 @@ def _cross_scores(labels: np.ndarray, predicted: np.ndarray, classes: list[str])
 
 def load_head(path: str | Path) -> tuple[PooledHead, list[str]]:
     """A head saved by :func:`head_step` or :func:`finetune_step`, in eval mode, and its class names."""
-    saved = torch.load(path, weights_only=True)
+    saved = load_checkpoint(path)
     head = PooledHead(**saved["kwargs"])
     head.load_state_dict(saved["state_dict"])
     return head.eval(), saved["classes"]
@@ -170,24 +171,28 @@ def load_head(path: str | Path) -> tuple[PooledHead, list[str]]:
 
 def has_own_encoder(path: str | Path) -> bool:
     """Whether a saved head carries fine-tuned encoder weights (``ssl.finetune``)."""
-    return "encoder_state_dict" in torch.load(path, weights_only=True)
+    return "encoder_state_dict" in load_checkpoint(path)
 
 
 def load_head_encoder(path: str | Path, pretrained: str) -> torch.nn.Module:
     """The encoder that belongs with a saved head, in eval mode: fine-tuned weights when it has them, else ``pretrained``'s."""
     encoder, _ = load_upstream(pretrained)
-    saved = torch.load(path, weights_only=True)
+    saved = load_checkpoint(path)
     if "encoder_state_dict" in saved:
         encoder.load_state_dict(saved["encoder_state_dict"])
     return encoder.eval()
 
 
 def ssl_report_step(metrics_paths: list[str], runs_out: str, table_csv: str, table_md: str,
-                    confusion_png: str, encoder_json: str) -> None:
-    """Table I (per-run CSV, summary CSV and Markdown) and the cross-corpus confusion matrix plot."""
+                    confusion_png: str, encoder_json: str, config_hash: str = "") -> None:
+    """Table I (per-run CSV, summary CSV and Markdown) and the cross-corpus confusion matrix plot.
+
+    Rows of both CSVs carry the study's ``config_hash``; per-run rows also their version, commit and seed.
+    """
     records = [json.loads(Path(p).read_text()) for p in metrics_paths]
-    runs = run_rows(records)
-    summary = table1(runs)
+    runs = run_rows(records).assign(config_hash=config_hash)
+    summary = table1(runs).assign(config_hash=config_hash, seeds=distinct_values(runs["seed"]),
+                                  **{c: distinct_values(runs[c]) for c in ("serbench_version", "git_commit")})
     encoder = {**json.loads(Path(encoder_json).read_text()), "finetuned": any(r.get("finetune") for r in records)}
     write_csv(runs_out, runs)
     write_csv(table_csv, summary)

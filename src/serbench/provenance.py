@@ -1,0 +1,79 @@
+"""What produced a result: the study's config hash, the package version and the git commit.
+
+Every metrics file records :func:`stamp` when it is written; the table steps
+add the config hash the workflow computed for the study (a table rule's
+parameter, so a changed key re-stamps the tables without retraining).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from functools import lru_cache
+from pathlib import Path
+
+from serbench import __version__
+
+# Config sections each SSL study's results depend on; the quantization study takes
+# every key but NOT_QUANTIZATION. Where the corpora lie (data_root) is no setting:
+# the same study on a copy elsewhere hashes alike.
+STUDY_SECTIONS: dict[str, tuple[str, ...]] = {
+    "distilhubert": ("ssl", "distilhubert"),
+    "selfdistill": ("ssl", "selfdistill"),
+}
+NOT_QUANTIZATION = ("data_root", "studies", "ssl", "distilhubert", "selfdistill")
+
+
+def config_hash(settings: dict) -> str:
+    """First 12 hex digits of the SHA-256 of ``settings`` as canonical JSON (sorted keys).
+
+    >>> config_hash({"a": 1, "b": [2, 3]}) == config_hash({"b": [2, 3], "a": 1})
+    True
+    >>> config_hash({"a": 1}) == config_hash({"a": 2})
+    False
+    """
+    canonical = json.dumps(settings, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+def study_config_hash(config: dict, study: str) -> str:
+    """Hash of the config keys one study's results depend on.
+
+    ``quantization`` takes every key except :data:`NOT_QUANTIZATION`; the SSL
+    studies take their sections in :data:`STUDY_SECTIONS`.
+
+    >>> base = {"data_root": "/a", "train": {"lr": 1e-3}, "ssl": {"views": 2}}
+    >>> study_config_hash(base, "quantization") == study_config_hash({**base, "data_root": "/b", "ssl": {}}, "quantization")
+    True
+    >>> study_config_hash(base, "quantization") == study_config_hash({**base, "train": {"lr": 1e-2}}, "quantization")
+    False
+    """
+    if study in STUDY_SECTIONS:
+        return config_hash({k: config.get(k) for k in STUDY_SECTIONS[study]})
+    return config_hash({k: v for k, v in config.items() if k not in NOT_QUANTIZATION})
+
+
+def _git(*args: str) -> subprocess.CompletedProcess | None:
+    try:
+        return subprocess.run(["git", *args], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+
+
+@lru_cache(maxsize=1)
+def git_commit() -> str:
+    """The commit of the serbench checkout this code runs from, with ``-dirty`` when tracked files differ from it.
+
+    ``""`` outside a git work tree (an installed wheel) or without git.
+    """
+    head = _git("rev-parse", "HEAD")
+    if head is None or head.returncode != 0:
+        return ""
+    clean = _git("diff", "--quiet", "HEAD", "--", ".")
+    return head.stdout.strip() + ("" if clean is not None and clean.returncode == 0 else "-dirty")
+
+
+def stamp() -> dict[str, str]:
+    """``serbench_version`` and ``git_commit`` for a metrics file."""
+    return {"serbench_version": __version__, "git_commit": git_commit()}

@@ -47,7 +47,7 @@ def small_study(work: Path) -> Path:
 
 
 def snakemake(work: Path, *extra: str) -> subprocess.CompletedProcess:
-    command = ["snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(work),
+    command = ["snakemake", "--snakefile", str(REPO / "workflow" / "Snakefile"), "--directory", str(work),
                "--configfile", str(work / "config.yaml"), *extra, "all"]
     return subprocess.run(command, capture_output=True, text=True, timeout=1500)
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +19,7 @@ import pandas as pd
 import pytest
 import yaml
 
+import serbench
 from serbench.dataset import CorpusFiles, load_split_data
 from serbench.metrics import weighted_accuracy
 from serbench.quantization.packing import load_packed
@@ -25,7 +28,7 @@ from serbench.training import predict
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = os.environ.get("SERBENCH_DATA")
-EMODB = str(Path(DATA, "emodb")) if DATA else None
+EMODB = str(Path(DATA, "emodb")) if DATA else None  # the study's corpus; TESS is added by one test
 
 pytestmark = [
     pytest.mark.e2e,
@@ -34,7 +37,7 @@ pytestmark = [
 
 
 def snakemake(work: Path, configfile: Path, *extra: str) -> str:
-    command = ["snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(work),
+    command = ["snakemake", "--snakefile", str(REPO / "workflow" / "Snakefile"), "--directory", str(work),
                "--configfile", str(configfile), "--cores", "2", *extra]
     done = subprocess.run(command, capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -49,12 +52,13 @@ def scheduled_rules(output: str) -> dict[str, int]:
     return counts
 
 
-def write_config(path: Path, data_root: Path, t_margin: float = 0.05, max_epochs: int = 8) -> Path:
+def write_config(path: Path, data_root: Path, t_margin: float = 0.05, max_epochs: int = 8,
+                 corpora: tuple[str, ...] = ("emodb",)) -> Path:
     """The repository's config, cut down: EmoDB, MLP and LSTM, random and 2-fold speaker-independent, one seed."""
     config = yaml.safe_load((REPO / "config.yaml").read_text())
-    config.update(data_root=str(data_root), corpora=["emodb"], seeds=[0], models=["mlp", "lstm"], cross_corpus=[])
+    config.update(data_root=str(data_root), corpora=list(corpora), seeds=[0], models=["mlp", "lstm"], cross_corpus=[])
     config["protocols"] = ["random", "speaker_independent"]
-    config["speaker_independent"]["n_folds"] = {"emodb": 2}
+    config["speaker_independent"]["n_folds"] = {"emodb": 2, "tess": 2}
     config["train"]["max_epochs"] = max_epochs
     config["quantization"]["fixed_bits"] = [8, 2, 1]
     config["quantization"]["adaptive"]["t_margin"] = t_margin
@@ -65,10 +69,15 @@ def write_config(path: Path, data_root: Path, t_margin: float = 0.05, max_epochs
 @pytest.fixture(scope="module")
 def work(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("e2e")
-    (work / "data").mkdir()
-    (work / "data" / "emodb").symlink_to(Path(EMODB).resolve())
+    link_corpora(work / "data")
     snakemake(work, write_config(work / "config.yaml", work / "data"), "all")
     return work
+
+
+def link_corpora(root: Path) -> None:
+    root.mkdir()
+    for corpus in ("emodb", "tess"):
+        (root / corpus).symlink_to(Path(DATA, corpus).resolve())
 
 
 def test_table_has_every_family_protocol_and_variant(work):
@@ -140,3 +149,46 @@ def test_changing_a_training_key_keeps_features_and_splits(work):
     changed = write_config(work / "changed.yaml", work / "data", max_epochs=9)
     output = snakemake(work, changed, "all", "--dry-run")
     assert scheduled_rules(output) == {"train": 6, "quantize": 6, **REPORT}
+
+
+def test_adding_a_corpus_builds_that_corpus_and_the_report_only(work):
+    changed = write_config(work / "changed.yaml", work / "data", corpora=("emodb", "tess"))
+    output = snakemake(work, changed, "all", "--dry-run")
+    # TESS only: its manifest, features, 2 splits (random, speaker folds), 2 models × 3 (protocol, fold) pairs;
+    # then the tables and the plots of both corpora
+    assert scheduled_rules(output) == {"manifest": 1, "features": 1, "split": 2, "train": 6, "quantize": 6,
+                                       "quantization_table": 1, "pareto_plot": 2, "accuracy_vs_bits_plot": 4, "all": 1}
+    assert "corpus=emodb" not in output.split("rule quantization_table")[0]
+
+
+def test_every_row_names_its_config_hash_version_commit_and_seed(work):
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    runs = pd.read_csv(work / "results/tables/quantization_runs.csv", dtype=str)
+    summary = pd.read_csv(work / "results/tables/quantization.csv", dtype=str)
+    for rows in (runs, summary):
+        assert rows["config_hash"].str.fullmatch(r"[0-9a-f]{12}").all() and rows["config_hash"].nunique() == 1
+        assert (rows["serbench_version"] == serbench.__version__).all()
+        assert rows["git_commit"].str.startswith(head).all() if head else rows["git_commit"].isna().all()
+    assert set(runs["seed"]) == {"0"} and set(summary["seeds"]) == {"0"}
+    assert runs["config_hash"][0] == summary["config_hash"][0]
+
+
+def test_interrupted_run_resumes_to_identical_tables(work, tmp_path):
+    """SIGINT mid-training, restart: no half-written file, and the tables equal the uninterrupted run's."""
+    link_corpora(tmp_path / "data")
+    config = write_config(tmp_path / "config.yaml", tmp_path / "data")
+    command = ["snakemake", "--snakefile", str(REPO / "workflow" / "Snakefile"), "--directory", str(tmp_path),
+               "--configfile", str(config), "--cores", "2", "all"]
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    deadline = time.monotonic() + 600
+    while not list((tmp_path / "results").glob("models/**/fp32.sbq")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.killpg(run.pid, signal.SIGINT)  # as Ctrl-C in a terminal: Snakemake and its running jobs
+    interrupted = run.communicate(timeout=300)[0]
+    assert run.returncode != 0, interrupted[-2000:]
+    assert not (tmp_path / "results/tables/quantization.csv").exists()
+    assert [p for p in (tmp_path / "results").rglob(".*") if p.is_file()] == []  # no temporary file of ours left
+    snakemake(tmp_path, config, "all")
+    for table in ("quantization.csv", "quantization_runs.csv"):
+        pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "results/tables" / table),
+                                      pd.read_csv(work / "results/tables" / table))

@@ -38,7 +38,7 @@ def data_root(work: Path) -> Path:
 def run_study(work: Path, config: dict) -> None:
     """Write ``config`` into ``work`` and build ``all`` there with Snakemake on 2 cores."""
     (work / "config.yaml").write_text(yaml.safe_dump(config))
-    command = ["snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(work),
+    command = ["snakemake", "--snakefile", str(REPO / "workflow" / "Snakefile"), "--directory", str(work),
                "--configfile", str(work / "config.yaml"), "--cores", "2", "all"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

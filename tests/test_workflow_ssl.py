@@ -55,7 +55,7 @@ def write_config(work: Path, pretrained: str) -> Path:
 
 
 def snakemake(work: Path, *extra: str) -> subprocess.CompletedProcess:
-    command = ["snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(work),
+    command = ["snakemake", "--snakefile", str(REPO / "workflow" / "Snakefile"), "--directory", str(work),
                "--configfile", str(work / "config.yaml"), "--cores", "2", *extra]
     return subprocess.run(command, capture_output=True, text=True, timeout=1800)
 

@@ -80,6 +80,8 @@ def test_table1_has_both_settings_per_class_f1_and_the_random_weight_warning(wor
     assert "random" in markdown and "± " in markdown and "gain (Δ)" in markdown
     runs = pd.read_csv(work / "results/tables/ssl_runs.csv")
     assert set(runs["cross_corpus"]) == {"ravdess"}
+    assert runs["config_hash"].astype(str).str.fullmatch(r"[0-9a-f]{12}").all() and runs["serbench_version"].notna().all()
+    assert table["config_hash"].nunique() == 1 and set(table["seeds"].astype(str)) == {"0"}
     metrics = json.loads((work / "results/ssl/heads/emodb/extra/fold0/seed0/metrics.json").read_text())
     assert metrics["classes"] == ["anger", "happiness", "neutral", "sadness"]
     assert metrics["cross_corpus"]["n_test"] == 16 + 16 + 8 + 16  # RAVDESS two actors: angry, happy, neutral, sad

@@ -79,7 +79,6 @@ def add_parsers(sub: argparse._SubParsersAction, json_arg: Callable[[str], dict]
         p.add_argument(flag, required=True)
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--exit-layers", type=int, nargs="+", required=True)
-    p.add_argument("--config-hash", default="", help="the study's config hash, stamped on every row")
     p.add_argument("--head-hidden", type=int, default=256)
     p.add_argument("--loss", type=json_arg, default={})
     p.add_argument("--settings", type=json_arg, default={})
@@ -106,6 +105,7 @@ def add_parsers(sub: argparse._SubParsersAction, json_arg: Callable[[str], dict]
     for flag in ("--latency", "--encoder", "--runs-out", "--md-out"):
         p.add_argument(flag, required=True)
     p.add_argument("--exit-layers", type=int, nargs="+", required=True)
+    p.add_argument("--config-hash", default="", help="the study's config hash, stamped on every row")
 
 
 def run(args: argparse.Namespace) -> None:

@@ -11,6 +11,7 @@ augmentation runs on the fly, one fresh copy per utterance and epoch.
 from __future__ import annotations
 
 import logging
+import time
 
 import numpy as np
 import torch
@@ -106,7 +107,7 @@ def train_finetune(model: FineTuneModel, train: tuple[list[np.ndarray], np.ndarr
     best = BestEpoch(cfg.patience)
     for epoch in range(1, cfg.epochs + 1):
         model.train()
-        total_loss = 0.0
+        total_loss, start = 0.0, time.perf_counter()
         for batch in torch.as_tensor(rng.permutation(len(labels))).split(cfg.batch_size):
             chosen = [waveforms[i] if augment_cfg is None else augment(waveforms[i], 16000, augment_cfg, rng)
                       for i in batch.tolist()]
@@ -120,6 +121,8 @@ def train_finetune(model: FineTuneModel, train: tuple[list[np.ndarray], np.ndarr
         uar = unweighted_average_recall(validation[1], finetuned_probabilities(model, validation[0], cfg.batch_size).argmax(1))
         history["train_loss"].append(total_loss / len(labels))
         history["validation_uar"].append(uar)
+        log.info("epoch %d: train loss %.4f, validation UA %.4f, %.0f s", epoch, total_loss / len(labels), uar,
+                 time.perf_counter() - start)
         if best.update(epoch, uar, model):
             break
     best.restore(model)

@@ -19,6 +19,16 @@ def write_tone(path: Path, seconds: float = 0.5, rate: int = 16000, freq: float 
     return path
 
 
+def link_emodb_speakers(source: Path, root: Path, speakers: set[str]) -> Path:
+    """An EmoDB folder under ``root`` linking the real copy's files of ``speakers`` (``{"03", "08"}``); returns ``root``."""
+    wav = root / "emodb" / "wav"
+    wav.mkdir(parents=True)
+    for audio in sorted(Path(source, "emodb", "wav").glob("*.wav")):
+        if audio.name[:2] in speakers:
+            (wav / audio.name).symlink_to(audio.resolve())
+    return root
+
+
 @pytest.fixture
 def emodb_copy(tmp_path: Path) -> Path:
     """An EmoDB-layout folder: 2 speakers × 7 emotions × 2 texts, WAV."""

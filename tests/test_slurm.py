@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from conftest import link_emodb_speakers
 from slurm_cluster import missing_binaries, single_node_slurm
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,11 +33,7 @@ pytestmark = [
 
 def small_study(work: Path) -> Path:
     """EmoDB speakers 03, 08, 09, 10; MLP, random split, one seed, fp32 + fixed 2-bit + adaptive."""
-    wav = work / "data" / "emodb" / "wav"
-    wav.mkdir(parents=True)
-    for audio in sorted(Path(DATA, "emodb", "wav").glob("*.wav")):
-        if audio.name[:2] in {"03", "08", "09", "10"}:
-            (wav / audio.name).symlink_to(audio.resolve())
+    link_emodb_speakers(Path(DATA), work / "data", {"03", "08", "09", "10"})
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     config.update(data_root=str(work / "data"), corpora=["emodb"], seeds=[0], models=["mlp"], cross_corpus=[],
                   protocols=["random"])

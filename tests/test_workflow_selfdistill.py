@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from conftest import link_emodb_speakers, write_tone
 from serbench.ssl.upstream import save_random_upstream
 
 REPO = Path(__file__).resolve().parents[1]
@@ -27,12 +28,7 @@ pytestmark = [
 
 def data_root(work: Path) -> Path:
     """EmoDB's official layout with the files of four speakers (03, 08, 09, 10), to keep CI short."""
-    wav = work / "data" / "emodb" / "wav"
-    wav.mkdir(parents=True)
-    for audio in sorted(Path(DATA, "emodb", "wav").glob("*.wav")):
-        if audio.name[:2] in {"03", "08", "09", "10"}:
-            (wav / audio.name).symlink_to(audio.resolve())
-    return work / "data"
+    return link_emodb_speakers(Path(DATA), work / "data", {"03", "08", "09", "10"})
 
 
 def run_study(work: Path, config: dict) -> None:
@@ -84,8 +80,6 @@ def test_tables_latency_and_int8(work):
 
 
 def test_demos_copy_runs_the_study_on_fixed_speaker_lists_without_neutral(tmp_path):
-    from conftest import write_tone
-
     root = tmp_path / "data" / "demos"
     for s, speaker in enumerate(["f01", "f02", "m03", "m04", "m05"]):
         for e, code in enumerate(["rab", "col", "tri", "neu"]):

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import librosa
 import numpy as np
 import torch
+from scipy.special import softmax
 
 from serbench.audio import load_audio
 from serbench.ssl.onnx_export import onnx_metadata, onnx_session, run_onnx
+from serbench.waveforms import emphasise_and_normalise
 
 SAMPLE_RATE = 16000
 
@@ -75,12 +76,6 @@ def windows(voiced: np.ndarray, cfg: PredictConfig) -> list[np.ndarray]:
     return [p for i, p in enumerate(parts) if i == 0 or len(p) >= cfg.min_window_seconds * SAMPLE_RATE]
 
 
-def _prepare(window: np.ndarray, cfg: PredictConfig) -> np.ndarray:
-    emphasised = librosa.effects.preemphasis(window, coef=cfg.pre_emphasis) if cfg.pre_emphasis else window
-    peak = np.abs(emphasised).max()
-    return (cfg.peak * emphasised / peak if peak > 0 else emphasised).astype(np.float32)
-
-
 def predict_file(path: str | Path, session, classes: list[str], cfg: PredictConfig) -> dict[str, float]:
     """Emotion -> mean probability over the voiced windows of one file.
 
@@ -99,10 +94,9 @@ def predict_file(path: str | Path, session, classes: list[str], cfg: PredictConf
         raise PredictionError(
             f"{path}: too short: {voiced.size / SAMPLE_RATE:.2f} s of speech, need at least {cfg.min_speech_seconds} s"
         )
-    logits = np.stack([run_onnx(session, _prepare(w, cfg)) for w in windows(voiced, cfg)])  # (windows, classes)
-    probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
-    probabilities /= probabilities.sum(axis=1, keepdims=True)
-    return dict(zip(classes, probabilities.mean(axis=0).tolist()))
+    prepared = [emphasise_and_normalise(w, cfg.pre_emphasis, cfg.peak) for w in windows(voiced, cfg)]
+    logits = np.stack([run_onnx(session, w) for w in prepared])  # (windows, classes)
+    return dict(zip(classes, softmax(logits, axis=1).mean(axis=0).tolist()))
 
 
 def load_model(path: str | Path):

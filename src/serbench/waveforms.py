@@ -54,9 +54,21 @@ def prepare_waveform(waveform: np.ndarray, cfg: WaveformConfig) -> np.ndarray:
     trimmed, _ = librosa.effects.trim(waveform, top_db=cfg.trim_db)
     if trimmed.size == 0 or not np.any(trimmed):
         raise ValueError("silent recording: nothing left after trimming")
-    emphasised = librosa.effects.preemphasis(trimmed, coef=cfg.pre_emphasis) if cfg.pre_emphasis else trimmed
-    normalised = cfg.peak * emphasised / np.abs(emphasised).max()
-    return normalised[: int(cfg.max_seconds * cfg.sample_rate)].astype(np.float32)
+    normalised = emphasise_and_normalise(trimmed, cfg.pre_emphasis, cfg.peak)
+    return normalised[: int(cfg.max_seconds * cfg.sample_rate)]
+
+
+def emphasise_and_normalise(waveform: np.ndarray, pre_emphasis: float, peak: float) -> np.ndarray:
+    """Pre-emphasis ``1 - pre_emphasis·z^-1`` (0: none), then scaling to ``peak`` absolute amplitude; float32.
+
+    An all-zero waveform stays zero.
+
+    >>> emphasise_and_normalise(np.array([0.0, 0.5, 0.5]), 0.0, 0.95).tolist()
+    [0.0, 0.949999988079071, 0.949999988079071]
+    """
+    emphasised = librosa.effects.preemphasis(waveform, coef=pre_emphasis) if pre_emphasis else waveform
+    top = np.abs(emphasised).max()
+    return (peak * emphasised / top if top > 0 else emphasised).astype(np.float32)
 
 
 def prepare_corpus(manifest: pd.DataFrame, cfg: WaveformConfig) -> tuple[list[str], list[np.ndarray]]:

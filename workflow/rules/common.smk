@@ -33,6 +33,15 @@ def as_json(settings):
     return json.dumps(settings, sort_keys=True)
 
 
+def section_json(study, key):
+    """Params function giving config[study][key] as JSON, read when a job needs it (studies off leave it unset)."""
+
+    def settings(wildcards):
+        return as_json(config[study][key])
+
+    return settings
+
+
 def corpus_folder(wildcards):
     """The corpus copy under data_root (downloaded there if absent)."""
     return f"{config['data_root']}/{wildcards.corpus}"
@@ -218,15 +227,6 @@ def ssl_run_fields(wildcards):
     return as_json({"dataset": DH["corpus"], "setting": wildcards.setting, "fold": wildcards.fold, "seed": int(wildcards.seed)})
 
 
-def ssl_json(key):
-    """Params function giving one ssl config section as JSON."""
-
-    def settings(wildcards):
-        return as_json(SSL[key])
-
-    return settings
-
-
 def ssl_head_paths(setting):
     return [
         f"{RESULTS}/ssl/heads/{DH['corpus']}/{setting}/fold{f}/seed{s}/{name}"
@@ -311,15 +311,6 @@ def sd_protocol():
 def sd_folds():
     """Fold indices: one fold for fixed speaker lists, else n_folds speaker folds."""
     return range(1 if sd_protocol() == "fixed_speakers" else SD["n_folds"])
-
-
-def sd_json(key):
-    """Params function giving one selfdistill config section as JSON."""
-
-    def settings(wildcards):
-        return as_json(SD[key])
-
-    return settings
 
 
 def sd_run_fields(wildcards):

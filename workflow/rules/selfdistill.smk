@@ -56,8 +56,8 @@ rule sd_train:
         pretrained=SD.get("pretrained"),
         exit_layers=SD.get("exit_layers"),
         head_hidden=SD.get("head_hidden"),
-        loss=sd_json("loss"),
-        settings=sd_json("train"),
+        loss=section_json("selfdistill", "loss"),
+        settings=section_json("selfdistill", "train"),
         run=sd_run_fields,
     log:
         f"{RESULTS}/logs/selfdistill/train/{{dataset}}/{{variant}}/fold{{fold}}/seed{{seed}}.log",

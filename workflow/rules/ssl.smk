@@ -26,7 +26,7 @@ rule ssl_waveforms:
     output:
         f"{RESULTS}/ssl/waveforms/{{corpus}}.npz",
     params:
-        settings=ssl_json("waveform"),
+        settings=section_json("ssl", "waveform"),
     log:
         f"{RESULTS}/logs/ssl/waveforms/{{corpus}}.log",
     benchmark:
@@ -50,7 +50,7 @@ rule ssl_embeddings:
     params:
         pretrained=SSL.get("pretrained"),
         views=SSL.get("views"),
-        augment=ssl_json("augment"),
+        augment=section_json("ssl", "augment"),
         seed=SSL.get("augment_seed"),
     log:
         f"{RESULTS}/logs/ssl/embeddings/{{corpus}}.log",
@@ -101,8 +101,8 @@ rule ssl_head:
     params:
         corpora=ssl_head_args,
         label_map=DH.get("label_map"),
-        head=ssl_json("head"),
-        settings=ssl_json("train"),
+        head=section_json("ssl", "head"),
+        settings=section_json("ssl", "train"),
         finetune=ssl_finetune,
         run=ssl_run_fields,
     log:

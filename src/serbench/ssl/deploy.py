@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import tempfile
 from pathlib import Path
@@ -24,7 +25,7 @@ from serbench.ssl.onnx_export import (
     quantize_int8,
     run_onnx,
 )
-from serbench.ssl.study import has_own_encoder, load_head, load_head_encoder
+from serbench.ssl.study import load_head
 from serbench.ssl.upstream import NORMALIZES, build_config, load_upstream
 
 log = logging.getLogger(__name__)
@@ -48,20 +49,21 @@ def int8_step(pretrained: str, heads: list[tuple[str, str, str]], corpora: dict[
             for ``serbench predict``.
         out_json: sizes (MB = 10^6 bytes) and per-head UA before/after.
     """
-    _, extractor = load_upstream(pretrained)
+    base, extractor = load_upstream(pretrained)
     normalize, out = bool(extractor.do_normalize), Path(out_dir)
-    first_encoder = load_head_encoder(heads[0][0], pretrained)
+    first_head, classes, first_state = load_head(heads[0][0])
+    first_encoder = _with_state(base, first_state)
     float_bytes = export_onnx(WaveformEncoder(first_encoder, normalize), out / "encoder.onnx")
     int8_bytes = quantize_int8(out / "encoder.onnx", out / "encoder.int8.onnx")
     shared = {kind: onnx_session(out / f"encoder{suffix}.onnx") for kind, suffix in (("float", ""), ("int8", ".int8"))}
     states: dict[tuple[str, str, str], np.ndarray] = {}  # (encoder, kind, utterance) -> (layers + 1, hidden)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for head_path, split_path, fold in heads:
-            head, _ = load_head(head_path)
+        for index, (head_path, split_path, fold) in enumerate(heads):
+            head, _, encoder_state = load_head(head_path)
             sessions, key = shared, "shared"
-            if head_path != heads[0][0] and has_own_encoder(head_path):
-                sessions, key = _encoder_sessions(load_head_encoder(head_path, pretrained), normalize, Path(tmp)), head_path
+            if index > 0 and encoder_state is not None:
+                sessions, key = _encoder_sessions(_with_state(base, encoder_state), normalize, Path(tmp)), head_path
             test = load_split_data(split_path, fold, corpora, level="waveforms").subsets["test"]
             corpus_of = _corpus_of(split_path, fold)
             row = {"head": head_path, "fold": fold, "n_test": len(test.ids)}
@@ -73,7 +75,6 @@ def int8_step(pretrained: str, heads: list[tuple[str, str, str]], corpora: dict[
                 encoded = np.stack([states[(key, kind, f"{corpus_of[u]}/{u}")] for u in test.ids])
                 row[f"uar_{kind}"] = unweighted_average_recall(test.labels, head_probabilities(head, encoded).argmax(1))
             rows.append(row)
-    first_head, classes = load_head(heads[0][0])
     metadata = {"classes": classes, "sample_rate": 16000, "window_seconds": 8.0}
     export_onnx(WaveformEncoder(first_encoder, normalize, first_head), out / "model.onnx", metadata=metadata)
     quantize_int8(out / "model.onnx", out / "model.int8.onnx")
@@ -84,6 +85,15 @@ def int8_step(pretrained: str, heads: list[tuple[str, str, str]], corpora: dict[
         "uar_int8_mean": uar_int8.mean(), "uar_int8_std": uar_int8.std(ddof=1) if len(rows) > 1 else 0.0,
         "heads": rows,
     })
+
+
+def _with_state(base: torch.nn.Module, state: dict | None) -> torch.nn.Module:
+    """``base`` itself for a frozen study, else a copy carrying a head's fine-tuned encoder weights; eval mode."""
+    if state is None:
+        return base.eval()
+    encoder = copy.deepcopy(base)
+    encoder.load_state_dict(state)
+    return encoder.eval()
 
 
 def _encoder_sessions(encoder: torch.nn.Module, normalize: bool, folder: Path) -> dict:

@@ -161,26 +161,17 @@ def _cross_scores(labels: np.ndarray, predicted: np.ndarray, classes: list[str])
     return {**_scores(labels, predicted, classes), "n_test": len(labels), "confusion": matrix.tolist()}
 
 
-def load_head(path: str | Path) -> tuple[PooledHead, list[str]]:
-    """A head saved by :func:`head_step` or :func:`finetune_step`, in eval mode, and its class names."""
+def load_head(path: str | Path) -> tuple[PooledHead, list[str], dict | None]:
+    """A head saved by :func:`head_step` or :func:`finetune_step`, in eval mode, read once.
+
+    Returns:
+        ``(head, class names, encoder state dict)``; the state dict is the
+        fine-tuned encoder's (``ssl.finetune``), ``None`` for a frozen study.
+    """
     saved = load_checkpoint(path)
     head = PooledHead(**saved["kwargs"])
     head.load_state_dict(saved["state_dict"])
-    return head.eval(), saved["classes"]
-
-
-def has_own_encoder(path: str | Path) -> bool:
-    """Whether a saved head carries fine-tuned encoder weights (``ssl.finetune``)."""
-    return "encoder_state_dict" in load_checkpoint(path)
-
-
-def load_head_encoder(path: str | Path, pretrained: str) -> torch.nn.Module:
-    """The encoder that belongs with a saved head, in eval mode: fine-tuned weights when it has them, else ``pretrained``'s."""
-    encoder, _ = load_upstream(pretrained)
-    saved = load_checkpoint(path)
-    if "encoder_state_dict" in saved:
-        encoder.load_state_dict(saved["encoder_state_dict"])
-    return encoder.eval()
+    return head.eval(), saved["classes"], saved.get("encoder_state_dict")
 
 
 def ssl_report_step(metrics_paths: list[str], runs_out: str, table_csv: str, table_md: str,

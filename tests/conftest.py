@@ -8,6 +8,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from serbench.models import build_model
+from serbench.settings import Settings
+
 
 def write_tone(path: Path, seconds: float = 0.5, rate: int = 16000, freq: float = 220.0, fmt: str | None = None) -> Path:
     """A short sine tone with a little noise, as a real (decodable) audio file."""
@@ -38,3 +41,9 @@ def emodb_copy(tmp_path: Path) -> Path:
             for text in ("a01", "b02"):
                 write_tone(root / "wav" / f"{speaker}{text}{code}a.wav", freq=150 + 40 * i + int(speaker))
     return root
+
+
+def family(name: str, input_dim: int, n_classes: int, **overrides):
+    """A registered model family with the config's default settings, some overridden."""
+    return build_model(name, input_dim=input_dim, n_classes=n_classes,
+                       **{**getattr(Settings(), name).model_dump(), **overrides})

@@ -1,13 +1,29 @@
-from serbench.cli import main
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pytest
+
+from serbench import __version__
+from serbench.cli import COMMANDS, main
+from serbench.workflow import snakemake_job
 
 
-def test_missing_corpus_is_one_clear_line(tmp_path, capsys):
-    status = main(["manifest", "--corpus", "emodb", "--root", str(tmp_path / "absent"),
-                   "--out", str(tmp_path / "m.csv"), "--skipped", str(tmp_path / "s.csv")])
-    err = capsys.readouterr().err.strip().splitlines()
-    assert status == 2
-    assert err[-1].startswith("serbench manifest: error: emodb: corpus folder") and "absent" in err[-1]
-    assert not (tmp_path / "m.csv").exists()
+def test_help_lists_every_command_without_importing_any(capsys):
+    done = subprocess.run([sys.executable, "-c", "import sys; from serbench.cli import _parser; _parser(); "
+                           "print(sorted(m for m in ('torch', 'pandas', 'transformers', 'librosa') if m in sys.modules))"],
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    usage = capsys.readouterr().out
+    assert exited.value.code == 0 and all(name in usage for name in COMMANDS)
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.strip() == f"serbench {__version__}"
 
 
 def test_download_without_network_says_where_to_put_a_copy(tmp_path, capsys, monkeypatch):
@@ -20,12 +36,14 @@ def test_download_without_network_says_where_to_put_a_copy(tmp_path, capsys, mon
     status = main(["download", "--corpus", "emodb", "--dest", str(tmp_path / "emodb")])
     err = capsys.readouterr().err.strip().splitlines()
     assert status == 2
-    assert "could not download emodb" in err[-1] and "put a local copy of the corpus in" in err[-1]
+    assert err[-1].startswith("serbench download: error: could not download emodb")
+    assert "put a local copy of the corpus in" in err[-1]
 
 
-def test_manifest_step_writes_manifest_and_skipped(emodb_copy, tmp_path):
-    (emodb_copy / "wav" / "03a01Xa.wav").write_bytes(b"")
-    assert main(["manifest", "--corpus", "emodb", "--root", str(emodb_copy),
-                 "--out", str(tmp_path / "m.csv"), "--skipped", str(tmp_path / "s.csv")]) == 0
-    assert len((tmp_path / "m.csv").read_text().splitlines()) == 29
-    assert "03a01Xa.wav" in (tmp_path / "s.csv").read_text()
+def test_a_step_s_known_failure_is_one_line_in_its_log_and_exit_status_2(tmp_path, capsys):
+    job = SimpleNamespace(threads=1, log=[str(tmp_path / "step.log")])
+    with pytest.raises(SystemExit) as exited, snakemake_job({"snakemake": job}, "manifest"):
+        raise FileNotFoundError("emodb: corpus folder /nowhere not found")
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.strip() == "serbench manifest: error: emodb: corpus folder /nowhere not found"
+    assert (tmp_path / "step.log").read_text().strip().endswith("emodb: corpus folder /nowhere not found")

@@ -1,37 +1,80 @@
+import os
+from pathlib import Path
+
 import librosa
 import numpy as np
+import pandas as pd
 import pytest
+import torch
 
 from conftest import write_tone
 from serbench.audio import load_audio
 from serbench.cache import load_rows, save_rows
-from serbench.features import FeatureConfig, frame_features, utterance_features
+from serbench.features import peak_pitches, batch_features, extract_corpus, pitch_tuning
+from serbench.settings import FeatureSettings
+
+DATA = os.environ.get("SERBENCH_DATA")
 
 
-@pytest.fixture
-def waveform(tmp_path):
-    samples, rate = load_audio(write_tone(tmp_path / "x.wav", seconds=1.0, rate=22050), 16000)
-    assert rate == 16000 and samples.shape == (16000,)
-    return samples
+def librosa_frames(waveform: np.ndarray, cfg: FeatureSettings) -> np.ndarray:
+    """The usual SER recipe, one librosa call (and STFT) per feature: ``(frames, 180)``."""
+    sr = cfg.sample_rate
+    return np.concatenate([
+        librosa.feature.mfcc(y=waveform, sr=sr, n_mfcc=cfg.n_mfcc, n_fft=cfg.n_fft, hop_length=cfg.hop_length),
+        librosa.feature.chroma_stft(S=np.abs(librosa.stft(waveform, n_fft=cfg.n_fft, hop_length=cfg.hop_length)), sr=sr,
+                                    n_chroma=cfg.n_chroma, n_fft=cfg.n_fft, hop_length=cfg.hop_length),
+        librosa.feature.melspectrogram(y=waveform, sr=sr, n_mels=cfg.n_mels, n_fft=cfg.n_fft, hop_length=cfg.hop_length),
+    ]).T
 
 
-def test_one_stft_gives_the_usual_three_librosa_features(waveform):
-    cfg = FeatureConfig()
-    features = utterance_features(waveform, cfg)
-    magnitude = np.abs(librosa.stft(waveform))
-    usual = np.concatenate([
-        librosa.feature.mfcc(y=waveform, sr=16000, n_mfcc=40).mean(axis=1),
-        librosa.feature.chroma_stft(S=magnitude, sr=16000).mean(axis=1),
-        librosa.feature.melspectrogram(y=waveform, sr=16000).mean(axis=1),
-    ])
-    assert features.shape == (180,)
-    np.testing.assert_allclose(features, usual, rtol=1e-4, atol=1e-5)
+def assert_like_librosa(ours: np.ndarray, reference: np.ndarray) -> None:
+    """Equal to 1e-4 of each feature's scale (MFCCs near zero are compared absolutely at that scale)."""
+    scale = np.abs(reference).max(axis=0, keepdims=True) + 1e-12
+    np.testing.assert_allclose(ours / scale, reference / scale, rtol=1e-4, atol=1e-4)
 
 
-def test_frame_features_shape(waveform):
-    frames = frame_features(waveform, FeatureConfig())
-    assert frames.shape == (1 + 16000 // 512, 180)  # centred frames
-    np.testing.assert_allclose(frames.mean(axis=0), utterance_features(waveform, FeatureConfig()))
+def speech_like(seconds: float, seed: int) -> np.ndarray:
+    """A harmonic tone with vibrato and noise at 16 kHz, so that chroma's tuning estimate has peaks to find."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * 16000)) / 16000
+    f0 = rng.uniform(110, 260) * (1 + 0.01 * np.sin(2 * np.pi * 5 * t))
+    phase = 2 * np.pi * np.cumsum(f0) / 16000
+    wave = sum(np.sin(k * phase) / k for k in range(1, 6)) + 0.05 * rng.standard_normal(t.size)
+    return (0.2 * wave).astype(np.float32)
+
+
+def test_one_batched_stft_gives_librosa_s_three_features_per_frame():
+    cfg = FeatureSettings()
+    waveforms = [speech_like(s, i) for i, s in enumerate([0.3, 1.0, 2.5, 1.7])]
+    batch = batch_features(waveforms, cfg)
+    for waveform, frames in zip(waveforms, batch):
+        assert frames.shape == (1 + len(waveform) // cfg.hop_length, 180)  # librosa's centred frames
+        assert_like_librosa(frames, librosa_frames(waveform, cfg))
+
+
+@pytest.mark.skipif(not DATA, reason="SERBENCH_DATA is unset")
+def test_real_utterances_match_librosa_including_their_tuning():
+    cfg = FeatureSettings()
+    paths = sorted(Path(DATA, "emodb", "wav").glob("*.wav"))[::25] + sorted(Path(DATA, "tess").glob("*/*.flac"))[::150]
+    waveforms = [load_audio(p, cfg.sample_rate)[0] for p in paths]
+    for path, waveform, frames in zip(paths, waveforms, batch_features(waveforms, cfg)):
+        magnitude = np.abs(librosa.stft(waveform))
+        assert frames.shape[0] == magnitude.shape[1]
+        peaks = (t.numpy()[0] for t in peak_pitches(torch.from_numpy(magnitude)[None], cfg))
+        assert pitch_tuning(*peaks, cfg.n_chroma) == librosa.estimate_tuning(S=magnitude, sr=16000), path
+        assert_like_librosa(frames, librosa_frames(waveform, cfg))
+
+
+def test_corpus_extraction_keeps_manifest_order_and_skips_unreadable_files(tmp_path, caplog):
+    cfg = FeatureSettings()
+    paths = [write_tone(tmp_path / f"{i}.wav", seconds=s, rate=22050, freq=200 + 30 * i) for i, s in enumerate([1.2, 0.4, 0.8])]
+    (tmp_path / "bad.wav").write_bytes(b"RIFF0000")
+    manifest = pd.DataFrame({"utterance_id": ["a", "bad", "b", "c"],
+                             "path": [str(paths[0]), str(tmp_path / "bad.wav"), str(paths[1]), str(paths[2])]})
+    ids, frames = extract_corpus(manifest, cfg, threads=2)
+    assert ids == ["a", "b", "c"] and "bad.wav" in caplog.text
+    for path, got in zip(paths, frames):
+        assert_like_librosa(got, librosa_frames(load_audio(path, 16000)[0], cfg))
 
 
 def test_feature_table_round_trip_and_damage(tmp_path):

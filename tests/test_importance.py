@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from serbench.models import build_model
+from conftest import family
 from serbench.quantization.importance import (
     average_bits,
     layer_importance,
@@ -83,6 +83,6 @@ def test_paper_size_matches_table2_for_169k_parameters():
 
 def test_mlp_has_the_parameter_count_the_architecture_implies():
     # 180*256+256 + 256*512+512 + 512*64+64 + 64*7+7 = 211207 (the paper says ~169K; see papers/README)
-    model = build_model("mlp", input_dim=180, n_classes=7)
+    model = family("mlp", 180, 7)
     assert sum(p.numel() for p in model.parameters()) == 211_207
     assert list(layer_importance(model, 0.5)) == ["net.0", "net.3", "net.6", "net.9"]

@@ -2,11 +2,12 @@ import numpy as np
 import pytest
 import torch
 
-from serbench.models import build_model
+from conftest import family
+from serbench.settings import Settings
 from serbench.quantization.layers import quantization_layers
 from serbench.quantization.packing import load_packed, pack_codes, save_packed, unpack_codes
 from serbench.quantization.quantizers import fake_quantize_model
-from serbench.training import predict
+from serbench.models import predict
 
 
 @pytest.mark.parametrize("bits", range(1, 9))
@@ -19,7 +20,7 @@ def test_pack_round_trip_and_length(bits):
 
 def _model():
     torch.manual_seed(0)
-    model = build_model("mlp", input_dim=12, n_classes=4, hidden=(32, 16))
+    model = family("mlp", 12, 4, hidden=(32, 16))
     model.feature_mean.copy_(torch.randn(12))
     return model
 
@@ -28,7 +29,7 @@ def _model():
 def test_packed_file_predicts_what_the_fake_quantized_model_predicts(tmp_path, bits):
     model = _model()
     path = tmp_path / "m.sbq"
-    size = save_packed(path, model, "mlp", {"input_dim": 12, "n_classes": 4, "hidden": [32, 16]}, ["a", "b", "c", "d"], bits)
+    size = save_packed(path, model, "mlp", {"input_dim": 12, "n_classes": 4, "hidden": [32, 16], "dropout": 0.1}, ["a", "b", "c", "d"], bits)
     assert size == path.stat().st_size
     loaded, header = load_packed(path)
     assert header["classes"] == ["a", "b", "c", "d"]
@@ -42,10 +43,11 @@ def test_packed_file_predicts_what_the_fake_quantized_model_predicts(tmp_path, b
 @pytest.mark.parametrize("name", ["lstm", "attention_gru", "cnn1d"])
 def test_every_family_packs_and_loads_back(tmp_path, name):
     torch.manual_seed(0)
-    model = build_model(name, input_dim=6, n_classes=3)
+    model = family(name, 6, 3)
     layers = list(quantization_layers(model))
     bits = {layer: 1 + i % 8 for i, layer in enumerate(layers)}
-    save_packed(tmp_path / "m.sbq", model, name, {"input_dim": 6, "n_classes": 3}, list("abc"), bits)
+    kwargs = {"input_dim": 6, "n_classes": 3, **getattr(Settings(), name).model_dump()}
+    save_packed(tmp_path / "m.sbq", model, name, kwargs, list("abc"), bits)
     loaded, _ = load_packed(tmp_path / "m.sbq")
     reference = fake_quantize_model(model, bits)
     for key, tensor in reference.state_dict().items():
@@ -56,7 +58,7 @@ def test_every_family_packs_and_loads_back(tmp_path, name):
 
 def test_packed_bytes_shrink_with_bits(tmp_path):
     model = _model()
-    kwargs = {"input_dim": 12, "n_classes": 4, "hidden": [32, 16]}
+    kwargs = {"input_dim": 12, "n_classes": 4, "hidden": [32, 16], "dropout": 0.1}
     sizes = {b: save_packed(tmp_path / f"{b}.sbq", model, "mlp", kwargs, list("abcd"), {l: b for l in ("net.0", "net.3", "net.6")})
              for b in (1, 2, 8)}
     n_params = sum(p.numel() for p in model.parameters())
@@ -68,7 +70,7 @@ def test_packed_bytes_shrink_with_bits(tmp_path):
 @pytest.mark.parametrize("damage", ["truncate", "magic"])
 def test_damaged_file_is_reported_by_path(tmp_path, damage):
     path = tmp_path / "m.sbq"
-    save_packed(path, _model(), "mlp", {"input_dim": 12, "n_classes": 4, "hidden": [32, 16]}, list("abcd"), {})
+    save_packed(path, _model(), "mlp", {"input_dim": 12, "n_classes": 4, "hidden": [32, 16], "dropout": 0.1}, list("abcd"), {})
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2] if damage == "truncate" else b"XXXX" + data[4:])
     with pytest.raises(ValueError, match=r"m\.sbq: damaged packed model .*rebuild it with: snakemake --cores 1 --force .*m\.sbq$"):

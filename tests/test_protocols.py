@@ -147,14 +147,18 @@ def test_fixed_speaker_split_rejects_overlap_unknown_and_missing_lists(lists, me
 
 
 def test_split_step_drops_excluded_emotions_before_splitting(tmp_path):
-    from serbench.protocols import read_folds
-    from serbench.steps import split_step
+    from serbench.dataset import read_folds
+    from serbench.protocols import write_folds
 
     manifest = _demos_like_manifest().assign(path="x.wav", gender="f", native_label="x", session="", duration_s=1.0,
                                              sample_rate=16000)
     manifest.to_csv(tmp_path / "demos.csv", index=False)
     lists = {"train": ["f01", "m03", "m04", "f06"], "validation": ["f02"], "test": ["m05"]}
-    split_step("fixed_speakers", {"demos": str(tmp_path / "demos.csv")}, str(tmp_path / "split.csv"), 0,
-               {"speakers": lists, "exclude_emotions": ["neutral"]})
+    write_folds("fixed_speakers", {"demos": str(tmp_path / "demos.csv")}, [0, 3],
+                {"speakers": lists, "exclude_emotions": ["neutral"]}, str(tmp_path / "split.csv"))
     folds = read_folds(tmp_path / "split.csv")
-    assert len(folds) == 6 * 2 * 2 and not folds["utterance_id"].str.contains("neutral").any()
+    assert len(folds) == 2 * 6 * 2 * 2 and not folds["utterance_id"].str.contains("neutral").any()
+    assert read_folds(tmp_path / "split.csv", seed=3).drop(columns="seed").reset_index(drop=True).equals(
+        read_folds(tmp_path / "split.csv", seed=0).drop(columns="seed").reset_index(drop=True))  # no seed in fixed lists
+    with pytest.raises(ValueError, match="no folds for seed 1"):
+        read_folds(tmp_path / "split.csv", seed=1)

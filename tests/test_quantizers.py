@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from serbench.models import build_model
+from conftest import family
 from serbench.quantization.layers import layer_of, quantization_layers
 from serbench.quantization.quantizers import dequantize_array, fake_quantize, fake_quantize_model, quantize_array
 
@@ -48,7 +48,7 @@ def test_layer_grouping_of_linear_and_recurrent_parameters():
 
 
 def test_fake_quantize_model_changes_only_named_layers():
-    model = build_model("mlp", input_dim=6, n_classes=3, hidden=(5, 4))
+    model = family("mlp", 6, 3, hidden=(5, 4))
     quantized = fake_quantize_model(model, {"net.0": 1})
     original, changed = dict(model.named_parameters()), dict(quantized.named_parameters())
     assert len(torch.unique(changed["net.0.weight"].abs())) == 1  # one-bit: ±scale

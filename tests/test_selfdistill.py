@@ -5,9 +5,10 @@ import torch
 import torch.nn.functional as F
 from transformers import AutoModel
 
-from serbench.ssl.distill_loss import DistillLossConfig, kl_term, self_distillation_loss, similarity_term
-from serbench.ssl.selfdistill import ExitHead, ExitModel, SelfDistillModel, masked_mean, truncate_encoder
-from serbench.ssl.upstream import build_config
+from serbench.settings.ssl import DistillLossSettings
+from serbench.ssl.upstream import build_config, masked_mean
+from serbench.studies.selfdistill.loss import kl_term, self_distillation_loss, similarity_term
+from serbench.studies.selfdistill.model import ExitHead, ExitModel, SelfDistillModel, truncate_encoder
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +73,8 @@ def test_loss_eq1_combines_the_parts():
     torch.manual_seed(0)
     make = lambda: (torch.randn(4, 6), torch.randn(4, 3), torch.randn(4, 2))  # noqa: E731
     outputs, targets = {"teacher": make(), 3: make(), 8: make()}, torch.tensor([0, 1, 1, 0])
-    cfg = DistillLossConfig(alpha=0.5, beta=2.0, gamma=0.3, similarity=("l1",), similarity_on="linear")
-    loss, parts = self_distillation_loss(outputs, targets, cfg)
+    cfg = DistillLossSettings(alpha=0.5, beta=2.0, gamma=0.3, similarity_on="linear")
+    loss, parts = self_distillation_loss(outputs, targets, cfg, ("l1",))
     ce = F.cross_entropy(outputs["teacher"][2], targets) + 0.3 * (
         F.cross_entropy(outputs[3][2], targets) + F.cross_entropy(outputs[8][2], targets)) / 2
     kl = (kl_term(outputs[3][2], outputs["teacher"][2], 1.0, "standard")
@@ -81,5 +82,5 @@ def test_loss_eq1_combines_the_parts():
     sim = (F.l1_loss(outputs[3][1], outputs["teacher"][1]) + F.l1_loss(outputs[8][1], outputs["teacher"][1])) / 2
     assert loss.item() == pytest.approx((ce + 0.5 * kl + 2.0 * sim).item(), rel=1e-6)
     assert parts["ce"] == pytest.approx(ce.item(), rel=1e-6)
-    teacher_only, _ = self_distillation_loss({"teacher": outputs["teacher"]}, targets, cfg)
+    teacher_only, _ = self_distillation_loss({"teacher": outputs["teacher"]}, targets, cfg, ("l1",))
     assert teacher_only.item() == pytest.approx(F.cross_entropy(outputs["teacher"][2], targets).item(), rel=1e-6)

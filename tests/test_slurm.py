@@ -34,11 +34,9 @@ pytestmark = [
 def small_study(work: Path) -> Path:
     """EmoDB speakers 03, 08, 09, 10; MLP, random split, one seed, fp32 + fixed 2-bit + adaptive."""
     link_emodb_speakers(Path(DATA), work / "data", {"03", "08", "09", "10"})
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    config.update(data_root=str(work / "data"), corpora=["emodb"], seeds=[0], models=["mlp"], cross_corpus=[],
-                  protocols=["random"])
-    config["train"]["max_epochs"] = 3
-    config["quantization"]["fixed_bits"] = [2]
+    config = {"data_root": str(work / "data"), "corpora": ["emodb"], "seeds": [0], "models": ["mlp"],
+              "cross_corpus": [], "protocols": ["random"], "train": {"max_epochs": 3},
+              "quantization": {"fixed_bits": [2]}}
     (work / "config.yaml").write_text(yaml.safe_dump(config))
     return work / "config.yaml"
 

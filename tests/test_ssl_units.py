@@ -2,11 +2,18 @@ import numpy as np
 import pytest
 import torch
 
-from serbench.augment import AugmentConfig, augment
-from serbench.ssl.downstream import PooledHead
-from serbench.ssl.losses import balanced_class_weights, focal_loss
+from serbench.settings.ssl import AugmentSettings, HeadTrainSettings, WaveformSettings
 from serbench.ssl.upstream import EncoderUnavailable, load_upstream, pooled_hidden_states, save_random_upstream
-from serbench.waveforms import WaveformConfig, prepare_waveform
+from serbench.ssl.waveforms import prepare_waveform
+from serbench.studies.distilhubert.augment import augment
+from serbench.studies.distilhubert.head import PooledHead, balanced_class_weights, focal_loss
+
+
+def head(n_layers, hidden, n_classes, layer_weights=False, head_hidden=256, dropout=0.1):
+    return PooledHead(n_layers, hidden, n_classes, layer_weights, head_hidden, dropout)
+
+
+NO_AUGMENT = dict(gain_probability=0, noise_probability=0, pitch_probability=0, polarity_probability=0)
 
 
 def test_focal_loss_eq1_by_hand():
@@ -38,28 +45,28 @@ def test_waveform_preparation_trims_emphasises_normalises_and_cuts():
     rate = 16000
     tone = 0.2 * np.sin(2 * np.pi * 200 * np.arange(10 * rate) / rate)
     padded = np.concatenate([np.zeros(rate), tone, np.zeros(rate)]).astype(np.float32)
-    prepared = prepare_waveform(padded, WaveformConfig())
+    prepared = prepare_waveform(padded, WaveformSettings())
     assert prepared.shape == (8 * rate,)  # 1 s silence trimmed each side, 10 s tone cut to 8 s
     assert np.abs(prepared).max() == pytest.approx(0.95)
-    short = prepare_waveform(tone[: rate // 2].astype(np.float32), WaveformConfig(pre_emphasis=0.0))
+    short = prepare_waveform(tone[: rate // 2].astype(np.float32), WaveformSettings(pre_emphasis=0.0))
     np.testing.assert_allclose(short, 0.95 * tone[: len(short)] / np.abs(tone[: len(short)]).max(), atol=1e-5)
     with pytest.raises(ValueError, match="silent"):
-        prepare_waveform(np.zeros(rate, dtype=np.float32), WaveformConfig())
+        prepare_waveform(np.zeros(rate, dtype=np.float32), WaveformSettings())
 
 
 def test_augmentation_is_seeded_and_keeps_length():
     wave = np.sin(np.linspace(0, 100, 16000)).astype(np.float32)
-    cfg = AugmentConfig(pitch_probability=1.0)
+    cfg = AugmentSettings(pitch_probability=1.0)
     first = augment(wave, 16000, cfg, np.random.default_rng([1, 2]))
     assert np.array_equal(first, augment(wave, 16000, cfg, np.random.default_rng([1, 2])))
     assert first.shape == wave.shape and not np.array_equal(first, wave)
-    flipped = augment(wave, 16000, AugmentConfig(0, (0, 0), 0, (0, 0), 0, (0, 0), 1.0), np.random.default_rng(0))
+    flipped = augment(wave, 16000, AugmentSettings(**{**NO_AUGMENT, "polarity_probability": 1.0}), np.random.default_rng(0))
     np.testing.assert_array_equal(flipped, -wave)
 
 
 def test_gain_range_in_decibels():
     wave = np.ones(100, dtype=np.float32)
-    cfg = AugmentConfig(1.0, (-6.0, -6.0), 0, (0, 0), 0, (0, 0), 0)
+    cfg = AugmentSettings(**{**NO_AUGMENT, "gain_probability": 1.0, "gain_db": (-6.0, -6.0)})
     assert augment(wave, 16000, cfg, np.random.default_rng(0))[0] == pytest.approx(10 ** (-6 / 20))
 
 
@@ -75,14 +82,14 @@ def test_saved_encoder_loads_through_from_pretrained(tiny_encoder):
 
 
 def test_missing_encoder_names_the_config_key(tmp_path):
-    with pytest.raises(EncoderUnavailable, match="set ssl.pretrained in config.yaml"):
-        load_upstream(str(tmp_path / "no-such-encoder"))
+    with pytest.raises(EncoderUnavailable, match="set selfdistill.pretrained in config.yaml"):
+        load_upstream(str(tmp_path / "no-such-encoder"), "selfdistill.pretrained")
 
 
 def test_head_layer_weighting_selects_layers():
     torch.manual_seed(0)
     pooled = torch.randn(2, 3, 4)
-    weighted, last_only = PooledHead(3, 4, 2, layer_weights=True).eval(), PooledHead(3, 4, 2).eval()
+    weighted, last_only = head(3, 4, 2, layer_weights=True).eval(), head(3, 4, 2).eval()
     last_only.classifier.load_state_dict(weighted.classifier.state_dict())
     with torch.no_grad():
         weighted.layer_logits.copy_(torch.tensor([-50.0, -50.0, 50.0]))  # all weight on the last layer
@@ -93,7 +100,7 @@ def test_head_layer_weighting_selects_layers():
 
 def test_head_training_learns_separable_states_and_keeps_the_best_epoch():
     from serbench.dataset import Subset
-    from serbench.ssl.head_training import HeadTrainConfig, clean_view, head_probabilities, train_head
+    from serbench.studies.distilhubert.head import clean_view, head_probabilities, train_head
 
     rng = np.random.default_rng(0)
 
@@ -104,9 +111,9 @@ def test_head_training_learns_separable_states_and_keeps_the_best_epoch():
         return Subset(states, np.ones(n, dtype=np.int64), labels, np.arange(n))
 
     train, validation = subset(120), subset(40)
-    head = PooledHead(3, 8, 3, head_hidden=16)
-    history = train_head(head, train, validation, 3, HeadTrainConfig(learning_rate=1e-2, epochs=15, patience=4), seed=0)
-    predicted = head_probabilities(head, clean_view(validation)).argmax(1)
+    model = head(3, 8, 3, head_hidden=16)
+    history = train_head(model, train, validation, 3, HeadTrainSettings(learning_rate=1e-2, epochs=15, patience=4), seed=0)
+    predicted = head_probabilities(model, clean_view(validation)).argmax(1)
     from serbench.metrics import unweighted_average_recall
 
     assert unweighted_average_recall(validation.labels, predicted) == history["best_validation_uar"] > 0.9
@@ -117,7 +124,7 @@ def test_normalize_batch_matches_the_feature_extractor_per_valid_length():
     from transformers import Wav2Vec2FeatureExtractor
 
     from serbench.ssl.upstream import normalize_batch
-    from serbench.waveforms import pad_batch
+    from serbench.ssl.waveforms import pad_batch
 
     rng = np.random.default_rng(0)
     waves = [rng.normal(0.3, 2.0, size=n).astype(np.float32) for n in (400, 250)]
@@ -130,15 +137,14 @@ def test_normalize_batch_matches_the_feature_extractor_per_valid_length():
 
 
 def test_finetune_model_pools_like_the_frozen_cache_and_trains_the_transformer_only(tiny_encoder):
-    from serbench.ssl.finetune import FineTuneModel, finetuned_probabilities, train_finetune
-    from serbench.ssl.head_training import HeadTrainConfig
+    from serbench.studies.distilhubert.finetune import FineTuneModel, finetuned_probabilities, train_finetune
 
     model, extractor = load_upstream(tiny_encoder)
-    head = PooledHead(3, 32, 2, head_hidden=8).eval()
+    pooled_head = head(3, 32, 2, head_hidden=8).eval()
     wave = np.random.default_rng(1).normal(size=16000).astype(np.float32)
     with torch.no_grad():
-        cached = head(torch.from_numpy(pooled_hidden_states(model, extractor, wave))[None])
-    finetune = FineTuneModel(model, head, bool(extractor.do_normalize)).eval()
+        cached = pooled_head(torch.from_numpy(pooled_hidden_states(model, extractor, wave))[None])
+    finetune = FineTuneModel(model, pooled_head, bool(extractor.do_normalize)).eval()
     with torch.no_grad():
         torch.testing.assert_close(finetune(torch.from_numpy(wave)[None], torch.tensor([16000])), cached,
                                    atol=1e-4, rtol=1e-4)
@@ -147,7 +153,7 @@ def test_finetune_model_pools_like_the_frozen_cache_and_trains_the_transformer_o
     labels = np.array([0, 1] * 8)
     waves = [rng.normal(size=8000).astype(np.float32) * (0.1 if y else 1.0) for y in labels]
     history = train_finetune(finetune, (waves, labels), (waves[:4], labels[:4]), 2,
-                             HeadTrainConfig(learning_rate=1e-3, epochs=2, batch_size=4), None, seed=0)
+                             HeadTrainSettings(learning_rate=1e-3, epochs=2, batch_size=4), None, seed=0)
     after = model.state_dict()
     assert history["epochs_run"] == 2 and history["device"] in ("cpu", "cuda")
     assert all(torch.equal(before[k], after[k]) for k in before if k.startswith("feature_extractor."))

@@ -3,23 +3,22 @@ import json
 import pandas as pd
 import pytest
 
-from serbench.report.plots import pareto_front, plot_pareto
-from serbench.report.tables import RUN_COLUMNS, read_runs, summarize, to_markdown
+from serbench.cache import DamagedFileError
+from serbench.studies.quantization.plots import pareto_front, plot_pareto
+from serbench.studies.quantization.tables import RUN_COLUMNS, read_runs, summarize, to_markdown, write_tables
 
 
-def write_run(path, variant, seed, accuracy):
-    record = dict(corpus="emodb", protocol="random", model="mlp", variant=variant, fold="0", seed=seed,
+def run(variant, seed, accuracy):
+    return dict(dataset="emodb", protocol="random", model="mlp", variant=variant, fold="0", seed=seed,
                   n_params=100, avg_bits={"fp32": 32, "fixed2": 2, "adaptive": 1.5}[variant], size_kb=0.4,
                   file_bytes=500 + seed, accuracy=accuracy, uar=accuracy - 0.1, macro_f1=accuracy - 0.2, n_test=54,
                   serbench_version="0.1.0", git_commit="abc123")
-    path.write_text(json.dumps(record))
-    return path
 
 
 def test_summary_means_stds_order_and_paper_column(tmp_path):
-    paths = [write_run(tmp_path / f"{v}{s}.json", v, s, acc)
-             for v, s, acc in [("adaptive", 0, 0.7), ("fp32", 0, 0.6), ("fp32", 1, 0.8), ("fixed2", 0, 0.5), ("adaptive", 1, 0.7)]]
-    runs = read_runs(paths)
+    records = [run(v, s, acc) for v, s, acc in
+               [("adaptive", 0, 0.7), ("fp32", 0, 0.6), ("fp32", 1, 0.8), ("fixed2", 0, 0.5), ("adaptive", 1, 0.7)]]
+    runs = read_runs(records)
     assert list(runs.columns) == RUN_COLUMNS and len(runs) == 5
     table = summarize(runs)
     assert table["variant"].tolist() == ["fp32", "fixed2", "adaptive"]
@@ -34,10 +33,14 @@ def test_summary_means_stds_order_and_paper_column(tmp_path):
     assert "70.00 ± 14.14" in markdown and "74.07" in markdown
 
 
-def test_bad_metrics_file_named(tmp_path):
-    (tmp_path / "bad.json").write_text("{")
-    with pytest.raises(ValueError, match="bad.json"):
-        read_runs([tmp_path / "bad.json"])
+def test_damaged_metrics_file_is_named_with_its_rebuild_command(tmp_path):
+    (tmp_path / "good.json").write_text(json.dumps([run("fp32", 0, 0.6)]))
+    (tmp_path / "bad.json").write_text("[{")
+    outputs = [str(tmp_path / name) for name in ("runs.csv", "t.csv", "t.md", "lit.md")]
+    with pytest.raises(DamagedFileError, match=r"bad\.json: damaged metrics file .*snakemake --cores 1 --force .*bad\.json"):
+        write_tables([str(tmp_path / "good.json"), str(tmp_path / "bad.json")], *outputs)
+    write_tables([str(tmp_path / "good.json")], *outputs, config_hash="0123456789ab")
+    assert pd.read_csv(outputs[1])["config_hash"].tolist() == ["0123456789ab"]
 
 
 def test_pareto_front_keeps_non_dominated_points():
@@ -47,8 +50,8 @@ def test_pareto_front_keeps_non_dominated_points():
 
 
 def test_plot_written_as_png(tmp_path):
-    paths = [write_run(tmp_path / f"{v}.json", v, 0, 0.6) for v in ("fp32", "fixed2", "adaptive")]
-    plot_pareto(summarize(read_runs(paths)), "emodb", tmp_path / "p.png")
+    records = [run(v, 0, 0.6) for v in ("fp32", "fixed2", "adaptive")]
+    plot_pareto(summarize(read_runs(records)), "emodb", tmp_path / "p.png")
     assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ValueError, match="tess"):
-        plot_pareto(summarize(read_runs(paths)), "tess", tmp_path / "q.png")
+        plot_pareto(summarize(read_runs(records)), "tess", tmp_path / "q.png")

@@ -2,9 +2,11 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import family
 from serbench.dataset import Subset
-from serbench.models import MODELS, build_model
-from serbench.training import TrainConfig, predict, train_classifier
+from serbench.models import MODELS, predict
+from serbench.settings import TrainSettings
+from serbench.studies.quantization.training import train_classifier
 
 
 CENTRES = np.array([[0.0, 5.0, 0.0, 0.0], [5.0, 0.0, 0.0, 0.0], [0.0, 0.0, 5.0, 100.0]])
@@ -31,9 +33,9 @@ def sequences(n, seed, frames=12):
 
 def test_training_learns_and_keeps_the_best_validation_epoch():
     torch.manual_seed(0)
-    model = build_model("mlp", input_dim=4, n_classes=3, hidden=(16,))
+    model = family("mlp", 4, 3, hidden=(16,))
     train, validation = blobs(300, 0), blobs(60, 1)
-    history = train_classifier(model, train, validation, TrainConfig(max_epochs=30, patience=3), seed=0)
+    history = train_classifier(model, train, validation, TrainSettings(max_epochs=30, patience=3), seed=0)
     accuracy = float((predict(model, validation.features) == validation.labels).mean())
     assert accuracy == history["best_validation_accuracy"] == max(history["validation_accuracy"])
     assert accuracy > 0.9
@@ -41,17 +43,17 @@ def test_training_learns_and_keeps_the_best_validation_epoch():
 
 
 def test_standardization_is_fitted_on_training_features():
-    model = build_model("mlp", input_dim=4, n_classes=3, hidden=(8,))
+    model = family("mlp", 4, 3, hidden=(8,))
     train = blobs(200, 0)
-    train_classifier(model, train, blobs(30, 1), TrainConfig(max_epochs=1), seed=0)
+    train_classifier(model, train, blobs(30, 1), TrainSettings(max_epochs=1), seed=0)
     np.testing.assert_allclose(model.feature_mean.numpy(), train.features.mean(axis=0), rtol=1e-5)
     np.testing.assert_allclose(model.feature_std.numpy(), train.features.std(axis=0), rtol=1e-5)
 
 
 def test_frame_standardization_ignores_padding():
-    model = build_model("lstm", input_dim=4, n_classes=3, hidden=8)
+    model = family("lstm", 4, 3, hidden=8)
     train = sequences(50, 0)
-    train_classifier(model, train, sequences(20, 1), TrainConfig(max_epochs=1), seed=0)
+    train_classifier(model, train, sequences(20, 1), TrainSettings(max_epochs=1), seed=0)
     valid = np.concatenate([f[:n] for f, n in zip(train.features, train.lengths)])
     np.testing.assert_allclose(model.feature_mean.numpy(), valid.mean(axis=0), rtol=1e-4, atol=1e-5)
 
@@ -59,8 +61,8 @@ def test_frame_standardization_ignores_padding():
 @pytest.mark.parametrize("name", ["lstm", "attention_gru", "cnn1d"])
 def test_frame_models_learn_and_ignore_padding(name):
     torch.manual_seed(0)
-    model = build_model(name, input_dim=4, n_classes=3)
-    history = train_classifier(model, sequences(300, 0), sequences(60, 1), TrainConfig(max_epochs=15, patience=3), seed=0)
+    model = family(name, 4, 3)
+    history = train_classifier(model, sequences(300, 0), sequences(60, 1), TrainSettings(max_epochs=15, patience=3), seed=0)
     assert history["best_validation_accuracy"] > 0.9
     # garbage written into the padding changes no prediction
     test = sequences(40, 2)
@@ -82,8 +84,8 @@ def test_every_family_is_registered_with_its_input_level():
 def test_same_seed_same_model():
     def run():
         torch.manual_seed(5)
-        model = build_model("mlp", input_dim=4, n_classes=3, hidden=(8,))
-        train_classifier(model, blobs(100, 0), blobs(30, 1), TrainConfig(max_epochs=3), seed=5)
+        model = family("mlp", 4, 3, hidden=(8,))
+        train_classifier(model, blobs(100, 0), blobs(30, 1), TrainSettings(max_epochs=3), seed=5)
         return model.state_dict()
 
     first, second = run(), run()

@@ -22,9 +22,9 @@ import yaml
 import serbench
 from serbench.dataset import CorpusFiles, load_split_data
 from serbench.metrics import weighted_accuracy
+from serbench.models import predict
 from serbench.quantization.packing import load_packed
 from serbench.quantization.quantizers import fake_quantize_model
-from serbench.training import predict
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = os.environ.get("SERBENCH_DATA")
@@ -54,14 +54,13 @@ def scheduled_rules(output: str) -> dict[str, int]:
 
 def write_config(path: Path, data_root: Path, t_margin: float = 0.05, max_epochs: int = 8,
                  corpora: tuple[str, ...] = ("emodb",)) -> Path:
-    """The repository's config, cut down: EmoDB, MLP and LSTM, random and 2-fold speaker-independent, one seed."""
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    config.update(data_root=str(data_root), corpora=list(corpora), seeds=[0], models=["mlp", "lstm"], cross_corpus=[])
-    config["protocols"] = ["random", "speaker_independent"]
-    config["speaker_independent"]["n_folds"] = {"emodb": 2, "tess": 2}
-    config["train"]["max_epochs"] = max_epochs
-    config["quantization"]["fixed_bits"] = [8, 2, 1]
-    config["quantization"]["adaptive"]["t_margin"] = t_margin
+    """A study of our own over the defaults: EmoDB, MLP and LSTM, random and 2-fold speaker-independent, one seed."""
+    config = {
+        "data_root": str(data_root), "corpora": list(corpora), "seeds": [0], "models": ["mlp", "lstm"],
+        "cross_corpus": [], "protocols": ["random", "speaker_independent"],
+        "speaker_independent": {"n_folds": {"emodb": 2, "tess": 2}}, "train": {"max_epochs": max_epochs},
+        "quantization": {"fixed_bits": [8, 2, 1], "adaptive": {"t_margin": t_margin}},
+    }
     path.write_text(yaml.safe_dump(config))
     return path
 
@@ -83,6 +82,7 @@ def link_corpora(root: Path) -> None:
 def test_table_has_every_family_protocol_and_variant(work):
     summary = pd.read_csv(work / "results/tables/quantization.csv")
     assert len(summary) == 2 * 2 * 5  # models × protocols × variants
+    assert set(summary["dataset"]) == {"emodb"}
     assert set(summary.groupby(["model", "protocol"]).size()) == {5}
     si = summary[summary.protocol == "speaker_independent"]
     assert (si["n_runs"] == 2).all() and si["paper_accuracy"].isna().all()  # two folds; paper figures are random-split
@@ -108,17 +108,19 @@ def test_table_has_every_family_protocol_and_variant(work):
 
 
 def test_bit_search_read_validation_data_only(work):
-    run = work / "results/quantized/emodb/random/fold0/seed0/mlp"
-    metrics = json.loads((run / "adaptive.json").read_text())
-    split = pd.read_csv(work / "results/splits/emodb/random/seed0.csv")
-    validation_ids = set(split.loc[split.subset == "validation", "utterance_id"])
+    cell = work / "results/quantization/quantized/emodb/random/mlp"
+    metrics = next(r for r in json.loads((cell / "metrics.json").read_text()) if r["variant"] == "adaptive")
+    assert (metrics["fold"], metrics["seed"]) == ("0", 0) and (cell / "packed/fold0/seed0/adaptive.sbq").is_file()
+    split = pd.read_csv(work / "results/quantization/splits/emodb/random.csv")
+    validation_ids = set(split.loc[(split.seed == 0) & (split.subset == "validation"), "utterance_id"])
     assert metrics["search"]["subset"] == "validation"
     assert metrics["search"]["n_utterances"] == len(validation_ids) == metrics["n_validation"]
     assert not validation_ids & set(metrics["test_utterances"])
     # every score the search compared is reproduced from validation data alone
-    model, _ = load_packed(work / "results/models/emodb/random/fold0/seed0/mlp/fp32.sbq")
+    model, _ = load_packed(work / "results/quantization/models/emodb/random/mlp/fold0/seed0/fp32.sbq")
     files = CorpusFiles(work / "results/manifests/emodb.csv", work / "results/features/emodb/utterance.npz")
-    validation = load_split_data(work / "results/splits/emodb/random/seed0.csv", "0", {"emodb": files}).subsets["validation"]
+    split = work / "results/quantization/splits/emodb/random.csv"
+    validation = load_split_data(split, "0", {"emodb": files}, seed=0).subsets["validation"]
     features, labels = validation.features, validation.labels
     assert metrics["search"]["baseline_accuracy"] == weighted_accuracy(labels, predict(model, features))
     chosen: dict[str, int] = {}
@@ -136,29 +138,28 @@ def test_second_run_schedules_nothing(work):
     assert scheduled_rules(output) == {}
 
 
-REPORT = {"quantization_table": 1, "pareto_plot": 1, "accuracy_vs_bits_plot": 2, "all": 1}
+REPORT = {"quantization_table": 1, "quantization_plots": 1, "all": 1}
 
 
 def test_changing_a_quantization_key_reruns_only_quantization_and_report(work):
     changed = write_config(work / "changed.yaml", work / "data", t_margin=0.2)
     output = snakemake(work, changed, "all", "--dry-run")
-    assert scheduled_rules(output) == {"quantize": 6, **REPORT}  # 2 models × 3 (protocol, fold) pairs
+    assert scheduled_rules(output) == {"quantize": 4, **REPORT}  # 2 models × 2 protocols, every fold in one job
 
 
 def test_changing_a_training_key_keeps_features_and_splits(work):
     changed = write_config(work / "changed.yaml", work / "data", max_epochs=9)
     output = snakemake(work, changed, "all", "--dry-run")
-    assert scheduled_rules(output) == {"train": 6, "quantize": 6, **REPORT}
+    assert scheduled_rules(output) == {"train": 4, "quantize": 4, **REPORT}
 
 
 def test_adding_a_corpus_builds_that_corpus_and_the_report_only(work):
     changed = write_config(work / "changed.yaml", work / "data", corpora=("emodb", "tess"))
     output = snakemake(work, changed, "all", "--dry-run")
-    # TESS only: its manifest, features, 2 splits (random, speaker folds), 2 models × 3 (protocol, fold) pairs;
-    # then the tables and the plots of both corpora
-    assert scheduled_rules(output) == {"manifest": 1, "features": 1, "split": 2, "train": 6, "quantize": 6,
-                                       "quantization_table": 1, "pareto_plot": 2, "accuracy_vs_bits_plot": 4, "all": 1}
-    assert "corpus=emodb" not in output.split("rule quantization_table")[0]
+    # TESS only: its manifest, features, 2 splits (random, speaker folds), 2 models × 2 protocols; then the report
+    assert scheduled_rules(output) == {"manifest": 1, "features": 1, "split": 2, "train": 4, "quantize": 4, **REPORT}
+    before_report = output.split("rule quantization_table")[0]
+    assert "corpus=emodb" not in before_report and "dataset=emodb" not in before_report
 
 
 def test_every_row_names_its_config_hash_version_commit_and_seed(work):
@@ -181,7 +182,7 @@ def test_interrupted_run_resumes_to_identical_tables(work, tmp_path):
                "--configfile", str(config), "--cores", "2", "all"]
     run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     deadline = time.monotonic() + 600
-    while not list((tmp_path / "results").glob("models/**/fp32.sbq")) and time.monotonic() < deadline:
+    while not list((tmp_path / "results").glob("quantization/models/**/fp32.sbq")) and time.monotonic() < deadline:
         time.sleep(0.2)
     os.killpg(run.pid, signal.SIGINT)  # as Ctrl-C in a terminal: Snakemake and its running jobs
     interrupted = run.communicate(timeout=300)[0]

@@ -44,22 +44,20 @@ def run_study(work: Path, config: dict) -> None:
 def work(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("selfdistill")
     encoder = save_random_upstream("wav2vec2-base", work / "tiny-wav2vec2", size="tiny", num_hidden_layers=3)
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    config.update(data_root=str(data_root(work)), studies=["selfdistill"])
-    config["selfdistill"].update(pretrained=str(encoder), encoder_layers=3, exit_layers=[1, 2],
-                                 variants=["gru-l2+cosine"], seeds=[0])
-    config["selfdistill"]["train"].update(epochs=1)
-    config["selfdistill"]["latency"].update(repeats=1)
-    run_study(work, config)
+    run_study(work, {"data_root": str(data_root(work)), "studies": ["selfdistill"], "selfdistill": {
+        "pretrained": str(encoder), "encoder_layers": 3, "exit_layers": [1, 2], "variants": ["gru-l2+cosine"],
+        "seeds": [0], "train": {"epochs": 1}, "latency": {"repeats": 1}}})
     return work
 
 
 def test_every_exit_teacher_and_fusion_is_scored(work):
-    metrics = json.loads((work / "results/selfdistill/runs/emodb/gru-l2+cosine/fold1/seed0/metrics.json").read_text())
+    metrics = json.loads((work / "results/selfdistill/runs/gru-l2+cosine/fold1.json").read_text())[0]
+    assert (metrics["fold"], metrics["seed"]) == ("1", 0)
     assert set(metrics["scores"]["test"]) == {"teacher", "1", "2", "fusion_mean", "fusion_confident"}
     assert all(0 <= s["uar"] <= 1 for s in metrics["scores"]["test"].values())
-    assert metrics["loss"]["similarity"] == ["l2", "cosine"]
-    baseline = json.loads((work / "results/selfdistill/runs/emodb/baseline-2/fold0/seed0/metrics.json").read_text())
+    assert metrics["similarity"] == ["l2", "cosine"]
+    assert (work / "results/selfdistill/runs/gru-l2+cosine/fold1/seed0/model.pt").is_file()
+    baseline = json.loads((work / "results/selfdistill/runs/baseline-2/fold0.json").read_text())[0]
     assert set(baseline["scores"]["test"]) == {"teacher"} and baseline["teacher_depth"] == 2
 
 
@@ -74,7 +72,7 @@ def test_tables_latency_and_int8(work):
     # full-size wav2vec2-base: 12 layers of 7,087,872 parameters each; an exit at layer 1 drops 11 of them
     assert latency["teacher"]["depth"] == 12
     assert latency["teacher"]["n_params"] - latency["1"]["n_params"] > 11 * 7_000_000
-    int8 = json.loads((work / "results/selfdistill/int8/emodb/gru-l2+cosine.json").read_text())["exits"]
+    int8 = json.loads((work / "results/selfdistill/int8/gru-l2+cosine.json").read_text())["exits"]
     assert set(int8) == {"1", "2", "teacher"}
     assert all(row["int8_mb"] < row["float_mb"] for row in int8.values())
 
@@ -87,19 +85,17 @@ def test_demos_copy_runs_the_study_on_fixed_speaker_lists_without_neutral(tmp_pa
                 name = f"PR_{speaker[0]}_{speaker[1:]}_{code}01{take}.wav"
                 write_tone(root / ("NEU" if code == "neu" else "DEMOS") / name, seconds=1.2, freq=150 + 60 * e + 7 * s)
     encoder = save_random_upstream("wav2vec2-base", tmp_path / "tiny-wav2vec2", size="tiny", num_hidden_layers=2)
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    config.update(data_root=str(tmp_path / "data"), corpora=["demos"], studies=["selfdistill"])
-    config["selfdistill"].update(
-        pretrained=str(encoder), corpus="demos", protocol="fixed_speakers", exclude_emotions=["neutral"],
-        speakers={"train": ["f01", "m03", "m04"], "validation": ["f02"], "test": ["m05"]},
-        encoder_layers=2, exit_layers=[1], variants=["conv-l2"], baselines=False, seeds=[0])
-    config["selfdistill"]["train"].update(epochs=1)
-    config["selfdistill"]["latency"].update(repeats=1)
-    run_study(tmp_path, config)
-    split = pd.read_csv(tmp_path / "results/selfdistill/splits/demos/seed0.csv")
+    run_study(tmp_path, {"data_root": str(tmp_path / "data"), "corpora": ["demos"], "studies": ["selfdistill"],
+                         "selfdistill": {
+                             "pretrained": str(encoder), "corpus": "demos", "protocol": "fixed_speakers",
+                             "exclude_emotions": ["neutral"],
+                             "speakers": {"train": ["f01", "m03", "m04"], "validation": ["f02"], "test": ["m05"]},
+                             "encoder_layers": 2, "exit_layers": [1], "variants": ["conv-l2"], "baselines": False,
+                             "seeds": [0], "train": {"epochs": 1}, "latency": {"repeats": 1}}})
+    split = pd.read_csv(tmp_path / "results/selfdistill/splits/demos.csv")
     speakers = split["utterance_id"].str.split("_").str[1:3].str.join("")
     assert split.assign(speaker=speakers).groupby("subset")["speaker"].apply(set).to_dict() == {
         "train": {"f01", "m03", "m04"}, "validation": {"f02"}, "test": {"m05"}}
-    metrics = json.loads((tmp_path / "results/selfdistill/runs/demos/conv-l2/fold0/seed0/metrics.json").read_text())
+    metrics = json.loads((tmp_path / "results/selfdistill/runs/conv-l2/fold0.json").read_text())[0]
     assert metrics["classes"] == ["anger", "guilt", "sadness"]  # neutral left out, as the paper does
     assert "demos" in (tmp_path / "results/tables/selfdistill.md").read_text()

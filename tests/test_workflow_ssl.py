@@ -42,13 +42,10 @@ def data_root(work: Path) -> Path:
     return root
 
 
-def write_config(work: Path, pretrained: str) -> Path:
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    config.update(data_root=str(data_root(work)), studies=["distilhubert"])
-    config["ssl"].update(pretrained=pretrained, views=1)
-    config["ssl"]["train"]["epochs"] = 4
-    config["distilhubert"].update(n_folds=2, extra_train=["tess"], cross_corpus_test="ravdess", seeds=[0])
-    config["distilhubert"]["latency"].update(repeats=1)
+def write_config(work: Path, pretrained: str, **distilhubert) -> Path:
+    config = {"data_root": str(data_root(work)), "studies": ["distilhubert"], "distilhubert": {
+        "pretrained": pretrained, "views": 1, "train": {"epochs": 4}, "n_folds": 2, "extra_train": ["tess"],
+        "cross_corpus_test": "ravdess", "seeds": [0], "latency": {"repeats": 1}, **distilhubert}}
     path = work / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
@@ -71,34 +68,34 @@ def work(tmp_path_factory) -> Path:
 
 
 def test_table1_has_both_settings_per_class_f1_and_the_random_weight_warning(work):
-    table = pd.read_csv(work / "results/tables/ssl_table1.csv")
+    table = pd.read_csv(work / "results/tables/distilhubert_table1.csv")
     assert set(table["setting"]) == {"base", "extra"}
     assert {"accuracy", "uar", "macro_f1", "f1_anger", "f1_happiness", "f1_neutral", "f1_sadness",
             "cross_uar"} <= set(table["metric"])
     assert table["mean"].between(0, 1).all() and (table["n_runs"] == 2).all()
-    markdown = (work / "results/tables/ssl_table1.md").read_text()
+    markdown = (work / "results/tables/distilhubert_table1.md").read_text()
     assert "random" in markdown and "± " in markdown and "gain (Δ)" in markdown
-    runs = pd.read_csv(work / "results/tables/ssl_runs.csv", dtype={"config_hash": str})
+    runs = pd.read_csv(work / "results/tables/distilhubert_runs.csv", dtype={"config_hash": str})
     assert set(runs["cross_corpus"]) == {"ravdess"}
     assert runs["config_hash"].str.fullmatch(r"[0-9a-f]{12}").all() and runs["serbench_version"].notna().all()
     assert table["config_hash"].nunique() == 1 and set(table["seeds"].astype(str)) == {"0"}
-    metrics = json.loads((work / "results/ssl/heads/emodb/extra/fold0/seed0/metrics.json").read_text())
+    metrics = json.loads((work / "results/distilhubert/heads/extra/fold0.json").read_text())[0]
     assert metrics["classes"] == ["anger", "happiness", "neutral", "sadness"]
     assert metrics["cross_corpus"]["n_test"] == 16 + 16 + 8 + 16  # RAVDESS two actors: angry, happy, neutral, sad
-    split = pd.read_csv(work / "results/ssl/splits/emodb/extra/seed0.csv")
+    split = pd.read_csv(work / "results/distilhubert/splits/extra.csv")
     assert set(split.loc[split.corpus == "tess", "subset"]) == {"train"}  # the extra corpus only trains
-    assert (work / "results/plots/ssl_confusion.png").read_bytes()[:4] == b"\x89PNG"
+    assert (work / "results/plots/distilhubert_confusion.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_int8_table_and_files(work):
-    int8 = json.loads((work / "results/ssl/onnx/int8.json").read_text())
+    int8 = json.loads((work / "results/distilhubert/onnx/int8.json").read_text())
     assert int8["encoder_int8_mb"] < int8["encoder_float_mb"]
     assert len(int8["heads"]) == 2 and all(0 <= h["uar_int8"] <= 1 for h in int8["heads"])
-    latency = json.loads((work / "results/ssl/latency.json").read_text())
+    latency = json.loads((work / "results/distilhubert/latency.json").read_text())
     assert latency["n_params"] > 23_000_000  # full-size DistilHuBERT + head, built from its config
     # MatMul/Gemm weights shrink 4x; the convolutional feature encoder and positional convolution stay float
     assert latency["onnx_int8_mb"] < 0.6 * latency["onnx_float_mb"]
-    markdown = (work / "results/tables/ssl_int8.md").read_text()
+    markdown = (work / "results/tables/distilhubert_int8.md").read_text()
     assert "ONNX Runtime int8" in markdown and "PyTorch float32" in markdown
 
 
@@ -117,7 +114,7 @@ def test_predict_long_voice_note_and_clear_errors(work, tmp_path):
     sf.write(short, speech[0][int(0.6 * rate) : int(0.9 * rate)], rate)
     broken = tmp_path / "broken.wav"
     broken.write_bytes(b"RIFF0000")
-    model = work / "results/ssl/onnx/model.int8.onnx"
+    model = work / "results/distilhubert/onnx/model.int8.onnx"
     done = subprocess.run(["serbench", "predict", str(note), str(silent), str(short), str(broken), "--model", str(model)],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
@@ -132,29 +129,25 @@ def test_missing_encoder_fails_early_naming_the_key(tmp_path):
     write_config(tmp_path, str(tmp_path / "no-encoder-here"))
     done = snakemake(tmp_path, "all")
     assert done.returncode != 0
-    log = (tmp_path / "results/logs/ssl/encoder.log").read_text().strip().splitlines()
-    assert "set ssl.pretrained in config.yaml" in log[-1]
-    assert not (tmp_path / "results/ssl/embeddings").exists()
+    log = (tmp_path / "results/logs/distilhubert/encoder.log").read_text().strip().splitlines()
+    assert "set distilhubert.pretrained in config.yaml" in log[-1]
+    assert "set distilhubert.pretrained in config.yaml" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "results/distilhubert/embeddings").exists()
 
 
 def test_finetune_trains_encoder_and_head_end_to_end(tmp_path):
     encoder = save_random_upstream("distilhubert", tmp_path / "tiny-distilhubert", size="tiny")
-    config_path = write_config(tmp_path, str(encoder))
-    config = yaml.safe_load(config_path.read_text())
-    config["ssl"]["finetune"] = True
-    config["ssl"]["train"].update(epochs=2)
-    config["distilhubert"].update(extra_train=[])
-    config_path.write_text(yaml.safe_dump(config))
+    write_config(tmp_path, str(encoder), finetune=True, train={"epochs": 2}, extra_train=[])
     done = snakemake(tmp_path, "all")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert not (tmp_path / "results/ssl/embeddings").exists()  # nothing cached per utterance
-    head = tmp_path / "results/ssl/heads/emodb/base/fold0/seed0"
-    metrics = json.loads((head / "metrics.json").read_text())
+    assert not (tmp_path / "results/distilhubert/embeddings").exists()  # nothing cached per utterance
+    head = tmp_path / "results/distilhubert/heads/base/fold0/seed0"
+    metrics = json.loads((tmp_path / "results/distilhubert/heads/base/fold0.json").read_text())[0]
     assert metrics["finetune"] is True and metrics["cross_corpus"]["n_test"] == 56
     saved = torch.load(head / "head.pt", weights_only=True)
     original = load_upstream(str(encoder))[0].state_dict()
     tuned = saved["encoder_state_dict"]
     assert any(not torch.equal(original[k], tuned[k]) for k in original if k.startswith("encoder.layers."))
-    assert "fine-tuned with the head" in (tmp_path / "results/tables/ssl_table1.md").read_text()
-    int8 = json.loads((tmp_path / "results/ssl/onnx/int8.json").read_text())
+    assert "fine-tuned with the head" in (tmp_path / "results/tables/distilhubert_table1.md").read_text()
+    int8 = json.loads((tmp_path / "results/distilhubert/onnx/int8.json").read_text())
     assert len(int8["heads"]) == 2 and int8["encoder_int8_mb"] < int8["encoder_float_mb"]

@@ -59,3 +59,13 @@ def write_text(path: str | os.PathLike, text: str) -> None:
     """Write a text file, atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(text)
+
+
+def write_figure(path: str | os.PathLike, figure) -> None:
+    """Save a matplotlib figure as PNG (120 dpi, tight layout), atomically, and close it."""
+    import matplotlib.pyplot as plt
+
+    figure.tight_layout()
+    with atomic_path(path, suffix=".png") as tmp:
+        figure.savefig(tmp, dpi=120, format="png")
+    plt.close(figure)

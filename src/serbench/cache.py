@@ -43,6 +43,20 @@ def load_checkpoint(path: str | Path) -> dict:
         raise damaged(path, "model file", err) from err
 
 
+def read_json(path: str | Path, what: str = "JSON file"):
+    """A JSON file written by a workflow step.
+
+    Raises:
+        DamagedFileError: missing, truncated or not JSON; the message names it and the rebuild command.
+    """
+    import json
+
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError) as err:
+        raise damaged(path, what, err) from err
+
+
 def save_rows(path: str | Path, utterance_ids: list[str], rows: np.ndarray) -> None:
     """Write ``ids (N,)`` and ``features (N, ...)`` as .npz, atomically."""
     with atomic_path(path, suffix=".npz") as tmp:

@@ -1,7 +1,8 @@
 """Evaluation protocols: which utterances train, validate and test.
 
-A protocol yields a fold table with columns ``fold, corpus, utterance_id,
-subset`` (subset one of ``train``, ``validation``, ``test``). Model selection,
+A protocol yields a fold table with columns ``seed, fold, corpus,
+utterance_id, subset`` (subset one of ``train``, ``validation``, ``test``),
+every seed of an experiment in one table. Model selection,
 early stopping and the quantization bit search read ``validation`` only;
 ``test`` is scored once, at the end.
 
@@ -16,18 +17,18 @@ early stopping and the quantization bit search read ``validation`` only;
 from __future__ import annotations
 
 import logging
-from pathlib import Path
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
+from serbench.atomic import write_csv
+from serbench.corpora import read_manifest
 from serbench.labels import shared_emotions
 
 log = logging.getLogger(__name__)
 
-SUBSETS: tuple[str, ...] = ("train", "validation", "test")
-FOLD_COLUMNS: tuple[str, ...] = ("fold", "corpus", "utterance_id", "subset")
 
 
 def _table(fold: str, corpus: pd.Series | str, parts: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -212,43 +213,59 @@ def cross_corpus_split(
     return _table("0", pd.Series(corpus_of), {"train": train_ids, "validation": val_ids, "test": test_ids})
 
 
-def add_extra_training(folds: pd.DataFrame, extra: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Add every utterance of the ``extra`` corpora to the training subset of every fold.
-
-    Ismail's CREMA-D setting: the extra corpus trains only, never validates or tests.
-    """
-    rows = [folds]
-    for fold in folds["fold"].unique():
-        for corpus, manifest in extra.items():
-            rows.append(pd.DataFrame({"fold": fold, "corpus": corpus, "utterance_id": manifest["utterance_id"], "subset": "train"}))
-    return pd.concat(rows, ignore_index=True)
-
-
-def relabel(folds: pd.DataFrame, manifests: dict[str, pd.DataFrame], label_map: dict[str, str] | None) -> pd.DataFrame:
-    """Give a fold table an ``emotion`` column, the study's class of each utterance.
+def make_folds(protocol: str, manifests: dict[str, pd.DataFrame], seed: int, **settings) -> pd.DataFrame:
+    """Fold table of one protocol and seed.
 
     Args:
-        folds: fold table.
-        manifests: manifest of every corpus the table names.
-        label_map: canonical emotion -> study class (``serbench.labels.FOUR_CLASS``);
-            utterances of unmapped emotions are left out. ``None`` keeps every emotion.
-    """
-    emotion_of = {(c, u): e for c, m in manifests.items() for u, e in zip(m["utterance_id"], m["emotion"])}
-    emotions = [emotion_of[key] for key in zip(folds["corpus"], folds["utterance_id"])]
-    if label_map is not None:
-        emotions = [label_map.get(e) for e in emotions]
-    kept = folds.assign(emotion=emotions)
-    return kept[kept["emotion"].notna()].reset_index(drop=True)
-
-
-def read_folds(path: str | Path) -> pd.DataFrame:
-    """Read a fold table, ids and folds as strings.
+        protocol: ``random``, ``speaker_independent``, ``fixed_speakers`` or ``cross_corpus``.
+        manifests: corpus name -> manifest; for ``cross_corpus`` the last one is
+            the test corpus, the others train.
+        seed: seed of the split.
+        settings: the protocol's keyword arguments (fractions, ``n_folds``,
+            validation speakers, ``speakers`` lists).
 
     Raises:
-        ValueError: a column of :data:`FOLD_COLUMNS` is missing.
+        ValueError: an unknown protocol, or several corpora given to a single-corpus protocol.
     """
-    folds = pd.read_csv(path, dtype={"fold": str, "corpus": str, "utterance_id": str, "subset": str, "emotion": str})
-    missing = set(FOLD_COLUMNS) - set(folds.columns)
-    if missing:
-        raise ValueError(f"{path}: not a fold table, missing columns {sorted(missing)}")
-    return folds
+    names = list(manifests)
+    if protocol == "cross_corpus":
+        return cross_corpus_split(manifests, names[:-1], names[-1], seed, **settings)
+    if len(names) != 1:
+        raise ValueError(f"protocol {protocol!r} takes one corpus, got {names}")
+    manifest, corpus = manifests[names[0]], names[0]
+    if protocol == "random":
+        return random_split(manifest, corpus, seed, **settings)
+    if protocol == "speaker_independent":
+        return speaker_independent_split(manifest, corpus, seed=seed, **settings)
+    if protocol == "fixed_speakers":
+        return fixed_speaker_split(manifest, corpus, **settings)
+    raise ValueError(f"unknown protocol {protocol!r}; expected random, speaker_independent, fixed_speakers or cross_corpus")
+
+
+def seeded_folds(make: Callable[[int], pd.DataFrame], seeds: list[int]) -> pd.DataFrame:
+    """The fold tables ``make(seed)`` of every seed in one table, with a leading ``seed`` column.
+
+    >>> table = seeded_folds(lambda s: pd.DataFrame({"fold": ["0"], "utterance_id": [f"u{s}"]}), [3, 4])
+    >>> table.values.tolist()
+    [[3, '0', 'u3'], [4, '0', 'u4']]
+    """
+    return pd.concat([make(seed).assign(seed=seed) for seed in seeds], ignore_index=True).pipe(
+        lambda t: t[["seed", *[c for c in t.columns if c != "seed"]]])
+
+
+def write_folds(protocol: str, manifests: dict[str, str], seeds: list[int], settings: dict, out: str) -> None:
+    """Fold tables of one protocol for every seed in one CSV (see :func:`make_folds`).
+
+    ``manifests`` maps corpus names to manifest paths; for ``cross_corpus`` the
+    last one is the test corpus. ``settings`` may hold ``exclude_emotions``,
+    emotions left out before splitting (logged), besides the protocol's own arguments.
+    """
+    settings = dict(settings)
+    excluded = set(settings.pop("exclude_emotions", []))
+    tables = {}
+    for name, path in manifests.items():
+        table = read_manifest(path)
+        if excluded:
+            log.info("%s: %d utterances of %s left out", name, table["emotion"].isin(excluded).sum(), sorted(excluded))
+        tables[name] = table[~table["emotion"].isin(excluded)]
+    write_csv(out, seeded_folds(lambda seed: make_folds(protocol, tables, seed, **settings), seeds))

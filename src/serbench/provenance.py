@@ -12,17 +12,21 @@ import json
 import subprocess
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from serbench import __version__
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Config sections each SSL study's results depend on; the quantization study takes
 # every key but NOT_QUANTIZATION. Where the corpora lie (data_root) is no setting:
 # the same study on a copy elsewhere hashes alike.
 STUDY_SECTIONS: dict[str, tuple[str, ...]] = {
-    "distilhubert": ("ssl", "distilhubert"),
-    "selfdistill": ("ssl", "selfdistill"),
+    "distilhubert": ("waveform", "distilhubert"),
+    "selfdistill": ("waveform", "selfdistill"),
 }
-NOT_QUANTIZATION = ("data_root", "studies", "ssl", "distilhubert", "selfdistill")
+NOT_QUANTIZATION = ("data_root", "studies", "waveform", "distilhubert", "selfdistill")
 
 
 def config_hash(settings: dict) -> str:
@@ -43,8 +47,8 @@ def study_config_hash(config: dict, study: str) -> str:
     ``quantization`` takes every key except :data:`NOT_QUANTIZATION`; the SSL
     studies take their sections in :data:`STUDY_SECTIONS`.
 
-    >>> base = {"data_root": "/a", "train": {"lr": 1e-3}, "ssl": {"views": 2}}
-    >>> study_config_hash(base, "quantization") == study_config_hash({**base, "data_root": "/b", "ssl": {}}, "quantization")
+    >>> base = {"data_root": "/a", "train": {"lr": 1e-3}, "distilhubert": {"views": 2}}
+    >>> study_config_hash(base, "quantization") == study_config_hash({**base, "data_root": "/b", "distilhubert": {}}, "quantization")
     True
     >>> study_config_hash(base, "quantization") == study_config_hash({**base, "train": {"lr": 1e-2}}, "quantization")
     False
@@ -77,3 +81,13 @@ def git_commit() -> str:
 def stamp() -> dict[str, str]:
     """``serbench_version`` and ``git_commit`` for a metrics file."""
     return {"serbench_version": __version__, "git_commit": git_commit()}
+
+
+def distinct_values(values: pd.Series) -> str:
+    """Distinct values of a group, sorted, joined with spaces (one value for a consistent build).
+
+    >>> import pandas as pd
+    >>> distinct_values(pd.Series([2, 0, 2]))
+    '0 2'
+    """
+    return " ".join(str(v) for v in sorted(set(values.fillna("")), key=str))

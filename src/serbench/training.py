@@ -1,125 +1,90 @@
-"""Supervised training of a downstream classifier with early stopping.
+"""The one training loop of the suite: epochs, a validation score, early stopping and best-epoch restore.
 
-Shinde et al. 2024, Sec. 3: Adam (lr 1e-3), cross-entropy, batch 32, early
-stopping with patience 5, dropout 0.1. Early stopping watches validation
-accuracy and restores the best epoch's weights.
+Every trainer (the feature models, the DistilHuBERT head and fine-tuning, the
+self-distillation model, quantization-aware fine-tuning) supplies what one
+epoch does and how the model is scored on validation data; :func:`fit` runs
+them and keeps the weights of the best validation epoch. Model selection reads
+the validation score only.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
 
-import numpy as np
-import torch
 from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
-
-from serbench.dataset import Subset
-from serbench.early_stopping import BestEpoch
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    """Training settings (config key ``train``).
-
-    Attributes:
-        learning_rate: Adam step size (paper: 1e-3).
-        batch_size: utterances per step (paper: 32).
-        max_epochs: upper bound on epochs; early stopping usually ends sooner.
-        patience: epochs without a better validation accuracy before stopping (paper: 5).
-    """
-
-    learning_rate: float = 1e-3
-    batch_size: int = 32
-    max_epochs: int = 200
-    patience: int = 5
-
-
-def _lengths(features: np.ndarray, lengths: np.ndarray | None) -> torch.Tensor:
-    if lengths is None:
-        lengths = np.full(len(features), features.shape[1] if features.ndim == 3 else 1)
-    return torch.as_tensor(lengths, dtype=torch.long)
-
-
-@torch.no_grad()
-def predict(model: nn.Module, features: np.ndarray, lengths: np.ndarray | None = None, batch_size: int = 256) -> np.ndarray:
-    """Class indices ``(N,)`` for inputs ``(N, dim)`` or ``(N, frames, dim)`` with ``lengths (N,)``, in eval mode."""
-    model.eval()
-    inputs, valid = torch.as_tensor(features, dtype=torch.float32), _lengths(features, lengths)
-    chunks = zip(inputs.split(batch_size), valid.split(batch_size))
-    return torch.cat([model(x, n).argmax(dim=1) for x, n in chunks]).numpy()
-
-
-def fit_standardization(model: nn.Module, train_features: np.ndarray, lengths: np.ndarray | None = None) -> None:
-    """Set the model's ``feature_mean``/``feature_std`` buffers from the training split only.
-
-    For frame-level inputs ``(N, frames, dim)`` only each utterance's first
-    ``lengths`` frames count (padding is left out); a zero std becomes 1.
-    """
-    if train_features.ndim == 3:
-        valid = np.arange(train_features.shape[1])[None, :] < _lengths(train_features, lengths).numpy()[:, None]
-        flat = train_features[valid]  # (valid frames, dim)
-    else:
-        flat = train_features
-    std = flat.std(axis=0)
-    model.feature_mean.copy_(torch.as_tensor(flat.mean(axis=0)))
-    model.feature_std.copy_(torch.as_tensor(np.where(std > 0, std, 1.0)))
-
-
-def train_classifier(
-    model: nn.Module,
-    train: Subset,
-    validation: Subset,
-    cfg: TrainConfig,
-    seed: int,
-) -> dict:
-    """Train ``model`` in place and keep the epoch with the best validation accuracy.
+class BestEpoch:
+    """Tracks the epoch with the highest validation score.
 
     Args:
-        model: a registered classifier with standardization buffers.
-        train: the training subset.
-        validation: the validation subset (never the test subset).
-        cfg: training settings.
-        seed: seeds weight init order, shuffling and dropout.
+        patience: epochs without a better score before :meth:`update` says stop;
+            ``None`` never stops early.
+
+    >>> tracker = BestEpoch(patience=2)
+    >>> model = nn.Linear(1, 1)
+    >>> [tracker.update(epoch, score, model) for epoch, score in enumerate([0.5, 0.7, 0.6, 0.6], start=1)]
+    [False, False, False, True]
+    >>> tracker.best_epoch, tracker.best_score
+    (2, 0.7)
+    """
+
+    def __init__(self, patience: int | None):
+        self.patience = patience
+        self.best_score, self.best_epoch, self._state = float("-inf"), 0, None
+
+    def update(self, epoch: int, score: float, model: nn.Module) -> bool:
+        """Record one epoch's validation score; returns whether to stop."""
+        if score > self.best_score:
+            self.best_score, self.best_epoch, self._state = score, epoch, copy.deepcopy(model.state_dict())
+            return False
+        return self.patience is not None and epoch - self.best_epoch >= self.patience
+
+    def restore(self, model: nn.Module) -> None:
+        """Load the best epoch's weights back into ``model``."""
+        model.load_state_dict(self._state)
+
+
+def fit(model: nn.Module, train_epoch: Callable[[], float], validate: Callable[[], float], epochs: int,
+        patience: int | None, metric: str = "accuracy", restore_best: bool = True,
+        epoch_log_level: int = logging.DEBUG) -> dict:
+    """Train ``model`` in place for up to ``epochs`` epochs, scoring it on validation data after each.
+
+    Args:
+        model: put in train mode before each epoch (``validate`` sets eval mode itself).
+        train_epoch: runs one epoch over the training data; returns its mean loss.
+        validate: the validation score of the current weights (higher is better).
+        epochs: upper bound on epochs.
+        patience: stop after this many epochs without a better score; ``None`` runs every epoch.
+        metric: name of the score in the history (``accuracy``, ``uar``).
+        restore_best: load the best epoch's weights at the end (``False`` keeps the last epoch's).
+        epoch_log_level: logging level of the per-epoch line (INFO for long epochs such as fine-tuning).
 
     Returns:
-        History: ``best_epoch``, ``best_validation_accuracy``, ``epochs_run``
-        and per-epoch ``train_loss`` and ``validation_accuracy`` lists.
+        History: per-epoch ``train_loss``, ``validation_<metric>`` and ``epoch_seconds``;
+        ``best_epoch``, ``best_validation_<metric>``, ``epochs_run``.
     """
-    torch.manual_seed(seed)
-    fit_standardization(model, train.features, train.lengths)
-    dataset = TensorDataset(
-        torch.as_tensor(train.features, dtype=torch.float32),
-        _lengths(train.features, train.lengths),
-        torch.as_tensor(train.labels, dtype=torch.long),
-    )
-    loader = DataLoader(
-        dataset,
-        batch_size=cfg.batch_size,
-        shuffle=True,
-        generator=torch.Generator().manual_seed(seed),
-    )
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
-    loss_fn = nn.CrossEntropyLoss()
-    history: dict = {"train_loss": [], "validation_accuracy": []}
-    best = BestEpoch(cfg.patience)
-    for epoch in range(1, cfg.max_epochs + 1):
+    history: dict = {"train_loss": [], f"validation_{metric}": [], "epoch_seconds": []}
+    best = BestEpoch(patience)
+    epoch = 0
+    for epoch in range(1, epochs + 1):
+        start = time.perf_counter()
         model.train()
-        total = 0.0
-        for inputs, lengths, labels in loader:
-            optimizer.zero_grad()
-            loss = loss_fn(model(inputs, lengths), labels)
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(labels)
-        accuracy = float((predict(model, validation.features, validation.lengths) == validation.labels).mean())
-        history["train_loss"].append(total / len(loader.dataset))
-        history["validation_accuracy"].append(accuracy)
-        if best.update(epoch, accuracy, model):
+        loss = train_epoch()
+        score = validate()
+        history["train_loss"].append(loss)
+        history[f"validation_{metric}"].append(score)
+        history["epoch_seconds"].append(time.perf_counter() - start)
+        log.log(epoch_log_level, "epoch %d: train loss %.4f, validation %s %.4f, %.0f s", epoch, loss, metric, score,
+                history["epoch_seconds"][-1])
+        if best.update(epoch, score, model):
             break
-    best.restore(model)
-    log.info("best validation accuracy %.4f at epoch %d of %d", best.best_score, best.best_epoch, epoch)
-    return {**history, "best_epoch": best.best_epoch, "best_validation_accuracy": best.best_score, "epochs_run": epoch}
+    if restore_best:
+        best.restore(model)
+    log.info("best validation %s %.4f at epoch %d of %d", metric, best.best_score, best.best_epoch, epoch)
+    return {**history, "best_epoch": best.best_epoch, f"best_validation_{metric}": best.best_score, "epochs_run": epoch}

@@ -9,7 +9,7 @@ import pytest
 import torch
 from transformers import AutoModel
 
-from serbench.ssl.selfdistill import ExitHead, ExitModel
+from serbench.studies.selfdistill.model import ExitHead, ExitModel
 from serbench.ssl.upstream import build_config
 
 

@@ -1,61 +1,76 @@
+# What the studies read: corpus copies, manifests; for the SSL studies, waveforms and their pretrained encoders.
+
+
 rule download_corpus:
     output:
-        directory(f"{config['data_root']}/{{corpus}}"),
+        directory(f"{SETTINGS.data_root}/{{corpus}}"),
     params:
-        sha256=corpus_sha256,
+        sha256=lambda w: SETTINGS.download_sha256.get(w.corpus) or "",
     log:
-        f"{RESULTS}/logs/download/{{corpus}}.log",
+        logs("download/{corpus}"),
     benchmark:
-        f"{RESULTS}/benchmarks/download/{{corpus}}.tsv"
-    conda:
-        "../envs/serbench.yaml"
+        benchmarks("download/{corpus}")
     threads: 1
     resources:
         mem_mb=1000,
         runtime=120,
     shell:
+        # a shell rule on purpose: a script rule reruns when its outputs are older than the script,
+        # and a user's corpus copy always is
         "serbench download --corpus {wildcards.corpus} --dest {output} --sha256 '{params.sha256}' 2> {log}"
 
 
 rule manifest:
     input:
-        corpus=corpus_folder,
+        corpus=f"{SETTINGS.data_root}/{{corpus}}",
     output:
         manifest=f"{RESULTS}/manifests/{{corpus}}.csv",
         skipped=f"{RESULTS}/manifests/{{corpus}}.skipped.csv",
     log:
-        f"{RESULTS}/logs/manifest/{{corpus}}.log",
+        logs("manifest/{corpus}"),
     benchmark:
-        f"{RESULTS}/benchmarks/manifest/{{corpus}}.tsv"
-    conda:
-        "../envs/serbench.yaml"
+        benchmarks("manifest/{corpus}")
     threads: 1
     resources:
         mem_mb=2000,
         runtime=30,
-    shell:
-        "serbench manifest --corpus {wildcards.corpus} --root {input.corpus}"
-        " --out {output.manifest} --skipped {output.skipped} 2> {log}"
+    script:
+        "../scripts/data/manifest.py"
 
 
-rule split:
+rule waveforms:
     input:
-        manifests=split_manifests,
+        manifest=rules.manifest.output.manifest,
     output:
-        f"{RESULTS}/splits/{{dataset}}/{{protocol}}/seed{{seed}}.csv",
+        f"{RESULTS}/waveforms/{{corpus}}.npz",
     params:
-        manifests=split_args,
-        settings=split_settings,
+        waveform=settings("waveform"),
     log:
-        f"{RESULTS}/logs/split/{{dataset}}/{{protocol}}/seed{{seed}}.log",
+        logs("waveforms/{corpus}"),
     benchmark:
-        f"{RESULTS}/benchmarks/split/{{dataset}}/{{protocol}}/seed{{seed}}.tsv"
-    conda:
-        "../envs/serbench.yaml"
+        benchmarks("waveforms/{corpus}")
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=5,
-    shell:
-        "serbench split --protocol {wildcards.protocol} {params.manifests} --seed {wildcards.seed}"
-        " --settings {params.settings:q} --out {output} 2> {log}"
+        mem_mb=4000,
+        runtime=60,
+    script:
+        "../scripts/data/waveforms.py"
+
+
+rule describe_encoder:
+    output:
+        f"{RESULTS}/{{study}}/encoder.json",
+    params:
+        pretrained=lambda w: getattr(SETTINGS, w.study).pretrained,
+    log:
+        logs("{study}/encoder"),
+    benchmark:
+        benchmarks("{study}/encoder")
+    wildcard_constraints:
+        study="distilhubert|selfdistill",
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    script:
+        "../scripts/data/encoder.py"

@@ -1,151 +1,137 @@
-# The self-distillation study (Ren et al.): wav2vec2 fine-tuned with student exits.
+# The self-distillation study (Ren et al. 2023): wav2vec2 fine-tuned with student exits, per variant and fold;
+# every exit scored, exported to float and int8 ONNX and timed at full size; Tables 1 and 2.
+
+SD = SETTINGS.selfdistill
+SD_FOLDS = range(1 if SD.protocol == "fixed_speakers" else SD.n_folds)
+SD_VARIANTS = list(SD.variants) + ([f"baseline-{d}" for d in [*SD.exit_layers, SD.encoder_layers]] if SD.baselines else [])
 
 
-rule sd_encoder:
-    output:
-        f"{RESULTS}/selfdistill/encoder.json",
-    params:
-        pretrained=SD.get("pretrained"),
-    log:
-        f"{RESULTS}/logs/selfdistill/encoder.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/selfdistill/encoder.tsv"
-    conda:
-        "../envs/serbench.yaml"
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=10,
-    shell:
-        "serbench ssl-encoder --pretrained {params.pretrained} --out {output} 2> {log}"
+def selfdistill_split_settings():
+    """The split's settings: fixed speaker lists (DEMoS) or speaker folds, and the emotions left out."""
+    excluded = {"exclude_emotions": SD.exclude_emotions}
+    if SD.protocol == "fixed_speakers":
+        return {"speakers": settings("selfdistill", "speakers"), **excluded}
+    return {"n_folds": SD.n_folds, "validation_speakers": SD.validation_speakers, **excluded}
 
 
-rule sd_split:
+def selfdistill_runs(variant, name):
+    return [f"{RESULTS}/selfdistill/runs/{variant}/fold{f}{name}" for f in SD_FOLDS]
+
+
+def selfdistill_outputs():
+    if not studies("selfdistill"):
+        return []
+    return [f"{RESULTS}/tables/selfdistill.md"]
+
+
+rule selfdistill_split:
     input:
-        manifest=f"{RESULTS}/manifests/{{dataset}}.csv",
+        manifest=f"{RESULTS}/manifests/{SD.corpus}.csv",
     output:
-        f"{RESULTS}/selfdistill/splits/{{dataset}}/seed{{seed}}.csv",
+        f"{RESULTS}/selfdistill/splits/{SD.corpus}.csv",
     params:
-        protocol=sd_protocol(),
-        settings=sd_split_settings,
+        corpus=SD.corpus,
+        protocol=SD.protocol,
+        split=selfdistill_split_settings(),
+        seeds=SD.seeds,
     log:
-        f"{RESULTS}/logs/selfdistill/split/{{dataset}}/seed{{seed}}.log",
+        logs("selfdistill/split"),
     benchmark:
-        f"{RESULTS}/benchmarks/selfdistill/split/{{dataset}}/seed{{seed}}.tsv"
-    conda:
-        "../envs/serbench.yaml"
+        benchmarks("selfdistill/split")
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    shell:
-        "serbench split --protocol {params.protocol} --manifest {wildcards.dataset} {input.manifest}"
-        " --seed {wildcards.seed} --settings {params.settings:q} --out {output} 2> {log}"
+    script:
+        "../scripts/selfdistill/split.py"
 
 
-rule sd_train:
+rule selfdistill_train:
     input:
-        unpack(sd_corpus_inputs),
-        split=rules.sd_split.output[0],
-        encoder=rules.sd_encoder.output[0],
+        split=rules.selfdistill_split.output[0],
+        manifest=f"{RESULTS}/manifests/{SD.corpus}.csv",
+        waveforms=f"{RESULTS}/waveforms/{SD.corpus}.npz",
+        encoder=f"{RESULTS}/selfdistill/encoder.json",
     output:
-        model=f"{RESULTS}/selfdistill/runs/{{dataset}}/{{variant}}/fold{{fold}}/seed{{seed}}/model.pt",
-        metrics=f"{RESULTS}/selfdistill/runs/{{dataset}}/{{variant}}/fold{{fold}}/seed{{seed}}/metrics.json",
+        models=directory(f"{RESULTS}/selfdistill/runs/{{variant}}/fold{{fold}}"),
+        metrics=f"{RESULTS}/selfdistill/runs/{{variant}}/fold{{fold}}.json",
     params:
-        corpora=sd_corpus_args,
-        pretrained=SD.get("pretrained"),
-        exit_layers=SD.get("exit_layers"),
-        head_hidden=SD.get("head_hidden"),
-        loss=section_json("selfdistill", "loss"),
-        settings=section_json("selfdistill", "train"),
-        run=sd_run_fields,
+        selfdistill=settings("selfdistill"),
     log:
-        f"{RESULTS}/logs/selfdistill/train/{{dataset}}/{{variant}}/fold{{fold}}/seed{{seed}}.log",
+        logs("selfdistill/train/{variant}/fold{fold}"),
     benchmark:
-        f"{RESULTS}/benchmarks/selfdistill/train/{{dataset}}/{{variant}}/fold{{fold}}/seed{{seed}}.tsv"
-    conda:
-        "../envs/serbench.yaml"
+        benchmarks("selfdistill/train/{variant}/fold{fold}")
     threads: 2
     resources:
         mem_mb=16000,
-        runtime=720,
+        runtime=720 * len(SD.seeds),
         gpu=1,
-    shell:
-        "serbench sd-train {params.corpora} --split {input.split} --fold {wildcards.fold} --seed {wildcards.seed}"
-        " --pretrained {params.pretrained} --variant {wildcards.variant} --exit-layers {params.exit_layers}"
-        " --head-hidden {params.head_hidden} --loss {params.loss:q} --settings {params.settings:q}"
-        " --run {params.run:q} --out-model {output.model} --out-metrics {output.metrics} 2> {log}"
+    script:
+        "../scripts/selfdistill/train.py"
 
 
-rule sd_int8:
+rule selfdistill_int8:
     input:
-        unpack(sd_int8_inputs),
+        models=f"{RESULTS}/selfdistill/runs/{{variant}}/fold0",
+        split=rules.selfdistill_split.output[0],
+        manifest=f"{RESULTS}/manifests/{SD.corpus}.csv",
+        waveforms=f"{RESULTS}/waveforms/{SD.corpus}.npz",
     output:
-        f"{RESULTS}/selfdistill/int8/{{dataset}}/{{variant}}.json",
+        f"{RESULTS}/selfdistill/int8/{{variant}}.json",
     params:
-        corpora=sd_corpus_args,
-        pretrained=SD.get("pretrained"),
+        pretrained=SD.pretrained,
+        corpus=SD.corpus,
+        seed=SD.seeds[0],
     log:
-        f"{RESULTS}/logs/selfdistill/int8/{{dataset}}/{{variant}}.log",
+        logs("selfdistill/int8/{variant}"),
     benchmark:
-        f"{RESULTS}/benchmarks/selfdistill/int8/{{dataset}}/{{variant}}.tsv"
-    conda:
-        "../envs/serbench.yaml"
+        benchmarks("selfdistill/int8/{variant}")
     threads: 1
     resources:
         mem_mb=8000,
         runtime=60,
-    shell:
-        "serbench sd-int8 --model {input.model} --pretrained {params.pretrained} {params.corpora}"
-        " --split {input.split} --fold 0 --out {output} 2> {log}"
+    script:
+        "../scripts/selfdistill/int8.py"
 
 
-rule sd_latency:
+rule selfdistill_latency:
     output:
         f"{RESULTS}/selfdistill/latency.json",
     params:
-        architecture=SD.get("architecture"),
-        exit_layers=SD.get("exit_layers"),
-        seconds=SD.get("latency", {}).get("seconds"),
-        repeats=SD.get("latency", {}).get("repeats"),
+        architecture=SD.architecture,
+        exit_layers=list(SD.exit_layers),
+        latency=settings("selfdistill", "latency"),
     log:
-        f"{RESULTS}/logs/selfdistill/latency.log",
+        logs("selfdistill/latency"),
     benchmark:
-        f"{RESULTS}/benchmarks/selfdistill/latency.tsv"
-    conda:
-        "../envs/serbench.yaml"
-    threads: SD.get("latency", {}).get("threads", 1)
+        benchmarks("selfdistill/latency")
+    threads: SD.latency.threads
     resources:
         mem_mb=8000,
         runtime=30,
-    shell:
-        "serbench sd-latency --architecture {params.architecture} --exit-layers {params.exit_layers}"
-        " --seconds {params.seconds} --repeats {params.repeats} --threads {threads} --out {output} 2> {log}"
+    script:
+        "../scripts/selfdistill/latency.py"
 
 
-rule sd_report:
+rule selfdistill_report:
     input:
-        metrics=sd_all_metrics,
-        int8=expand(f"{RESULTS}/selfdistill/int8/{SD.get('corpus')}/{{variant}}.json", variant=SD.get("variants", [])),
-        latency=rules.sd_latency.output[0],
-        encoder=rules.sd_encoder.output[0],
+        metrics=[p for v in SD_VARIANTS for p in selfdistill_runs(v, ".json")],
+        int8=expand(f"{RESULTS}/selfdistill/int8/{{variant}}.json", variant=SD.variants),
+        latency=rules.selfdistill_latency.output[0],
+        encoder=f"{RESULTS}/selfdistill/encoder.json",
     output:
         runs=f"{RESULTS}/tables/selfdistill_runs.csv",
         md=report(f"{RESULTS}/tables/selfdistill.md", category="Self-distillation", caption="../report/selfdistill.rst"),
     params:
-        config_hash=study_config_hash(config, "selfdistill"),
-        exit_layers=SD.get("exit_layers"),
+        config_hash=study_config_hash(SETTINGS.model_dump(mode="json"), "selfdistill"),
+        exit_layers=list(SD.exit_layers),
     log:
-        f"{RESULTS}/logs/selfdistill/report.log",
+        logs("selfdistill/report"),
     benchmark:
-        f"{RESULTS}/benchmarks/selfdistill/report.tsv"
-    conda:
-        "../envs/serbench.yaml"
+        benchmarks("selfdistill/report")
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
-    shell:
-        "serbench sd-report {input.metrics} --int8 {input.int8} --latency {input.latency} --encoder {input.encoder}"
-        " --exit-layers {params.exit_layers} --runs-out {output.runs} --md-out {output.md}"
-        " --config-hash {params.config_hash} 2> {log}"
+    script:
+        "../scripts/selfdistill/report.py"

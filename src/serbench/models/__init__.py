@@ -7,7 +7,7 @@ from typing import Any
 from torch import nn
 
 from serbench.models.attention_gru import AttentionGRU
-from serbench.models.base import Classifier
+from serbench.models.base import Classifier, predict, valid_lengths
 from serbench.models.cnn1d import CNN1D
 from serbench.models.lstm import LSTMClassifier
 from serbench.models.mlp import MLP
@@ -39,3 +39,6 @@ def build_model(name: str, **kwargs: Any) -> Classifier:
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters (buffers excluded)."""
     return sum(p.numel() for p in model.parameters())
+
+
+__all__ = ["MODELS", "Classifier", "build_model", "count_parameters", "model_class", "predict", "valid_lengths"]

@@ -24,7 +24,7 @@ class AttentionGRU(Classifier):
 
     input_level = "frames"
 
-    def __init__(self, input_dim: int, n_classes: int, hidden: int = 128, attention_dim: int = 64, dropout: float = 0.1):
+    def __init__(self, input_dim: int, n_classes: int, hidden: int, attention_dim: int, dropout: float):
         super().__init__(input_dim)
         self.gru = nn.GRU(input_dim, hidden, batch_first=True)
         self.attention = nn.Linear(hidden, attention_dim)

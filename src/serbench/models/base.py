@@ -1,7 +1,8 @@
-"""What every downstream classifier shares: input standardization and the input level it reads."""
+"""What every downstream classifier shares: input standardization, the input level it reads, prediction."""
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -25,6 +26,36 @@ class Classifier(nn.Module):
     def standardize(self, features: torch.Tensor) -> torch.Tensor:
         """``(features - mean) / std`` over the last axis; shape unchanged."""
         return (features - self.feature_mean) / self.feature_std
+
+    def fit_standardization(self, features: np.ndarray, lengths: np.ndarray | None = None) -> None:
+        """Set the ``feature_mean``/``feature_std`` buffers from training features only.
+
+        For frame-level inputs ``(N, frames, dim)`` only each utterance's first
+        ``lengths`` frames count (padding is left out); a zero std becomes 1.
+        """
+        if features.ndim == 3:
+            flat = features[np.arange(features.shape[1])[None, :] < valid_lengths(features, lengths).numpy()[:, None]]
+        else:
+            flat = features
+        std = flat.std(axis=0)
+        self.feature_mean.copy_(torch.as_tensor(flat.mean(axis=0)))
+        self.feature_std.copy_(torch.as_tensor(np.where(std > 0, std, 1.0)))
+
+
+def valid_lengths(features: np.ndarray, lengths: np.ndarray | None) -> torch.Tensor:
+    """``lengths`` as a long tensor ``(N,)``; all frames (or 1 for utterance-level inputs) when ``None``."""
+    if lengths is None:
+        lengths = np.full(len(features), features.shape[1] if features.ndim == 3 else 1)
+    return torch.as_tensor(lengths, dtype=torch.long)
+
+
+@torch.no_grad()
+def predict(model: nn.Module, features: np.ndarray, lengths: np.ndarray | None = None, batch_size: int = 256) -> np.ndarray:
+    """Class indices ``(N,)`` for inputs ``(N, dim)`` or ``(N, frames, dim)`` with ``lengths (N,)``, in eval mode."""
+    model.eval()
+    inputs, valid = torch.as_tensor(features, dtype=torch.float32), valid_lengths(features, lengths)
+    chunks = zip(inputs.split(batch_size), valid.split(batch_size))
+    return torch.cat([model(x, n).argmax(dim=1) for x, n in chunks]).numpy()
 
 
 def frame_mask(lengths: torch.Tensor, frames: int) -> torch.Tensor:

@@ -21,7 +21,7 @@ class CNN1D(Classifier):
 
     input_level = "frames"
 
-    def __init__(self, input_dim: int, n_classes: int, channels: int = 96, kernel_size: int = 5, dropout: float = 0.1):
+    def __init__(self, input_dim: int, n_classes: int, channels: int, kernel_size: int, dropout: float):
         super().__init__(input_dim)
         self.conv1 = nn.Conv1d(input_dim, channels, kernel_size, padding=kernel_size // 2)
         self.conv2 = nn.Conv1d(channels, channels, kernel_size, padding=kernel_size // 2)

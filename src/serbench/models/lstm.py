@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence
 
 from serbench.models.base import Classifier
 
 
 class LSTMClassifier(Classifier):
-    """One-layer LSTM, final hidden state -> dropout -> linear.
+    """One-layer LSTM, last valid hidden state -> dropout -> linear.
+
+    The padded batch runs unpacked (oneDNN's fused kernel, about 3x faster to
+    train on a CPU than a packed sequence); a unidirectional LSTM's state at an
+    utterance's last valid frame does not depend on the padding after it.
 
     With 180 inputs and ``hidden = 128``: 4·(180·128 + 128·128 + 2·128) =
     158,720 recurrent parameters, plus the output layer.
@@ -24,7 +27,7 @@ class LSTMClassifier(Classifier):
 
     input_level = "frames"
 
-    def __init__(self, input_dim: int, n_classes: int, hidden: int = 128, dropout: float = 0.1):
+    def __init__(self, input_dim: int, n_classes: int, hidden: int, dropout: float):
         super().__init__(input_dim)
         self.lstm = nn.LSTM(input_dim, hidden, batch_first=True)
         self.dropout = nn.Dropout(dropout)
@@ -32,6 +35,6 @@ class LSTMClassifier(Classifier):
 
     def forward(self, features: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Logits ``(batch, n_classes)`` from ``(batch, frames, input_dim)`` and ``lengths (batch,)``."""
-        packed = pack_padded_sequence(self.standardize(features), lengths.cpu(), batch_first=True, enforce_sorted=False)
-        _, (state, _) = self.lstm(packed)  # state: (1, batch, hidden)
-        return self.out(self.dropout(state[-1]))
+        states, _ = self.lstm(self.standardize(features))  # (batch, frames, hidden)
+        last = states[torch.arange(len(lengths)), lengths - 1]  # (batch, hidden): padding comes after it
+        return self.out(self.dropout(last))

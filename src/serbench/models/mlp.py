@@ -18,7 +18,7 @@ class MLP(Classifier):
         dropout: dropout after each hidden ReLU (paper: 0.1).
     """
 
-    def __init__(self, input_dim: int, n_classes: int, hidden: tuple[int, ...] = (256, 512, 64), dropout: float = 0.1):
+    def __init__(self, input_dim: int, n_classes: int, hidden: tuple[int, ...], dropout: float):
         super().__init__(input_dim)
         layers: list[nn.Module] = []
         width = input_dim

@@ -3,49 +3,23 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from torch import nn
 
 from serbench.dataset import Subset
 from serbench.metrics import weighted_accuracy
+from serbench.models import predict
 from serbench.quantization.importance import layer_importance
 from serbench.quantization.layers import quantization_layers
 from serbench.quantization.quantizers import fake_quantize_model
 from serbench.quantization.search import search_bit_widths
-from serbench.training import predict
+from serbench.settings import AdaptiveSettings
 
 _FIXED = re.compile(r"fixed([1-8])")
 
 
-@dataclass(frozen=True)
-class AdaptiveConfig:
-    """Settings of the adaptive scheme (config key ``quantization.adaptive``).
-
-    Attributes:
-        alpha: weight α of N_P in I(l) (eq. 3); the paper gives no value.
-        entropy_weight: weight of the journal version's entropy term (0 = eq. 3 as printed).
-        t_margin: T_margin of eq. 4, in accuracy units (0.05 = five points at I(l) = 1).
-        candidates: bit-widths the search may choose.
-    """
-
-    alpha: float = 0.5
-    entropy_weight: float = 0.0
-    t_margin: float = 0.05
-    candidates: tuple[int, ...] = field(default=(1, 2, 3, 4, 5, 6, 7, 8))
-
-
-def variant_names(fixed_bits: list[int]) -> list[str]:
-    """All variant names for the configured fixed widths, widest first.
-
-    >>> variant_names([8, 2])
-    ['fp32', 'fixed8', 'fixed2', 'adaptive']
-    """
-    return ["fp32", *(f"fixed{b}" for b in sorted(fixed_bits, reverse=True)), "adaptive"]
-
-
 def variant_bits(
-    variant: str, model: nn.Module, validation: Subset, adaptive: AdaptiveConfig
+    variant: str, model: nn.Module, validation: Subset, adaptive: AdaptiveSettings
 ) -> tuple[dict[str, int], dict]:
     """Bit-width per layer for a variant, and what was learned choosing it.
 

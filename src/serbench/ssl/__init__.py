@@ -1,1 +1,1 @@
-"""Self-supervised speech encoders ("upstream") and the classifiers on top ("downstream")."""
+"""Self-supervised speech encoders ("upstream") shared by the two SSL studies: loading, waveforms, ONNX export."""

@@ -1,6 +1,6 @@
 """Loading self-supervised speech encoders with transformers, and building them from their configs.
 
-``ssl.pretrained`` names a hub id (``ntu-spml/distilhubert``) or a local folder
+``distilhubert.pretrained`` (or ``selfdistill.pretrained``) names a hub id (``ntu-spml/distilhubert``) or a local folder
 written by ``save_pretrained``; :func:`load_upstream` reads either with
 ``from_pretrained``. Offline, :func:`save_random_upstream` writes a randomly
 initialised encoder of a registered architecture to a folder, which then
@@ -83,16 +83,20 @@ def save_random_upstream(architecture: str, out_dir: str | Path, size: str = "fu
     return out
 
 
-def load_upstream(pretrained: str) -> tuple[torch.nn.Module, Wav2Vec2FeatureExtractor]:
+def load_upstream(pretrained: str, key: str = "distilhubert.pretrained") -> tuple[torch.nn.Module, Wav2Vec2FeatureExtractor]:
     """Load an encoder and its feature extractor from a hub id or local folder, in eval mode.
 
+    Args:
+        pretrained: hub id or local ``save_pretrained`` folder.
+        key: the config key that named it, for the error message.
+
     Raises:
-        EncoderUnavailable: neither reachable on a hub nor a local folder.
+        EncoderUnavailable: neither reachable on a hub nor a local folder; the message names ``key``.
     """
     looks_local = pretrained.startswith((".", "/", "~")) or pretrained.count("/") > 1
     if looks_local and not Path(pretrained).expanduser().is_dir():
         raise EncoderUnavailable(
-            f"speech encoder folder {pretrained!r} not found; set ssl.pretrained in config.yaml to a hub id or a "
+            f"speech encoder folder {pretrained!r} not found; set {key} in config.yaml to a hub id or a "
             f"local folder saved with save_pretrained ('serbench init-encoder' writes a random one)"
         )
     try:
@@ -101,7 +105,7 @@ def load_upstream(pretrained: str) -> tuple[torch.nn.Module, Wav2Vec2FeatureExtr
     except (OSError, ValueError) as err:
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise EncoderUnavailable(
-            f"cannot load speech encoder {pretrained!r} ({reason}); without hub access set ssl.pretrained in "
+            f"cannot load speech encoder {pretrained!r} ({reason}); without hub access set {key} in "
             f"config.yaml to a local folder saved with save_pretrained ('serbench init-encoder' writes a random one)"
         ) from err
     return model.eval(), extractor
@@ -125,6 +129,32 @@ def normalize_batch(waveforms: torch.Tensor, sample_lengths: torch.Tensor) -> to
     mean = (waveforms * mask).sum(dim=1, keepdim=True) / count
     variance = (((waveforms - mean) * mask) ** 2).sum(dim=1, keepdim=True) / count
     return (waveforms - mean) / torch.sqrt(variance + 1e-7) * mask
+
+
+def masked_mean(states: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Mean over each row's first ``lengths`` frames: ``(batch, frames, hidden)`` -> ``(batch, hidden)``."""
+    mask = (torch.arange(states.shape[1], device=states.device)[None, :] < lengths[:, None]).to(states.dtype)
+    return (states * mask[..., None]).sum(dim=1) / mask.sum(dim=1, keepdim=True).clamp(min=1)
+
+
+def frame_lengths(encoder: torch.nn.Module, sample_lengths: torch.Tensor) -> torch.Tensor:
+    """Encoder frames per waveform, from sample counts (the CNN's strides)."""
+    return encoder._get_feat_extract_output_lengths(sample_lengths).long()
+
+
+def describe_upstream(pretrained: str, key: str) -> dict:
+    """Load an encoder once and describe it: type, layers, width, parameters, normalisation, random weights.
+
+    Raises:
+        EncoderUnavailable: as :func:`load_upstream`.
+    """
+    model, extractor = load_upstream(pretrained, key)
+    return {
+        "pretrained": pretrained, "model_type": model.config.model_type,
+        "num_hidden_layers": model.config.num_hidden_layers, "hidden_size": model.config.hidden_size,
+        "n_params": sum(p.numel() for p in model.parameters()), "normalizes": bool(extractor.do_normalize),
+        "random_init": is_random_init(pretrained),
+    }
 
 
 def is_random_init(pretrained: str) -> bool:

@@ -1,0 +1,19 @@
+"""What every config section shares: strict keys, immutability, and the value types used across studies."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Corpus = Literal["emodb", "tess", "ravdess", "cremad", "iemocap", "demos"]
+Bits = Annotated[int, Field(ge=1, le=8)]
+Fraction = Annotated[float, Field(gt=0, lt=0.5)]
+Probability = Annotated[float, Field(ge=0, le=1)]
+Seeds = list[Annotated[int, Field(ge=0)]]
+
+
+class Section(BaseModel):
+    """A config section: unknown keys are errors, values are immutable (and hashable)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)

@@ -1,0 +1,119 @@
+"""Fine-tuning the encoder together with its head on waveforms (``ssl.finetune: true``).
+
+The paper keeps DistilHuBERT frozen; users with a GPU may unfreeze it. The
+transformer layers and the projection train with the head; the convolutional
+waveform feature encoder stays frozen, as in the usual wav2vec2/HuBERT
+fine-tuning recipes. Objective, optimiser, schedule and early stopping are the
+frozen study's (Ismail Sec. III-D, :class:`~serbench.settings.ssl.HeadTrainSettings`);
+augmentation runs on the fly, one fresh copy per utterance and epoch.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import torch
+from torch import nn
+
+from serbench.metrics import unweighted_average_recall
+from serbench.settings.ssl import AugmentSettings, HeadTrainSettings
+from serbench.ssl.upstream import frame_lengths, masked_mean, normalize_batch
+from serbench.ssl.waveforms import pad_batch
+from serbench.studies.distilhubert.augment import augment
+from serbench.studies.distilhubert.head import PooledHead, balanced_class_weights, focal_loss, optimizer_and_schedule
+from serbench.training import fit
+
+MIN_SAMPLES = 16000  # pad batches to at least 1 s so the encoder's time masking has room
+
+
+class FineTuneModel(nn.Module):
+    """Encoder and :class:`PooledHead` trained end to end (LayerDrop off, CNN feature encoder frozen).
+
+    ``forward(waveforms (batch, samples), sample_lengths (batch,)) -> logits (batch, classes)``:
+    every hidden state is mean-pooled over its valid frames, giving the head
+    the ``(batch, layers + 1, hidden)`` input it takes from the frozen cache.
+
+    Args:
+        encoder: from :func:`~serbench.ssl.upstream.load_upstream`.
+        head: the downstream head.
+        normalize: zero mean and unit variance per waveform first (the feature extractor's ``do_normalize``).
+    """
+
+    def __init__(self, encoder: nn.Module, head: PooledHead, normalize: bool):
+        super().__init__()
+        self.encoder, self.head, self.normalize = encoder, head, normalize
+        encoder.config.layerdrop = 0.0  # the head reads every layer: LayerDrop's random skips would drop some
+        for parameter in encoder.feature_extractor.parameters():
+            parameter.requires_grad = False
+
+    def forward(self, waveforms: torch.Tensor, sample_lengths: torch.Tensor) -> torch.Tensor:
+        if self.normalize:
+            waveforms = normalize_batch(waveforms, sample_lengths)
+        hidden = self.encoder(waveforms, output_hidden_states=True).hidden_states  # layers+1 × (batch, frames, hidden)
+        lengths = frame_lengths(self.encoder, sample_lengths)
+        pooled = torch.stack([masked_mean(h, lengths) for h in hidden], dim=1)  # (batch, layers + 1, hidden)
+        return self.head(pooled)
+
+
+def _device_batch(waveforms: list[np.ndarray], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    padded, lengths = pad_batch(waveforms, MIN_SAMPLES)
+    return torch.from_numpy(padded).to(device), torch.as_tensor(lengths, device=device)
+
+
+@torch.no_grad()
+def finetuned_probabilities(model: FineTuneModel, waveforms: list[np.ndarray], batch_size: int = 16) -> np.ndarray:
+    """Class probabilities ``(N, C)`` of waveforms at 16 kHz, eval mode, on the model's device."""
+    model.eval()
+    device = next(model.parameters()).device
+    parts = [torch.softmax(model(*_device_batch(waveforms[i : i + batch_size], device)), dim=1).cpu()
+             for i in range(0, len(waveforms), batch_size)]
+    return torch.cat(parts).numpy()
+
+
+def train_finetune(model: FineTuneModel, train: tuple[list[np.ndarray], np.ndarray],
+                   validation: tuple[list[np.ndarray], np.ndarray], n_classes: int, cfg: HeadTrainSettings,
+                   augment_cfg: AugmentSettings | None, seed: int) -> dict:
+    """Train encoder and head in place on the GPU when there is one; keep the epoch with the best validation UA.
+
+    Args:
+        model: encoder + head.
+        train, validation: ``(waveforms, labels)``, waveforms ``(samples_i,)`` at 16 kHz.
+        n_classes: classes (α_t covers all of them).
+        cfg: optimisation settings (the frozen study's).
+        augment_cfg: on-the-fly augmentation of training waveforms; ``None`` for none.
+        seed: seeds shuffling, augmentation and dropout.
+
+    Returns:
+        History (:func:`serbench.training.fit`), the class weights and the device.
+    """
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model.to(device)
+    waveforms, labels = train
+    alpha = torch.as_tensor(balanced_class_weights(labels, n_classes), dtype=torch.float32, device=device)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer, schedule = optimizer_and_schedule(trainable, cfg, -(-len(labels) // cfg.batch_size))
+
+    def epoch() -> float:
+        total = 0.0
+        for batch in torch.as_tensor(rng.permutation(len(labels))).split(cfg.batch_size):
+            chosen = [waveforms[i] if augment_cfg is None else augment(waveforms[i], 16000, augment_cfg, rng)
+                      for i in batch.tolist()]
+            optimizer.zero_grad()
+            target = torch.as_tensor(labels[batch.numpy()], device=device)
+            loss = focal_loss(model(*_device_batch(chosen, device)), target, alpha, cfg.gamma, cfg.label_smoothing)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            total += loss.item() * len(batch)
+        return total / len(labels)
+
+    def validate() -> float:
+        return unweighted_average_recall(validation[1],
+                                         finetuned_probabilities(model, validation[0], cfg.batch_size).argmax(1))
+
+    history = fit(model, epoch, validate, cfg.epochs, cfg.patience, metric="uar", epoch_log_level=logging.INFO)
+    model.cpu()
+    return {**history, "class_weights": alpha.tolist(), "device": str(device)}

@@ -1,0 +1,1 @@
+"""Layer-importance adaptive quantization study (Shinde et al., NeurIPS ENLSP 2024)."""

@@ -1,0 +1,74 @@
+"""The self-distillation objective (Ren et al. 2023, eqs. 1-4).
+
+L = L_c + α·L_k + β·L_s, with
+L_c = CE(O, y) + γ · mean_a CE(O_a, y)                          (eq. 2)
+L_k = mean_a KL(softmax(O) ‖ softmax(O_a))                        (eq. 3, O log(O / O_a))
+L_s = mean_a L_sim(H_N, H_M_a)  or  mean_a L_sim(H_L, H_L_a)      (eq. 4)
+The teacher side of L_k and L_s is detached: students learn from the teacher,
+the teacher from the labels.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from serbench.settings.ssl import DistillLossSettings
+
+SIMILARITIES = ("l1", "l2", "cosine")
+
+
+def kl_term(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float, form: str) -> torch.Tensor:
+    """KL(teacher ‖ student) per batch element, averaged (``batchmean``); teacher detached.
+
+    ``form="authors"`` feeds the student's probabilities where ``F.kl_div`` expects
+    log-probabilities, as the authors' code does; that value is not a KL divergence.
+    """
+    target = F.softmax(teacher_logits.detach() / temperature, dim=1)
+    if form == "standard":
+        student = F.log_softmax(student_logits / temperature, dim=1)
+    elif form == "authors":
+        student = F.softmax(student_logits / temperature, dim=1)
+    else:
+        raise ValueError(f"unknown kl_form {form!r}; expected 'standard' or 'authors'")
+    return F.kl_div(student, target, reduction="batchmean") * temperature**2
+
+
+def similarity_term(student: torch.Tensor, teacher: torch.Tensor, kinds: tuple[str, ...]) -> torch.Tensor:
+    """Sum of the chosen similarity losses between ``(batch, d)`` features; teacher detached."""
+    teacher = teacher.detach()
+    total = student.new_zeros(())
+    for kind in kinds:
+        if kind == "l1":
+            total = total + F.l1_loss(student, teacher)
+        elif kind == "l2":
+            total = total + F.mse_loss(student, teacher)
+        elif kind == "cosine":
+            total = total - F.cosine_similarity(student, teacher, dim=1).mean()
+        else:
+            raise ValueError(f"unknown similarity {kind!r}; expected any of {SIMILARITIES}")
+    return total
+
+
+def self_distillation_loss(outputs: dict, targets: torch.Tensor, cfg: DistillLossSettings,
+                           similarity: tuple[str, ...]) -> tuple[torch.Tensor, dict]:
+    """Eq. 1 from a :class:`~serbench.studies.selfdistill.model.SelfDistillModel` output.
+
+    ``similarity`` names the summed terms of L_sim (any of ``l1``, ``l2`` (mean
+    squared), ``cosine`` (negative cosine)); the variant name sets them.
+
+    Returns:
+        ``(loss, parts)`` with ``parts`` the float values of ``ce``, ``kl`` and ``sim``.
+    """
+    teacher_embedding, teacher_linear, teacher_logits = outputs["teacher"]
+    students = [v for k, v in outputs.items() if k != "teacher"]
+    feature = 0 if cfg.similarity_on == "embedding" else 1
+    ce = F.cross_entropy(teacher_logits, targets)
+    if not students:
+        return ce, {"ce": ce.item(), "kl": 0.0, "sim": 0.0}
+    ce = ce + cfg.gamma * torch.stack([F.cross_entropy(s[2], targets) for s in students]).mean()
+    kl = torch.stack([kl_term(s[2], teacher_logits, cfg.temperature, cfg.kl_form) for s in students]).mean()
+    teacher_feature = (teacher_embedding, teacher_linear)[feature]
+    sim = torch.stack([similarity_term(s[feature], teacher_feature, similarity) for s in students]).mean()
+    loss = ce + cfg.alpha * kl + cfg.beta * sim
+    return loss, {"ce": ce.item(), "kl": kl.item(), "sim": sim.item()}

@@ -1,0 +1,95 @@
+"""How a workflow step runs: Snakemake ``script:`` adapters, and the same scripts run stand-alone.
+
+Every rule's script (``workflow/scripts/<study>/<step>.py``) opens
+:func:`snakemake_job`, imports its step inside the block (so a job imports
+only what its step needs) and calls it with the rule's inputs, outputs and
+settings. The block logs to the rule's log file, caps the job's CPU threads,
+and turns a known failure (bad input, missing corpus, damaged cache) into one
+``serbench <rule>: error: ...`` line and exit status 2, never a traceback.
+
+Run stand-alone (``python workflow/scripts/quantization/train.py``), a script
+gets the Snakemake object of its rule from :func:`mock_snakemake`, built from
+the repository's Snakefile and config for the wildcards the script names, as
+pypsa-eur's scripts do.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+KNOWN_FAILURES = (ValueError, KeyError, FileNotFoundError, RuntimeError, TypeError)
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+@contextmanager
+def snakemake_job(scope: dict, rule: str, **wildcards: str) -> Iterator[Any]:
+    """The Snakemake object of the running job, with logging, thread caps and one-line errors around its step.
+
+    Args:
+        scope: the script's ``globals()``: Snakemake puts its ``snakemake`` object there.
+        rule: the rule's name, for stand-alone runs and error messages.
+        wildcards: a stand-alone run's wildcards (ignored under Snakemake).
+
+    Yields:
+        The ``snakemake`` object (``input``, ``output``, ``params``, ``wildcards``, ``threads``, ``log``).
+    """
+    job = scope.get("snakemake") or mock_snakemake(rule, **wildcards)
+    for variable in THREAD_VARIABLES:
+        os.environ[variable] = str(job.threads)
+    handlers = [logging.FileHandler(job.log[0])] if job.log else [logging.StreamHandler()]
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        handlers=handlers, force=True)
+    try:
+        yield job
+    except KNOWN_FAILURES as err:
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        logging.getLogger(rule).error("%s", message)
+        print(f"serbench {rule}: error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
+def mock_snakemake(rule: str, configfiles: list[str] | None = None, **wildcards: str) -> Any:
+    """The ``snakemake`` object a job of ``rule`` with ``wildcards`` would get, for running a script by hand.
+
+    Paths are made absolute and the output and log folders created; the
+    working directory is the repository root.
+
+    Raises:
+        KeyError: no such rule.
+    """
+    from snakemake.api import Workflow
+    from snakemake.dag import DAG
+    from snakemake.io import Wildcards
+    from snakemake.jobs import Job
+    from snakemake.logging import LoggerManager, logger
+    from snakemake.script import Snakemake
+    from snakemake.settings.types import (
+        ConfigSettings, DAGSettings, OutputSettings, ResourceSettings, StorageSettings, WorkflowSettings,
+    )
+
+    os.chdir(REPOSITORY)
+    workflow = Workflow(
+        config_settings=ConfigSettings(configfiles=[Path(f) for f in configfiles or []]),
+        resource_settings=ResourceSettings(), workflow_settings=WorkflowSettings(), storage_settings=StorageSettings(),
+        dag_settings=DAGSettings(rerun_triggers=[]), storage_provider_settings={},
+        logger_manager=LoggerManager(logger=logger, settings=OutputSettings()),
+    )
+    workflow.include(REPOSITORY / "workflow" / "Snakefile")
+    for configfile in configfiles or []:
+        workflow.configfile(configfile)
+    workflow.global_resources = {}
+    job = Job(workflow.get_rule(rule), DAG(workflow, rules=[workflow.get_rule(rule)]), Wildcards(fromdict=wildcards))
+    for files in (job.input, job.output, job.log):
+        for index, path in enumerate(files):
+            files[index] = os.path.abspath(path)
+    for path in [*job.output, *job.log]:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return Snakemake(job.input, job.output, job.params, job.wildcards, job.threads, job.resources, job.log,
+                     workflow.config, job.rule.name, None)

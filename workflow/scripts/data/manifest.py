@@ -1,0 +1,11 @@
+"""Scan a corpus copy into its manifest and the table of files left out (serbench.corpora.build_manifest)."""
+
+from serbench.workflow import snakemake_job
+
+with snakemake_job(globals(), "manifest", corpus="emodb") as job:
+    from serbench.atomic import write_csv
+    from serbench.corpora import build_manifest, get_adapter
+
+    manifest, skipped = build_manifest(get_adapter(job.wildcards.corpus), job.input.corpus)
+    write_csv(job.output.skipped, skipped)
+    write_csv(job.output.manifest, manifest)

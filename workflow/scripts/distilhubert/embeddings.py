@@ -1,0 +1,10 @@
+"""Pooled hidden states of every utterance of a corpus, clean and augmented views (frozen encoder)."""
+
+from serbench.workflow import snakemake_job
+
+with snakemake_job(globals(), "distilhubert_embeddings", corpus="emodb") as job:
+    from serbench.settings.ssl import AugmentSettings
+    from serbench.studies.distilhubert.steps import embeddings
+
+    embeddings(job.input.waveforms, job.params.pretrained, job.params.views, AugmentSettings(**job.params.augment),
+               job.params.seed, job.output[0])

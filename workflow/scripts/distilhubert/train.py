@@ -1,0 +1,14 @@
+"""Every seed of one fold of one setting: a head on cached states, or encoder and head fine-tuned together."""
+
+from serbench.workflow import snakemake_job
+
+with snakemake_job(globals(), "distilhubert_train", setting="base", fold="0") as job:
+    from serbench.dataset import CorpusFiles
+    from serbench.settings.ssl import DistilHubertSettings
+    from serbench.studies.distilhubert.steps import train_fold
+
+    cfg = DistilHubertSettings(**job.params.distilhubert)
+    files = {c: CorpusFiles(m, f) for c, m, f in zip(job.params.corpora, job.input.manifests, job.input.caches)}
+    cross = (cfg.cross_corpus_test, files.pop(cfg.cross_corpus_test)) if cfg.cross_corpus_test else None
+    run = {"dataset": cfg.corpus, "setting": job.wildcards.setting}
+    train_fold(job.input.split, job.wildcards.fold, files, cross, cfg, run, job.output.heads, job.output.metrics)

@@ -1,0 +1,14 @@
+"""Quantize every trained model of one cell to every variant, bit-packed, and score each packed file."""
+
+from serbench.workflow import snakemake_job
+
+with snakemake_job(globals(), "quantize", dataset="emodb", protocol="random", model="mlp") as job:
+    from serbench.dataset import CorpusFiles
+    from serbench.settings import QuantizationSettings
+    from serbench.studies.quantization.steps import quantize_cell
+
+    corpora = {c: CorpusFiles(m, f) for c, m, f in zip(job.params.corpora, job.input.manifests, job.input.features)}
+    run = {"dataset": job.wildcards.dataset, "protocol": job.wildcards.protocol, "model": job.wildcards.model}
+    quantize_cell(job.input.models, job.input.split, corpora, job.params.variants,
+                  QuantizationSettings(**job.params.quantization), job.params.max_frames, run, job.output.packed,
+                  job.output.metrics)

@@ -1,0 +1,12 @@
+"""Train every fold and seed of one (dataset, protocol, model family) cell."""
+
+from serbench.workflow import snakemake_job
+
+with snakemake_job(globals(), "train", dataset="emodb", protocol="random", model="mlp") as job:
+    from serbench.dataset import CorpusFiles
+    from serbench.settings import TrainSettings
+    from serbench.studies.quantization.steps import train_cell
+
+    corpora = {c: CorpusFiles(m, f) for c, m, f in zip(job.params.corpora, job.input.manifests, job.input.features)}
+    train_cell(job.input.split, corpora, job.wildcards.model, job.params.model, TrainSettings(**job.params.train),
+               job.params.max_frames, job.output[0])

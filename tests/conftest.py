@@ -12,7 +12,9 @@ from serbench.models import build_model
 from serbench.settings import Settings
 
 
-def write_tone(path: Path, seconds: float = 0.5, rate: int = 16000, freq: float = 220.0, fmt: str | None = None) -> Path:
+def write_tone(
+    path: Path, seconds: float = 0.5, rate: int = 16000, freq: float = 220.0, fmt: str | None = None
+) -> Path:
     """A short sine tone with a little noise, as a real (decodable) audio file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     t = np.arange(int(seconds * rate)) / rate
@@ -23,7 +25,10 @@ def write_tone(path: Path, seconds: float = 0.5, rate: int = 16000, freq: float 
 
 
 def link_emodb_speakers(source: Path, root: Path, speakers: set[str]) -> Path:
-    """An EmoDB folder under ``root`` linking the real copy's files of ``speakers`` (``{"03", "08"}``); returns ``root``."""
+    """An EmoDB folder under ``root`` linking the real copy's files of ``speakers`` (``{"03", "08"}``).
+
+    Returns ``root``.
+    """
     wav = root / "emodb" / "wav"
     wav.mkdir(parents=True)
     for audio in sorted(Path(source, "emodb", "wav").glob("*.wav")):
@@ -45,5 +50,6 @@ def emodb_copy(tmp_path: Path) -> Path:
 
 def family(name: str, input_dim: int, n_classes: int, **overrides):
     """A registered model family with the config's default settings, some overridden."""
-    return build_model(name, input_dim=input_dim, n_classes=n_classes,
-                       **{**getattr(Settings(), name).model_dump(), **overrides})
+    return build_model(
+        name, input_dim=input_dim, n_classes=n_classes, **{**getattr(Settings(), name).model_dump(), **overrides}
+    )

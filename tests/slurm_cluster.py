@@ -15,9 +15,9 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 DAEMONS = ("munged", "mungekey", "slurmctld", "slurmd", "sbatch", "squeue", "sinfo")
 SLURM_CONF = Path("/etc/slurm/slurm.conf")
@@ -38,36 +38,38 @@ def _free_port() -> int:
 
 
 def _config(folder: Path, node: str, cpus: int, memory_mb: int) -> str:
-    return "\n".join([
-        "ClusterName=serbench-test",
-        f"SlurmctldHost={node}",
-        "SlurmUser=root",
-        "SlurmdUser=root",
-        "AuthType=auth/munge",
-        "CredType=cred/munge",
-        f"AuthInfo=socket={folder / 'munge.socket'}",
-        f"StateSaveLocation={folder / 'state'}",
-        f"SlurmdSpoolDir={folder / 'spool'}",
-        f"SlurmctldPidFile={folder / 'slurmctld.pid'}",
-        f"SlurmdPidFile={folder / 'slurmd.pid'}",
-        f"SlurmctldLogFile={folder / 'slurmctld.log'}",
-        f"SlurmdLogFile={folder / 'slurmd.log'}",
-        f"SlurmctldPort={_free_port()}",
-        f"SlurmdPort={_free_port()}",
-        "ProctrackType=proctrack/linuxproc",
-        "TaskPlugin=task/none",
-        "JobAcctGatherType=jobacct_gather/none",
-        "AccountingStorageType=accounting_storage/none",
-        "JobCompType=jobcomp/none",
-        "SelectType=select/cons_tres",
-        "SelectTypeParameters=CR_Core_Memory",
-        "MinJobAge=3600",
-        "ReturnToService=2",
-        "MpiDefault=none",
-        f"NodeName={node} CPUs={cpus} RealMemory={memory_mb} State=UNKNOWN",
-        f"PartitionName=test Nodes={node} Default=YES MaxTime=INFINITE State=UP",
-        "",
-    ])
+    return "\n".join(
+        [
+            "ClusterName=serbench-test",
+            f"SlurmctldHost={node}",
+            "SlurmUser=root",
+            "SlurmdUser=root",
+            "AuthType=auth/munge",
+            "CredType=cred/munge",
+            f"AuthInfo=socket={folder / 'munge.socket'}",
+            f"StateSaveLocation={folder / 'state'}",
+            f"SlurmdSpoolDir={folder / 'spool'}",
+            f"SlurmctldPidFile={folder / 'slurmctld.pid'}",
+            f"SlurmdPidFile={folder / 'slurmd.pid'}",
+            f"SlurmctldLogFile={folder / 'slurmctld.log'}",
+            f"SlurmdLogFile={folder / 'slurmd.log'}",
+            f"SlurmctldPort={_free_port()}",
+            f"SlurmdPort={_free_port()}",
+            "ProctrackType=proctrack/linuxproc",
+            "TaskPlugin=task/none",
+            "JobAcctGatherType=jobacct_gather/none",
+            "AccountingStorageType=accounting_storage/none",
+            "JobCompType=jobcomp/none",
+            "SelectType=select/cons_tres",
+            "SelectTypeParameters=CR_Core_Memory",
+            "MinJobAge=3600",
+            "ReturnToService=2",
+            "MpiDefault=none",
+            f"NodeName={node} CPUs={cpus} RealMemory={memory_mb} State=UNKNOWN",
+            f"PartitionName=test Nodes={node} Default=YES MaxTime=INFINITE State=UP",
+            "",
+        ]
+    )
 
 
 def _wait_for_idle_node(timeout_s: float = 60) -> None:
@@ -102,9 +104,16 @@ def single_node_slurm(folder: Path) -> Iterator[dict]:
         subprocess.run([_binary("mungekey"), "--create", f"--keyfile={key}", "--force"], check=True)
         key.chmod(0o600)
         commands = {
-            "munged": [_binary("munged"), "--foreground", "--force", f"--key-file={key}",
-                       f"--socket={folder / 'munge.socket'}", f"--pid-file={folder / 'munged.pid'}",
-                       f"--log-file={folder / 'munged.log'}", f"--seed-file={folder / 'munge.seed'}"],
+            "munged": [
+                _binary("munged"),
+                "--foreground",
+                "--force",
+                f"--key-file={key}",
+                f"--socket={folder / 'munge.socket'}",
+                f"--pid-file={folder / 'munged.pid'}",
+                f"--log-file={folder / 'munged.log'}",
+                f"--seed-file={folder / 'munge.seed'}",
+            ],
             "slurmctld": [_binary("slurmctld"), "-D", "-f", str(SLURM_CONF)],
             "slurmd": [_binary("slurmd"), "-D", "-f", str(SLURM_CONF)],
         }

@@ -10,9 +10,17 @@ from serbench.workflow import snakemake_job
 
 
 def test_help_lists_every_command_without_importing_any(capsys):
-    done = subprocess.run([sys.executable, "-c", "import sys; from serbench.cli import _parser; _parser(); "
-                           "print(sorted(m for m in ('torch', 'pandas', 'transformers', 'librosa') if m in sys.modules))"],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from serbench.cli import _parser; _parser(); "
+            "print(sorted(m for m in ('torch', 'pandas', 'transformers', 'librosa') if m in sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert done.stdout.strip() == "[]"
     with pytest.raises(SystemExit) as exited:
         main(["--help"])

@@ -44,7 +44,11 @@ def test_ravdess_codes_and_stereo_files(tmp_path):
 
 @pytest.mark.parametrize(
     "name, reason",
-    [("03a01Xa.wav", "unknown EmoDB emotion code 'X'"), ("99a01Fa.wav", "unknown EmoDB speaker"), ("short.wav", "7-character")],
+    [
+        ("03a01Xa.wav", "unknown EmoDB emotion code 'X'"),
+        ("99a01Fa.wav", "unknown EmoDB speaker"),
+        ("short.wav", "7-character"),
+    ],
 )
 def test_unlabelled_file_is_reported_and_left_out(emodb_copy, name, reason):
     write_tone(emodb_copy / "wav" / name)
@@ -99,7 +103,9 @@ def test_cremad_names_and_demographics(tmp_path):
     write_tone(root / "AudioWAV" / "1001_DFA_ANG_XX.wav")
     write_tone(root / "AudioWAV" / "1002_IEO_HAP_HI.wav")
     write_tone(root / "AudioWAV" / "1002_IEO_BOR_HI.wav")
-    (root / "VideoDemographics.csv").write_text("ActorID,Age,Sex,Race,Ethnicity\n1001,51,Male,Caucasian,Not Hispanic\n1002,21,Female,Caucasian,Not Hispanic\n")
+    (root / "VideoDemographics.csv").write_text(
+        "ActorID,Age,Sex,Race,Ethnicity\n1001,51,Male,Caucasian,Not Hispanic\n1002,21,Female,Caucasian,Not Hispanic\n"
+    )
     manifest, skipped = build_manifest(get_adapter("cremad"), root)
     by_id = manifest.set_index("utterance_id")
     assert (by_id.loc["1001_DFA_ANG_XX", "emotion"], by_id.loc["1001_DFA_ANG_XX", "gender"]) == ("anger", "m")
@@ -126,7 +132,12 @@ def test_iemocap_labels_from_evaluation_files_with_sessions(tmp_path):
     manifest, skipped = build_manifest(get_adapter("iemocap"), root)
     by_id = manifest.set_index("utterance_id")
     assert sorted(by_id.index) == ["Ses01F_impro01_F000", "Ses01F_impro01_M001", "Ses02M_script01_1_F000"]
-    assert tuple(by_id.loc["Ses01F_impro01_M001", ["speaker", "gender", "emotion", "session"]]) == ("Ses01M", "m", "excitement", "Ses01")
+    assert tuple(by_id.loc["Ses01F_impro01_M001", ["speaker", "gender", "emotion", "session"]]) == (
+        "Ses01M",
+        "m",
+        "excitement",
+        "Ses01",
+    )
     assert by_id.loc["Ses02M_script01_1_F000", "session"] == "Ses02"
     assert skipped["path"].str.endswith("Ses01F_impro01_F002.wav").tolist() == [True]  # no majority label
 
@@ -140,8 +151,9 @@ def test_demos_names_give_speaker_gender_and_the_eight_emotions(tmp_path):
     from serbench.corpora import demos
 
     root = tmp_path / "demos"
-    for i, (prefix, name) in enumerate([("PR", "f_05_rab03a"), ("NP", "m_12_col01b"), ("PR", "m_12_gio11c"),
-                                        ("NP", "f_05_tri02a")]):
+    for i, (prefix, name) in enumerate(
+        [("PR", "f_05_rab03a"), ("NP", "m_12_col01b"), ("PR", "m_12_gio11c"), ("NP", "f_05_tri02a")]
+    ):
         write_tone(root / "DEMOS" / f"{prefix}_{name}.wav", freq=200 + 30 * i)
     write_tone(root / "NEU" / "PR_m_40_neu01a.wav")
     write_tone(root / "DEMOS" / "PR_x_05_rab03a.wav")  # not a DEMoS name: reported and skipped

@@ -10,7 +10,7 @@ import torch
 from conftest import write_tone
 from serbench.audio import load_audio
 from serbench.cache import load_rows, save_rows
-from serbench.features import peak_pitches, batch_features, extract_corpus, pitch_tuning
+from serbench.features import batch_features, extract_corpus, peak_pitches, pitch_tuning
 from serbench.settings import FeatureSettings
 
 DATA = os.environ.get("SERBENCH_DATA")
@@ -19,12 +19,21 @@ DATA = os.environ.get("SERBENCH_DATA")
 def librosa_frames(waveform: np.ndarray, cfg: FeatureSettings) -> np.ndarray:
     """The usual SER recipe, one librosa call (and STFT) per feature: ``(frames, 180)``."""
     sr = cfg.sample_rate
-    return np.concatenate([
-        librosa.feature.mfcc(y=waveform, sr=sr, n_mfcc=cfg.n_mfcc, n_fft=cfg.n_fft, hop_length=cfg.hop_length),
-        librosa.feature.chroma_stft(S=np.abs(librosa.stft(waveform, n_fft=cfg.n_fft, hop_length=cfg.hop_length)), sr=sr,
-                                    n_chroma=cfg.n_chroma, n_fft=cfg.n_fft, hop_length=cfg.hop_length),
-        librosa.feature.melspectrogram(y=waveform, sr=sr, n_mels=cfg.n_mels, n_fft=cfg.n_fft, hop_length=cfg.hop_length),
-    ]).T
+    return np.concatenate(
+        [
+            librosa.feature.mfcc(y=waveform, sr=sr, n_mfcc=cfg.n_mfcc, n_fft=cfg.n_fft, hop_length=cfg.hop_length),
+            librosa.feature.chroma_stft(
+                S=np.abs(librosa.stft(waveform, n_fft=cfg.n_fft, hop_length=cfg.hop_length)),
+                sr=sr,
+                n_chroma=cfg.n_chroma,
+                n_fft=cfg.n_fft,
+                hop_length=cfg.hop_length,
+            ),
+            librosa.feature.melspectrogram(
+                y=waveform, sr=sr, n_mels=cfg.n_mels, n_fft=cfg.n_fft, hop_length=cfg.hop_length
+            ),
+        ]
+    ).T
 
 
 def assert_like_librosa(ours: np.ndarray, reference: np.ndarray) -> None:
@@ -67,10 +76,17 @@ def test_real_utterances_match_librosa_including_their_tuning():
 
 def test_corpus_extraction_keeps_manifest_order_and_skips_unreadable_files(tmp_path, caplog):
     cfg = FeatureSettings()
-    paths = [write_tone(tmp_path / f"{i}.wav", seconds=s, rate=22050, freq=200 + 30 * i) for i, s in enumerate([1.2, 0.4, 0.8])]
+    paths = [
+        write_tone(tmp_path / f"{i}.wav", seconds=s, rate=22050, freq=200 + 30 * i)
+        for i, s in enumerate([1.2, 0.4, 0.8])
+    ]
     (tmp_path / "bad.wav").write_bytes(b"RIFF0000")
-    manifest = pd.DataFrame({"utterance_id": ["a", "bad", "b", "c"],
-                             "path": [str(paths[0]), str(tmp_path / "bad.wav"), str(paths[1]), str(paths[2])]})
+    manifest = pd.DataFrame(
+        {
+            "utterance_id": ["a", "bad", "b", "c"],
+            "path": [str(paths[0]), str(tmp_path / "bad.wav"), str(paths[1]), str(paths[2])],
+        }
+    )
     ids, frames = extract_corpus(manifest, cfg, threads=2)
     assert ids == ["a", "b", "c"] and "bad.wav" in caplog.text
     for path, got in zip(paths, frames):
@@ -83,7 +99,9 @@ def test_feature_table_round_trip_and_damage(tmp_path):
     ids, features = load_rows(path)
     assert ids.tolist() == ["a", "b"] and features.tolist() == [[0, 1, 2], [3, 4, 5]]
     path.write_bytes(path.read_bytes()[:40])
-    with pytest.raises(ValueError, match=r"f\.npz: damaged cache .*rebuild it with: snakemake --cores 1 --force .*f\.npz$"):
+    with pytest.raises(
+        ValueError, match=r"f\.npz: damaged cache .*rebuild it with: snakemake --cores 1 --force .*f\.npz$"
+    ):
         load_rows(path)
 
 
@@ -106,5 +124,7 @@ def test_truncated_model_file_names_the_rebuild_command(tmp_path):
     torch.save({"state_dict": {"w": torch.ones(3)}, "classes": ["a"]}, path)
     assert load_checkpoint(path)["classes"] == ["a"]
     path.write_bytes(path.read_bytes()[:100])
-    with pytest.raises(DamagedFileError, match=r"head\.pt: damaged model file .*snakemake --cores 1 --force .*head\.pt$"):
+    with pytest.raises(
+        DamagedFileError, match=r"head\.pt: damaged model file .*snakemake --cores 1 --force .*head\.pt$"
+    ):
         load_checkpoint(path)

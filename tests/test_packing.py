@@ -3,16 +3,16 @@ import pytest
 import torch
 
 from conftest import family
-from serbench.settings import Settings
+from serbench.models import predict
 from serbench.quantization.layers import quantization_layers
 from serbench.quantization.packing import load_packed, pack_codes, save_packed, unpack_codes
 from serbench.quantization.quantizers import fake_quantize_model
-from serbench.models import predict
+from serbench.settings import Settings
 
 
 @pytest.mark.parametrize("bits", range(1, 9))
 def test_pack_round_trip_and_length(bits):
-    codes = np.random.default_rng(bits).integers(0, 2 ** bits, size=1001).astype(np.uint8)
+    codes = np.random.default_rng(bits).integers(0, 2**bits, size=1001).astype(np.uint8)
     payload = pack_codes(codes, bits)
     assert len(payload) == -(-1001 * bits // 8)  # ceil(n * b / 8)
     assert np.array_equal(unpack_codes(payload, 1001, bits), codes)
@@ -29,7 +29,14 @@ def _model():
 def test_packed_file_predicts_what_the_fake_quantized_model_predicts(tmp_path, bits):
     model = _model()
     path = tmp_path / "m.sbq"
-    size = save_packed(path, model, "mlp", {"input_dim": 12, "n_classes": 4, "hidden": [32, 16], "dropout": 0.1}, ["a", "b", "c", "d"], bits)
+    size = save_packed(
+        path,
+        model,
+        "mlp",
+        {"input_dim": 12, "n_classes": 4, "hidden": [32, 16], "dropout": 0.1},
+        ["a", "b", "c", "d"],
+        bits,
+    )
     assert size == path.stat().st_size
     loaded, header = load_packed(path)
     assert header["classes"] == ["a", "b", "c", "d"]
@@ -59,8 +66,17 @@ def test_every_family_packs_and_loads_back(tmp_path, name):
 def test_packed_bytes_shrink_with_bits(tmp_path):
     model = _model()
     kwargs = {"input_dim": 12, "n_classes": 4, "hidden": [32, 16], "dropout": 0.1}
-    sizes = {b: save_packed(tmp_path / f"{b}.sbq", model, "mlp", kwargs, list("abcd"), {l: b for l in ("net.0", "net.3", "net.6")})
-             for b in (1, 2, 8)}
+    sizes = {
+        b: save_packed(
+            tmp_path / f"{b}.sbq",
+            model,
+            "mlp",
+            kwargs,
+            list("abcd"),
+            {layer: b for layer in ("net.0", "net.3", "net.6")},
+        )
+        for b in (1, 2, 8)
+    }
     n_params = sum(p.numel() for p in model.parameters())
     # payload grows by n_params/8 bytes per extra bit; header and buffers are the same
     assert sizes[2] - sizes[1] == pytest.approx(n_params / 8, abs=6)
@@ -70,8 +86,12 @@ def test_packed_bytes_shrink_with_bits(tmp_path):
 @pytest.mark.parametrize("damage", ["truncate", "magic"])
 def test_damaged_file_is_reported_by_path(tmp_path, damage):
     path = tmp_path / "m.sbq"
-    save_packed(path, _model(), "mlp", {"input_dim": 12, "n_classes": 4, "hidden": [32, 16], "dropout": 0.1}, list("abcd"), {})
+    save_packed(
+        path, _model(), "mlp", {"input_dim": 12, "n_classes": 4, "hidden": [32, 16], "dropout": 0.1}, list("abcd"), {}
+    )
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2] if damage == "truncate" else b"XXXX" + data[4:])
-    with pytest.raises(ValueError, match=r"m\.sbq: damaged packed model .*rebuild it with: snakemake --cores 1 --force .*m\.sbq$"):
+    with pytest.raises(
+        ValueError, match=r"m\.sbq: damaged packed model .*rebuild it with: snakemake --cores 1 --force .*m\.sbq$"
+    ):
         load_packed(path)

@@ -55,7 +55,9 @@ def test_speaker_folds_group_sorted_speakers():
 def assert_speaker_disjoint(folds, manifest, three_way=True):
     speaker_of = dict(zip(manifest["utterance_id"], manifest["speaker"]))
     for fold, rows in folds.groupby("fold"):
-        speakers = {s: set(rows.loc[rows.subset == s, "utterance_id"].map(speaker_of)) for s in ("train", "validation", "test")}
+        speakers = {
+            s: set(rows.loc[rows.subset == s, "utterance_id"].map(speaker_of)) for s in ("train", "validation", "test")
+        }
         assert speakers["test"].isdisjoint(speakers["train"] | speakers["validation"]), fold
         if three_way:
             assert speakers["train"].isdisjoint(speakers["validation"]), fold
@@ -83,8 +85,10 @@ def test_two_speaker_corpus_holds_out_the_test_speaker_and_validates_within_the_
 
 def test_validation_speaker_depends_on_seed():
     manifest = synthetic_manifest([f"{s:02d}" for s in range(1, 11)])
-    picks = {tuple(speaker_independent_split(manifest, "c", 10, seed=s).query("subset == 'validation'")["utterance_id"])
-             for s in range(4)}
+    picks = {
+        tuple(speaker_independent_split(manifest, "c", 10, seed=s).query("subset == 'validation'")["utterance_id"])
+        for s in range(4)
+    }
     assert len(picks) > 1
 
 
@@ -93,7 +97,9 @@ def test_real_emodb_leave_one_speaker_out_is_speaker_disjoint():
     manifest, _ = build_manifest(get_adapter("emodb"), Path(os.environ["SERBENCH_DATA"], "emodb"))
     folds = speaker_independent_split(manifest, "emodb", 10, seed=0)
     assert_speaker_disjoint(folds, manifest)
-    assert folds.groupby("fold").apply(lambda r: r.loc[r.subset == "test", "utterance_id"].str[:2].nunique()).eq(1).all()
+    assert (
+        folds.groupby("fold").apply(lambda r: r.loc[r.subset == "test", "utterance_id"].str[:2].nunique()).eq(1).all()
+    )
 
 
 def test_cross_corpus_keeps_shared_emotions_and_tests_on_the_other_corpus():
@@ -117,7 +123,12 @@ def test_shared_emotions_needs_an_overlap():
 def _demos_like_manifest() -> pd.DataFrame:
     speakers = ["f01", "f02", "m03", "m04", "m05", "f06"]
     emotions = ["anger", "guilt", "neutral"]
-    rows = [{"utterance_id": f"{s}_{e}_{k}", "speaker": s, "emotion": e} for s in speakers for e in emotions for k in range(2)]
+    rows = [
+        {"utterance_id": f"{s}_{e}_{k}", "speaker": s, "emotion": e}
+        for s in speakers
+        for e in emotions
+        for k in range(2)
+    ]
     return pd.DataFrame(rows)
 
 
@@ -134,11 +145,14 @@ def test_fixed_speaker_split_follows_the_lists_and_reports_unlisted_speakers(cap
     assert "f06" in caplog.text  # the unlisted speaker is left out and said so
 
 
-@pytest.mark.parametrize("lists, message", [
-    ({"train": ["f01", "m03"], "validation": ["m03"], "test": ["m05"]}, r"more than one subset.*m03"),
-    ({"train": ["f01"], "validation": ["f02"], "test": ["x99"]}, r"not in the manifest.*x99"),
-    ({"train": ["f01"], "test": ["m05"]}, r"lack \['validation'\]"),
-])
+@pytest.mark.parametrize(
+    "lists, message",
+    [
+        ({"train": ["f01", "m03"], "validation": ["m03"], "test": ["m05"]}, r"more than one subset.*m03"),
+        ({"train": ["f01"], "validation": ["f02"], "test": ["x99"]}, r"not in the manifest.*x99"),
+        ({"train": ["f01"], "test": ["m05"]}, r"lack \['validation'\]"),
+    ],
+)
 def test_fixed_speaker_split_rejects_overlap_unknown_and_missing_lists(lists, message):
     from serbench.protocols import fixed_speaker_split
 
@@ -150,15 +164,25 @@ def test_split_step_drops_excluded_emotions_before_splitting(tmp_path):
     from serbench.dataset import read_folds
     from serbench.protocols import write_folds
 
-    manifest = _demos_like_manifest().assign(path="x.wav", gender="f", native_label="x", session="", duration_s=1.0,
-                                             sample_rate=16000)
+    manifest = _demos_like_manifest().assign(
+        path="x.wav", gender="f", native_label="x", session="", duration_s=1.0, sample_rate=16000
+    )
     manifest.to_csv(tmp_path / "demos.csv", index=False)
     lists = {"train": ["f01", "m03", "m04", "f06"], "validation": ["f02"], "test": ["m05"]}
-    write_folds("fixed_speakers", {"demos": str(tmp_path / "demos.csv")}, [0, 3],
-                {"speakers": lists, "exclude_emotions": ["neutral"]}, str(tmp_path / "split.csv"))
+    write_folds(
+        "fixed_speakers",
+        {"demos": str(tmp_path / "demos.csv")},
+        [0, 3],
+        {"speakers": lists, "exclude_emotions": ["neutral"]},
+        str(tmp_path / "split.csv"),
+    )
     folds = read_folds(tmp_path / "split.csv")
     assert len(folds) == 2 * 6 * 2 * 2 and not folds["utterance_id"].str.contains("neutral").any()
-    assert read_folds(tmp_path / "split.csv", seed=3).drop(columns="seed").reset_index(drop=True).equals(
-        read_folds(tmp_path / "split.csv", seed=0).drop(columns="seed").reset_index(drop=True))  # no seed in fixed lists
+    assert (
+        read_folds(tmp_path / "split.csv", seed=3)
+        .drop(columns="seed")
+        .reset_index(drop=True)
+        .equals(read_folds(tmp_path / "split.csv", seed=0).drop(columns="seed").reset_index(drop=True))
+    )  # no seed in fixed lists
     with pytest.raises(ValueError, match="no folds for seed 1"):
         read_folds(tmp_path / "split.csv", seed=1)

@@ -25,8 +25,8 @@ def test_one_bit_is_sign_times_mean_abs():
 def test_levels_and_error_bound(bits):
     w = np.random.default_rng(bits).normal(size=5000).astype(np.float32)
     codes, scale = quantize_array(w, bits)
-    assert codes.max() <= 2 ** bits - 2  # 2^b - 1 symmetric levels
-    assert len(np.unique(codes)) <= 2 ** bits - 1
+    assert codes.max() <= 2**bits - 2  # 2^b - 1 symmetric levels
+    assert len(np.unique(codes)) <= 2**bits - 1
     assert np.abs(dequantize_array(codes, scale, bits) - w).max() <= scale / 2 + 1e-6
 
 

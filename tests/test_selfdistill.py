@@ -30,7 +30,9 @@ def test_truncated_encoder_stops_at_the_exit_layer(encoder):
 
 def test_exit_model_runs_only_its_layers(encoder):
     calls = []
-    hooks = [layer.register_forward_hook(lambda *_, i=i: calls.append(i)) for i, layer in enumerate(encoder.encoder.layers)]
+    hooks = [
+        layer.register_forward_hook(lambda *_, i=i: calls.append(i)) for i, layer in enumerate(encoder.encoder.layers)
+    ]
     head = ExitHead("conv", encoder.config.hidden_size, 5)
     with torch.no_grad():
         logits = ExitModel(encoder, 1, head).eval()(torch.randn(2, 8000))
@@ -75,10 +77,14 @@ def test_loss_eq1_combines_the_parts():
     outputs, targets = {"teacher": make(), 3: make(), 8: make()}, torch.tensor([0, 1, 1, 0])
     cfg = DistillLossSettings(alpha=0.5, beta=2.0, gamma=0.3, similarity_on="linear")
     loss, parts = self_distillation_loss(outputs, targets, cfg, ("l1",))
-    ce = F.cross_entropy(outputs["teacher"][2], targets) + 0.3 * (
-        F.cross_entropy(outputs[3][2], targets) + F.cross_entropy(outputs[8][2], targets)) / 2
-    kl = (kl_term(outputs[3][2], outputs["teacher"][2], 1.0, "standard")
-          + kl_term(outputs[8][2], outputs["teacher"][2], 1.0, "standard")) / 2
+    ce = (
+        F.cross_entropy(outputs["teacher"][2], targets)
+        + 0.3 * (F.cross_entropy(outputs[3][2], targets) + F.cross_entropy(outputs[8][2], targets)) / 2
+    )
+    kl = (
+        kl_term(outputs[3][2], outputs["teacher"][2], 1.0, "standard")
+        + kl_term(outputs[8][2], outputs["teacher"][2], 1.0, "standard")
+    ) / 2
     sim = (F.l1_loss(outputs[3][1], outputs["teacher"][1]) + F.l1_loss(outputs[8][1], outputs["teacher"][1])) / 2
     assert loss.item() == pytest.approx((ce + 0.5 * kl + 2.0 * sim).item(), rel=1e-6)
     assert parts["ce"] == pytest.approx(ce.item(), rel=1e-6)

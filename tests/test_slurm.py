@@ -34,16 +34,32 @@ pytestmark = [
 def small_study(work: Path) -> Path:
     """EmoDB speakers 03, 08, 09, 10; MLP, random split, one seed, fp32 + fixed 2-bit + adaptive."""
     link_emodb_speakers(Path(DATA), work / "data", {"03", "08", "09", "10"})
-    config = {"data_root": str(work / "data"), "corpora": ["emodb"], "seeds": [0], "models": ["mlp"],
-              "cross_corpus": [], "protocols": ["random"], "train": {"max_epochs": 3},
-              "quantization": {"fixed_bits": [2]}}
+    config = {
+        "data_root": str(work / "data"),
+        "corpora": ["emodb"],
+        "seeds": [0],
+        "models": ["mlp"],
+        "cross_corpus": [],
+        "protocols": ["random"],
+        "train": {"max_epochs": 3},
+        "quantization": {"fixed_bits": [2]},
+    }
     (work / "config.yaml").write_text(yaml.safe_dump(config))
     return work / "config.yaml"
 
 
 def snakemake(work: Path, *extra: str) -> subprocess.CompletedProcess:
-    command = ["snakemake", "--snakefile", str(REPO / "workflow" / "Snakefile"), "--directory", str(work),
-               "--configfile", str(work / "config.yaml"), *extra, "all"]
+    command = [
+        "snakemake",
+        "--snakefile",
+        str(REPO / "workflow" / "Snakefile"),
+        "--directory",
+        str(work),
+        "--configfile",
+        str(work / "config.yaml"),
+        *extra,
+        "all",
+    ]
     return subprocess.run(command, capture_output=True, text=True, timeout=1500)
 
 
@@ -63,11 +79,23 @@ def test_study_through_sbatch_equals_a_local_run(cluster, tmp_path):
     on_slurm, local = tmp_path / "slurm", tmp_path / "local"
     small_study(on_slurm), small_study(local)
     start = time.perf_counter()
-    done = snakemake(on_slurm, "--workflow-profile", str(REPO / "workflow/profiles/slurm"), "--jobs", "2",
-                     "--slurm-status-command", "squeue", "--slurm-no-account", "--slurm-keep-successful-logs",
-                     "--slurm-init-seconds-before-status-checks", "1")
+    done = snakemake(
+        on_slurm,
+        "--workflow-profile",
+        str(REPO / "workflow/profiles/slurm"),
+        "--jobs",
+        "2",
+        "--slurm-status-command",
+        "squeue",
+        "--slurm-no-account",
+        "--slurm-keep-successful-logs",
+        "--slurm-init-seconds-before-status-checks",
+        "1",
+    )
     print(f"Slurm run: {time.perf_counter() - start:.0f} s wall")
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:] + (cluster["folder"] / "slurmctld.log").read_text()[-2000:]
+    assert done.returncode == 0, (
+        done.stdout[-3000:] + done.stderr[-3000:] + (cluster["folder"] / "slurmctld.log").read_text()[-2000:]
+    )
     output = done.stdout + done.stderr
     submitted = dict(re.findall(r"Job \d+ has been submitted with SLURM jobid (\d+) \(log: (\S+)\)", output))
     scheduled = int(re.search(r"^total\s+(\d+)", output, flags=re.MULTILINE).group(1))
@@ -80,5 +108,6 @@ def test_study_through_sbatch_equals_a_local_run(cluster, tmp_path):
     done = snakemake(local, "--cores", "2")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     for table in ("quantization.csv", "quantization_runs.csv"):
-        pd.testing.assert_frame_equal(pd.read_csv(on_slurm / "results/tables" / table),
-                                      pd.read_csv(local / "results/tables" / table))
+        pd.testing.assert_frame_equal(
+            pd.read_csv(on_slurm / "results/tables" / table), pd.read_csv(local / "results/tables" / table)
+        )

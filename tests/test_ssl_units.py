@@ -27,7 +27,9 @@ def test_focal_loss_eq1_by_hand():
 def test_focal_loss_reduces_to_cross_entropy():
     logits, targets = torch.randn(8, 4), torch.randint(0, 4, (8,))
     expected = torch.nn.functional.cross_entropy(logits, targets, label_smoothing=0.1)
-    assert focal_loss(logits, targets, gamma=0.0, label_smoothing=0.1).item() == pytest.approx(expected.item(), rel=1e-6)
+    assert focal_loss(logits, targets, gamma=0.0, label_smoothing=0.1).item() == pytest.approx(
+        expected.item(), rel=1e-6
+    )
 
 
 def test_label_smoothing_spreads_the_target():
@@ -60,7 +62,9 @@ def test_augmentation_is_seeded_and_keeps_length():
     first = augment(wave, 16000, cfg, np.random.default_rng([1, 2]))
     assert np.array_equal(first, augment(wave, 16000, cfg, np.random.default_rng([1, 2])))
     assert first.shape == wave.shape and not np.array_equal(first, wave)
-    flipped = augment(wave, 16000, AugmentSettings(**{**NO_AUGMENT, "polarity_probability": 1.0}), np.random.default_rng(0))
+    flipped = augment(
+        wave, 16000, AugmentSettings(**{**NO_AUGMENT, "polarity_probability": 1.0}), np.random.default_rng(0)
+    )
     np.testing.assert_array_equal(flipped, -wave)
 
 
@@ -112,7 +116,9 @@ def test_head_training_learns_separable_states_and_keeps_the_best_epoch():
 
     train, validation = subset(120), subset(40)
     model = head(3, 8, 3, head_hidden=16)
-    history = train_head(model, train, validation, 3, HeadTrainSettings(learning_rate=1e-2, epochs=15, patience=4), seed=0)
+    history = train_head(
+        model, train, validation, 3, HeadTrainSettings(learning_rate=1e-2, epochs=15, patience=4), seed=0
+    )
     predicted = head_probabilities(model, clean_view(validation)).argmax(1)
     from serbench.metrics import unweighted_average_recall
 
@@ -146,14 +152,22 @@ def test_finetune_model_pools_like_the_frozen_cache_and_trains_the_transformer_o
         cached = pooled_head(torch.from_numpy(pooled_hidden_states(model, extractor, wave))[None])
     finetune = FineTuneModel(model, pooled_head, bool(extractor.do_normalize)).eval()
     with torch.no_grad():
-        torch.testing.assert_close(finetune(torch.from_numpy(wave)[None], torch.tensor([16000])), cached,
-                                   atol=1e-4, rtol=1e-4)
+        torch.testing.assert_close(
+            finetune(torch.from_numpy(wave)[None], torch.tensor([16000])), cached, atol=1e-4, rtol=1e-4
+        )
     before = {k: v.clone() for k, v in model.state_dict().items()}
     rng = np.random.default_rng(2)
     labels = np.array([0, 1] * 8)
     waves = [rng.normal(size=8000).astype(np.float32) * (0.1 if y else 1.0) for y in labels]
-    history = train_finetune(finetune, (waves, labels), (waves[:4], labels[:4]), 2,
-                             HeadTrainSettings(learning_rate=1e-3, epochs=2, batch_size=4), None, seed=0)
+    history = train_finetune(
+        finetune,
+        (waves, labels),
+        (waves[:4], labels[:4]),
+        2,
+        HeadTrainSettings(learning_rate=1e-3, epochs=2, batch_size=4),
+        None,
+        seed=0,
+    )
     after = model.state_dict()
     assert history["epochs_run"] == 2 and history["device"] in ("cpu", "cuda")
     assert all(torch.equal(before[k], after[k]) for k in before if k.startswith("feature_extractor."))

@@ -9,15 +9,37 @@ from serbench.studies.quantization.tables import RUN_COLUMNS, read_runs, summari
 
 
 def run(variant, seed, accuracy):
-    return dict(dataset="emodb", protocol="random", model="mlp", variant=variant, fold="0", seed=seed,
-                  n_params=100, avg_bits={"fp32": 32, "fixed2": 2, "adaptive": 1.5}[variant], size_kb=0.4,
-                  file_bytes=500 + seed, accuracy=accuracy, uar=accuracy - 0.1, macro_f1=accuracy - 0.2, n_test=54,
-                  serbench_version="0.1.0", git_commit="abc123")
+    return dict(
+        dataset="emodb",
+        protocol="random",
+        model="mlp",
+        variant=variant,
+        fold="0",
+        seed=seed,
+        n_params=100,
+        avg_bits={"fp32": 32, "fixed2": 2, "adaptive": 1.5}[variant],
+        size_kb=0.4,
+        file_bytes=500 + seed,
+        accuracy=accuracy,
+        uar=accuracy - 0.1,
+        macro_f1=accuracy - 0.2,
+        n_test=54,
+        serbench_version="0.1.0",
+        git_commit="abc123",
+    )
 
 
 def test_summary_means_stds_order_and_paper_column(tmp_path):
-    records = [run(v, s, acc) for v, s, acc in
-               [("adaptive", 0, 0.7), ("fp32", 0, 0.6), ("fp32", 1, 0.8), ("fixed2", 0, 0.5), ("adaptive", 1, 0.7)]]
+    records = [
+        run(v, s, acc)
+        for v, s, acc in [
+            ("adaptive", 0, 0.7),
+            ("fp32", 0, 0.6),
+            ("fp32", 1, 0.8),
+            ("fixed2", 0, 0.5),
+            ("adaptive", 1, 0.7),
+        ]
+    ]
     runs = read_runs(records)
     assert list(runs.columns) == RUN_COLUMNS and len(runs) == 5
     table = summarize(runs)
@@ -37,7 +59,9 @@ def test_damaged_metrics_file_is_named_with_its_rebuild_command(tmp_path):
     (tmp_path / "good.json").write_text(json.dumps([run("fp32", 0, 0.6)]))
     (tmp_path / "bad.json").write_text("[{")
     outputs = [str(tmp_path / name) for name in ("runs.csv", "t.csv", "t.md", "lit.md")]
-    with pytest.raises(DamagedFileError, match=r"bad\.json: damaged metrics file .*snakemake --cores 1 --force .*bad\.json"):
+    with pytest.raises(
+        DamagedFileError, match=r"bad\.json: damaged metrics file .*snakemake --cores 1 --force .*bad\.json"
+    ):
         write_tables([str(tmp_path / "good.json"), str(tmp_path / "bad.json")], *outputs)
     write_tables([str(tmp_path / "good.json")], *outputs, config_hash="0123456789ab")
     assert pd.read_csv(outputs[1])["config_hash"].tolist() == ["0123456789ab"]

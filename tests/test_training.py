@@ -8,7 +8,6 @@ from serbench.models import MODELS, predict
 from serbench.settings import TrainSettings
 from serbench.studies.quantization.training import train_classifier
 
-
 CENTRES = np.array([[0.0, 5.0, 0.0, 0.0], [5.0, 0.0, 0.0, 0.0], [0.0, 0.0, 5.0, 100.0]])
 
 
@@ -62,7 +61,9 @@ def test_frame_standardization_ignores_padding():
 def test_frame_models_learn_and_ignore_padding(name):
     torch.manual_seed(0)
     model = family(name, 4, 3)
-    history = train_classifier(model, sequences(300, 0), sequences(60, 1), TrainSettings(max_epochs=15, patience=3), seed=0)
+    history = train_classifier(
+        model, sequences(300, 0), sequences(60, 1), TrainSettings(max_epochs=15, patience=3), seed=0
+    )
     assert history["best_validation_accuracy"] > 0.9
     # garbage written into the padding changes no prediction
     test = sequences(40, 2)
@@ -78,7 +79,11 @@ def test_frame_models_learn_and_ignore_padding(name):
 
 def test_every_family_is_registered_with_its_input_level():
     assert {name: cls.input_level for name, cls in MODELS.items()} == {
-        "mlp": "utterance", "lstm": "frames", "attention_gru": "frames", "cnn1d": "frames"}
+        "mlp": "utterance",
+        "lstm": "frames",
+        "attention_gru": "frames",
+        "cnn1d": "frames",
+    }
 
 
 def test_same_seed_same_model():

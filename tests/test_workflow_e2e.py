@@ -32,13 +32,25 @@ EMODB = str(Path(DATA, "emodb")) if DATA else None  # the study's corpus; TESS i
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(not EMODB, reason="SERBENCH_DATA is unset: point it at a folder holding emodb/ (e.g. ../shared/data)"),
+    pytest.mark.skipif(
+        not EMODB, reason="SERBENCH_DATA is unset: point it at a folder holding emodb/ (e.g. ../shared/data)"
+    ),
 ]
 
 
 def snakemake(work: Path, configfile: Path, *extra: str) -> str:
-    command = ["snakemake", "--snakefile", str(REPO / "workflow" / "Snakefile"), "--directory", str(work),
-               "--configfile", str(configfile), "--cores", "2", *extra]
+    command = [
+        "snakemake",
+        "--snakefile",
+        str(REPO / "workflow" / "Snakefile"),
+        "--directory",
+        str(work),
+        "--configfile",
+        str(configfile),
+        "--cores",
+        "2",
+        *extra,
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done.stdout + done.stderr
@@ -52,13 +64,19 @@ def scheduled_rules(output: str) -> dict[str, int]:
     return counts
 
 
-def write_config(path: Path, data_root: Path, t_margin: float = 0.05, max_epochs: int = 8,
-                 corpora: tuple[str, ...] = ("emodb",)) -> Path:
+def write_config(
+    path: Path, data_root: Path, t_margin: float = 0.05, max_epochs: int = 8, corpora: tuple[str, ...] = ("emodb",)
+) -> Path:
     """A study of our own over the defaults: EmoDB, MLP and LSTM, random and 2-fold speaker-independent, one seed."""
     config = {
-        "data_root": str(data_root), "corpora": list(corpora), "seeds": [0], "models": ["mlp", "lstm"],
-        "cross_corpus": [], "protocols": ["random", "speaker_independent"],
-        "speaker_independent": {"n_folds": {"emodb": 2, "tess": 2}}, "train": {"max_epochs": max_epochs},
+        "data_root": str(data_root),
+        "corpora": list(corpora),
+        "seeds": [0],
+        "models": ["mlp", "lstm"],
+        "cross_corpus": [],
+        "protocols": ["random", "speaker_independent"],
+        "speaker_independent": {"n_folds": {"emodb": 2, "tess": 2}},
+        "train": {"max_epochs": max_epochs},
         "quantization": {"fixed_bits": [8, 2, 1], "adaptive": {"t_margin": t_margin}},
     }
     path.write_text(yaml.safe_dump(config))
@@ -95,7 +113,13 @@ def test_table_has_every_family_protocol_and_variant(work):
     assert table["n_params"].eq(211_207).all()
     np.testing.assert_allclose(table["size_kb"], table["n_params"] * table["avg_bits"] / 8 / 1000)
     bytes_by_variant = table.set_index("variant")["file_bytes"]
-    assert bytes_by_variant["fp32"] > 4 * 211_207 > bytes_by_variant["fixed8"] > bytes_by_variant["fixed2"] > bytes_by_variant["fixed1"]
+    assert (
+        bytes_by_variant["fp32"]
+        > 4 * 211_207
+        > bytes_by_variant["fixed8"]
+        > bytes_by_variant["fixed2"]
+        > bytes_by_variant["fixed1"]
+    )
     assert bytes_by_variant["fixed1"] >= 211_207 / 8
     assert table["accuracy"].between(0, 1).all() and table["uar"].between(0, 1).all()
     assert table.set_index("variant").loc["fp32", "accuracy"] > 1 / 7  # learned something beyond chance
@@ -178,8 +202,18 @@ def test_interrupted_run_resumes_to_identical_tables(work, tmp_path):
     """SIGINT mid-training, restart: no half-written file, and the tables equal the uninterrupted run's."""
     link_corpora(tmp_path / "data")
     config = write_config(tmp_path / "config.yaml", tmp_path / "data")
-    command = ["snakemake", "--snakefile", str(REPO / "workflow" / "Snakefile"), "--directory", str(tmp_path),
-               "--configfile", str(config), "--cores", "2", "all"]
+    command = [
+        "snakemake",
+        "--snakefile",
+        str(REPO / "workflow" / "Snakefile"),
+        "--directory",
+        str(tmp_path),
+        "--configfile",
+        str(config),
+        "--cores",
+        "2",
+        "all",
+    ]
     run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     deadline = time.monotonic() + 600
     while not list((tmp_path / "results").glob("quantization/models/**/fp32.sbq")) and time.monotonic() < deadline:
@@ -191,5 +225,6 @@ def test_interrupted_run_resumes_to_identical_tables(work, tmp_path):
     assert [p for p in (tmp_path / "results").rglob(".*") if p.is_file()] == []  # no temporary file of ours left
     snakemake(tmp_path, config, "all")
     for table in ("quantization.csv", "quantization_runs.csv"):
-        pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "results/tables" / table),
-                                      pd.read_csv(work / "results/tables" / table))
+        pd.testing.assert_frame_equal(
+            pd.read_csv(tmp_path / "results/tables" / table), pd.read_csv(work / "results/tables" / table)
+        )

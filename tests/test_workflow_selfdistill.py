@@ -34,8 +34,18 @@ def data_root(work: Path) -> Path:
 def run_study(work: Path, config: dict) -> None:
     """Write ``config`` into ``work`` and build ``all`` there with Snakemake on 2 cores."""
     (work / "config.yaml").write_text(yaml.safe_dump(config))
-    command = ["snakemake", "--snakefile", str(REPO / "workflow" / "Snakefile"), "--directory", str(work),
-               "--configfile", str(work / "config.yaml"), "--cores", "2", "all"]
+    command = [
+        "snakemake",
+        "--snakefile",
+        str(REPO / "workflow" / "Snakefile"),
+        "--directory",
+        str(work),
+        "--configfile",
+        str(work / "config.yaml"),
+        "--cores",
+        "2",
+        "all",
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
@@ -44,9 +54,22 @@ def run_study(work: Path, config: dict) -> None:
 def work(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("selfdistill")
     encoder = save_random_upstream("wav2vec2-base", work / "tiny-wav2vec2", size="tiny", num_hidden_layers=3)
-    run_study(work, {"data_root": str(data_root(work)), "studies": ["selfdistill"], "selfdistill": {
-        "pretrained": str(encoder), "encoder_layers": 3, "exit_layers": [1, 2], "variants": ["gru-l2+cosine"],
-        "seeds": [0], "train": {"epochs": 1}, "latency": {"repeats": 1}}})
+    run_study(
+        work,
+        {
+            "data_root": str(data_root(work)),
+            "studies": ["selfdistill"],
+            "selfdistill": {
+                "pretrained": str(encoder),
+                "encoder_layers": 3,
+                "exit_layers": [1, 2],
+                "variants": ["gru-l2+cosine"],
+                "seeds": [0],
+                "train": {"epochs": 1},
+                "latency": {"repeats": 1},
+            },
+        },
+    )
     return work
 
 
@@ -85,17 +108,35 @@ def test_demos_copy_runs_the_study_on_fixed_speaker_lists_without_neutral(tmp_pa
                 name = f"PR_{speaker[0]}_{speaker[1:]}_{code}01{take}.wav"
                 write_tone(root / ("NEU" if code == "neu" else "DEMOS") / name, seconds=1.2, freq=150 + 60 * e + 7 * s)
     encoder = save_random_upstream("wav2vec2-base", tmp_path / "tiny-wav2vec2", size="tiny", num_hidden_layers=2)
-    run_study(tmp_path, {"data_root": str(tmp_path / "data"), "corpora": ["demos"], "studies": ["selfdistill"],
-                         "selfdistill": {
-                             "pretrained": str(encoder), "corpus": "demos", "protocol": "fixed_speakers",
-                             "exclude_emotions": ["neutral"],
-                             "speakers": {"train": ["f01", "m03", "m04"], "validation": ["f02"], "test": ["m05"]},
-                             "encoder_layers": 2, "exit_layers": [1], "variants": ["conv-l2"], "baselines": False,
-                             "seeds": [0], "train": {"epochs": 1}, "latency": {"repeats": 1}}})
+    run_study(
+        tmp_path,
+        {
+            "data_root": str(tmp_path / "data"),
+            "corpora": ["demos"],
+            "studies": ["selfdistill"],
+            "selfdistill": {
+                "pretrained": str(encoder),
+                "corpus": "demos",
+                "protocol": "fixed_speakers",
+                "exclude_emotions": ["neutral"],
+                "speakers": {"train": ["f01", "m03", "m04"], "validation": ["f02"], "test": ["m05"]},
+                "encoder_layers": 2,
+                "exit_layers": [1],
+                "variants": ["conv-l2"],
+                "baselines": False,
+                "seeds": [0],
+                "train": {"epochs": 1},
+                "latency": {"repeats": 1},
+            },
+        },
+    )
     split = pd.read_csv(tmp_path / "results/selfdistill/splits/demos.csv")
     speakers = split["utterance_id"].str.split("_").str[1:3].str.join("")
     assert split.assign(speaker=speakers).groupby("subset")["speaker"].apply(set).to_dict() == {
-        "train": {"f01", "m03", "m04"}, "validation": {"f02"}, "test": {"m05"}}
+        "train": {"f01", "m03", "m04"},
+        "validation": {"f02"},
+        "test": {"m05"},
+    }
     metrics = json.loads((tmp_path / "results/selfdistill/runs/conv-l2/fold0.json").read_text())[0]
     assert metrics["classes"] == ["anger", "guilt", "sadness"]  # neutral left out, as the paper does
     assert "demos" in (tmp_path / "results/tables/selfdistill.md").read_text()

@@ -43,17 +43,39 @@ def data_root(work: Path) -> Path:
 
 
 def write_config(work: Path, pretrained: str, **distilhubert) -> Path:
-    config = {"data_root": str(data_root(work)), "studies": ["distilhubert"], "distilhubert": {
-        "pretrained": pretrained, "views": 1, "train": {"epochs": 4}, "n_folds": 2, "extra_train": ["tess"],
-        "cross_corpus_test": "ravdess", "seeds": [0], "latency": {"repeats": 1}, **distilhubert}}
+    config = {
+        "data_root": str(data_root(work)),
+        "studies": ["distilhubert"],
+        "distilhubert": {
+            "pretrained": pretrained,
+            "views": 1,
+            "train": {"epochs": 4},
+            "n_folds": 2,
+            "extra_train": ["tess"],
+            "cross_corpus_test": "ravdess",
+            "seeds": [0],
+            "latency": {"repeats": 1},
+            **distilhubert,
+        },
+    }
     path = work / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
 
 
 def snakemake(work: Path, *extra: str) -> subprocess.CompletedProcess:
-    command = ["snakemake", "--snakefile", str(REPO / "workflow" / "Snakefile"), "--directory", str(work),
-               "--configfile", str(work / "config.yaml"), "--cores", "2", *extra]
+    command = [
+        "snakemake",
+        "--snakefile",
+        str(REPO / "workflow" / "Snakefile"),
+        "--directory",
+        str(work),
+        "--configfile",
+        str(work / "config.yaml"),
+        "--cores",
+        "2",
+        *extra,
+    ]
     return subprocess.run(command, capture_output=True, text=True, timeout=1800)
 
 
@@ -70,8 +92,9 @@ def work(tmp_path_factory) -> Path:
 def test_table1_has_both_settings_per_class_f1_and_the_random_weight_warning(work):
     table = pd.read_csv(work / "results/tables/distilhubert_table1.csv")
     assert set(table["setting"]) == {"base", "extra"}
-    assert {"accuracy", "uar", "macro_f1", "f1_anger", "f1_happiness", "f1_neutral", "f1_sadness",
-            "cross_uar"} <= set(table["metric"])
+    assert {"accuracy", "uar", "macro_f1", "f1_anger", "f1_happiness", "f1_neutral", "f1_sadness", "cross_uar"} <= set(
+        table["metric"]
+    )
     assert table["mean"].between(0, 1).all() and (table["n_runs"] == 2).all()
     markdown = (work / "results/tables/distilhubert_table1.md").read_text()
     assert "random" in markdown and "± " in markdown and "gain (Δ)" in markdown
@@ -115,8 +138,12 @@ def test_predict_long_voice_note_and_clear_errors(work, tmp_path):
     broken = tmp_path / "broken.wav"
     broken.write_bytes(b"RIFF0000")
     model = work / "results/distilhubert/onnx/model.int8.onnx"
-    done = subprocess.run(["serbench", "predict", str(note), str(silent), str(short), str(broken), "--model", str(model)],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        ["serbench", "predict", str(note), str(silent), str(short), str(broken), "--model", str(model)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     line = done.stdout.strip().splitlines()[0].split("\t")
     probabilities = dict(field.split("=") for field in line[1:])

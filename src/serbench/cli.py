@@ -37,38 +37,59 @@ COMMANDS: dict[str, Command] = {
     "download": Command(
         "serbench.download:fetch_corpus",
         "fetch a corpus's official distribution and unpack it into a folder",
-        ((("--corpus",), {"required": True}),
-         (("--dest",), {"required": True, "help": "the corpus folder to create (<data_root>/<corpus>)"}),
-         (("--sha256",), {"help": "the archive's checksum (empty: the adapter's, or none)"}))),
+        (
+            (("--corpus",), {"required": True}),
+            (("--dest",), {"required": True, "help": "the corpus folder to create (<data_root>/<corpus>)"}),
+            (("--sha256",), {"help": "the archive's checksum (empty: the adapter's, or none)"}),
+        ),
+    ),
     "predict": Command(
         "serbench.studies.distilhubert.predict:predict_files",
         "emotion probabilities of audio files of any length (voice activity detection, 8-s windows)",
-        ((("audio",), {"nargs": "+", "help": "audio files in any format libsndfile reads"}),
-         (("--model",), {"required": True, "help": "model.onnx or model.int8.onnx from the DistilHuBERT study"}))),
+        (
+            (("audio",), {"nargs": "+", "help": "audio files in any format libsndfile reads"}),
+            (("--model",), {"required": True, "help": "model.onnx or model.int8.onnx from the DistilHuBERT study"}),
+        ),
+    ),
     "init-encoder": Command(
         "serbench.ssl.upstream:save_random_upstream",
         "write a randomly initialised encoder (offline stand-in for a pretrained one)",
-        ((("--architecture",), {"required": True, "choices": ARCHITECTURES}),
-         (("--out",), {"required": True, "dest": "out_dir", "help": "folder to save_pretrained into"}),
-         (("--size",), {"choices": ["full", "small", "tiny"], "default": "full"}),
-         (("--layers",), {"type": int, "dest": "num_hidden_layers", "help": "transformer layers (default: the architecture's)"}),
-         (("--seed",), {"type": int, "default": 0}))),
+        (
+            (("--architecture",), {"required": True, "choices": ARCHITECTURES}),
+            (("--out",), {"required": True, "dest": "out_dir", "help": "folder to save_pretrained into"}),
+            (("--size",), {"choices": ["full", "small", "tiny"], "default": "full"}),
+            (
+                ("--layers",),
+                {"type": int, "dest": "num_hidden_layers", "help": "transformer layers (default: the architecture's)"},
+            ),
+            (("--seed",), {"type": int, "default": 0}),
+        ),
+    ),
     "ssl-latency": Command(
         "serbench.studies.distilhubert.deploy:latency",
         "bytes on disk and CPU latency per clip of a full-size encoder + head: PyTorch, ONNX float and int8",
-        ((("--architecture",), {"required": True, "choices": ARCHITECTURES}),
-         (("--classes",), {"type": int, "default": 4, "dest": "n_classes"}), *LATENCY)),
+        (
+            (("--architecture",), {"required": True, "choices": ARCHITECTURES}),
+            (("--classes",), {"type": int, "default": 4, "dest": "n_classes"}),
+            *LATENCY,
+        ),
+    ),
     "exit-latency": Command(
         "serbench.studies.selfdistill.steps:exit_latency",
         "parameters and CPU latency per clip of every self-distillation exit of a full-size encoder",
-        ((("--architecture",), {"required": True, "choices": ARCHITECTURES}),
-         (("--exit-layers",), {"type": int, "nargs": "+", "required": True}),
-         (("--block",), {"choices": ["conv", "lstm", "gru"], "default": "conv"}),
-         (("--classes",), {"type": int, "default": 7, "dest": "n_classes"}), *LATENCY)),
+        (
+            (("--architecture",), {"required": True, "choices": ARCHITECTURES}),
+            (("--exit-layers",), {"type": int, "nargs": "+", "required": True}),
+            (("--block",), {"choices": ["conv", "lstm", "gru"], "default": "conv"}),
+            (("--classes",), {"type": int, "default": 7, "dest": "n_classes"}),
+            *LATENCY,
+        ),
+    ),
     "settings": Command(
         "serbench.settings.files:print_or_write",
         "print the default config.yaml (every setting with its default); --write also rewrites the schema",
-        ((("--write",), {"metavar": "REPOSITORY", "help": "rewrite config.yaml and the schema in this checkout"}),)),
+        ((("--write",), {"metavar": "REPOSITORY", "help": "rewrite config.yaml and the schema in this checkout"}),),
+    ),
 }
 
 

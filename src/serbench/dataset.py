@@ -130,7 +130,9 @@ class CorpusArrays:
             values = []
             for key in zip(rows["corpus"], rows["utterance_id"]):
                 if key not in self.items:
-                    raise ValueError(f"{source}: utterance {key[0]}/{key[1]} has no features in {self.files[key[0]].features}")
+                    raise ValueError(
+                        f"{source}: utterance {key[0]}/{key[1]} has no features in {self.files[key[0]].features}"
+                    )
                 values.append(self.items[key])
             labels = np.array([classes.index(e) for e in rows["emotion"]])
             subsets[subset] = Subset(*self._stack(values), labels, rows["utterance_id"].to_numpy())
@@ -146,12 +148,20 @@ class CorpusArrays:
         return pad_frames(values, self.max_frames)
 
 
-def load_split_data(split_path: str | Path, fold: str, corpora: dict[str, CorpusFiles], level: str = "utterance",
-                    max_frames: int = 256, seed: int | None = None) -> SplitData:
+def load_split_data(
+    split_path: str | Path,
+    fold: str,
+    corpora: dict[str, CorpusFiles],
+    level: str = "utterance",
+    max_frames: int = 256,
+    seed: int | None = None,
+) -> SplitData:
     """Arrays of ``fold`` (of ``seed``, when the table holds several) of a fold table on disk.
 
     See :class:`CorpusArrays`; use that directly to cut many folds from one read of the caches.
     """
     folds = read_folds(split_path, seed)
     named = set(folds["corpus"])
-    return CorpusArrays({c: f for c, f in corpora.items() if c in named}, level, max_frames).split(folds, fold, split_path)
+    return CorpusArrays({c: f for c, f in corpora.items() if c in named}, level, max_frames).split(
+        folds, fold, split_path
+    )

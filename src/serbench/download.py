@@ -49,6 +49,7 @@ def fetch_corpus(corpus: str, dest: str | Path, sha256: str | None = None) -> Pa
     except (OSError, ValueError) as err:
         raise DownloadError(
             f"could not download {corpus} from {download.url} ({type(err).__name__}); "
-            f"put a local copy of the corpus in {dest} or set data_root in config.yaml to the folder holding '{corpus}/'"
+            f"put a local copy of the corpus in {dest} or set data_root in config.yaml "
+            f"to the folder holding '{corpus}/'"
         ) from err
     return dest

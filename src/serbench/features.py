@@ -51,8 +51,9 @@ def _chroma_filters(cfg: FeatureSettings, tuning: float) -> torch.Tensor:
     """librosa's chroma filterbank for one tuning (fractions of a bin): ``(n_chroma, bins)`` float32."""
     import librosa
 
-    return torch.from_numpy(librosa.filters.chroma(sr=cfg.sample_rate, n_fft=cfg.n_fft, tuning=tuning,
-                                                   n_chroma=cfg.n_chroma))
+    return torch.from_numpy(
+        librosa.filters.chroma(sr=cfg.sample_rate, n_fft=cfg.n_fft, tuning=tuning, n_chroma=cfg.n_chroma)
+    )
 
 
 def peak_pitches(magnitude: torch.Tensor, cfg: FeatureSettings) -> tuple[torch.Tensor, torch.Tensor]:
@@ -127,8 +128,9 @@ def batch_features(waveforms: list[np.ndarray], cfg: FeatureSettings) -> list[np
     mel_basis, dct, window = _matrices(cfg)
     # As librosa.stft: librosa's window, float64 arithmetic rounded to complex64, numpy's |z|. The tuning
     # histogram can hinge on one count, so the magnitudes must be librosa's to the last bit where possible.
-    spectrum = torch.stft(batch.double(), cfg.n_fft, cfg.hop_length, window=window, center=True, pad_mode="constant",
-                          return_complex=True).to(torch.complex64)  # (batch, bins, frames)
+    spectrum = torch.stft(
+        batch.double(), cfg.n_fft, cfg.hop_length, window=window, center=True, pad_mode="constant", return_complex=True
+    ).to(torch.complex64)  # (batch, bins, frames)
     valid = torch.arange(spectrum.shape[2])[None, :] < torch.tensor(lengths)[:, None]  # (batch, frames)
     magnitude = torch.from_numpy(np.abs(spectrum.numpy())) * valid[:, None, :]
     mel = torch.matmul(mel_basis, magnitude**2)  # (batch, n_mels, frames)
@@ -147,7 +149,9 @@ def batch_features(waveforms: list[np.ndarray], cfg: FeatureSettings) -> list[np
     return features
 
 
-def extract_corpus(manifest: pd.DataFrame, cfg: FeatureSettings, threads: int = 1) -> tuple[list[str], list[np.ndarray]]:
+def extract_corpus(
+    manifest: pd.DataFrame, cfg: FeatureSettings, threads: int = 1
+) -> tuple[list[str], list[np.ndarray]]:
     """Frame-level features of every manifest row.
 
     Files are decoded and resampled on ``threads`` threads (libsndfile and
@@ -159,6 +163,7 @@ def extract_corpus(manifest: pd.DataFrame, cfg: FeatureSettings, threads: int = 
     Returns:
         ``(utterance_ids, frames)`` in manifest order: one ``(frames_i, cfg.dim)`` array per kept utterance.
     """
+
     def decode(path: str) -> np.ndarray | None:
         try:
             return load_audio(path, cfg.sample_rate)[0]

@@ -30,7 +30,6 @@ from serbench.labels import shared_emotions
 log = logging.getLogger(__name__)
 
 
-
 def _table(fold: str, corpus: pd.Series | str, parts: dict[str, np.ndarray]) -> pd.DataFrame:
     frames = [pd.DataFrame({"utterance_id": ids, "subset": subset}) for subset, ids in parts.items()]
     table = pd.concat(frames, ignore_index=True)
@@ -45,7 +44,11 @@ def _check_fractions(validation_fraction: float, test_fraction: float = 0.0) -> 
 
 
 def random_split(
-    manifest: pd.DataFrame, corpus: str, seed: int, validation_fraction: float = 0.1, test_fraction: float = 0.1,
+    manifest: pd.DataFrame,
+    corpus: str,
+    seed: int,
+    validation_fraction: float = 0.1,
+    test_fraction: float = 0.1,
 ) -> pd.DataFrame:
     """Stratified random train/validation/test split (Shinde et al. 2024, Sec. 3: 80/10/10).
 
@@ -77,7 +80,10 @@ def random_split(
 
 
 def hold_out_validation(
-    rows: pd.DataFrame, seed: int, validation_speakers: int = 1, validation_fraction: float = 0.1,
+    rows: pd.DataFrame,
+    seed: int,
+    validation_speakers: int = 1,
+    validation_fraction: float = 0.1,
     group_column: str = "speaker",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Split training rows into train and validation utterance ids.
@@ -97,8 +103,11 @@ def hold_out_validation(
         train_index, val_index = next(splitter.split(rows, groups=groups))
         return rows["utterance_id"].to_numpy()[train_index], rows["utterance_id"].to_numpy()[val_index]
     _check_fractions(validation_fraction)
-    log.warning("only %d training speaker(s): validation is a stratified %.0f %% of their utterances, not a held-out speaker",
-                groups.nunique(), 100 * validation_fraction)
+    log.warning(
+        "only %d training speaker(s): validation is a stratified %.0f %% of their utterances, not a held-out speaker",
+        groups.nunique(),
+        100 * validation_fraction,
+    )
     train_ids, val_ids = train_test_split(
         rows["utterance_id"].to_numpy(), test_size=validation_fraction, stratify=rows["emotion"], random_state=seed
     )
@@ -116,13 +125,20 @@ def speaker_folds(speakers: list[str], n_folds: int) -> list[list[str]]:
     """
     ordered = sorted(set(speakers))
     if len(ordered) < n_folds:
-        raise ValueError(f"{n_folds} speaker folds need at least {n_folds} speakers; the corpus has {len(ordered)}: {ordered}")
+        raise ValueError(
+            f"{n_folds} speaker folds need at least {n_folds} speakers; the corpus has {len(ordered)}: {ordered}"
+        )
     return [list(group) for group in np.array_split(np.array(ordered, dtype=object), n_folds)]
 
 
 def speaker_independent_split(
-    manifest: pd.DataFrame, corpus: str, n_folds: int, seed: int, validation_speakers: int = 1,
-    validation_fraction: float = 0.1, group_column: str = "speaker",
+    manifest: pd.DataFrame,
+    corpus: str,
+    n_folds: int,
+    seed: int,
+    validation_speakers: int = 1,
+    validation_fraction: float = 0.1,
+    group_column: str = "speaker",
 ) -> pd.DataFrame:
     """Speaker-independent folds: each group of speakers (or sessions) tests once, trained on the others.
 
@@ -190,8 +206,12 @@ def fixed_speaker_split(manifest: pd.DataFrame, corpus: str, speakers: dict[str,
 
 
 def cross_corpus_split(
-    manifests: dict[str, pd.DataFrame], train_corpora: list[str], test_corpus: str, seed: int,
-    validation_speakers: int = 1, validation_fraction: float = 0.1,
+    manifests: dict[str, pd.DataFrame],
+    train_corpora: list[str],
+    test_corpus: str,
+    seed: int,
+    validation_speakers: int = 1,
+    validation_fraction: float = 0.1,
 ) -> pd.DataFrame:
     """Train on ``train_corpora``, test on all of ``test_corpus``, on their shared emotions.
 
@@ -239,7 +259,9 @@ def make_folds(protocol: str, manifests: dict[str, pd.DataFrame], seed: int, **s
         return speaker_independent_split(manifest, corpus, seed=seed, **settings)
     if protocol == "fixed_speakers":
         return fixed_speaker_split(manifest, corpus, **settings)
-    raise ValueError(f"unknown protocol {protocol!r}; expected random, speaker_independent, fixed_speakers or cross_corpus")
+    raise ValueError(
+        f"unknown protocol {protocol!r}; expected random, speaker_independent, fixed_speakers or cross_corpus"
+    )
 
 
 def seeded_folds(make: Callable[[int], pd.DataFrame], seeds: list[int]) -> pd.DataFrame:
@@ -250,7 +272,8 @@ def seeded_folds(make: Callable[[int], pd.DataFrame], seeds: list[int]) -> pd.Da
     [[3, '0', 'u3'], [4, '0', 'u4']]
     """
     return pd.concat([make(seed).assign(seed=seed) for seed in seeds], ignore_index=True).pipe(
-        lambda t: t[["seed", *[c for c in t.columns if c != "seed"]]])
+        lambda t: t[["seed", *[c for c in t.columns if c != "seed"]]]
+    )
 
 
 def write_folds(protocol: str, manifests: dict[str, str], seeds: list[int], settings: dict, out: str) -> None:

@@ -48,7 +48,8 @@ def study_config_hash(config: dict, study: str) -> str:
     studies take their sections in :data:`STUDY_SECTIONS`.
 
     >>> base = {"data_root": "/a", "train": {"lr": 1e-3}, "distilhubert": {"views": 2}}
-    >>> study_config_hash(base, "quantization") == study_config_hash({**base, "data_root": "/b", "distilhubert": {}}, "quantization")
+    >>> moved = {**base, "data_root": "/b", "distilhubert": {}}
+    >>> study_config_hash(base, "quantization") == study_config_hash(moved, "quantization")
     True
     >>> study_config_hash(base, "quantization") == study_config_hash({**base, "train": {"lr": 1e-2}}, "quantization")
     False

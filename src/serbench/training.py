@@ -50,9 +50,16 @@ class BestEpoch:
         model.load_state_dict(self._state)
 
 
-def fit(model: nn.Module, train_epoch: Callable[[], float], validate: Callable[[], float], epochs: int,
-        patience: int | None, metric: str = "accuracy", restore_best: bool = True,
-        epoch_log_level: int = logging.DEBUG) -> dict:
+def fit(
+    model: nn.Module,
+    train_epoch: Callable[[], float],
+    validate: Callable[[], float],
+    epochs: int,
+    patience: int | None,
+    metric: str = "accuracy",
+    restore_best: bool = True,
+    epoch_log_level: int = logging.DEBUG,
+) -> dict:
     """Train ``model`` in place for up to ``epochs`` epochs, scoring it on validation data after each.
 
     Args:
@@ -80,8 +87,15 @@ def fit(model: nn.Module, train_epoch: Callable[[], float], validate: Callable[[
         history["train_loss"].append(loss)
         history[f"validation_{metric}"].append(score)
         history["epoch_seconds"].append(time.perf_counter() - start)
-        log.log(epoch_log_level, "epoch %d: train loss %.4f, validation %s %.4f, %.0f s", epoch, loss, metric, score,
-                history["epoch_seconds"][-1])
+        log.log(
+            epoch_log_level,
+            "epoch %d: train loss %.4f, validation %s %.4f, %.0f s",
+            epoch,
+            loss,
+            metric,
+            score,
+            history["epoch_seconds"][-1],
+        )
         if best.update(epoch, score, model):
             break
     if restore_best:

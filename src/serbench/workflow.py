@@ -44,8 +44,9 @@ def snakemake_job(scope: dict, rule: str, **wildcards: str) -> Iterator[Any]:
     for variable in THREAD_VARIABLES:
         os.environ[variable] = str(job.threads)
     handlers = [logging.FileHandler(job.log[0])] if job.log else [logging.StreamHandler()]
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        handlers=handlers, force=True)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", handlers=handlers, force=True
+    )
     try:
         yield job
     except KNOWN_FAILURES as err:
@@ -66,30 +67,47 @@ def mock_snakemake(rule: str, configfiles: list[str] | None = None, **wildcards:
     """
     from snakemake.api import Workflow
     from snakemake.dag import DAG
-    from snakemake.io import Wildcards
     from snakemake.jobs import Job
     from snakemake.logging import LoggerManager, logger
     from snakemake.script import Snakemake
     from snakemake.settings.types import (
-        ConfigSettings, DAGSettings, OutputSettings, ResourceSettings, StorageSettings, WorkflowSettings,
+        ConfigSettings,
+        DAGSettings,
+        OutputSettings,
+        ResourceSettings,
+        StorageSettings,
+        WorkflowSettings,
     )
 
     os.chdir(REPOSITORY)
     workflow = Workflow(
         config_settings=ConfigSettings(configfiles=[Path(f) for f in configfiles or []]),
-        resource_settings=ResourceSettings(), workflow_settings=WorkflowSettings(), storage_settings=StorageSettings(),
-        dag_settings=DAGSettings(rerun_triggers=[]), storage_provider_settings={},
+        resource_settings=ResourceSettings(),
+        workflow_settings=WorkflowSettings(),
+        storage_settings=StorageSettings(),
+        dag_settings=DAGSettings(rerun_triggers=[]),
+        storage_provider_settings={},
         logger_manager=LoggerManager(logger=logger, settings=OutputSettings()),
     )
     workflow.include(REPOSITORY / "workflow" / "Snakefile")
     for configfile in configfiles or []:
         workflow.configfile(configfile)
     workflow.global_resources = {}
-    job = Job(workflow.get_rule(rule), DAG(workflow, rules=[workflow.get_rule(rule)]), Wildcards(fromdict=wildcards))
+    job = Job(workflow.get_rule(rule), DAG(workflow, rules=[workflow.get_rule(rule)]), wildcards)
     for files in (job.input, job.output, job.log):
         for index, path in enumerate(files):
             files[index] = os.path.abspath(path)
     for path in [*job.output, *job.log]:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    return Snakemake(job.input, job.output, job.params, job.wildcards, job.threads, job.resources, job.log,
-                     workflow.config, job.rule.name, None)
+    return Snakemake(
+        job.input,
+        job.output,
+        job.params,
+        job.wildcards,
+        job.threads,
+        job.resources,
+        job.log,
+        workflow.config,
+        job.rule.name,
+        None,
+    )

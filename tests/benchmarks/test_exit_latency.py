@@ -9,8 +9,8 @@ import pytest
 import torch
 from transformers import AutoModel
 
-from serbench.studies.selfdistill.model import ExitHead, ExitModel
 from serbench.ssl.upstream import build_config
+from serbench.studies.selfdistill.model import ExitHead, ExitModel
 
 
 @pytest.fixture(scope="module")

@@ -42,11 +42,17 @@ def plain_librosa_loop(manifest: pd.DataFrame, cfg: FeatureSettings) -> np.ndarr
     with threadpool_limits(1):
         for path in manifest["path"]:
             y, sr = load_audio(path, cfg.sample_rate)
-            rows.append(np.concatenate([
-                librosa.feature.mfcc(y=y, sr=sr, n_mfcc=cfg.n_mfcc).mean(axis=1),
-                librosa.feature.chroma_stft(S=np.abs(librosa.stft(y)), sr=sr, n_chroma=cfg.n_chroma).mean(axis=1),
-                librosa.feature.melspectrogram(y=y, sr=sr, n_mels=cfg.n_mels).mean(axis=1),
-            ]))
+            rows.append(
+                np.concatenate(
+                    [
+                        librosa.feature.mfcc(y=y, sr=sr, n_mfcc=cfg.n_mfcc).mean(axis=1),
+                        librosa.feature.chroma_stft(S=np.abs(librosa.stft(y)), sr=sr, n_chroma=cfg.n_chroma).mean(
+                            axis=1
+                        ),
+                        librosa.feature.melspectrogram(y=y, sr=sr, n_mels=cfg.n_mels).mean(axis=1),
+                    ]
+                )
+            )
     return np.stack(rows)
 
 
@@ -63,8 +69,11 @@ def serbench_stage(manifest: pd.DataFrame, cfg: FeatureSettings) -> np.ndarray:
 
 
 @pytest.mark.benchmark(group="feature stage")
-@pytest.mark.parametrize("stage", [plain_librosa_loop, decode_resample_only, serbench_stage],
-                         ids=["plain_librosa_loop", "decode_resample_only", "serbench_stage"])
+@pytest.mark.parametrize(
+    "stage",
+    [plain_librosa_loop, decode_resample_only, serbench_stage],
+    ids=["plain_librosa_loop", "decode_resample_only", "serbench_stage"],
+)
 def test_feature_stage(benchmark, manifest, stage):
     cfg = FeatureSettings()
     result = benchmark.pedantic(stage, args=(manifest, cfg), rounds=3, warmup_rounds=1)

@@ -7,7 +7,9 @@ from serbench.settings import SettingsError, load_settings
 try:
     SETTINGS = load_settings(config)
 except SettingsError as err:
-    sys.exit(f"{err}\n(every key, its type and default: workflow/schemas/config.schema.json)")
+    sys.exit(
+        f"{err}\n(every key, its type and default: workflow/schemas/config.schema.json)"
+    )
 
 RESULTS = "results"
 

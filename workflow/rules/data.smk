@@ -4,16 +4,18 @@
 rule download_corpus:
     output:
         directory(f"{SETTINGS.data_root}/{{corpus}}"),
-    params:
-        sha256=lambda w: SETTINGS.download_sha256.get(w.corpus) or "",
     log:
         logs("download/{corpus}"),
     benchmark:
         benchmarks("download/{corpus}")
+    conda:
+        "../envs/serbench.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=120,
+    params:
+        sha256=lambda w: SETTINGS.download_sha256.get(w.corpus) or "",
     shell:
         # a shell rule on purpose: a script rule reruns when its outputs are older than the script,
         # and a user's corpus copy always is
@@ -30,6 +32,8 @@ rule manifest:
         logs("manifest/{corpus}"),
     benchmark:
         benchmarks("manifest/{corpus}")
+    conda:
+        "../envs/serbench.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -43,16 +47,18 @@ rule waveforms:
         manifest=rules.manifest.output.manifest,
     output:
         f"{RESULTS}/waveforms/{{corpus}}.npz",
-    params:
-        waveform=settings("waveform"),
     log:
         logs("waveforms/{corpus}"),
     benchmark:
         benchmarks("waveforms/{corpus}")
+    conda:
+        "../envs/serbench.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=60,
+    params:
+        waveform=settings("waveform"),
     script:
         "../scripts/data/waveforms.py"
 
@@ -60,17 +66,19 @@ rule waveforms:
 rule describe_encoder:
     output:
         f"{RESULTS}/{{study}}/encoder.json",
-    params:
-        pretrained=lambda w: getattr(SETTINGS, w.study).pretrained,
     log:
         logs("{study}/encoder"),
     benchmark:
         benchmarks("{study}/encoder")
     wildcard_constraints:
         study="distilhubert|selfdistill",
+    conda:
+        "../envs/serbench.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=10,
+    params:
+        pretrained=lambda w: getattr(SETTINGS, w.study).pretrained,
     script:
         "../scripts/data/encoder.py"

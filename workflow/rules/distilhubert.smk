@@ -1,42 +1,8 @@
 # The DistilHuBERT study (Ismail): speaker folds of one corpus, with and without extra training corpora; a head on
 # cached encoder states (or encoder and head fine-tuned together) per fold; Table I; int8 ONNX; latency.
 
-DH = SETTINGS.distilhubert
-DH_SETTINGS = ["base", "extra"] if DH.extra_train else ["base"]
-DH_CROSS = [DH.cross_corpus_test] if DH.cross_corpus_test else []
 
-
-def distilhubert_corpora(setting):
-    """Corpora a setting's folds name: the study corpus, plus the extra ones for 'extra'."""
-    return [DH.corpus, *(DH.extra_train if setting == "extra" else [])]
-
-
-def distilhubert_cache(corpus):
-    """What the heads read per utterance: cached encoder states, or the waveforms when the encoder is fine-tuned."""
-    return f"{RESULTS}/waveforms/{corpus}.npz" if DH.finetune else f"{RESULTS}/distilhubert/embeddings/{corpus}.npz"
-
-
-def distilhubert_train_inputs(wildcards):
-    names = distilhubert_corpora(wildcards.setting) + DH_CROSS
-    return {
-        "split": f"{RESULTS}/distilhubert/splits/{wildcards.setting}.csv",
-        "manifests": manifests(names),
-        "caches": [distilhubert_cache(c) for c in names],
-    }
-
-
-def distilhubert_heads(setting, name):
-    return [f"{RESULTS}/distilhubert/heads/{setting}/fold{f}{name}" for f in range(DH.n_folds)]
-
-
-def distilhubert_outputs():
-    if not studies("distilhubert"):
-        return []
-    return [
-        f"{RESULTS}/tables/distilhubert_table1.md",
-        f"{RESULTS}/plots/distilhubert_confusion.png",
-        f"{RESULTS}/tables/distilhubert_int8.md",
-    ]
+include: "distilhubert_inputs.smk"
 
 
 rule distilhubert_embeddings:
@@ -45,19 +11,21 @@ rule distilhubert_embeddings:
         encoder=f"{RESULTS}/distilhubert/encoder.json",
     output:
         f"{RESULTS}/distilhubert/embeddings/{{corpus}}.npz",
+    log:
+        logs("distilhubert/embeddings/{corpus}"),
+    benchmark:
+        benchmarks("distilhubert/embeddings/{corpus}")
+    conda:
+        "../envs/serbench.yaml"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=240,
     params:
         pretrained=DH.pretrained,
         views=DH.views,
         augment=settings("distilhubert", "augment"),
         seed=DH.augment_seed,
-    log:
-        logs("distilhubert/embeddings/{corpus}"),
-    benchmark:
-        benchmarks("distilhubert/embeddings/{corpus}")
-    threads: 1
-    resources:
-        mem_mb=8000,
-        runtime=240,
     script:
         "../scripts/distilhubert/embeddings.py"
 
@@ -67,18 +35,29 @@ rule distilhubert_split:
         manifests=lambda w: manifests(distilhubert_corpora(w.setting)),
     output:
         f"{RESULTS}/distilhubert/splits/{{setting}}.csv",
-    params:
-        corpora=lambda w: distilhubert_corpora(w.setting),
-        split={k: getattr(DH, k) for k in ("corpus", "n_folds", "group_by", "validation_speakers", "label_map")},
-        seeds=DH.seeds,
     log:
         logs("distilhubert/split/{setting}"),
     benchmark:
         benchmarks("distilhubert/split/{setting}")
+    conda:
+        "../envs/serbench.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        corpora=lambda w: distilhubert_corpora(w.setting),
+        split={
+            k: getattr(DH, k)
+            for k in (
+                "corpus",
+                "n_folds",
+                "group_by",
+                "validation_speakers",
+                "label_map",
+            )
+        },
+        seeds=DH.seeds,
     script:
         "../scripts/distilhubert/split.py"
 
@@ -90,18 +69,20 @@ rule distilhubert_train:
     output:
         heads=directory(f"{RESULTS}/distilhubert/heads/{{setting}}/fold{{fold}}"),
         metrics=f"{RESULTS}/distilhubert/heads/{{setting}}/fold{{fold}}.json",
-    params:
-        corpora=lambda w: distilhubert_corpora(w.setting) + DH_CROSS,
-        distilhubert=settings("distilhubert"),
     log:
         logs("distilhubert/train/{setting}/fold{fold}"),
     benchmark:
         benchmarks("distilhubert/train/{setting}/fold{fold}")
+    conda:
+        "../envs/serbench.yaml"
     threads: 1
     resources:
         mem_mb=8000,
         runtime=(600 if DH.finetune else 30) * len(DH.seeds),
         gpu=1 if DH.finetune else 0,
+    params:
+        corpora=lambda w: distilhubert_corpora(w.setting) + DH_CROSS,
+        distilhubert=settings("distilhubert"),
     script:
         "../scripts/distilhubert/train.py"
 
@@ -112,23 +93,29 @@ rule distilhubert_report:
         encoder=f"{RESULTS}/distilhubert/encoder.json",
     output:
         runs=f"{RESULTS}/tables/distilhubert_runs.csv",
-        csv=report(f"{RESULTS}/tables/distilhubert_table1.csv", category="DistilHuBERT", caption="../report/distilhubert_table1.rst"),
+        csv=report(
+            f"{RESULTS}/tables/distilhubert_table1.csv",
+            category="DistilHuBERT",
+            caption="../report/distilhubert_table1.rst",
+        ),
         md=f"{RESULTS}/tables/distilhubert_table1.md",
         confusion=report(
             f"{RESULTS}/plots/distilhubert_confusion.png",
             category="DistilHuBERT",
             caption="../report/distilhubert_confusion.rst",
         ),
-    params:
-        config_hash=study_config_hash(SETTINGS.model_dump(mode="json"), "distilhubert"),
     log:
         logs("distilhubert/report"),
     benchmark:
         benchmarks("distilhubert/report")
+    conda:
+        "../envs/serbench.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        config_hash=study_config_hash(SETTINGS.model_dump(mode="json"), "distilhubert"),
     script:
         "../scripts/distilhubert/report.py"
 
@@ -142,18 +129,20 @@ rule distilhubert_int8:
     output:
         measurements=f"{RESULTS}/distilhubert/onnx/int8.json",
         model=f"{RESULTS}/distilhubert/onnx/model.int8.onnx",
-    params:
-        pretrained=DH.pretrained,
-        corpus=DH.corpus,
-        seeds=DH.seeds,
     log:
         logs("distilhubert/int8"),
     benchmark:
         benchmarks("distilhubert/int8")
+    conda:
+        "../envs/serbench.yaml"
     threads: 1
     resources:
         mem_mb=8000,
         runtime=120,
+    params:
+        pretrained=DH.pretrained,
+        corpus=DH.corpus,
+        seeds=DH.seeds,
     script:
         "../scripts/distilhubert/int8.py"
 
@@ -161,18 +150,20 @@ rule distilhubert_int8:
 rule distilhubert_latency:
     output:
         f"{RESULTS}/distilhubert/latency.json",
-    params:
-        architecture=DH.architecture,
-        n_classes=4 if DH.label_map == "four_class" else 7,
-        latency=settings("distilhubert", "latency"),
     log:
         logs("distilhubert/latency"),
     benchmark:
         benchmarks("distilhubert/latency")
+    conda:
+        "../envs/serbench.yaml"
     threads: DH.latency.threads
     resources:
         mem_mb=8000,
         runtime=30,
+    params:
+        architecture=DH.architecture,
+        n_classes=4 if DH.label_map == "four_class" else 7,
+        latency=settings("distilhubert", "latency"),
     script:
         "../scripts/distilhubert/latency.py"
 
@@ -182,11 +173,17 @@ rule distilhubert_int8_table:
         int8=rules.distilhubert_int8.output.measurements,
         latency=rules.distilhubert_latency.output[0],
     output:
-        report(f"{RESULTS}/tables/distilhubert_int8.md", category="DistilHuBERT", caption="../report/distilhubert_int8.rst"),
+        report(
+            f"{RESULTS}/tables/distilhubert_int8.md",
+            category="DistilHuBERT",
+            caption="../report/distilhubert_int8.rst",
+        ),
     log:
         logs("distilhubert/int8_table"),
     benchmark:
         benchmarks("distilhubert/int8_table")
+    conda:
+        "../envs/serbench.yaml"
     threads: 1
     resources:
         mem_mb=1000,

@@ -1,27 +1,8 @@
 # The self-distillation study (Ren et al. 2023): wav2vec2 fine-tuned with student exits, per variant and fold;
 # every exit scored, exported to float and int8 ONNX and timed at full size; Tables 1 and 2.
 
-SD = SETTINGS.selfdistill
-SD_FOLDS = range(1 if SD.protocol == "fixed_speakers" else SD.n_folds)
-SD_VARIANTS = list(SD.variants) + ([f"baseline-{d}" for d in [*SD.exit_layers, SD.encoder_layers]] if SD.baselines else [])
 
-
-def selfdistill_split_settings():
-    """The split's settings: fixed speaker lists (DEMoS) or speaker folds, and the emotions left out."""
-    excluded = {"exclude_emotions": SD.exclude_emotions}
-    if SD.protocol == "fixed_speakers":
-        return {"speakers": settings("selfdistill", "speakers"), **excluded}
-    return {"n_folds": SD.n_folds, "validation_speakers": SD.validation_speakers, **excluded}
-
-
-def selfdistill_runs(variant, name):
-    return [f"{RESULTS}/selfdistill/runs/{variant}/fold{f}{name}" for f in SD_FOLDS]
-
-
-def selfdistill_outputs():
-    if not studies("selfdistill"):
-        return []
-    return [f"{RESULTS}/tables/selfdistill.md"]
+include: "selfdistill_inputs.smk"
 
 
 rule selfdistill_split:
@@ -29,19 +10,21 @@ rule selfdistill_split:
         manifest=f"{RESULTS}/manifests/{SD.corpus}.csv",
     output:
         f"{RESULTS}/selfdistill/splits/{SD.corpus}.csv",
+    log:
+        logs("selfdistill/split"),
+    benchmark:
+        benchmarks("selfdistill/split")
+    conda:
+        "../envs/serbench.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
     params:
         corpus=SD.corpus,
         protocol=SD.protocol,
         split=selfdistill_split_settings(),
         seeds=SD.seeds,
-    log:
-        logs("selfdistill/split"),
-    benchmark:
-        benchmarks("selfdistill/split")
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=5,
     script:
         "../scripts/selfdistill/split.py"
 
@@ -55,17 +38,19 @@ rule selfdistill_train:
     output:
         models=directory(f"{RESULTS}/selfdistill/runs/{{variant}}/fold{{fold}}"),
         metrics=f"{RESULTS}/selfdistill/runs/{{variant}}/fold{{fold}}.json",
-    params:
-        selfdistill=settings("selfdistill"),
     log:
         logs("selfdistill/train/{variant}/fold{fold}"),
     benchmark:
         benchmarks("selfdistill/train/{variant}/fold{fold}")
+    conda:
+        "../envs/serbench.yaml"
     threads: 2
     resources:
         mem_mb=16000,
         runtime=720 * len(SD.seeds),
         gpu=1,
+    params:
+        selfdistill=settings("selfdistill"),
     script:
         "../scripts/selfdistill/train.py"
 
@@ -78,18 +63,20 @@ rule selfdistill_int8:
         waveforms=f"{RESULTS}/waveforms/{SD.corpus}.npz",
     output:
         f"{RESULTS}/selfdistill/int8/{{variant}}.json",
-    params:
-        pretrained=SD.pretrained,
-        corpus=SD.corpus,
-        seed=SD.seeds[0],
     log:
         logs("selfdistill/int8/{variant}"),
     benchmark:
         benchmarks("selfdistill/int8/{variant}")
+    conda:
+        "../envs/serbench.yaml"
     threads: 1
     resources:
         mem_mb=8000,
         runtime=60,
+    params:
+        pretrained=SD.pretrained,
+        corpus=SD.corpus,
+        seed=SD.seeds[0],
     script:
         "../scripts/selfdistill/int8.py"
 
@@ -97,18 +84,20 @@ rule selfdistill_int8:
 rule selfdistill_latency:
     output:
         f"{RESULTS}/selfdistill/latency.json",
-    params:
-        architecture=SD.architecture,
-        exit_layers=list(SD.exit_layers),
-        latency=settings("selfdistill", "latency"),
     log:
         logs("selfdistill/latency"),
     benchmark:
         benchmarks("selfdistill/latency")
+    conda:
+        "../envs/serbench.yaml"
     threads: SD.latency.threads
     resources:
         mem_mb=8000,
         runtime=30,
+    params:
+        architecture=SD.architecture,
+        exit_layers=list(SD.exit_layers),
+        latency=settings("selfdistill", "latency"),
     script:
         "../scripts/selfdistill/latency.py"
 
@@ -121,17 +110,23 @@ rule selfdistill_report:
         encoder=f"{RESULTS}/selfdistill/encoder.json",
     output:
         runs=f"{RESULTS}/tables/selfdistill_runs.csv",
-        md=report(f"{RESULTS}/tables/selfdistill.md", category="Self-distillation", caption="../report/selfdistill.rst"),
-    params:
-        config_hash=study_config_hash(SETTINGS.model_dump(mode="json"), "selfdistill"),
-        exit_layers=list(SD.exit_layers),
+        md=report(
+            f"{RESULTS}/tables/selfdistill.md",
+            category="Self-distillation",
+            caption="../report/selfdistill.rst",
+        ),
     log:
         logs("selfdistill/report"),
     benchmark:
         benchmarks("selfdistill/report")
+    conda:
+        "../envs/serbench.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        config_hash=study_config_hash(SETTINGS.model_dump(mode="json"), "selfdistill"),
+        exit_layers=list(SD.exit_layers),
     script:
         "../scripts/selfdistill/report.py"

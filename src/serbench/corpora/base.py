@@ -10,9 +10,9 @@ where a corpus keeps its audio and how a file name encodes speaker and label;
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 

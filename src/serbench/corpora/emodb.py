@@ -22,8 +22,16 @@ EMOTIONS: dict[str, str] = {
 
 # Speaker id -> gender, from the corpus documentation (erklaerung.txt).
 SPEAKERS: dict[str, str] = {
-    "03": "m", "08": "f", "09": "f", "10": "m", "11": "m",
-    "12": "m", "13": "f", "14": "f", "15": "m", "16": "f",
+    "03": "m",
+    "08": "f",
+    "09": "f",
+    "10": "m",
+    "11": "m",
+    "12": "m",
+    "13": "f",
+    "14": "f",
+    "15": "m",
+    "16": "f",
 }
 
 

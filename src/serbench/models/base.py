@@ -50,7 +50,9 @@ def valid_lengths(features: np.ndarray, lengths: np.ndarray | None) -> torch.Ten
 
 
 @torch.no_grad()
-def predict(model: nn.Module, features: np.ndarray, lengths: np.ndarray | None = None, batch_size: int = 256) -> np.ndarray:
+def predict(
+    model: nn.Module, features: np.ndarray, lengths: np.ndarray | None = None, batch_size: int = 256
+) -> np.ndarray:
     """Class indices ``(N,)`` for inputs ``(N, dim)`` or ``(N, frames, dim)`` with ``lengths (N,)``, in eval mode."""
     model.eval()
     inputs, valid = torch.as_tensor(features, dtype=torch.float32), valid_lengths(features, lengths)

@@ -83,7 +83,9 @@ def layer_importance(model: nn.Module, alpha: float, entropy_weight: float = 0.0
         ValueError: weights outside [0, 1] or summing above 1.
     """
     if not (0 <= alpha <= 1 and 0 <= entropy_weight <= 1 and alpha + entropy_weight <= 1):
-        raise ValueError(f"importance weights alpha={alpha}, entropy_weight={entropy_weight} must be in [0, 1] and sum to at most 1")
+        raise ValueError(
+            f"importance weights alpha={alpha}, entropy_weight={entropy_weight} must be in [0, 1] and sum to at most 1"
+        )
     values = layer_values(model)
     n_p = parameter_proportion({layer: v.size for layer, v in values.items()})
     n_v = normalized_variance({layer: float(v.var()) for layer, v in values.items()})

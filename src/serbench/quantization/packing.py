@@ -51,8 +51,12 @@ def unpack_codes(payload: bytes, count: int, bits: int) -> np.ndarray:
 
 
 def save_packed(
-    path: str | Path, model: nn.Module, model_name: str, model_kwargs: dict[str, Any],
-    classes: list[str], bits: dict[str, int],
+    path: str | Path,
+    model: nn.Module,
+    model_name: str,
+    model_kwargs: dict[str, Any],
+    classes: list[str],
+    bits: dict[str, int],
 ) -> int:
     """Write ``model`` quantized to ``bits`` per layer (32 = float32) as a packed file.
 
@@ -66,7 +70,9 @@ def save_packed(
     Returns:
         The file's size in bytes.
     """
-    layer_bits = {name: bits.get(layer, FLOAT_BITS) for layer, names in quantization_layers(model).items() for name in names}
+    layer_bits = {
+        name: bits.get(layer, FLOAT_BITS) for layer, names in quantization_layers(model).items() for name in names
+    }
     entries, payloads = [], []
     for name, tensor in list(model.named_parameters()) + list(model.named_buffers()):
         values = tensor.detach().numpy().astype(np.float32)

@@ -70,8 +70,14 @@ def search_bit_widths(
             trial_score = score({**result.bits, layer: width})
             accepted = baseline - trial_score <= margin
             result.trials.append(
-                {"layer": layer, "bits": width, "score": trial_score, "drop": baseline - trial_score,
-                 "margin": margin, "accepted": accepted}
+                {
+                    "layer": layer,
+                    "bits": width,
+                    "score": trial_score,
+                    "drop": baseline - trial_score,
+                    "margin": margin,
+                    "accepted": accepted,
+                }
             )
             if accepted:
                 result.bits[layer] = width

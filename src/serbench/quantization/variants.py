@@ -44,12 +44,16 @@ def variant_bits(
     if variant != "adaptive":
         raise ValueError(f"unknown quantization variant {variant!r}; expected fp32, fixed1..fixed8 or adaptive")
     stats = layer_importance(model, adaptive.alpha, adaptive.entropy_weight)
+
     def validation_accuracy(bits: dict[str, int]) -> float:
         predicted = predict(fake_quantize_model(model, bits), validation.features, validation.lengths)
         return weighted_accuracy(validation.labels, predicted)
 
     result = search_bit_widths(
-        {layer: s["importance"] for layer, s in stats.items()}, validation_accuracy, adaptive.t_margin, adaptive.candidates
+        {layer: s["importance"] for layer, s in stats.items()},
+        validation_accuracy,
+        adaptive.t_margin,
+        adaptive.candidates,
     )
     details = {
         "layer_stats": stats,

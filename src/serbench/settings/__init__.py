@@ -31,6 +31,27 @@ from serbench.settings.quantization import (
 )
 from serbench.settings.ssl import DistilHubertSettings, SelfDistillSettings, WaveformSettings
 
+__all__ = [
+    "AdaptiveSettings",
+    "AttentionGRUSettings",
+    "CNN1DSettings",
+    "CrossCorpusSettings",
+    "DistilHubertSettings",
+    "FeatureSettings",
+    "LSTMSettings",
+    "MLPSettings",
+    "QuantizationSettings",
+    "RandomSplitSettings",
+    "SelfDistillSettings",
+    "SequenceSettings",
+    "Settings",
+    "SettingsError",
+    "SpeakerIndependentSettings",
+    "TrainSettings",
+    "WaveformSettings",
+    "load_settings",
+]
+
 Study = Literal["quantization", "distilhubert", "selfdistill"]
 ModelFamily = Literal["mlp", "lstm", "attention_gru", "cnn1d"]
 
@@ -42,20 +63,25 @@ class Settings(Section):
     studies: list[Study] = Field(["quantization"], description="studies that `snakemake all` builds")
     download_sha256: dict[Corpus, str | None] = Field(
         {"emodb": None, "tess": None, "ravdess": None},
-        description="sha256 of each official archive; null = not pinned (the download logs what it computed)")
+        description="sha256 of each official archive; null = not pinned (the download logs what it computed)",
+    )
     corpora: list[Corpus] = Field(["emodb", "tess"], min_length=1, description="corpora of the quantization study")
     features: FeatureSettings = FeatureSettings()
     protocols: list[Literal["random", "speaker_independent"]] = Field(
-        ["random", "speaker_independent"], description="protocols of the single-corpus experiments")
+        ["random", "speaker_independent"], description="protocols of the single-corpus experiments"
+    )
     random: RandomSplitSettings = RandomSplitSettings()
     speaker_independent: SpeakerIndependentSettings = SpeakerIndependentSettings()
     cross_corpus: list[CrossCorpusSettings] = Field(
         [CrossCorpusSettings(train=["emodb"], test="ravdess"), CrossCorpusSettings(train=["tess"], test="ravdess")],
-        description="cross-corpus experiments, named <train>_to_<test>")
-    seeds: Seeds = Field(
-        [0, 1, 2, 3, 4], min_length=1, description="seeds of split, initialisation and shuffling")
-    models: list[ModelFamily] = Field(["mlp", "lstm", "attention_gru", "cnn1d"], min_length=1,
-                                      description="model families (Shinde et al. 2024, Fig. 2)")
+        description="cross-corpus experiments, named <train>_to_<test>",
+    )
+    seeds: Seeds = Field([0, 1, 2, 3, 4], min_length=1, description="seeds of split, initialisation and shuffling")
+    models: list[ModelFamily] = Field(
+        ["mlp", "lstm", "attention_gru", "cnn1d"],
+        min_length=1,
+        description="model families (Shinde et al. 2024, Fig. 2)",
+    )
     mlp: MLPSettings = MLPSettings()
     lstm: LSTMSettings = LSTMSettings()
     attention_gru: AttentionGRUSettings = AttentionGRUSettings()

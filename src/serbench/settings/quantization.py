@@ -37,10 +37,12 @@ class SpeakerIndependentSettings(Section):
 
     n_folds: dict[Corpus, Annotated[int, Field(ge=2)]] = Field(
         {"emodb": 10, "tess": 2, "ravdess": 6, "cremad": 5, "iemocap": 5, "demos": 5},
-        description="folds per corpus (EmoDB 10 = leave-one-speaker-out, TESS 2, RAVDESS 6 groups of 4 actors)")
+        description="folds per corpus (EmoDB 10 = leave-one-speaker-out, TESS 2, RAVDESS 6 groups of 4 actors)",
+    )
     validation_speakers: int = Field(1, ge=1, description="training speakers held out to validate")
     validation_fraction: Fraction = Field(
-        0.1, description="with too few training speakers to hold one out (TESS), a stratified share of theirs")
+        0.1, description="with too few training speakers to hold one out (TESS), a stratified share of theirs"
+    )
 
 
 class CrossCorpusSettings(Section):
@@ -100,7 +102,8 @@ class AdaptiveSettings(Section):
 
     alpha: Probability = Field(0.5, description="weight of N_P in I(l) (eq. 3); 0.5 weighs N_P and N_V equally")
     entropy_weight: Probability = Field(
-        0.0, description="weight of the journal version's weight-entropy term N_E (0 = eq. 3 as printed)")
+        0.0, description="weight of the journal version's weight-entropy term N_E (0 = eq. 3 as printed)"
+    )
     t_margin: float = Field(0.05, ge=0, description="T_margin (eq. 4): allowed validation-accuracy drop at I(l) = 1")
     candidates: tuple[Bits, ...] = Field((1, 2, 3, 4, 5, 6, 7, 8), min_length=1, description="bit-widths searched")
 

@@ -103,7 +103,8 @@ class DistillLossSettings(Section):
     similarity_on: Literal["embedding", "linear"] = "embedding"
     temperature: float = Field(1.0, gt=0)
     kl_form: Literal["standard", "authors"] = Field(
-        "standard", description="authors: probabilities where kl_div expects log-probabilities, as their code")
+        "standard", description="authors: probabilities where kl_div expects log-probabilities, as their code"
+    )
 
 
 class DistillTrainSettings(Section):

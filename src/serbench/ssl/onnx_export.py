@@ -53,8 +53,15 @@ def export_onnx(module: nn.Module, path: str | Path, seconds: float = 8.0, metad
     """
     example = torch.zeros(1, int(seconds * 16000))
     with atomic_path(path, suffix=".onnx") as tmp:
-        torch.onnx.export(module.eval(), (example,), str(tmp), input_names=["waveform"], output_names=["output"],
-                          dynamic_axes={"waveform": {1: "samples"}}, dynamo=False)
+        torch.onnx.export(
+            module.eval(),
+            (example,),
+            str(tmp),
+            input_names=["waveform"],
+            output_names=["output"],
+            dynamic_axes={"waveform": {1: "samples"}},
+            dynamo=False,
+        )
         if metadata is not None:
             model = onnx.load(str(tmp))
             onnx.helper.set_model_props(model, {"serbench": json.dumps(metadata)})

@@ -37,11 +37,23 @@ ARCHITECTURES: dict[str, Callable[..., PretrainedConfig]] = {
 # Whether each architecture's feature extractor normalises the waveform (zero mean, unit variance).
 NORMALIZES: dict[str, bool] = {"distilhubert": False, "hubert-base": False, "wav2vec2-base": True, "wavlm-base": False}
 # A small shape of the same family, for tests: same layer types, few and narrow layers.
-TINY = dict(hidden_size=32, num_attention_heads=2, intermediate_size=64, conv_dim=(16,) * 7,
-            num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2)
+TINY = dict(
+    hidden_size=32,
+    num_attention_heads=2,
+    intermediate_size=64,
+    conv_dim=(16,) * 7,
+    num_conv_pos_embeddings=16,
+    num_conv_pos_embedding_groups=2,
+)
 # Narrow but full-depth, to train on a CPU with every exit layer of the full model present.
-SMALL = dict(hidden_size=64, num_attention_heads=2, intermediate_size=128, conv_dim=(32,) * 7,
-             num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2)
+SMALL = dict(
+    hidden_size=64,
+    num_attention_heads=2,
+    intermediate_size=128,
+    conv_dim=(32,) * 7,
+    num_conv_pos_embeddings=16,
+    num_conv_pos_embedding_groups=2,
+)
 SIZES: dict[str, dict] = {"full": {}, "small": SMALL, "tiny": TINY}
 MARKER = "serbench_init.json"
 
@@ -57,15 +69,18 @@ def build_config(architecture: str, size: str = "full", num_hidden_layers: int |
         KeyError: unknown architecture or size (the message lists the registered ones).
     """
     if architecture not in ARCHITECTURES or size not in SIZES:
-        raise KeyError(f"unknown encoder {architecture!r} of size {size!r}; registered: {sorted(ARCHITECTURES)} × {sorted(SIZES)}")
+        raise KeyError(
+            f"unknown encoder {architecture!r} of size {size!r}; registered: {sorted(ARCHITECTURES)} × {sorted(SIZES)}"
+        )
     overrides = dict(SIZES[size])
     if num_hidden_layers is not None:
         overrides["num_hidden_layers"] = num_hidden_layers
     return ARCHITECTURES[architecture](**overrides)
 
 
-def save_random_upstream(architecture: str, out_dir: str | Path, size: str = "full", seed: int = 0,
-                         num_hidden_layers: int | None = None) -> Path:
+def save_random_upstream(
+    architecture: str, out_dir: str | Path, size: str = "full", seed: int = 0, num_hidden_layers: int | None = None
+) -> Path:
     """Write a randomly initialised encoder and its feature extractor with ``save_pretrained``.
 
     A marker file records that the weights are random, so that every table
@@ -76,14 +91,21 @@ def save_random_upstream(architecture: str, out_dir: str | Path, size: str = "fu
     out = Path(out_dir)
     model.save_pretrained(out)
     Wav2Vec2FeatureExtractor(
-        feature_size=1, sampling_rate=16000, padding_value=0.0, do_normalize=NORMALIZES[architecture],
+        feature_size=1,
+        sampling_rate=16000,
+        padding_value=0.0,
+        do_normalize=NORMALIZES[architecture],
         return_attention_mask=False,
     ).save_pretrained(out)
-    (out / MARKER).write_text(json.dumps({"architecture": architecture, "size": size, "seed": seed, "random_init": True}))
+    (out / MARKER).write_text(
+        json.dumps({"architecture": architecture, "size": size, "seed": seed, "random_init": True})
+    )
     return out
 
 
-def load_upstream(pretrained: str, key: str = "distilhubert.pretrained") -> tuple[torch.nn.Module, Wav2Vec2FeatureExtractor]:
+def load_upstream(
+    pretrained: str, key: str = "distilhubert.pretrained"
+) -> tuple[torch.nn.Module, Wav2Vec2FeatureExtractor]:
     """Load an encoder and its feature extractor from a hub id or local folder, in eval mode.
 
     Args:
@@ -124,7 +146,9 @@ def normalize_batch(waveforms: torch.Tensor, sample_lengths: torch.Tensor) -> to
     Returns:
         ``(batch, samples)``.
     """
-    mask = (torch.arange(waveforms.shape[1], device=waveforms.device)[None, :] < sample_lengths[:, None]).to(waveforms.dtype)
+    mask = (torch.arange(waveforms.shape[1], device=waveforms.device)[None, :] < sample_lengths[:, None]).to(
+        waveforms.dtype
+    )
     count = mask.sum(dim=1, keepdim=True).clamp(min=1)
     mean = (waveforms * mask).sum(dim=1, keepdim=True) / count
     variance = (((waveforms - mean) * mask) ** 2).sum(dim=1, keepdim=True) / count
@@ -150,9 +174,12 @@ def describe_upstream(pretrained: str, key: str) -> dict:
     """
     model, extractor = load_upstream(pretrained, key)
     return {
-        "pretrained": pretrained, "model_type": model.config.model_type,
-        "num_hidden_layers": model.config.num_hidden_layers, "hidden_size": model.config.hidden_size,
-        "n_params": sum(p.numel() for p in model.parameters()), "normalizes": bool(extractor.do_normalize),
+        "pretrained": pretrained,
+        "model_type": model.config.model_type,
+        "num_hidden_layers": model.config.num_hidden_layers,
+        "hidden_size": model.config.hidden_size,
+        "n_params": sum(p.numel() for p in model.parameters()),
+        "normalizes": bool(extractor.do_normalize),
         "random_init": is_random_init(pretrained),
     }
 
@@ -163,7 +190,9 @@ def is_random_init(pretrained: str) -> bool:
 
 
 @torch.no_grad()
-def pooled_hidden_states(model: torch.nn.Module, extractor: Wav2Vec2FeatureExtractor, waveform: np.ndarray) -> np.ndarray:
+def pooled_hidden_states(
+    model: torch.nn.Module, extractor: Wav2Vec2FeatureExtractor, waveform: np.ndarray
+) -> np.ndarray:
     """Time-mean of every hidden state of one utterance.
 
     Args:

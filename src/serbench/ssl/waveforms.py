@@ -9,6 +9,7 @@ window happens where batches are formed.
 from __future__ import annotations
 
 import logging
+
 import librosa
 import numpy as np
 import pandas as pd

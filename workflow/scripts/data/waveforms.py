@@ -8,4 +8,6 @@ with snakemake_job(globals(), "waveforms", corpus="emodb") as job:
     from serbench.settings import WaveformSettings
     from serbench.ssl.waveforms import prepare_corpus
 
-    save_ragged(job.output[0], *prepare_corpus(read_manifest(job.input.manifest), WaveformSettings(**job.params.waveform)))
+    save_ragged(
+        job.output[0], *prepare_corpus(read_manifest(job.input.manifest), WaveformSettings(**job.params.waveform))
+    )

@@ -6,5 +6,11 @@ with snakemake_job(globals(), "distilhubert_embeddings", corpus="emodb") as job:
     from serbench.settings.ssl import AugmentSettings
     from serbench.studies.distilhubert.steps import embeddings
 
-    embeddings(job.input.waveforms, job.params.pretrained, job.params.views, AugmentSettings(**job.params.augment),
-               job.params.seed, job.output[0])
+    embeddings(
+        job.input.waveforms,
+        job.params.pretrained,
+        job.params.views,
+        AugmentSettings(**job.params.augment),
+        job.params.seed,
+        job.output[0],
+    )

@@ -5,5 +5,12 @@ from serbench.workflow import snakemake_job
 with snakemake_job(globals(), "distilhubert_report") as job:
     from serbench.studies.distilhubert.report import write_report
 
-    write_report(job.input.metrics, job.input.encoder, job.output.runs, job.output.csv, job.output.md,
-                 job.output.confusion, job.params.config_hash)
+    write_report(
+        job.input.metrics,
+        job.input.encoder,
+        job.output.runs,
+        job.output.csv,
+        job.output.md,
+        job.output.confusion,
+        job.params.config_hash,
+    )

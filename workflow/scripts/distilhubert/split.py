@@ -6,6 +6,14 @@ with snakemake_job(globals(), "distilhubert_split", setting="base") as job:
     from serbench.studies.distilhubert.folds import write_split
 
     split = job.params.split
-    write_split(split["corpus"], dict(zip(job.params.corpora, job.input.manifests)), job.params.corpora[1:],
-                split["label_map"], job.params.seeds, job.output[0], split["n_folds"], split["group_by"],
-                split["validation_speakers"])
+    write_split(
+        split["corpus"],
+        dict(zip(job.params.corpora, job.input.manifests)),
+        job.params.corpora[1:],
+        split["label_map"],
+        job.params.seeds,
+        job.output[0],
+        split["n_folds"],
+        split["group_by"],
+        split["validation_speakers"],
+    )

@@ -6,5 +6,6 @@ with snakemake_job(globals(), "features", corpus="emodb") as job:
     from serbench.settings import FeatureSettings
     from serbench.studies.quantization.steps import features
 
-    features(job.input.manifest, job.output.utterance, job.output.frames, FeatureSettings(**job.params.features),
-             job.threads)
+    features(
+        job.input.manifest, job.output.utterance, job.output.frames, FeatureSettings(**job.params.features), job.threads
+    )

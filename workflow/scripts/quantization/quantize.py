@@ -9,6 +9,14 @@ with snakemake_job(globals(), "quantize", dataset="emodb", protocol="random", mo
 
     corpora = {c: CorpusFiles(m, f) for c, m, f in zip(job.params.corpora, job.input.manifests, job.input.features)}
     run = {"dataset": job.wildcards.dataset, "protocol": job.wildcards.protocol, "model": job.wildcards.model}
-    quantize_cell(job.input.models, job.input.split, corpora, job.params.variants,
-                  QuantizationSettings(**job.params.quantization), job.params.max_frames, run, job.output.packed,
-                  job.output.metrics)
+    quantize_cell(
+        job.input.models,
+        job.input.split,
+        corpora,
+        job.params.variants,
+        QuantizationSettings(**job.params.quantization),
+        job.params.max_frames,
+        run,
+        job.output.packed,
+        job.output.metrics,
+    )

@@ -5,5 +5,10 @@ from serbench.workflow import snakemake_job
 with snakemake_job(globals(), "split", dataset="emodb", protocol="random") as job:
     from serbench.protocols import write_folds
 
-    write_folds(job.wildcards.protocol, dict(zip(job.params.corpora, job.input.manifests)), job.params.seeds,
-          job.params.split, job.output[0])
+    write_folds(
+        job.wildcards.protocol,
+        dict(zip(job.params.corpora, job.input.manifests)),
+        job.params.seeds,
+        job.params.split,
+        job.output[0],
+    )

@@ -5,5 +5,6 @@ from serbench.workflow import snakemake_job
 with snakemake_job(globals(), "quantization_table") as job:
     from serbench.studies.quantization.tables import write_tables
 
-    write_tables(list(job.input), job.output.runs, job.output.csv, job.output.md, job.output.literature,
-           job.params.config_hash)
+    write_tables(
+        list(job.input), job.output.runs, job.output.csv, job.output.md, job.output.literature, job.params.config_hash
+    )

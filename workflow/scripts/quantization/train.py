@@ -8,5 +8,12 @@ with snakemake_job(globals(), "train", dataset="emodb", protocol="random", model
     from serbench.studies.quantization.steps import train_cell
 
     corpora = {c: CorpusFiles(m, f) for c, m, f in zip(job.params.corpora, job.input.manifests, job.input.features)}
-    train_cell(job.input.split, corpora, job.wildcards.model, job.params.model, TrainSettings(**job.params.train),
-               job.params.max_frames, job.output[0])
+    train_cell(
+        job.input.split,
+        corpora,
+        job.wildcards.model,
+        job.params.model,
+        TrainSettings(**job.params.train),
+        job.params.max_frames,
+        job.output[0],
+    )

@@ -6,5 +6,13 @@ with snakemake_job(globals(), "selfdistill_latency") as job:
     from serbench.studies.selfdistill.steps import exit_latency
 
     cfg = job.params.latency
-    exit_latency(job.params.architecture, job.params.exit_layers, "conv", 7, cfg["seconds"], cfg["repeats"],
-                 job.threads, job.output[0])
+    exit_latency(
+        job.params.architecture,
+        job.params.exit_layers,
+        "conv",
+        7,
+        cfg["seconds"],
+        cfg["repeats"],
+        job.threads,
+        job.output[0],
+    )

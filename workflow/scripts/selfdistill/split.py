@@ -5,5 +5,6 @@ from serbench.workflow import snakemake_job
 with snakemake_job(globals(), "selfdistill_split") as job:
     from serbench.protocols import write_folds
 
-    write_folds(job.params.protocol, {job.params.corpus: job.input.manifest}, job.params.seeds, job.params.split,
-                job.output[0])
+    write_folds(
+        job.params.protocol, {job.params.corpus: job.input.manifest}, job.params.seeds, job.params.split, job.output[0]
+    )

@@ -9,5 +9,13 @@ with snakemake_job(globals(), "selfdistill_train", variant="conv-l2", fold="0") 
 
     cfg = SelfDistillSettings(**job.params.selfdistill)
     corpora = {cfg.corpus: CorpusFiles(job.input.manifest, job.input.waveforms)}
-    train_fold(job.input.split, job.wildcards.fold, corpora, job.wildcards.variant, cfg, {"dataset": cfg.corpus},
-               job.output.models, job.output.metrics)
+    train_fold(
+        job.input.split,
+        job.wildcards.fold,
+        corpora,
+        job.wildcards.variant,
+        cfg,
+        {"dataset": cfg.corpus},
+        job.output.models,
+        job.output.metrics,
+    )

@@ -13,8 +13,8 @@ from transformers import AutoModel
 
 from serbench.atomic import write_json
 from serbench.dataset import CorpusFiles, load_split_data, read_folds
-from serbench.settings.ssl import HeadSettings
 from serbench.metrics import unweighted_average_recall
+from serbench.settings.ssl import HeadSettings
 from serbench.ssl.onnx_export import (
     WaveformEncoder,
     export_onnx,
@@ -31,8 +31,13 @@ log = logging.getLogger(__name__)
 MB = 1_000_000
 
 
-def int8(pretrained: str, heads: list[tuple[str, str, str, int]], corpora: dict[str, CorpusFiles],
-         out_dir: str, out_json: str) -> None:
+def int8(
+    pretrained: str,
+    heads: list[tuple[str, str, str, int]],
+    corpora: dict[str, CorpusFiles],
+    out_dir: str,
+    out_json: str,
+) -> None:
     """UA of every fold's model with a float vs an int8 ONNX encoder, and deployable float/int8 ONNX models.
 
     A frozen study shares one encoder, exported once; a fine-tuned study
@@ -78,12 +83,19 @@ def int8(pretrained: str, heads: list[tuple[str, str, str, int]], corpora: dict[
     export_onnx(WaveformEncoder(first_encoder, normalize, first_head), out / "model.onnx", metadata=metadata)
     quantize_int8(out / "model.onnx", out / "model.int8.onnx")
     uar_float, uar_int8 = np.array([r["uar_float"] for r in rows]), np.array([r["uar_int8"] for r in rows])
-    write_json(out_json, {
-        "pretrained": pretrained, "encoder_float_mb": float_bytes / MB, "encoder_int8_mb": int8_bytes / MB,
-        "uar_float_mean": uar_float.mean(), "uar_float_std": uar_float.std(ddof=1) if len(rows) > 1 else 0.0,
-        "uar_int8_mean": uar_int8.mean(), "uar_int8_std": uar_int8.std(ddof=1) if len(rows) > 1 else 0.0,
-        "heads": rows,
-    })
+    write_json(
+        out_json,
+        {
+            "pretrained": pretrained,
+            "encoder_float_mb": float_bytes / MB,
+            "encoder_int8_mb": int8_bytes / MB,
+            "uar_float_mean": uar_float.mean(),
+            "uar_float_std": uar_float.std(ddof=1) if len(rows) > 1 else 0.0,
+            "uar_int8_mean": uar_int8.mean(),
+            "uar_int8_std": uar_int8.std(ddof=1) if len(rows) > 1 else 0.0,
+            "heads": rows,
+        },
+    )
 
 
 def _with_state(base: torch.nn.Module, state: dict | None) -> torch.nn.Module:
@@ -131,10 +143,20 @@ def latency(architecture: str, n_classes: int, seconds: float, repeats: int, thr
             torch_s = median_latency(lambda: model(tensor), repeats)
         onnx_float_s = median_latency(lambda: run_onnx(sessions["float"], clip), repeats)
         onnx_int8_s = median_latency(lambda: run_onnx(sessions["int8"], clip), repeats)
-    write_json(out, {
-        "architecture": architecture, "random_weights": True, "n_params": sum(p.numel() for p in model.parameters()),
-        "clip_seconds": seconds, "threads": threads, "repeats": repeats,
-        "pytorch_float_mb": 4 * sum(p.numel() for p in model.parameters()) / MB,
-        "onnx_float_mb": float_bytes / MB, "onnx_int8_mb": int8_bytes / MB,
-        "latency_pytorch_float_s": torch_s, "latency_onnx_float_s": onnx_float_s, "latency_onnx_int8_s": onnx_int8_s,
-    })
+    write_json(
+        out,
+        {
+            "architecture": architecture,
+            "random_weights": True,
+            "n_params": sum(p.numel() for p in model.parameters()),
+            "clip_seconds": seconds,
+            "threads": threads,
+            "repeats": repeats,
+            "pytorch_float_mb": 4 * sum(p.numel() for p in model.parameters()) / MB,
+            "onnx_float_mb": float_bytes / MB,
+            "onnx_int8_mb": int8_bytes / MB,
+            "latency_pytorch_float_s": torch_s,
+            "latency_onnx_float_s": onnx_float_s,
+            "latency_onnx_int8_s": onnx_int8_s,
+        },
+    )

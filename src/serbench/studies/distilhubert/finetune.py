@@ -66,14 +66,22 @@ def finetuned_probabilities(model: FineTuneModel, waveforms: list[np.ndarray], b
     """Class probabilities ``(N, C)`` of waveforms at 16 kHz, eval mode, on the model's device."""
     model.eval()
     device = next(model.parameters()).device
-    parts = [torch.softmax(model(*_device_batch(waveforms[i : i + batch_size], device)), dim=1).cpu()
-             for i in range(0, len(waveforms), batch_size)]
+    parts = [
+        torch.softmax(model(*_device_batch(waveforms[i : i + batch_size], device)), dim=1).cpu()
+        for i in range(0, len(waveforms), batch_size)
+    ]
     return torch.cat(parts).numpy()
 
 
-def train_finetune(model: FineTuneModel, train: tuple[list[np.ndarray], np.ndarray],
-                   validation: tuple[list[np.ndarray], np.ndarray], n_classes: int, cfg: HeadTrainSettings,
-                   augment_cfg: AugmentSettings | None, seed: int) -> dict:
+def train_finetune(
+    model: FineTuneModel,
+    train: tuple[list[np.ndarray], np.ndarray],
+    validation: tuple[list[np.ndarray], np.ndarray],
+    n_classes: int,
+    cfg: HeadTrainSettings,
+    augment_cfg: AugmentSettings | None,
+    seed: int,
+) -> dict:
     """Train encoder and head in place on the GPU when there is one; keep the epoch with the best validation UA.
 
     Args:
@@ -99,8 +107,10 @@ def train_finetune(model: FineTuneModel, train: tuple[list[np.ndarray], np.ndarr
     def epoch() -> float:
         total = 0.0
         for batch in torch.as_tensor(rng.permutation(len(labels))).split(cfg.batch_size):
-            chosen = [waveforms[i] if augment_cfg is None else augment(waveforms[i], 16000, augment_cfg, rng)
-                      for i in batch.tolist()]
+            chosen = [
+                waveforms[i] if augment_cfg is None else augment(waveforms[i], 16000, augment_cfg, rng)
+                for i in batch.tolist()
+            ]
             optimizer.zero_grad()
             target = torch.as_tensor(labels[batch.numpy()], device=device)
             loss = focal_loss(model(*_device_batch(chosen, device)), target, alpha, cfg.gamma, cfg.label_smoothing)
@@ -111,8 +121,9 @@ def train_finetune(model: FineTuneModel, train: tuple[list[np.ndarray], np.ndarr
         return total / len(labels)
 
     def validate() -> float:
-        return unweighted_average_recall(validation[1],
-                                         finetuned_probabilities(model, validation[0], cfg.batch_size).argmax(1))
+        return unweighted_average_recall(
+            validation[1], finetuned_probabilities(model, validation[0], cfg.batch_size).argmax(1)
+        )
 
     history = fit(model, epoch, validate, cfg.epochs, cfg.patience, metric="uar", epoch_log_level=logging.INFO)
     model.cpu()

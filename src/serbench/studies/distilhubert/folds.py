@@ -19,8 +19,11 @@ def add_extra_training(folds: pd.DataFrame, extra: dict[str, pd.DataFrame]) -> p
     rows = [folds]
     for fold in folds["fold"].unique():
         for corpus, manifest in extra.items():
-            rows.append(pd.DataFrame({"fold": fold, "corpus": corpus, "utterance_id": manifest["utterance_id"],
-                                      "subset": "train"}))
+            rows.append(
+                pd.DataFrame(
+                    {"fold": fold, "corpus": corpus, "utterance_id": manifest["utterance_id"], "subset": "train"}
+                )
+            )
     return pd.concat(rows, ignore_index=True)
 
 
@@ -41,16 +44,26 @@ def relabel(folds: pd.DataFrame, manifests: dict[str, pd.DataFrame], label_map: 
     return kept[kept["emotion"].notna()].reset_index(drop=True)
 
 
-def write_split(dataset: str, manifests: dict[str, str], extra: list[str], label_map: str, seeds: list[int],
-                out: str, n_folds: int, group_column: str, validation_speakers: int = 1,
-                validation_fraction: float = 0.1) -> None:
+def write_split(
+    dataset: str,
+    manifests: dict[str, str],
+    extra: list[str],
+    label_map: str,
+    seeds: list[int],
+    out: str,
+    n_folds: int,
+    group_column: str,
+    validation_speakers: int = 1,
+    validation_fraction: float = 0.1,
+) -> None:
     """Speaker-independent folds of ``dataset`` for every seed, the ``extra`` corpora added to every training
     subset, relabelled to the study's classes; one CSV with a ``seed`` column."""
     tables = {name: read_manifest(path) for name, path in manifests.items()}
 
     def folds(seed: int) -> pd.DataFrame:
-        table = speaker_independent_split(tables[dataset], dataset, n_folds, seed, validation_speakers,
-                                          validation_fraction, group_column)
+        table = speaker_independent_split(
+            tables[dataset], dataset, n_folds, seed, validation_speakers, validation_fraction, group_column
+        )
         return relabel(add_extra_training(table, {name: tables[name] for name in extra}), tables, LABEL_MAPS[label_map])
 
     write_csv(out, seeded_folds(folds, seeds))

@@ -38,15 +38,25 @@ class PooledHead(nn.Module):
         dropout: dropout before each linear layer.
     """
 
-    def __init__(self, n_layers: int, hidden_size: int, n_classes: int, layer_weights: bool, head_hidden: int,
-                 dropout: float):
+    def __init__(
+        self, n_layers: int, hidden_size: int, n_classes: int, layer_weights: bool, head_hidden: int, dropout: float
+    ):
         super().__init__()
-        self.init_kwargs = dict(n_layers=n_layers, hidden_size=hidden_size, n_classes=n_classes,
-                                layer_weights=layer_weights, head_hidden=head_hidden, dropout=dropout)
+        self.init_kwargs = dict(
+            n_layers=n_layers,
+            hidden_size=hidden_size,
+            n_classes=n_classes,
+            layer_weights=layer_weights,
+            head_hidden=head_hidden,
+            dropout=dropout,
+        )
         self.layer_logits = nn.Parameter(torch.zeros(n_layers)) if layer_weights else None
         self.classifier = nn.Sequential(
-            nn.Dropout(dropout), nn.Linear(hidden_size, head_hidden), nn.ReLU(),
-            nn.Dropout(dropout), nn.Linear(head_hidden, n_classes),
+            nn.Dropout(dropout),
+            nn.Linear(hidden_size, head_hidden),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(head_hidden, n_classes),
         )
 
     def forward(self, pooled: torch.Tensor) -> torch.Tensor:
@@ -67,8 +77,13 @@ def balanced_class_weights(labels: np.ndarray, n_classes: int) -> np.ndarray:
     return compute_class_weight("balanced", classes=np.arange(n_classes), y=labels)
 
 
-def focal_loss(logits: torch.Tensor, targets: torch.Tensor, alpha: torch.Tensor | None = None, gamma: float = 2.0,
-               label_smoothing: float = 0.0) -> torch.Tensor:
+def focal_loss(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    alpha: torch.Tensor | None = None,
+    gamma: float = 2.0,
+    label_smoothing: float = 0.0,
+) -> torch.Tensor:
     """Mean over the batch of ``-Σ_c q_c α_c (1 - p_c)^γ log p_c`` (Ismail, eq. 1; Lin et al. 2017).
 
     ``q`` is the one-hot target smoothed to ``(1 - ε) onehot + ε / C``; with
@@ -83,7 +98,10 @@ def focal_loss(logits: torch.Tensor, targets: torch.Tensor, alpha: torch.Tensor 
     """
     log_p = torch.log_softmax(logits, dim=1)  # (batch, C)
     n_classes = logits.shape[1]
-    q = torch.nn.functional.one_hot(targets, n_classes).to(log_p.dtype) * (1 - label_smoothing) + label_smoothing / n_classes
+    q = (
+        torch.nn.functional.one_hot(targets, n_classes).to(log_p.dtype) * (1 - label_smoothing)
+        + label_smoothing / n_classes
+    )
     weight = q * (1 - log_p.exp()) ** gamma
     if alpha is not None:
         weight = weight * alpha[None, :]
@@ -111,8 +129,9 @@ def clean_view(subset: Subset) -> np.ndarray:
     return subset.features[:, 0]
 
 
-def train_head(head: PooledHead, train: Subset, validation: Subset, n_classes: int, cfg: HeadTrainSettings,
-               seed: int) -> dict:
+def train_head(
+    head: PooledHead, train: Subset, validation: Subset, n_classes: int, cfg: HeadTrainSettings, seed: int
+) -> dict:
     """Train ``head`` in place on cached states; keep the epoch with the best validation UA.
 
     Args:

@@ -112,7 +112,9 @@ def load_model(path: str | Path):
         raise PredictionError(f"{path}: not a loadable ONNX model ({err})") from err
     classes = onnx_metadata(session).get("classes")
     if not classes:
-        raise PredictionError(f"{path}: no class names in its metadata; use model.onnx or model.int8.onnx from the study")
+        raise PredictionError(
+            f"{path}: no class names in its metadata; use model.onnx or model.int8.onnx from the study"
+        )
     return session, classes
 
 

@@ -17,21 +17,34 @@ from serbench.literature import ismail_table1  # noqa: E402
 from serbench.provenance import distinct_values  # noqa: E402
 
 SETTINGS = {"base": "corpus only", "extra": "+ extra training corpora"}
-RANDOM_NOTE = ("Encoder weights are random (no pretrained encoder offline): these scores measure the pipeline, "
-               "not DistilHuBERT.")
+RANDOM_NOTE = (
+    "Encoder weights are random (no pretrained encoder offline): these scores measure the pipeline, not DistilHuBERT."
+)
 
 
 def run_rows(records: list[dict]) -> pd.DataFrame:
     """One row per (dataset, setting, fold, seed): WA, UA, macro-F1, per-class F1, cross-corpus scores, provenance."""
     rows = []
     for record in records:
-        keys = ("dataset", "setting", "fold", "seed", "accuracy", "uar", "macro_f1", "n_test", "serbench_version",
-                "git_commit")
+        keys = (
+            "dataset",
+            "setting",
+            "fold",
+            "seed",
+            "accuracy",
+            "uar",
+            "macro_f1",
+            "n_test",
+            "serbench_version",
+            "git_commit",
+        )
         row = {k: record[k] for k in keys}
         row.update({f"f1_{c}": v for c, v in record["f1_per_class"].items()})
         if "cross_corpus" in record:
             cross = record["cross_corpus"]
-            row.update({"cross_corpus": cross["corpus"], **{f"cross_{k}": cross[k] for k in ("accuracy", "uar", "macro_f1")}})
+            row.update(
+                {"cross_corpus": cross["corpus"], **{f"cross_{k}": cross[k] for k in ("accuracy", "uar", "macro_f1")}}
+            )
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -65,18 +78,30 @@ def table1_markdown(table: pd.DataFrame, encoder: dict) -> str:
                 mean, std = wide.loc[metric, ("mean", setting)], wide.loc[metric, ("std", setting)]
                 line[SETTINGS[setting]] = "" if pd.isna(mean) else f"{mean:.3f} ± {std:.3f}"
             if {("mean", "base"), ("mean", "extra")} <= set(wide.columns):
-                line["gain (Δ)"] = f"{100 * (wide.loc[metric, ('mean', 'extra')] - wide.loc[metric, ('mean', 'base')]):+.1f}%"
+                line["gain (Δ)"] = (
+                    f"{100 * (wide.loc[metric, ('mean', 'extra')] - wide.loc[metric, ('mean', 'base')]):+.1f}%"
+                )
             paper = rows[(rows.metric == metric) & rows.paper_mean.notna()]
             line["paper (IEMOCAP)"] = " / ".join(f"{r.paper_mean:.3f} ± {r.paper_std:.3f}" for r in paper.itertuples())
             lines.append(line)
         n_runs = int(rows["n_runs"].max())
-        sections.append(f"## {dataset} ({n_runs} runs per setting: folds × seeds)\n\n{pd.DataFrame(lines).to_markdown(index=False)}\n")
-    header = (f"# DistilHuBERT study (Ismail, Table I layout)\n\nEncoder: {encoder['pretrained']} ({encoder['model_type']}, "
-              f"{encoder['num_hidden_layers']} layers, {encoder['n_params']:,} parameters), "
-              f"{'fine-tuned with the head' if encoder.get('finetuned') else 'frozen'}.\n")
+        sections.append(
+            f"## {dataset} ({n_runs} runs per setting: folds × seeds)\n\n"
+            f"{pd.DataFrame(lines).to_markdown(index=False)}\n"
+        )
+    header = (
+        f"# DistilHuBERT study (Ismail, Table I layout)\n\nEncoder: {encoder['pretrained']} ({encoder['model_type']}, "
+        f"{encoder['num_hidden_layers']} layers, {encoder['n_params']:,} parameters), "
+        f"{'fine-tuned with the head' if encoder.get('finetuned') else 'frozen'}.\n"
+    )
     if encoder.get("random_init"):
         header += f"\n**{RANDOM_NOTE}**\n"
-    return header + "\n" + "\n".join(sections) + "\ncross_* rows: the cross-corpus test corpus, scored by every fold's model.\n"
+    return (
+        header
+        + "\n"
+        + "\n".join(sections)
+        + "\ncross_* rows: the cross-corpus test corpus, scored by every fold's model.\n"
+    )
 
 
 def plot_confusion(records: list[dict], out: str | Path, encoder: dict) -> None:
@@ -108,18 +133,34 @@ def plot_confusion(records: list[dict], out: str | Path, encoder: dict) -> None:
 
 def int8_markdown(int8: dict, latency: dict) -> str:
     """The 8-bit model table: sizes in MB, UA before and after int8, and CPU latency per clip, side by side."""
-    sizes = pd.DataFrame([
-        {"model": "study encoder, float ONNX", "size (MB)": f"{int8['encoder_float_mb']:.2f}",
-         "UA over test folds": f"{int8['uar_float_mean']:.3f} ± {int8['uar_float_std']:.3f}"},
-        {"model": "study encoder, int8 ONNX", "size (MB)": f"{int8['encoder_int8_mb']:.2f}",
-         "UA over test folds": f"{int8['uar_int8_mean']:.3f} ± {int8['uar_int8_std']:.3f}"},
-    ])
-    timing = pd.DataFrame([
-        {"runtime": name, "size (MB)": f"{latency[f'{key}_mb']:.1f}",
-         f"latency per {latency['clip_seconds']:.0f} s clip (ms)": f"{1000 * latency[f'latency_{key}_s']:.1f}"}
-        for name, key in (("PyTorch float32", "pytorch_float"), ("ONNX Runtime float32", "onnx_float"),
-                          ("ONNX Runtime int8 (dynamic, MatMul/Gemm)", "onnx_int8"))
-    ])
+    sizes = pd.DataFrame(
+        [
+            {
+                "model": "study encoder, float ONNX",
+                "size (MB)": f"{int8['encoder_float_mb']:.2f}",
+                "UA over test folds": f"{int8['uar_float_mean']:.3f} ± {int8['uar_float_std']:.3f}",
+            },
+            {
+                "model": "study encoder, int8 ONNX",
+                "size (MB)": f"{int8['encoder_int8_mb']:.2f}",
+                "UA over test folds": f"{int8['uar_int8_mean']:.3f} ± {int8['uar_int8_std']:.3f}",
+            },
+        ]
+    )
+    timing = pd.DataFrame(
+        [
+            {
+                "runtime": name,
+                "size (MB)": f"{latency[f'{key}_mb']:.1f}",
+                f"latency per {latency['clip_seconds']:.0f} s clip (ms)": f"{1000 * latency[f'latency_{key}_s']:.1f}",
+            }
+            for name, key in (
+                ("PyTorch float32", "pytorch_float"),
+                ("ONNX Runtime float32", "onnx_float"),
+                ("ONNX Runtime int8 (dynamic, MatMul/Gemm)", "onnx_int8"),
+            )
+        ]
+    )
     return (
         f"# 8-bit model\n\n## Accuracy before and after int8 ({int8['pretrained']}, {len(int8['heads'])} heads)\n\n"
         f"{sizes.to_markdown(index=False)}\n\n## Size and CPU latency, full-size {latency['architecture']} "
@@ -128,16 +169,26 @@ def int8_markdown(int8: dict, latency: dict) -> str:
     )
 
 
-def write_report(metrics_paths: list[str], encoder_json: str, runs_out: str, table_csv: str, table_md: str,
-                 confusion_png: str, config_hash: str = "") -> None:
+def write_report(
+    metrics_paths: list[str],
+    encoder_json: str,
+    runs_out: str,
+    table_csv: str,
+    table_md: str,
+    confusion_png: str,
+    config_hash: str = "",
+) -> None:
     """Table I (per-run CSV, summary CSV and Markdown) and the cross-corpus confusion matrix plot.
 
     Rows of both CSVs carry the study's ``config_hash``; per-run rows also their version, commit and seed.
     """
     records = [record for path in metrics_paths for record in read_json(path, "metrics file")]
     runs = run_rows(records).assign(config_hash=config_hash)
-    summary = table1(runs).assign(config_hash=config_hash, seeds=distinct_values(runs["seed"]),
-                                  **{c: distinct_values(runs[c]) for c in ("serbench_version", "git_commit")})
+    summary = table1(runs).assign(
+        config_hash=config_hash,
+        seeds=distinct_values(runs["seed"]),
+        **{c: distinct_values(runs[c]) for c in ("serbench_version", "git_commit")},
+    )
     encoder = {**read_json(encoder_json, "encoder description"), "finetuned": any(r.get("finetune") for r in records)}
     write_csv(runs_out, runs)
     write_csv(table_csv, summary)
@@ -147,4 +198,6 @@ def write_report(metrics_paths: list[str], encoder_json: str, runs_out: str, tab
 
 def write_int8_table(int8_json: str, latency_json: str, out: str) -> None:
     """The 8-bit model table (Markdown) from the int8 and latency measurements."""
-    write_text(out, int8_markdown(read_json(int8_json, "int8 measurements"), read_json(latency_json, "latency measurements")))
+    write_text(
+        out, int8_markdown(read_json(int8_json, "int8 measurements"), read_json(latency_json, "latency measurements"))
+    )

@@ -27,8 +27,9 @@ from serbench.studies.distilhubert.head import PooledHead, clean_view, head_prob
 log = logging.getLogger(__name__)
 
 
-def embeddings(waveforms_path: str, pretrained: str, views: int, augment_cfg: AugmentSettings, seed: int,
-               out: str) -> None:
+def embeddings(
+    waveforms_path: str, pretrained: str, views: int, augment_cfg: AugmentSettings, seed: int, out: str
+) -> None:
     """Pooled hidden states of every utterance: ``(N, 1 + views, layers + 1, hidden)``; view 0 is clean.
 
     Augmented view ``v`` of utterance ``i`` draws from a generator seeded with
@@ -38,8 +39,9 @@ def embeddings(waveforms_path: str, pretrained: str, views: int, augment_cfg: Au
     ids, waveforms = load_ragged(waveforms_path)
     start, rows = time.perf_counter(), []
     for i, waveform in enumerate(waveforms):
-        copies = [waveform] + [augment(waveform, 16000, augment_cfg, np.random.default_rng([seed, i, v]))
-                               for v in range(1, views + 1)]
+        copies = [waveform] + [
+            augment(waveform, 16000, augment_cfg, np.random.default_rng([seed, i, v])) for v in range(1, views + 1)
+        ]
         rows.append(np.stack([pooled_hidden_states(model, extractor, w) for w in copies]))
     save_rows(out, list(ids), np.stack(rows).astype(np.float32))
     log.info("%d utterances × %d views encoded in %.1f s", len(ids), views + 1, time.perf_counter() - start)
@@ -87,8 +89,9 @@ def load_head(path: str | Path) -> tuple[PooledHead, list[str], dict | None]:
     return head.eval(), saved["classes"], saved.get("encoder_state_dict")
 
 
-def _train_seed(data: SplitData, seed: int, cfg: DistilHubertSettings, cross: tuple[list, np.ndarray] | None,
-                out: Path) -> tuple[dict, np.ndarray, np.ndarray | None]:
+def _train_seed(
+    data: SplitData, seed: int, cfg: DistilHubertSettings, cross: tuple[list, np.ndarray] | None, out: Path
+) -> tuple[dict, np.ndarray, np.ndarray | None]:
     """One seed: train, then test-set and cross-corpus predictions; saves ``out``."""
     train, validation, test = (data.subsets[s] for s in ("train", "validation", "test"))
     n_classes = len(data.classes)
@@ -102,20 +105,36 @@ def _train_seed(data: SplitData, seed: int, cfg: DistilHubertSettings, cross: tu
         return history, head_probabilities(head, clean_view(test)).argmax(1), crossed
     encoder, extractor = load_upstream(cfg.pretrained)
     torch.manual_seed(seed)
-    head = PooledHead(encoder.config.num_hidden_layers + 1, encoder.config.hidden_size, n_classes,
-                      **cfg.head.model_dump())
+    head = PooledHead(
+        encoder.config.num_hidden_layers + 1, encoder.config.hidden_size, n_classes, **cfg.head.model_dump()
+    )
     model = FineTuneModel(encoder, head, bool(extractor.do_normalize))
     augment_cfg = cfg.augment if cfg.views > 0 else None
-    history = train_finetune(model, (list(train.features), train.labels), (list(validation.features), validation.labels),
-                             n_classes, cfg.train, augment_cfg, seed)
+    history = train_finetune(
+        model,
+        (list(train.features), train.labels),
+        (list(validation.features), validation.labels),
+        n_classes,
+        cfg.train,
+        augment_cfg,
+        seed,
+    )
     _save_head(out, head, data.classes, encoder)
     predicted = finetuned_probabilities(model, list(test.features), cfg.train.batch_size).argmax(1)
     crossed = finetuned_probabilities(model, cross[0], cfg.train.batch_size).argmax(1) if cross else None
     return history, predicted, crossed
 
 
-def train_fold(split_path: str, fold: str, corpora: dict[str, CorpusFiles], cross: tuple[str, CorpusFiles] | None,
-               cfg: DistilHubertSettings, run: dict, out_dir: str, out_metrics: str) -> None:
+def train_fold(
+    split_path: str,
+    fold: str,
+    corpora: dict[str, CorpusFiles],
+    cross: tuple[str, CorpusFiles] | None,
+    cfg: DistilHubertSettings,
+    run: dict,
+    out_dir: str,
+    out_metrics: str,
+) -> None:
     """Every seed of one fold: a head on cached encoder states, or (``finetune``) encoder and head on waveforms.
 
     Scores the test subset and, when ``cross`` names a corpus and its files, the
@@ -131,9 +150,19 @@ def train_fold(split_path: str, fold: str, corpora: dict[str, CorpusFiles], cros
             cross_items = _cross_subset(cross[1], cfg.label_map, data.classes, ragged=cfg.finetune)
         history, predicted, crossed = _train_seed(data, seed, cfg, cross_items, Path(out_dir, f"seed{seed}", "head.pt"))
         test = data.subsets["test"]
-        record = {**run, "fold": fold, "seed": seed, "classes": data.classes, "n_train": len(data.subsets["train"].labels),
-                  "n_test": len(test.labels), **_scores(test.labels, predicted, data.classes), "history": history,
-                  "config": cfg.train.model_dump(), "finetune": cfg.finetune, **stamp()}
+        record = {
+            **run,
+            "fold": fold,
+            "seed": seed,
+            "classes": data.classes,
+            "n_train": len(data.subsets["train"].labels),
+            "n_test": len(test.labels),
+            **_scores(test.labels, predicted, data.classes),
+            "history": history,
+            "config": cfg.train.model_dump(),
+            "finetune": cfg.finetune,
+            **stamp(),
+        }
         if cross is not None:
             record["cross_corpus"] = {"corpus": cross[0], **_cross_scores(cross_items[1], crossed, data.classes)}
         records.append(record)

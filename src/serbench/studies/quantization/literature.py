@@ -28,15 +28,26 @@ def literature_markdown(table: pd.DataFrame) -> str:
     sections = ["# Comparison with published systems (layout of Shinde et al. 2024, Table 3)\n"]
     for corpus in sorted(set(table["dataset"]) | set(published["corpus"])):
         rows = [
-            {"system": r.system, "year": r.year, "protocol": "as published", "accuracy %": f"{100 * r.accuracy:.2f}",
-             "parameters": r.params or "–", "source": r.source}
+            {
+                "system": r.system,
+                "year": r.year,
+                "protocol": "as published",
+                "accuracy %": f"{100 * r.accuracy:.2f}",
+                "parameters": r.params or "–",
+                "source": r.source,
+            }
             for r in published[published["corpus"] == corpus].itertuples()
         ]
         ours = table[(table["dataset"] == corpus) & table["variant"].isin(["fp32", "adaptive"])]
         rows += [
-            {"system": f"serbench {r.model} {r.variant}", "year": "", "protocol": r.protocol,
-             "accuracy %": f"{100 * r.accuracy:.2f} ± {100 * r.accuracy_std:.2f}",
-             "parameters": _parameters(r.n_params, r.avg_bits), "source": f"this run ({r.n_runs} runs)"}
+            {
+                "system": f"serbench {r.model} {r.variant}",
+                "year": "",
+                "protocol": r.protocol,
+                "accuracy %": f"{100 * r.accuracy:.2f} ± {100 * r.accuracy_std:.2f}",
+                "parameters": _parameters(r.n_params, r.avg_bits),
+                "source": f"this run ({r.n_runs} runs)",
+            }
             for r in ours.itertuples()
         ]
         sections.append(f"## {CORPUS_TITLES.get(corpus, corpus)}\n\n{pd.DataFrame(rows).to_markdown(index=False)}\n")

@@ -42,20 +42,44 @@ def plot_pareto(table: pd.DataFrame, dataset: str, out: str | Path, protocol: st
     rows = _rows(table, dataset, protocol)
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for (model, protocol), group in rows.groupby(["model", "protocol"]):
-        ax.errorbar(group["size_kb"], 100 * group["accuracy"], yerr=100 * group["accuracy_std"], fmt="o",
-                    capsize=3, label=f"{model} ({protocol})")
+        ax.errorbar(
+            group["size_kb"],
+            100 * group["accuracy"],
+            yerr=100 * group["accuracy_std"],
+            fmt="o",
+            capsize=3,
+            label=f"{model} ({protocol})",
+        )
         for _, row in group.iterrows():
-            ax.annotate(row["variant"], (row["size_kb"], 100 * row["accuracy"]), fontsize=7,
-                        xytext=(4, 4), textcoords="offset points")
+            ax.annotate(
+                row["variant"],
+                (row["size_kb"], 100 * row["accuracy"]),
+                fontsize=7,
+                xytext=(4, 4),
+                textcoords="offset points",
+            )
         adaptive = group[group["variant"] == "adaptive"]
-        ax.scatter(adaptive["size_kb"], 100 * adaptive["accuracy"], marker="*", s=260, zorder=5,
-                   edgecolor="black", label=f"{model} adaptive")
+        ax.scatter(
+            adaptive["size_kb"],
+            100 * adaptive["accuracy"],
+            marker="*",
+            s=260,
+            zorder=5,
+            edgecolor="black",
+            label=f"{model} adaptive",
+        )
     front = rows.loc[pareto_front(rows["size_kb"], rows["accuracy"])]
     ax.step(front["size_kb"], 100 * front["accuracy"], where="post", color="grey", linestyle="--", label="Pareto front")
     paper = rows.dropna(subset=["paper_accuracy"])
     if not paper.empty:
-        ax.scatter(paper["paper_size_kb"], 100 * paper["paper_accuracy"], marker="s", facecolor="none",
-                   edgecolor="grey", label="paper (Table 2)")
+        ax.scatter(
+            paper["paper_size_kb"],
+            100 * paper["paper_accuracy"],
+            marker="s",
+            facecolor="none",
+            edgecolor="grey",
+            label="paper (Table 2)",
+        )
     ax.set_xscale("log")
     ax.set_xlabel("model size (KB, parameters × b̄ / 8 / 1000)")
     ax.set_ylabel("test accuracy (%)")
@@ -68,7 +92,11 @@ def plot_pareto(table: pd.DataFrame, dataset: str, out: str | Path, protocol: st
 def _rows(table: pd.DataFrame, dataset: str, protocol: str | None = None) -> pd.DataFrame:
     rows = table[(table["dataset"] == dataset) & ((table["protocol"] == protocol) if protocol else True)]
     if rows.empty:
-        raise ValueError(f"no results for dataset {dataset!r}" + (f" and protocol {protocol!r}" if protocol else "") + " in the table")
+        raise ValueError(
+            f"no results for dataset {dataset!r}"
+            + (f" and protocol {protocol!r}" if protocol else "")
+            + " in the table"
+        )
     return rows
 
 
@@ -85,11 +113,26 @@ def plot_accuracy_vs_bits(table: pd.DataFrame, dataset: str, protocol: str, out:
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for model, group in rows.groupby("model", sort=True):
         fixed = group[group["variant"] != "adaptive"].sort_values("avg_bits")
-        line = ax.errorbar(fixed["avg_bits"], 100 * fixed["accuracy"], yerr=100 * fixed["accuracy_std"],
-                           marker="o", capsize=3, label=f"{model} ({int(group['n_params'].iloc[0]):,} params)")
+        line = ax.errorbar(
+            fixed["avg_bits"],
+            100 * fixed["accuracy"],
+            yerr=100 * fixed["accuracy_std"],
+            marker="o",
+            capsize=3,
+            label=f"{model} ({int(group['n_params'].iloc[0]):,} params)",
+        )
         adaptive = group[group["variant"] == "adaptive"]
-        ax.errorbar(adaptive["avg_bits"], 100 * adaptive["accuracy"], yerr=100 * adaptive["accuracy_std"], marker="*",
-                    markersize=16, markeredgecolor="black", color=line.lines[0].get_color(), capsize=3, linestyle="none")
+        ax.errorbar(
+            adaptive["avg_bits"],
+            100 * adaptive["accuracy"],
+            yerr=100 * adaptive["accuracy_std"],
+            marker="*",
+            markersize=16,
+            markeredgecolor="black",
+            color=line.lines[0].get_color(),
+            capsize=3,
+            linestyle="none",
+        )
     ax.set_xscale("log", base=2)
     ax.set_xticks([1, 2, 3, 4, 5, 6, 7, 8, 32], labels=["1", "2", "3", "4", "5", "6", "7", "8", "32 (fp32)"])
     ax.set_xlabel("average bit-width b̄ (eq. 5); ★ = layer-importance adaptive")
@@ -100,7 +143,9 @@ def plot_accuracy_vs_bits(table: pd.DataFrame, dataset: str, protocol: str, out:
     write_figure(out, fig)
 
 
-def write_plots(table_path: str, pareto: dict[str, str], bits: dict[tuple[str, str], str], pareto_protocol: str) -> None:
+def write_plots(
+    table_path: str, pareto: dict[str, str], bits: dict[tuple[str, str], str], pareto_protocol: str
+) -> None:
     """Every plot of the study from the summary CSV.
 
     Args:

@@ -37,7 +37,10 @@ log = logging.getLogger(__name__)
 
 
 def features(manifest_path: str, utterance_out: str, frames_out: str, cfg: FeatureSettings, threads: int = 1) -> None:
-    """Frame-level features of every manifest row (``frames_out``) and their time-means (``utterance_out``), one pass."""
+    """Frame-level features of every manifest row (``frames_out``) and their time-means (``utterance_out``).
+
+    ``threads`` decode files and run the batched STFT (:func:`serbench.features.extract_corpus`).
+    """
     start = time.perf_counter()
     ids, frames = extract_corpus(read_manifest(manifest_path), cfg, threads)
     save_ragged(frames_out, ids, frames)
@@ -55,8 +58,15 @@ def _runs(folds: pd.DataFrame) -> list[tuple[int, str]]:
     return sorted(zip(pairs["seed"].astype(int), pairs["fold"]), key=lambda p: (p[0], int(p[1])))
 
 
-def train_cell(split_path: str, corpora: dict[str, CorpusFiles], model_name: str, model_settings: dict,
-               cfg: TrainSettings, max_frames: int, out_dir: str) -> None:
+def train_cell(
+    split_path: str,
+    corpora: dict[str, CorpusFiles],
+    model_name: str,
+    model_settings: dict,
+    cfg: TrainSettings,
+    max_frames: int,
+    out_dir: str,
+) -> None:
     """Train one model per fold and seed of a fold table; write each float32-packed with its history.
 
     Writes ``<out_dir>/fold<f>/seed<s>/fp32.sbq`` and ``history.json``.
@@ -71,15 +81,29 @@ def train_cell(split_path: str, corpora: dict[str, CorpusFiles], model_name: str
         model = build_model(model_name, **kwargs)
         start = time.perf_counter()
         history = train_classifier(model, train, data.subsets["validation"], cfg, seed)
-        history.update(train_seconds=time.perf_counter() - start, n_params=count_parameters(model),
-                       config=cfg.model_dump(), seed=seed, **stamp())
+        history.update(
+            train_seconds=time.perf_counter() - start,
+            n_params=count_parameters(model),
+            config=cfg.model_dump(),
+            seed=seed,
+            **stamp(),
+        )
         save_packed(_run_dir(out_dir, fold, seed) / "fp32.sbq", model, model_name, kwargs, data.classes, bits={})
         write_json(_run_dir(out_dir, fold, seed) / "history.json", history)
         log.info("fold %s seed %d: best validation accuracy %.4f", fold, seed, history["best_validation_accuracy"])
 
 
-def quantize_cell(models_dir: str, split_path: str, corpora: dict[str, CorpusFiles], variants: list[str],
-                  cfg: QuantizationSettings, max_frames: int, run: dict, out_dir: str, out_metrics: str) -> None:
+def quantize_cell(
+    models_dir: str,
+    split_path: str,
+    corpora: dict[str, CorpusFiles],
+    variants: list[str],
+    cfg: QuantizationSettings,
+    max_frames: int,
+    run: dict,
+    out_dir: str,
+    out_metrics: str,
+) -> None:
     """Quantize every trained model of a cell to every variant, write each bit-packed, score each packed file.
 
     Writes ``<out_dir>/fold<f>/seed<s>/<variant>.sbq`` and one JSON list of run
@@ -100,8 +124,10 @@ def quantize_cell(models_dir: str, split_path: str, corpora: dict[str, CorpusFil
         arrays = arrays or CorpusArrays(corpora, model_class(header["model"]).input_level, max_frames)
         data = arrays.split(folds[folds["seed"] == seed], fold, split_path)
         test, validation = data.subsets["test"], data.subsets["validation"]
-        counts = {layer: sum(dict(model.named_parameters())[n].numel() for n in names)
-                  for layer, names in quantization_layers(model).items()}
+        counts = {
+            layer: sum(dict(model.named_parameters())[n].numel() for n in names)
+            for layer, names in quantization_layers(model).items()
+        }
         for variant in variants:
             bits, details = variant_bits(variant, model, validation, cfg.adaptive)
             out_model = _run_dir(out_dir, fold, seed) / f"{variant}.sbq"
@@ -112,11 +138,23 @@ def quantize_cell(models_dir: str, split_path: str, corpora: dict[str, CorpusFil
                 raise RuntimeError(f"{out_model}: packed model predicts differently from the fake-quantized model")
             full_bits = {layer: bits.get(layer, FLOAT_BITS) for layer in counts}
             avg = average_bits(counts, full_bits)
-            records.append({
-                **run, "fold": fold, "seed": seed, "variant": variant, "bits": full_bits, "avg_bits": avg,
-                "n_params": count_parameters(model), "size_kb": paper_size_kb(count_parameters(model), avg),
-                "file_bytes": file_bytes, "n_test": int(len(test.labels)), "n_validation": int(len(validation.labels)),
-                "test_utterances": test.ids.tolist(), **classification_scores(test.labels, predicted),
-                **details, **stamp(),
-            })
+            records.append(
+                {
+                    **run,
+                    "fold": fold,
+                    "seed": seed,
+                    "variant": variant,
+                    "bits": full_bits,
+                    "avg_bits": avg,
+                    "n_params": count_parameters(model),
+                    "size_kb": paper_size_kb(count_parameters(model), avg),
+                    "file_bytes": file_bytes,
+                    "n_test": int(len(test.labels)),
+                    "n_validation": int(len(validation.labels)),
+                    "test_utterances": test.ids.tolist(),
+                    **classification_scores(test.labels, predicted),
+                    **details,
+                    **stamp(),
+                }
+            )
     write_json(out_metrics, records)

@@ -6,14 +6,27 @@ import pandas as pd
 
 from serbench.atomic import write_csv, write_text
 from serbench.cache import read_json
-
 from serbench.literature import shinde2024_table2
 from serbench.provenance import distinct_values
 from serbench.studies.quantization.literature import literature_markdown
 
 RUN_COLUMNS = [
-    "dataset", "protocol", "model", "variant", "fold", "seed", "n_params", "avg_bits", "size_kb",
-    "file_bytes", "accuracy", "uar", "macro_f1", "n_test", "serbench_version", "git_commit",
+    "dataset",
+    "protocol",
+    "model",
+    "variant",
+    "fold",
+    "seed",
+    "n_params",
+    "avg_bits",
+    "size_kb",
+    "file_bytes",
+    "accuracy",
+    "uar",
+    "macro_f1",
+    "n_test",
+    "serbench_version",
+    "git_commit",
 ]
 SCORES = ["accuracy", "uar", "macro_f1"]
 KEYS = ["dataset", "model", "protocol", "variant"]
@@ -55,39 +68,67 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     for column in ("serbench_version", "git_commit", "seed"):
         table["seeds" if column == "seed" else column] = grouped[column].agg(distinct_values)
     table = table.reset_index()
-    paper = shinde2024_table2().rename(columns={"corpus": "dataset", "accuracy": "paper_accuracy",
-                                                "size_kb": "paper_size_kb"})
-    table = table.merge(paper[["dataset", "model", "variant", "paper_accuracy", "paper_size_kb"]],
-                        on=["dataset", "model", "variant"], how="left")
-    table.loc[table["protocol"] != "random", ["paper_accuracy", "paper_size_kb"]] = float("nan")  # the paper's split only
+    paper = shinde2024_table2().rename(
+        columns={"corpus": "dataset", "accuracy": "paper_accuracy", "size_kb": "paper_size_kb"}
+    )
+    table = table.merge(
+        paper[["dataset", "model", "variant", "paper_accuracy", "paper_size_kb"]],
+        on=["dataset", "model", "variant"],
+        how="left",
+    )
+    table.loc[table["protocol"] != "random", ["paper_accuracy", "paper_size_kb"]] = float(
+        "nan"
+    )  # the paper's split only
     table["n_params"] = table["n_params"].astype(int)
     table["file_bytes"] = table["file_bytes"].round().astype(int)
     order = table["variant"].map(variant_order)
     table = table.assign(_order=order).sort_values(["dataset", "model", "protocol", "_order"]).drop(columns="_order")
-    columns = ["dataset", "model", "protocol", "variant", "n_params", "avg_bits", "size_kb", "file_bytes",
-               "accuracy", "accuracy_std", "uar", "uar_std", "macro_f1", "macro_f1_std", "n_test", "n_runs",
-               "paper_accuracy", "paper_size_kb", "serbench_version", "git_commit", "seeds"]
+    columns = [
+        "dataset",
+        "model",
+        "protocol",
+        "variant",
+        "n_params",
+        "avg_bits",
+        "size_kb",
+        "file_bytes",
+        "accuracy",
+        "accuracy_std",
+        "uar",
+        "uar_std",
+        "macro_f1",
+        "macro_f1_std",
+        "n_test",
+        "n_runs",
+        "paper_accuracy",
+        "paper_size_kb",
+        "serbench_version",
+        "git_commit",
+        "seeds",
+    ]
     return table[columns].reset_index(drop=True)
 
 
 def to_markdown(table: pd.DataFrame) -> str:
     """The summary as a Markdown table, scores as ``mean ± std`` in percent."""
-    shown = pd.DataFrame({
-        "dataset": table["dataset"],
-        "model": table["model"],
-        "protocol": table["protocol"],
-        "variant": table["variant"],
-        "b̄": table["avg_bits"].map("{:.2f}".format),
-        "size (KB)": table["size_kb"].map("{:.1f}".format),
-        "file (bytes)": table["file_bytes"],
-        **{
-            label: [f"{100 * m:.2f} ± {100 * s:.2f}" for m, s in zip(table[score], table[f"{score}_std"])]
-            for label, score in (("WA %", "accuracy"), ("UA %", "uar"), ("macro-F1 %", "macro_f1"))
-        },
-        "runs": table["n_runs"],
-        "paper WA %": table["paper_accuracy"].map(lambda v: "" if pd.isna(v) else f"{100 * v:.2f}"),
-        "paper size (KB)": table["paper_size_kb"].map(lambda v: "" if pd.isna(v) else f"{v:.0f}"),
-    })
+    shown = pd.DataFrame(
+        {
+            "dataset": table["dataset"],
+            "model": table["model"],
+            "protocol": table["protocol"],
+            "variant": table["variant"],
+            "b̄": table["avg_bits"].map("{:.2f}".format),
+            "size (KB)": table["size_kb"].map("{:.1f}".format),
+            "file (bytes)": table["file_bytes"],
+            **{
+                label: [f"{100 * m:.2f} ± {100 * s:.2f}" for m, s in zip(table[score], table[f"{score}_std"])]
+                for label, score in (("WA %", "accuracy"), ("UA %", "uar"), ("macro-F1 %", "macro_f1"))
+            },
+            "runs": table["n_runs"],
+            "paper WA %": table["paper_accuracy"].map(lambda v: "" if pd.isna(v) else f"{100 * v:.2f}"),
+            "paper size (KB)": table["paper_size_kb"].map(lambda v: "" if pd.isna(v) else f"{v:.0f}"),
+        }
+    )
     note = (
         "\n\nWA = accuracy, UA = unweighted average recall; mean ± std over seeds and folds. "
         "Size = parameters × b̄ / 8 / 1000 (the paper's count); file = bytes of the bit-packed model on disk. "
@@ -96,8 +137,9 @@ def to_markdown(table: pd.DataFrame) -> str:
     return shown.to_markdown(index=False) + note
 
 
-def write_tables(metrics_paths: list[str], runs_out: str, csv_out: str, md_out: str, literature_out: str,
-                 config_hash: str = "") -> None:
+def write_tables(
+    metrics_paths: list[str], runs_out: str, csv_out: str, md_out: str, literature_out: str, config_hash: str = ""
+) -> None:
     """Per-run CSV, summary CSV and Markdown, and the literature comparison (paper's Table 3 layout).
 
     Every row of both CSVs carries ``config_hash`` (the study's, from the

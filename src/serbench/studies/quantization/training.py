@@ -19,8 +19,9 @@ from serbench.settings import TrainSettings
 from serbench.training import fit
 
 
-def epoch_runner(model: nn.Module, train: Subset, batch_size: int, seed: int,
-                 optimizer: torch.optim.Optimizer) -> Callable[[], float]:
+def epoch_runner(
+    model: nn.Module, train: Subset, batch_size: int, seed: int, optimizer: torch.optim.Optimizer
+) -> Callable[[], float]:
     """One epoch of cross-entropy steps over shuffled batches of ``train``; returns the mean loss.
 
     Shuffling draws from a generator seeded with ``seed`` (dropout from torch's global one).
@@ -68,6 +69,10 @@ def train_classifier(model: nn.Module, train: Subset, validation: Subset, cfg: T
     torch.manual_seed(seed)
     model.fit_standardization(train.features, train.lengths)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
-    return fit(model, epoch_runner(model, train, cfg.batch_size, seed, optimizer), validation_accuracy(model, validation),
-               cfg.max_epochs, cfg.patience)
-
+    return fit(
+        model,
+        epoch_runner(model, train, cfg.batch_size, seed, optimizer),
+        validation_accuracy(model, validation),
+        cfg.max_epochs,
+        cfg.patience,
+    )

@@ -50,8 +50,9 @@ def similarity_term(student: torch.Tensor, teacher: torch.Tensor, kinds: tuple[s
     return total
 
 
-def self_distillation_loss(outputs: dict, targets: torch.Tensor, cfg: DistillLossSettings,
-                           similarity: tuple[str, ...]) -> tuple[torch.Tensor, dict]:
+def self_distillation_loss(
+    outputs: dict, targets: torch.Tensor, cfg: DistillLossSettings, similarity: tuple[str, ...]
+) -> tuple[torch.Tensor, dict]:
     """Eq. 1 from a :class:`~serbench.studies.selfdistill.model.SelfDistillModel` output.
 
     ``similarity`` names the summed terms of L_sim (any of ``l1``, ``l2`` (mean

@@ -87,8 +87,15 @@ class SelfDistillModel(nn.Module):
     encoder's feature extractor does (wav2vec2-base expects it).
     """
 
-    def __init__(self, encoder: nn.Module, n_classes: int, exit_layers: tuple[int, ...], block: str,
-                 head_hidden: int = 256, normalize: bool = False):
+    def __init__(
+        self,
+        encoder: nn.Module,
+        n_classes: int,
+        exit_layers: tuple[int, ...],
+        block: str,
+        head_hidden: int = 256,
+        normalize: bool = False,
+    ):
         super().__init__()
         self.encoder, self.normalize = encoder, normalize
         self.exit_layers = tuple(exit_layers)

@@ -10,7 +10,11 @@ from serbench.studies.distilhubert.report import RANDOM_NOTE
 
 
 def _cell(values: pd.Series) -> str:
-    return "" if values.empty else f"{100 * values.mean():.1f} ± {100 * (values.std(ddof=1) if len(values) > 1 else 0):.1f}"
+    return (
+        ""
+        if values.empty
+        else f"{100 * values.mean():.1f} ± {100 * (values.std(ddof=1) if len(values) > 1 else 0):.1f}"
+    )
 
 
 def exit_rows(records: list[dict]) -> pd.DataFrame:
@@ -19,9 +23,18 @@ def exit_rows(records: list[dict]) -> pd.DataFrame:
     for record in records:
         for subset, exits in record["scores"].items():
             for exit_name, scores in exits.items():
-                rows.append({"variant": record["variant"], "fold": record["fold"], "seed": record["seed"],
-                             "subset": subset, "exit": exit_name, **scores,
-                             "serbench_version": record["serbench_version"], "git_commit": record["git_commit"]})
+                rows.append(
+                    {
+                        "variant": record["variant"],
+                        "fold": record["fold"],
+                        "seed": record["seed"],
+                        "subset": subset,
+                        "exit": exit_name,
+                        **scores,
+                        "serbench_version": record["serbench_version"],
+                        "git_commit": record["git_commit"],
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -36,8 +49,11 @@ def table1_markdown(runs: pd.DataFrame, exit_layers: list[int]) -> str:
             for subset, label in (("validation", "Devel"), ("test", "Test")):
                 line[f"{title} {label}"] = _cell(rows[(rows.exit == exit_name) & (rows.subset == subset)]["uar"])
         lines.append(line)
-    return "## Table 1 layout: UAR (%) of multi-exit self-distillation, mean ± std over folds and seeds\n\n" + (
-        pd.DataFrame(lines).to_markdown(index=False) if lines else "(no self-distillation variant configured)") + "\n"
+    return (
+        "## Table 1 layout: UAR (%) of multi-exit self-distillation, mean ± std over folds and seeds\n\n"
+        + (pd.DataFrame(lines).to_markdown(index=False) if lines else "(no self-distillation variant configured)")
+        + "\n"
+    )
 
 
 def table2_markdown(runs: pd.DataFrame, latency: dict, exit_layers: list[int]) -> str:
@@ -47,48 +63,88 @@ def table2_markdown(runs: pd.DataFrame, latency: dict, exit_layers: list[int]) -
     lines = []
     for name, depth in [*((str(a), a) for a in exit_layers), ("teacher", latency["exits"]["teacher"]["depth"])]:
         baseline = test[(test["variant"] == f"baseline-{depth}") & (test.exit == "teacher")]["uar"]
-        line = {"depth (transformer layers)": depth, "parameters (full size)": f"{latency['exits'][name]['n_params']:,}",
-                "fine-tuned only": _cell(baseline)}
+        line = {
+            "depth (transformer layers)": depth,
+            "parameters (full size)": f"{latency['exits'][name]['n_params']:,}",
+            "fine-tuned only": _cell(baseline),
+        }
         for variant, rows in distilled.groupby("variant", sort=True):
             line[f"self-distilled {variant}"] = _cell(rows[rows.exit == name]["uar"])
         lines.append(line)
-    return ("## Table 2 layout: test UAR (%) per depth, self-distilled exits beside fine-tuned-only models\n\n"
-            + pd.DataFrame(lines).to_markdown(index=False) + "\n")
+    return (
+        "## Table 2 layout: test UAR (%) per depth, self-distilled exits beside fine-tuned-only models\n\n"
+        + pd.DataFrame(lines).to_markdown(index=False)
+        + "\n"
+    )
 
 
 def deployment_markdown(int8: list[dict], latency: dict) -> str:
     """Per exit: full-size parameters and CPU latency (one run), and the study model's float/int8 ONNX size and UAR."""
     lines = []
     for name, timing in latency["exits"].items():
-        line = {"exit": name, "depth": timing["depth"], "parameters (full size)": f"{timing['n_params']:,}",
-                f"latency per {latency['clip_seconds']:.0f} s clip (ms)": f"{1000 * timing['latency_s']:.1f}"}
+        line = {
+            "exit": name,
+            "depth": timing["depth"],
+            "parameters (full size)": f"{timing['n_params']:,}",
+            f"latency per {latency['clip_seconds']:.0f} s clip (ms)": f"{1000 * timing['latency_s']:.1f}",
+        }
         for record in int8[:1]:
             row = record["exits"].get(name, {})
-            line.update({"study float (MB)": f"{row.get('float_mb', float('nan')):.2f}",
-                         "study int8 (MB)": f"{row.get('int8_mb', float('nan')):.2f}",
-                         "UAR float": f"{row.get('uar_float', float('nan')):.3f}",
-                         "UAR int8": f"{row.get('uar_int8', float('nan')):.3f}"})
+            line.update(
+                {
+                    "study float (MB)": f"{row.get('float_mb', float('nan')):.2f}",
+                    "study int8 (MB)": f"{row.get('int8_mb', float('nan')):.2f}",
+                    "UAR float": f"{row.get('uar_float', float('nan')):.3f}",
+                    "UAR int8": f"{row.get('uar_int8', float('nan')):.3f}",
+                }
+            )
         lines.append(line)
-    return (f"## Exits for deployment: latency on full-size {latency['architecture']} (random weights, "
-            f"{latency['threads']} thread(s), median of {latency['repeats']} runs, one run); int8 = ONNX Runtime dynamic "
-            f"(MatMul/Gemm) of the study's first model\n\n{pd.DataFrame(lines).to_markdown(index=False)}\n")
+    return (
+        f"## Exits for deployment: latency on full-size {latency['architecture']} (random weights, "
+        f"{latency['threads']} thread(s), median of {latency['repeats']} runs, one run); int8 = ONNX Runtime dynamic "
+        f"(MatMul/Gemm) of the study's first model\n\n{pd.DataFrame(lines).to_markdown(index=False)}\n"
+    )
 
 
 def report_markdown(records: list[dict], int8: list[dict], latency: dict, exit_layers: list[int], encoder: dict) -> str:
     """The study's whole Markdown report."""
     runs = exit_rows(records)
-    header = f"# Self-distillation study (Ren et al. 2023)\n\nEncoder: {encoder['pretrained']} ({encoder['n_params']:,} parameters).\n"
+    header = (
+        f"# Self-distillation study (Ren et al. 2023)\n\n"
+        f"Encoder: {encoder['pretrained']} ({encoder['n_params']:,} parameters).\n"
+    )
     if encoder.get("random_init"):
         header += f"\n**{RANDOM_NOTE.replace('DistilHuBERT', 'wav2vec2')}**\n"
-    return "\n".join([header, table1_markdown(runs, exit_layers), table2_markdown(runs, latency, exit_layers),
-                      deployment_markdown(int8, latency)])
+    return "\n".join(
+        [
+            header,
+            table1_markdown(runs, exit_layers),
+            table2_markdown(runs, latency, exit_layers),
+            deployment_markdown(int8, latency),
+        ]
+    )
 
 
-def write_report(metrics: list[str], int8: list[str], latency: str, encoder: str, exit_layers: list[int],
-                 runs_out: str, md_out: str, config_hash: str = "") -> None:
+def write_report(
+    metrics: list[str],
+    int8: list[str],
+    latency: str,
+    encoder: str,
+    exit_layers: list[int],
+    runs_out: str,
+    md_out: str,
+    config_hash: str = "",
+) -> None:
     """Per-exit runs (CSV, each row with the study's ``config_hash``, version, commit, seed) and the Markdown tables."""
     records = [record for path in metrics for record in read_json(path, "metrics file")]
     write_csv(runs_out, exit_rows(records).assign(config_hash=config_hash))
-    write_text(md_out, report_markdown(records, [read_json(p, "int8 measurements") for p in int8],
-                                       read_json(latency, "latency measurements"), exit_layers,
-                                       read_json(encoder, "encoder description")))
+    write_text(
+        md_out,
+        report_markdown(
+            records,
+            [read_json(p, "int8 measurements") for p in int8],
+            read_json(latency, "latency measurements"),
+            exit_layers,
+            read_json(encoder, "encoder description"),
+        ),
+    )

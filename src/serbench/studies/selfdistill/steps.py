@@ -54,8 +54,16 @@ def build_model(pretrained: str, variant: str, exit_layers: tuple[int, ...], n_c
     return SelfDistillModel(encoder, n_classes, exit_layers, spec["block"], head_hidden, normalize)
 
 
-def train_fold(split_path: str, fold: str, corpora: dict[str, CorpusFiles], variant: str, cfg: SelfDistillSettings,
-               run: dict, out_dir: str, out_metrics: str) -> None:
+def train_fold(
+    split_path: str,
+    fold: str,
+    corpora: dict[str, CorpusFiles],
+    variant: str,
+    cfg: SelfDistillSettings,
+    run: dict,
+    out_dir: str,
+    out_metrics: str,
+) -> None:
     """Fine-tune one variant on every seed of one fold; score every exit on validation and test.
 
     Writes ``<out_dir>/seed<s>/model.pt`` and a JSON list of run records to ``out_metrics``.
@@ -70,27 +78,56 @@ def train_fold(split_path: str, fold: str, corpora: dict[str, CorpusFiles], vari
         subsets = {name: (list(s.features), s.labels) for name, s in data.subsets.items()}
         torch.manual_seed(seed)
         model = build_model(cfg.pretrained, variant, cfg.exit_layers, len(data.classes), cfg.head_hidden)
-        history = train_self_distillation(model, subsets["train"], subsets["validation"], cfg.loss, similarity,
-                                          cfg.train, seed)
+        history = train_self_distillation(
+            model, subsets["train"], subsets["validation"], cfg.loss, similarity, cfg.train, seed
+        )
         min_samples = int(cfg.train.min_seconds * 16000)
-        scores = {subset: score_exits(exit_probabilities(model, subsets[subset][0], cfg.train.batch_size, min_samples),
-                                      subsets[subset][1]) for subset in ("validation", "test")}
+        scores = {
+            subset: score_exits(
+                exit_probabilities(model, subsets[subset][0], cfg.train.batch_size, min_samples), subsets[subset][1]
+            )
+            for subset in ("validation", "test")
+        }
         depth = spec["depth"] or model.encoder.config.num_hidden_layers
         with atomic_path(Path(out_dir, f"seed{seed}", "model.pt"), suffix=".pt") as tmp:
-            torch.save({"state_dict": model.state_dict(), "variant": variant, "exit_layers": list(model.exit_layers),
-                        "classes": data.classes, "head_hidden": cfg.head_hidden, "teacher_depth": depth}, tmp)
-        records.append({**run, "fold": fold, "seed": seed, "variant": variant, "teacher_depth": depth,
-                        "classes": data.classes, "scores": scores, "history": history, "similarity": list(similarity),
-                        "loss": cfg.loss.model_dump(), "train": cfg.train.model_dump(), **stamp()})
+            torch.save(
+                {
+                    "state_dict": model.state_dict(),
+                    "variant": variant,
+                    "exit_layers": list(model.exit_layers),
+                    "classes": data.classes,
+                    "head_hidden": cfg.head_hidden,
+                    "teacher_depth": depth,
+                },
+                tmp,
+            )
+        records.append(
+            {
+                **run,
+                "fold": fold,
+                "seed": seed,
+                "variant": variant,
+                "teacher_depth": depth,
+                "classes": data.classes,
+                "scores": scores,
+                "history": history,
+                "similarity": list(similarity),
+                "loss": cfg.loss.model_dump(),
+                "train": cfg.train.model_dump(),
+                **stamp(),
+            }
+        )
     write_json(out_metrics, records)
 
 
-def int8_exits(model_path: str, pretrained: str, split_path: str, fold: str, seed: int,
-               corpora: dict[str, CorpusFiles], out: str) -> None:
+def int8_exits(
+    model_path: str, pretrained: str, split_path: str, fold: str, seed: int, corpora: dict[str, CorpusFiles], out: str
+) -> None:
     """Every exit of a trained model as float and int8 ONNX: file sizes (MB) and test UAR of each."""
     saved = load_checkpoint(model_path)
-    model = build_model(pretrained, saved["variant"], tuple(saved["exit_layers"]), len(saved["classes"]),
-                        saved["head_hidden"])
+    model = build_model(
+        pretrained, saved["variant"], tuple(saved["exit_layers"]), len(saved["classes"]), saved["head_hidden"]
+    )
     model.load_state_dict(saved["state_dict"])
     test = load_split_data(split_path, fold, corpora, level="waveforms", seed=seed).subsets["test"]
     exits = {str(a): (a, model.students[str(a)]) for a in model.exit_layers}
@@ -98,12 +135,17 @@ def int8_exits(model_path: str, pretrained: str, split_path: str, fold: str, see
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, (depth, head) in exits.items():
-            exit_model = ExitModel(model.encoder, min(depth, len(model.encoder.encoder.layers)), head,
-                                   model.normalize).eval()
+            exit_model = ExitModel(
+                model.encoder, min(depth, len(model.encoder.encoder.layers)), head, model.normalize
+            ).eval()
             float_bytes = export_onnx(exit_model, Path(tmp) / f"{name}.onnx", seconds=2.0)
             int8_bytes = quantize_int8(Path(tmp) / f"{name}.onnx", Path(tmp) / f"{name}.int8.onnx")
-            rows[name] = {"depth": depth, "n_params": sum(p.numel() for p in exit_model.parameters()),
-                          "float_mb": float_bytes / MB, "int8_mb": int8_bytes / MB}
+            rows[name] = {
+                "depth": depth,
+                "n_params": sum(p.numel() for p in exit_model.parameters()),
+                "float_mb": float_bytes / MB,
+                "int8_mb": int8_bytes / MB,
+            }
             for kind in ("float", "int8"):
                 session = onnx_session(Path(tmp) / (f"{name}.onnx" if kind == "float" else f"{name}.int8.onnx"))
                 predicted = [run_onnx(session, w).argmax() for w in test.features]
@@ -111,8 +153,16 @@ def int8_exits(model_path: str, pretrained: str, split_path: str, fold: str, see
     write_json(out, {"model": model_path, "exits": rows})
 
 
-def exit_latency(architecture: str, exit_layers: list[int], block: str, n_classes: int, seconds: float,
-                 repeats: int, threads: int, out: str) -> None:
+def exit_latency(
+    architecture: str,
+    exit_layers: list[int],
+    block: str,
+    n_classes: int,
+    seconds: float,
+    repeats: int,
+    threads: int,
+    out: str,
+) -> None:
     """Parameters and CPU latency per clip of every exit of the full-size architecture (random weights), one run."""
     torch.manual_seed(0)
     torch.set_num_threads(threads)
@@ -123,8 +173,21 @@ def exit_latency(architecture: str, exit_layers: list[int], block: str, n_classe
     for name, layer, kind in [*((str(a), a, block) for a in exit_layers), ("teacher", depth, "none")]:
         model = ExitModel(encoder, layer, ExitHead(kind, hidden, n_classes), NORMALIZES[architecture]).eval()
         with torch.no_grad():
-            seconds_per_clip = median_latency(lambda: model(clip), repeats)
-        rows[name] = {"depth": layer, "n_params": sum(p.numel() for p in model.parameters()),
-                      "latency_s": seconds_per_clip}
-    write_json(out, {"architecture": architecture, "random_weights": True, "block": block, "clip_seconds": seconds,
-                          "threads": threads, "repeats": repeats, "exits": rows})
+            seconds_per_clip = median_latency(lambda model=model: model(clip), repeats)
+        rows[name] = {
+            "depth": layer,
+            "n_params": sum(p.numel() for p in model.parameters()),
+            "latency_s": seconds_per_clip,
+        }
+    write_json(
+        out,
+        {
+            "architecture": architecture,
+            "random_weights": True,
+            "block": block,
+            "clip_seconds": seconds,
+            "threads": threads,
+            "repeats": repeats,
+            "exits": rows,
+        },
+    )

@@ -27,8 +27,7 @@ def _batch(waveforms: list[np.ndarray], min_samples: int) -> tuple[torch.Tensor,
 
 
 @torch.no_grad()
-def exit_probabilities(model: SelfDistillModel, waveforms: list[np.ndarray], batch_size: int,
-                       min_samples: int) -> dict:
+def exit_probabilities(model: SelfDistillModel, waveforms: list[np.ndarray], batch_size: int, min_samples: int) -> dict:
     """Class probabilities ``(N, C)`` of the teacher and every student, eval mode."""
     model.eval()
     chunks: dict = {}
@@ -56,8 +55,13 @@ def score_exits(probabilities: dict, labels: np.ndarray) -> dict[str, dict]:
 
 
 def train_self_distillation(
-    model: SelfDistillModel, train: tuple[list[np.ndarray], np.ndarray], validation: tuple[list[np.ndarray], np.ndarray],
-    loss_cfg: DistillLossSettings, similarity: tuple[str, ...], cfg: DistillTrainSettings, seed: int,
+    model: SelfDistillModel,
+    train: tuple[list[np.ndarray], np.ndarray],
+    validation: tuple[list[np.ndarray], np.ndarray],
+    loss_cfg: DistillLossSettings,
+    similarity: tuple[str, ...],
+    cfg: DistillTrainSettings,
+    seed: int,
 ) -> dict:
     """Fine-tune ``model`` in place for ``cfg.epochs`` epochs; keep the epoch with the best teacher validation UAR.
 

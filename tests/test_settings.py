@@ -1,0 +1,81 @@
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from serbench.corpora import CORPORA
+from serbench.models import MODELS
+from serbench.settings import Settings, SettingsError, load_settings
+from serbench.settings.base import Corpus
+from serbench.settings.files import CONFIG_PATH, SCHEMA_PATH, config_schema, config_yaml
+from serbench.workflow import mock_snakemake
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_config_yaml_and_schema_are_generated_from_the_settings():
+    assert (REPO / CONFIG_PATH).read_text() == config_yaml(), "run: serbench settings --write ."
+    assert (REPO / SCHEMA_PATH).read_text() == config_schema(), "run: serbench settings --write ."
+    assert load_settings(yaml.safe_load((REPO / CONFIG_PATH).read_text())) == Settings()
+    assert json.loads(config_schema())["properties"]["train"]["$ref"].endswith("TrainSettings")
+
+
+def test_every_registered_corpus_and_model_family_is_a_config_value():
+    assert set(Corpus.__args__) == set(CORPORA)
+    assert set(Settings.model_fields["models"].annotation.__args__[0].__args__) == set(MODELS)
+
+
+@pytest.mark.parametrize(
+    "config, message",
+    [
+        ({"foo": 1}, "config key foo: unknown key"),
+        ({"train": {"lr": 1e-3}}, "config key train.lr: unknown key"),
+        ({"random": {"test_fraction": 0.7}}, "config key random.test_fraction: Input should be less than 0.5"),
+        ({"corpora": ["emodb", "savee2"]}, "config key corpora.1: Input should be"),
+        ({"seeds": [0, 0]}, "seeds lists a value twice"),
+        (
+            {"corpora": ["iemocap"], "speaker_independent": {"n_folds": {"emodb": 10}}},
+            r"speaker_independent.n_folds has no entry for \['iemocap'\]",
+        ),
+        ({"quantization": {"adaptive": {"alpha": 0.8, "entropy_weight": 0.3}}}, "exceeds 1"),
+    ],
+)
+def test_bad_config_is_one_line_per_problem_naming_the_key(config, message):
+    with pytest.raises(SettingsError, match=message) as raised:
+        load_settings(config)
+    assert all(
+        line.startswith("config key") or "twice" in line or "no entry" in line or "exceeds" in line
+        for line in str(raised.value).splitlines()
+    )
+
+
+def test_snakemake_reports_an_unknown_key_in_one_line_without_the_schema(tmp_path):
+    (tmp_path / "bad.yaml").write_text("foo: 1\n")
+    done = subprocess.run(
+        [
+            "snakemake",
+            "--snakefile",
+            str(REPO / "workflow/Snakefile"),
+            "--directory",
+            str(tmp_path),
+            "--configfile",
+            str(tmp_path / "bad.yaml"),
+            "-n",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode != 0
+    assert "config key foo: unknown key" in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) <= 3
+
+
+def test_a_script_runs_stand_alone_with_the_rule_s_inputs_outputs_and_settings(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    job = mock_snakemake("split", dataset="emodb_to_ravdess", protocol="cross_corpus")
+    assert [Path(p).name for p in job.input.manifests] == ["emodb.csv", "ravdess.csv"]  # test corpus last
+    assert job.output[0].endswith("results/quantization/splits/emodb_to_ravdess/cross_corpus.csv")
+    assert job.params.seeds == Settings().seeds and job.params.corpora == ["emodb", "ravdess"]
+    assert job.params.split == {"validation_speakers": 1, "validation_fraction": 0.1}

@@ -1,0 +1,45 @@
+# Settings, paths and input functions of the distilhubert rules (distilhubert.smk).
+
+DH = SETTINGS.distilhubert
+DH_SETTINGS = ["base", "extra"] if DH.extra_train else ["base"]
+DH_CROSS = [DH.cross_corpus_test] if DH.cross_corpus_test else []
+
+
+def distilhubert_corpora(setting):
+    """Corpora a setting's folds name: the study corpus, plus the extra ones for 'extra'."""
+    return [DH.corpus, *(DH.extra_train if setting == "extra" else [])]
+
+
+def distilhubert_cache(corpus):
+    """What the heads read per utterance: cached encoder states, or the waveforms when the encoder is fine-tuned."""
+    return (
+        f"{RESULTS}/waveforms/{corpus}.npz"
+        if DH.finetune
+        else f"{RESULTS}/distilhubert/embeddings/{corpus}.npz"
+    )
+
+
+def distilhubert_train_inputs(wildcards):
+    names = distilhubert_corpora(wildcards.setting) + DH_CROSS
+    return {
+        "split": f"{RESULTS}/distilhubert/splits/{wildcards.setting}.csv",
+        "manifests": manifests(names),
+        "caches": [distilhubert_cache(c) for c in names],
+    }
+
+
+def distilhubert_heads(setting, name):
+    return [
+        f"{RESULTS}/distilhubert/heads/{setting}/fold{f}{name}"
+        for f in range(DH.n_folds)
+    ]
+
+
+def distilhubert_outputs():
+    if not studies("distilhubert"):
+        return []
+    return [
+        f"{RESULTS}/tables/distilhubert_table1.md",
+        f"{RESULTS}/plots/distilhubert_confusion.png",
+        f"{RESULTS}/tables/distilhubert_int8.md",
+    ]

@@ -1,0 +1,65 @@
+# Settings, paths and input functions of the quantization rules (quantization.smk).
+
+CROSS = SETTINGS.cross_corpus_datasets()
+CELLS = [(c, p) for c in SETTINGS.corpora for p in SETTINGS.protocols] + [
+    (d, "cross_corpus") for d in CROSS
+]
+FRAME_LEVEL = {"lstm", "attention_gru", "cnn1d"}
+
+
+def dataset_corpora(dataset):
+    """Corpora a dataset reads: itself, or a cross-corpus experiment's training corpora then its test corpus."""
+    return (
+        [*CROSS[dataset].train, CROSS[dataset].test] if dataset in CROSS else [dataset]
+    )
+
+
+def cell_inputs(wildcards):
+    """The cell's fold table, and per corpus its manifest and the feature cache its model family reads."""
+    corpora = dataset_corpora(wildcards.dataset)
+    level = "frames" if wildcards.model in FRAME_LEVEL else "utterance"
+    return {
+        "split": f"{RESULTS}/quantization/splits/{wildcards.dataset}/{wildcards.protocol}.csv",
+        "manifests": manifests(corpora),
+        "features": [f"{RESULTS}/features/{c}/{level}.npz" for c in corpora],
+    }
+
+
+def split_settings(wildcards):
+    """Keyword arguments of the protocol's split (n_folds of this dataset for speaker folds)."""
+    if wildcards.protocol == "random":
+        return settings("random")
+    split = settings("speaker_independent")
+    n_folds = split.pop("n_folds")
+    if wildcards.protocol == "speaker_independent":
+        split["n_folds"] = n_folds[wildcards.dataset]
+    return split
+
+
+def cell_runs(wildcards):
+    """Folds × seeds of a cell, for the cluster runtime request."""
+    folds = (
+        SETTINGS.speaker_independent.n_folds[wildcards.dataset]
+        if wildcards.protocol == "speaker_independent"
+        else 1
+    )
+    return folds * len(SETTINGS.seeds)
+
+
+def quantization_metrics(wildcards):
+    return [
+        f"{RESULTS}/quantization/quantized/{d}/{p}/{m}/metrics.json"
+        for d, p in CELLS
+        for m in SETTINGS.models
+    ]
+
+
+def quantization_outputs():
+    if not studies("quantization"):
+        return []
+    return [
+        f"{RESULTS}/tables/quantization.csv",
+        f"{RESULTS}/tables/literature.md",
+        *(f"{RESULTS}/plots/pareto_{c}.png" for c in SETTINGS.corpora),
+        *(f"{RESULTS}/plots/accuracy_vs_bits_{d}_{p}.png" for d, p in CELLS),
+    ]

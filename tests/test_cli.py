@@ -1,5 +1,7 @@
+import hashlib
 import subprocess
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -46,6 +48,28 @@ def test_download_without_network_says_where_to_put_a_copy(tmp_path, capsys, mon
     assert status == 2
     assert err[-1].startswith("serbench download: error: could not download emodb")
     assert "put a local copy of the corpus in" in err[-1]
+    assert not (tmp_path / ".downloads").exists()  # no empty download folder left behind
+
+
+def test_a_pinned_checksum_mismatch_names_the_archive_expected_and_actual_hash(tmp_path, capsys, monkeypatch):
+    import pooch
+
+    def fake(url, known_hash, fname, path, progressbar):
+        Path(path).mkdir(parents=True, exist_ok=True)
+        (Path(path) / fname).write_bytes(b"not the archive")
+
+    monkeypatch.setattr(pooch, "retrieve", fake)
+    status = main(["download", "--corpus", "ravdess", "--dest", str(tmp_path / "ravdess"), "--checksum", "md5:0123"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2 and len(err) == 1
+    expected = "md5:0123, got md5:" + hashlib.md5(b"not the archive").hexdigest()
+    assert "ravdess.zip: checksum mismatch for ravdess" in err[0] and f"expected {expected}" in err[0]
+    assert not (tmp_path / ".downloads").exists() and not (tmp_path / "ravdess").exists()
+
+
+def test_a_licensed_corpus_says_where_it_is_obtained(tmp_path, capsys):
+    assert main(["download", "--corpus", "savee", "--dest", str(tmp_path / "savee")]) == 2
+    assert "kahlan.eps.surrey.ac.uk/savee" in capsys.readouterr().err
 
 
 def test_a_step_s_known_failure_is_one_line_in_its_log_and_exit_status_2(tmp_path, capsys):

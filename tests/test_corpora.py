@@ -1,6 +1,8 @@
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile as sf
 
 from conftest import write_tone
 from serbench.corpora import CorpusNotFoundError, build_manifest, get_adapter
@@ -72,15 +74,71 @@ def _header_only(path: Path) -> None:
     path.write_bytes(write_tone(path).read_bytes()[:30])
 
 
+def _silent(path: Path) -> None:
+    sf.write(path, np.zeros(8000, dtype=np.float32), 16000)
+
+
+def _too_short(path: Path) -> None:
+    write_tone(path, seconds=0.05)
+
+
 @pytest.mark.parametrize(
     "damage, reason",
-    [(_truncated, "truncated"), (_zero_length, "unreadable audio"), (_header_only, "unreadable audio")],
+    [
+        (_truncated, "truncated"),
+        (_zero_length, "empty file (0 bytes)"),
+        (_header_only, "unreadable audio"),
+        (_silent, "digital silence"),
+        (_too_short, "50 ms long, shorter than one feature window"),
+    ],
 )
 def test_bad_audio_is_reported_and_the_scan_goes_on(emodb_copy, damage, reason):
     damage(emodb_copy / "wav" / "16b09Wa.wav")
     manifest, skipped = build_manifest(get_adapter("emodb"), emodb_copy)
     assert len(manifest) == 28 and "16b09Wa" not in set(manifest["utterance_id"])
-    assert len(skipped) == 1 and reason in skipped["reason"].iloc[0]
+    assert skipped[["action"]].values.ravel().tolist() == ["skipped"] and reason in skipped["reason"].iloc[0]
+
+
+def test_float_audio_beyond_full_scale_is_kept_and_flagged(emodb_copy):
+    sf.write(
+        emodb_copy / "wav" / "16b09Wa.wav",
+        3.2 * np.sin(np.arange(16000) / 5.0).astype(np.float32),
+        16000,
+        subtype="FLOAT",
+    )
+    manifest, skipped = build_manifest(get_adapter("emodb"), emodb_copy)
+    assert "16b09Wa" in set(manifest["utterance_id"]) and len(manifest) == 29
+    assert skipped["action"].tolist() == ["flagged"] and "3.20, beyond ±1.0" in skipped["reason"].iloc[0]
+
+
+@pytest.mark.parametrize("layout", ["official", "flat"])
+def test_savee_official_and_flat_layouts_give_the_same_labels(tmp_path, layout):
+    codes = {
+        "a": "anger",
+        "d": "disgust",
+        "f": "fear",
+        "h": "happiness",
+        "n": "neutral",
+        "sa": "sadness",
+        "su": "surprise",
+    }
+    for speaker in ("DC", "JE", "JK", "KL"):
+        for i, code in enumerate(codes):
+            name = f"{code}0{i + 1}.wav"
+            path = tmp_path / "AudioData" / speaker / name if layout == "official" else tmp_path / f"{speaker}_{name}"
+            write_tone(path, freq=200 + 20 * i)
+    write_tone(tmp_path / "AudioData" / "XX" / "a01.wav")  # not a SAVEE speaker
+    manifest, skipped = build_manifest(get_adapter("savee"), tmp_path)
+    assert (
+        len(manifest) == 28
+        and set(manifest["speaker"]) == {"DC", "JE", "JK", "KL"}
+        and set(manifest["gender"]) == {"m"}
+    )
+    by_id = manifest.set_index("utterance_id")
+    assert by_id.loc["JK_sa06", "emotion"] == "sadness" and by_id.loc["DC_su07", "emotion"] == "surprise"
+    assert set(manifest["emotion"]) == set(codes.values())
+    if layout == "official":
+        assert "unknown SAVEE speaker 'XX'" in skipped["reason"].iloc[0]
 
 
 def test_missing_corpus_folder_names_the_folder(tmp_path):

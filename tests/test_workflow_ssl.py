@@ -137,19 +137,24 @@ def test_predict_long_voice_note_and_clear_errors(work, tmp_path):
     sf.write(short, speech[0][int(0.6 * rate) : int(0.9 * rate)], rate)
     broken = tmp_path / "broken.wav"
     broken.write_bytes(b"RIFF0000")
+    truncated = tmp_path / "truncated.wav"
+    truncated.write_bytes(note.read_bytes()[: note.stat().st_size // 2])
     model = work / "results/distilhubert/onnx/model.int8.onnx"
+    files = [note, silent, short, broken, truncated, tmp_path / "missing.wav"]
     done = subprocess.run(
-        ["serbench", "predict", str(note), str(silent), str(short), str(broken), "--model", str(model)],
-        capture_output=True,
-        text=True,
-        timeout=300,
+        ["serbench", "predict", *map(str, files), "--model", str(model)], capture_output=True, text=True, timeout=300
     )
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr  # some files failed: non-zero, as documented
     line = done.stdout.strip().splitlines()[0].split("\t")
     probabilities = dict(field.split("=") for field in line[1:])
     assert line[0] == str(note) and set(probabilities) == {"anger", "happiness", "neutral", "sadness"}
     assert sum(map(float, probabilities.values())) == pytest.approx(1.0, abs=0.005)
-    assert "no speech found" in done.stderr and "too short" in done.stderr and "unreadable audio" in done.stderr
+    errors = dict(line.split("\terror: ", 1) for line in done.stderr.strip().splitlines())
+    assert "no speech found" in errors[str(silent)] and "too short" in errors[str(short)]
+    assert "unreadable audio" in errors[str(broken)] and "truncated" in errors[str(truncated)]
+    assert "file not found" in errors[str(tmp_path / "missing.wav")]
+    alone = subprocess.run(["serbench", "predict", str(note), "--model", str(model)], capture_output=True, text=True)
+    assert alone.returncode == 0, alone.stderr
 
 
 def test_missing_encoder_fails_early_naming_the_key(tmp_path):

@@ -26,13 +26,43 @@ class AudioError(ValueError):
         self.reason = reason
 
 
+MIN_SECONDS = 0.1  # shorter clips do not fill one STFT window of features (2048 samples at 16 kHz = 0.128 s)
+
+
 @dataclass(frozen=True)
 class AudioInfo:
-    """What the manifest records of one decoded file."""
+    """What the manifest records of one decoded file, and what is suspect about it.
+
+    ``flag`` names something worth a look that does not stop the file from
+    being used (float samples beyond ±1.0), ``""`` when there is none.
+    """
 
     duration_s: float
     sample_rate: int
     channels: int
+    flag: str = ""
+
+
+def read_samples(path: str | Path) -> tuple[np.ndarray, int]:
+    """Every sample of a file: ``((samples, channels) float32, rate in Hz)``.
+
+    Raises:
+        AudioError: the file is missing, empty (0 bytes), truncated (its data chunk shorter than its header
+            declares), unreadable, or holds no samples; the reason says which.
+    """
+    if not Path(path).is_file():
+        raise AudioError(path, "file not found")
+    if Path(path).stat().st_size == 0:
+        raise AudioError(path, "empty file (0 bytes)")
+    try:
+        if _TRUNCATED.search(sf.info(str(path)).extra_info):
+            raise AudioError(path, "truncated: the data chunk is shorter than its header declares")
+        samples, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except sf.SoundFileError as err:
+        raise AudioError(path, f"unreadable audio ({err})") from err
+    if samples.shape[0] == 0:
+        raise AudioError(path, "no audio samples (zero-length recording)")
+    return samples, int(rate)
 
 
 def probe_audio(path: str | Path) -> AudioInfo:
@@ -42,18 +72,18 @@ def probe_audio(path: str | Path) -> AudioInfo:
     stream or a truncated WAV before training does.
 
     Raises:
-        AudioError: unreadable, truncated, or without samples.
+        AudioError: empty (0 bytes), unreadable, truncated, without samples, digital silence (every sample
+            0), or shorter than :data:`MIN_SECONDS`; the reason says which.
     """
-    try:
-        info = sf.info(str(path))
-        if _TRUNCATED.search(info.extra_info):
-            raise AudioError(path, "truncated: the data chunk is shorter than its header declares")
-        samples, sample_rate = sf.read(str(path), dtype="float32", always_2d=True)
-    except sf.SoundFileError as err:
-        raise AudioError(path, f"unreadable audio ({err})") from err
-    if samples.shape[0] == 0:
-        raise AudioError(path, "no audio samples (zero-length recording)")
-    return AudioInfo(samples.shape[0] / sample_rate, int(sample_rate), int(samples.shape[1]))
+    samples, sample_rate = read_samples(path)
+    duration = samples.shape[0] / sample_rate
+    if duration < MIN_SECONDS:
+        raise AudioError(path, f"{1000 * duration:.0f} ms long, shorter than one feature window ({MIN_SECONDS} s)")
+    peak = float(np.abs(samples).max())
+    if peak == 0:
+        raise AudioError(path, "digital silence: every sample is 0")
+    flag = f"float samples reach {peak:.2f}, beyond ±1.0: kept, check the file's scaling" if peak > 1.0 else ""
+    return AudioInfo(duration, int(sample_rate), int(samples.shape[1]), flag)
 
 
 def load_audio(path: str | Path, sample_rate: int | None = None) -> tuple[np.ndarray, int]:
@@ -69,14 +99,9 @@ def load_audio(path: str | Path, sample_rate: int | None = None) -> tuple[np.nda
         [-1, 1], channels averaged; ``rate`` in Hz.
 
     Raises:
-        AudioError: the file cannot be decoded or holds no samples.
+        AudioError: as :func:`read_samples`.
     """
-    try:
-        samples, rate = sf.read(str(path), dtype="float32", always_2d=True)
-    except sf.SoundFileError as err:
-        raise AudioError(path, f"unreadable audio ({err})") from err
-    if samples.shape[0] == 0:
-        raise AudioError(path, "no audio samples (zero-length recording)")
+    samples, rate = read_samples(path)
     waveform = samples.mean(axis=1)  # (samples,)
     if sample_rate is not None and rate != sample_rate:
         waveform = librosa.resample(waveform, orig_sr=rate, target_sr=sample_rate)

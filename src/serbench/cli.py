@@ -40,7 +40,7 @@ COMMANDS: dict[str, Command] = {
         (
             (("--corpus",), {"required": True}),
             (("--dest",), {"required": True, "help": "the corpus folder to create (<data_root>/<corpus>)"}),
-            (("--sha256",), {"help": "the archive's checksum (empty: the adapter's, or none)"}),
+            (("--checksum",), {"help": "the archive's pinned checksum, algorithm:hex (md5:..., sha256:...)"}),
         ),
     ),
     "predict": Command(

@@ -16,40 +16,59 @@ class DownloadError(RuntimeError):
     """A corpus could not be fetched; the message says where to put a local copy."""
 
 
-def fetch_corpus(corpus: str, dest: str | Path, sha256: str | None = None) -> Path:
-    """Download and unpack a corpus's official archive into ``dest``.
+def fetch_corpus(corpus: str, dest: str | Path, checksum: str | None = None) -> Path:
+    """Download a corpus's official archive, check it, and unpack it into ``dest``.
 
     Args:
         corpus: registered corpus name.
         dest: the corpus folder to create (``<data_root>/<corpus>``).
-        sha256: checksum of the archive; overrides the adapter's. With no
-            checksum known, pooch logs the hash it computed, to pin in config.
+        checksum: the archive's pinned checksum as ``algorithm:hex`` (``md5:…``, ``sha256:…``; config key
+            ``download_checksums``); empty or ``None`` where none is published: the hash computed is then
+            logged, to pin.
 
     Returns:
         ``dest``.
 
     Raises:
-        DownloadError: licensed corpus without a public download, no network,
-            or a checksum mismatch.
+        DownloadError: licensed corpus without a public download (the message says where it is obtained),
+            no network, or a checksum mismatch (the message names the archive, expected and actual hash).
+            Nothing is left behind: no partial archive, no empty download folder.
     """
     dest = Path(dest).resolve()
-    download = get_adapter(corpus).download
+    adapter = get_adapter(corpus)
+    download = adapter.download
     if download is None:
-        raise DownloadError(f"{corpus} is licensed and has no public download: put your copy in {dest}")
-    cache = dest.parent / ".downloads"
-    try:
-        pooch.retrieve(
-            download.url,
-            known_hash=f"sha256:{sha256 or download.sha256}" if (sha256 or download.sha256) else None,
-            fname=f"{corpus}.zip",
-            path=cache,
-            processor=pooch.Unzip(extract_dir=str(dest)),
-            progressbar=False,
+        raise DownloadError(
+            f"{corpus} is licensed and has no public download: obtain it {adapter.obtain} and put your copy in {dest}"
         )
+    cache = dest.parent / ".downloads"
+    archive = cache / f"{corpus}.zip"
+    try:
+        pooch.retrieve(download.url, known_hash=None, fname=archive.name, path=cache, progressbar=False)
+        if checksum:
+            algorithm, _, expected = checksum.partition(":")
+            actual = pooch.file_hash(str(archive), alg=algorithm)
+            if actual != expected:
+                raise DownloadError(
+                    f"{archive}: checksum mismatch for {corpus} ({download.url}): "
+                    f"expected {algorithm}:{expected}, got {algorithm}:{actual}"
+                )
+        else:
+            log.warning(
+                "%s: no pinned checksum; sha256 of %s is %s (pin it in config.yaml, download_checksums)",
+                corpus,
+                archive.name,
+                pooch.file_hash(str(archive)),
+            )
+        pooch.Unzip(extract_dir=str(dest))(str(archive), "download", None)
     except (OSError, ValueError) as err:
         raise DownloadError(
             f"could not download {corpus} from {download.url} ({type(err).__name__}); "
             f"put a local copy of the corpus in {dest} or set data_root in config.yaml "
             f"to the folder holding '{corpus}/'"
         ) from err
+    finally:
+        archive.unlink(missing_ok=True)
+        if cache.is_dir() and not any(cache.iterdir()):
+            cache.rmdir()
     return dest

@@ -15,11 +15,11 @@ rule download_corpus:
         mem_mb=1000,
         runtime=120,
     params:
-        sha256=lambda w: SETTINGS.download_sha256.get(w.corpus) or "",
+        checksum=lambda w: SETTINGS.download_checksums.get(w.corpus) or "",
     shell:
         # a shell rule on purpose: a script rule reruns when its outputs are older than the script,
         # and a user's corpus copy always is
-        "serbench download --corpus {wildcards.corpus} --dest {output} --sha256 '{params.sha256}' 2> {log}"
+        "serbench download --corpus {wildcards.corpus} --dest {output} --checksum '{params.checksum}' 2> {log}"
 
 
 rule manifest:

@@ -4,7 +4,7 @@ A new corpus (SAVEE, CREMA-D, IEMOCAP, DEMoS) is one module that defines an
 ``ADAPTER`` and one line in :data:`CORPORA`.
 """
 
-from serbench.corpora import cremad, demos, emodb, iemocap, ravdess, tess
+from serbench.corpora import cremad, demos, emodb, iemocap, ravdess, savee, tess
 from serbench.corpora.base import CorpusAdapter, CorpusNotFoundError, build_manifest, read_manifest
 
 CORPORA: dict[str, CorpusAdapter] = {
@@ -14,6 +14,7 @@ CORPORA: dict[str, CorpusAdapter] = {
     "cremad": cremad.ADAPTER,
     "iemocap": iemocap.ADAPTER,
     "demos": demos.ADAPTER,
+    "savee": savee.ADAPTER,
 }
 
 

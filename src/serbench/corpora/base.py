@@ -60,15 +60,9 @@ class Labelled:
 
 @dataclass(frozen=True)
 class Download:
-    """Where the official distribution of a corpus lives.
-
-    ``sha256`` is the archive's checksum; ``None`` where the project has not
-    recorded it yet, in which case the download logs the hash it computed so
-    that the user can pin it in config.yaml (``download.<corpus>.sha256``).
-    """
+    """Where the official distribution of a corpus lives (its checksum is pinned in config: ``download_checksums``)."""
 
     url: str
-    sha256: str | None
     license_note: str
 
 
@@ -88,6 +82,7 @@ class CorpusAdapter:
         label_files: for corpora labelled in separate files (IEMOCAP), reads
             them under the corpus root into ``utterance id -> Labelled``;
             ``parse`` is then unused.
+        obtain: where a licensed corpus (no ``download``) is obtained.
     """
 
     name: str
@@ -95,6 +90,7 @@ class CorpusAdapter:
     parse: Callable[[Path], Labelled] | None
     download: Download | None
     label_files: Callable[[Path], dict[str, Labelled]] | None = None
+    obtain: str = ""
 
 
 def audio_files(adapter: CorpusAdapter, root: str | Path) -> list[Path]:
@@ -116,12 +112,14 @@ def build_manifest(adapter: CorpusAdapter, root: str | Path) -> tuple[pd.DataFra
     """Scan a corpus copy into a manifest.
 
     Every audio file is labelled from its name and decoded in full. A file
-    with an unreadable name or unusable audio is reported (logged and listed in
-    the second table) and left out; the scan goes on.
+    with an unreadable name or unusable audio (empty, truncated, digital
+    silence, shorter than 0.1 s) is reported (logged and listed in the second
+    table) and left out; a suspect one is kept and flagged there; the scan goes on.
 
     Returns:
         ``(manifest, skipped)``: the manifest with :data:`MANIFEST_COLUMNS`,
-        sorted by utterance id; ``skipped`` with columns ``path, reason``.
+        sorted by utterance id; ``skipped`` with columns ``path, action, reason``: files left out
+        (``skipped``) and files kept with something worth a look (``flagged``).
 
     Raises:
         CorpusNotFoundError: the folder is missing or holds no usable audio.
@@ -139,8 +137,11 @@ def build_manifest(adapter: CorpusAdapter, root: str | Path) -> tuple[pd.DataFra
         except (LabelError, AudioError) as err:
             reason = err.reason if isinstance(err, AudioError) else str(err)
             log.warning("skipped %s: %s", path, reason)
-            skipped.append({"path": str(path), "reason": reason})
+            skipped.append({"path": str(path), "action": "skipped", "reason": reason})
             continue
+        if info.flag:
+            log.warning("flagged %s: %s", path, info.flag)
+            skipped.append({"path": str(path), "action": "flagged", "reason": info.flag})
         rows.append(
             {
                 **labelled.__dict__,
@@ -156,8 +157,8 @@ def build_manifest(adapter: CorpusAdapter, root: str | Path) -> tuple[pd.DataFra
     duplicated = manifest["utterance_id"][manifest["utterance_id"].duplicated()]
     if not duplicated.empty:
         raise ValueError(f"{adapter.name}: utterance ids occur twice: {sorted(set(duplicated))[:5]}")
-    log.info("%s: %d utterances, %d skipped", adapter.name, len(manifest), len(skipped))
-    return manifest, pd.DataFrame(skipped, columns=["path", "reason"])
+    log.info("%s: %d utterances, %d skipped or flagged", adapter.name, len(manifest), len(skipped))
+    return manifest, pd.DataFrame(skipped, columns=["path", "action", "reason"])
 
 
 def _index_lookup(index: dict[str, Labelled]) -> Callable[[Path], Labelled]:

@@ -54,7 +54,6 @@ ADAPTER = CorpusAdapter(
     parse=parse,
     download=Download(
         url="https://media.githubusercontent.com/media/CheyneyComputerScience/CREMA-D/master/AudioWAV.zip",
-        sha256=None,
         license_note="Open Database License; GitHub CheyneyComputerScience/CREMA-D (Git LFS)",
     ),
 )

@@ -44,4 +44,10 @@ def parse(path: Path) -> Labelled:
     return Labelled(path.stem, f"{fields[1]}{fields[2]}", fields[1], code, EMOTIONS[code])
 
 
-ADAPTER = CorpusAdapter(name="demos", audio_glob="**/*", parse=parse, download=None)
+ADAPTER = CorpusAdapter(
+    name="demos",
+    audio_glob="**/*",
+    parse=parse,
+    download=None,
+    obtain="from its authors (Parada-Cabaleiro et al. 2020) under a licence agreement",
+)

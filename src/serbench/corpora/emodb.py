@@ -59,7 +59,6 @@ ADAPTER = CorpusAdapter(
     parse=parse,
     download=Download(
         url="http://emodb.bilderbar.info/download/download.zip",
-        sha256=None,
         license_note="free for research; see the EmoDB site",
     ),
 )

@@ -54,5 +54,6 @@ ADAPTER = CorpusAdapter(
     audio_glob="Session*/sentences/wav/*/*",
     parse=None,
     download=None,
+    obtain="https://sail.usc.edu/iemocap/ (release form; unpack so that Session1/ ... Session5/ are inside)",
     label_files=label_files,
 )

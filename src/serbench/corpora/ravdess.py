@@ -46,7 +46,6 @@ ADAPTER = CorpusAdapter(
     parse=parse,
     download=Download(
         url="https://zenodo.org/records/1188976/files/Audio_Speech_Actors_01-24.zip",
-        sha256=None,
         license_note="CC BY-NC-SA 4.0; Zenodo record 1188976",
     ),
 )

@@ -49,7 +49,6 @@ ADAPTER = CorpusAdapter(
     parse=parse,
     download=Download(
         url="https://borealisdata.ca/api/access/dataset/:persistentId/?persistentId=doi:10.5683/SP2/E8H2MF",
-        sha256=None,
         license_note="CC BY-NC-ND 4.0; University of Toronto Dataverse",
     ),
 )

@@ -9,3 +9,8 @@ with snakemake_job(globals(), "manifest", corpus="emodb") as job:
     manifest, skipped = build_manifest(get_adapter(job.wildcards.corpus), job.input.corpus)
     write_csv(job.output.skipped, skipped)
     write_csv(job.output.manifest, manifest)
+    counts = skipped["action"].value_counts()
+    print(
+        f"{job.wildcards.corpus}: kept {len(manifest)}, skipped {counts.get('skipped', 0)}, "
+        f"flagged {counts.get('flagged', 0)}: see {job.output.skipped}"
+    )

@@ -118,8 +118,11 @@ def load_model(path: str | Path):
     return session, classes
 
 
-def predict_files(audio: list[str], model: str) -> None:
+def predict_files(audio: list[str], model: str) -> int:
     """``serbench predict``: print one line per file, its name and emotion probabilities, or why it was skipped.
+
+    Returns:
+        The exit status: 0 when every file was classified, 1 when some were not (each named on stderr).
 
     Raises:
         PredictionError: no file could be classified.
@@ -136,3 +139,4 @@ def predict_files(audio: list[str], model: str) -> None:
         print(path + "\t" + "\t".join(f"{c}={p:.3f}" for c, p in probabilities.items()))
     if failures == len(audio):
         raise PredictionError(f"none of the {len(audio)} files could be classified")
+    return 1 if failures else 0

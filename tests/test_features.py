@@ -1,4 +1,5 @@
 import os
+import re
 from pathlib import Path
 
 import librosa
@@ -128,3 +129,20 @@ def test_truncated_model_file_names_the_rebuild_command(tmp_path):
         DamagedFileError, match=r"head\.pt: damaged model file .*snakemake --cores 1 --force .*head\.pt$"
     ):
         load_checkpoint(path)
+
+
+@pytest.mark.parametrize(
+    "make, reason",
+    [
+        (lambda p: None, "file not found"),
+        (lambda p: p.write_bytes(b""), "empty file (0 bytes)"),
+        (lambda p: p.write_bytes(write_tone(p, seconds=1.0).read_bytes()[:9000]), "truncated"),
+    ],
+)
+def test_missing_empty_and_truncated_files_each_say_so(tmp_path, make, reason):
+    from serbench.audio import AudioError
+
+    path = tmp_path / "note.wav"
+    make(path)
+    with pytest.raises(AudioError, match=re.escape(reason)):
+        load_audio(path, 16000)

@@ -5,7 +5,7 @@ import torch
 from conftest import family
 from serbench.models import predict
 from serbench.quantization.layers import quantization_layers
-from serbench.quantization.packing import load_packed, pack_codes, save_packed, unpack_codes
+from serbench.quantization.packing import load_packed, pack_codes, save_packed, stored_bytes, unpack_codes
 from serbench.quantization.quantizers import fake_quantize_model
 from serbench.settings import Settings
 
@@ -25,8 +25,9 @@ def _model():
     return model
 
 
+@pytest.mark.parametrize("quantizer", ["uniform", "mse", "ternary", "symmetric"])
 @pytest.mark.parametrize("bits", [{}, {"net.0": 1, "net.3": 3, "net.6": 8}, {"net.0": 2, "net.3": 2, "net.6": 2}])
-def test_packed_file_predicts_what_the_fake_quantized_model_predicts(tmp_path, bits):
+def test_packed_file_predicts_what_the_fake_quantized_model_predicts(tmp_path, bits, quantizer):
     model = _model()
     path = tmp_path / "m.sbq"
     size = save_packed(
@@ -36,11 +37,12 @@ def test_packed_file_predicts_what_the_fake_quantized_model_predicts(tmp_path, b
         {"input_dim": 12, "n_classes": 4, "hidden": [32, 16], "dropout": 0.1},
         ["a", "b", "c", "d"],
         bits,
+        quantizer,
     )
     assert size == path.stat().st_size
     loaded, header = load_packed(path)
-    assert header["classes"] == ["a", "b", "c", "d"]
-    reference = fake_quantize_model(model, bits)
+    assert header["classes"] == ["a", "b", "c", "d"] and header["quantizer"] == quantizer
+    reference = fake_quantize_model(model, bits, quantizer)
     for name, tensor in reference.state_dict().items():
         assert torch.equal(tensor, loaded.state_dict()[name]), name
     features = np.random.default_rng(1).normal(size=(200, 12)).astype(np.float32)
@@ -54,9 +56,9 @@ def test_every_family_packs_and_loads_back(tmp_path, name):
     layers = list(quantization_layers(model))
     bits = {layer: 1 + i % 8 for i, layer in enumerate(layers)}
     kwargs = {"input_dim": 6, "n_classes": 3, **getattr(Settings(), name).model_dump()}
-    save_packed(tmp_path / "m.sbq", model, name, kwargs, list("abc"), bits)
+    save_packed(tmp_path / "m.sbq", model, name, kwargs, list("abc"), bits, "mse")
     loaded, _ = load_packed(tmp_path / "m.sbq")
-    reference = fake_quantize_model(model, bits)
+    reference = fake_quantize_model(model, bits, "mse")
     for key, tensor in reference.state_dict().items():
         assert torch.equal(tensor, loaded.state_dict()[key]), key
     if name != "cnn1d":  # recurrent families: input-to-hidden and hidden-to-hidden are separate layers
@@ -78,9 +80,33 @@ def test_packed_bytes_shrink_with_bits(tmp_path):
         for b in (1, 2, 8)
     }
     n_params = sum(p.numel() for p in model.parameters())
-    # payload grows by n_params/8 bytes per extra bit; header and buffers are the same
+    # payload grows by n_params/8 bytes per extra bit; header, scales, offsets and buffers are the same
     assert sizes[2] - sizes[1] == pytest.approx(n_params / 8, abs=6)
     assert sizes[8] - sizes[1] == pytest.approx(7 * n_params / 8, abs=6)
+
+
+def test_every_stored_scale_and_offset_is_counted(tmp_path):
+    model = _model()
+    kwargs = {"input_dim": 12, "n_classes": 4, "hidden": [32, 16], "dropout": 0.1}
+    bits = {layer: 2 for layer in ("net.0", "net.3", "net.6")}
+    tensors = dict(model.named_parameters())
+    per_tensor = save_packed(tmp_path / "u.sbq", model, "mlp", kwargs, list("abcd"), bits, "uniform")
+    per_channel = save_packed(tmp_path / "m.sbq", model, "mlp", kwargs, list("abcd"), bits, "mse")
+    channels = sum(t.shape[0] if t.ndim > 1 else 1 for t in tensors.values())
+    assert per_channel - per_tensor == pytest.approx(8 * (channels - len(tensors)), abs=40)  # header length varies
+    expected = sum(stored_bytes(t.numel(), 2, t.shape[0] if t.ndim > 1 else 1) for t in tensors.values())
+    assert expected == sum(-(-t.numel() * 2 // 8) for t in tensors.values()) + 8 * channels
+
+
+def test_a_corrupted_payload_fails_its_checksum(tmp_path):
+    path = tmp_path / "m.sbq"
+    kwargs = {"input_dim": 12, "n_classes": 4, "hidden": [32, 16], "dropout": 0.1}
+    save_packed(path, _model(), "mlp", kwargs, list("abcd"), {"net.0": 2})
+    data = bytearray(path.read_bytes())
+    data[-20] ^= 0xFF  # one flipped byte in a buffer: every length still adds up
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"m\.sbq: damaged packed model \(payload does not match its checksum\)"):
+        load_packed(path)
 
 
 @pytest.mark.parametrize("damage", ["truncate", "magic"])

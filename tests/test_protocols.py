@@ -161,8 +161,7 @@ def test_fixed_speaker_split_rejects_overlap_unknown_and_missing_lists(lists, me
 
 
 def test_split_step_drops_excluded_emotions_before_splitting(tmp_path):
-    from serbench.dataset import read_folds
-    from serbench.protocols import write_folds
+    from serbench.folds import read_folds, write_folds
 
     manifest = _demos_like_manifest().assign(
         path="x.wav", gender="f", native_label="x", session="", duration_s=1.0, sample_rate=16000
@@ -186,3 +185,39 @@ def test_split_step_drops_excluded_emotions_before_splitting(tmp_path):
     )  # no seed in fixed lists
     with pytest.raises(ValueError, match="no folds for seed 1"):
         read_folds(tmp_path / "split.csv", seed=1)
+
+
+def test_search_subset_is_a_stratified_share_of_validation_disjoint_from_it(tmp_path):
+    from serbench.folds import read_folds, write_folds
+
+    manifest = synthetic_manifest(
+        [f"{s:02d}" for s in range(1, 11)], emotions=["anger", "boredom", "neutral"], prefix="e"
+    )
+    manifest.assign(
+        path="x.wav", gender="m", native_label="x", session=manifest["speaker"], duration_s=1.0, sample_rate=16000
+    ).to_csv(tmp_path / "m.csv", index=False)
+    write_folds("random", {"emodb": str(tmp_path / "m.csv")}, [0, 1], {}, str(tmp_path / "plain.csv"))
+    write_folds("random", {"emodb": str(tmp_path / "m.csv")}, [0, 1], {}, str(tmp_path / "split.csv"), 0.5)
+    plain, folds = read_folds(tmp_path / "plain.csv"), read_folds(tmp_path / "split.csv")
+    for seed in (0, 1):
+        before, after = plain[plain.seed == seed], folds[folds.seed == seed]
+        validation = set(before.loc[before.subset == "validation", "utterance_id"])
+        kept = set(after.loc[after.subset == "validation", "utterance_id"])
+        search = set(after.loc[after.subset == "search", "utterance_id"])
+        assert kept | search == validation and not kept & search and abs(len(kept) - len(search)) <= 3
+        for subset in ("train", "test"):  # nothing else moves
+            assert set(before.loc[before.subset == subset, "utterance_id"]) == set(
+                after.loc[after.subset == subset, "utterance_id"]
+            )
+        emotion = dict(zip(manifest["utterance_id"], manifest["emotion"]))
+        assert {emotion[u] for u in search} == {emotion[u] for u in kept} == {"anger", "boredom", "neutral"}
+
+
+def test_a_two_speaker_training_corpus_validates_on_a_share_not_a_held_out_speaker():
+    tess = synthetic_manifest(["OAF", "YAF"], per_speaker=40, emotions=["anger", "neutral"], prefix="t")
+    ravdess = synthetic_manifest(["01", "02"], emotions=["anger", "neutral"], prefix="r")
+    folds = cross_corpus_split({"tess": tess, "ravdess": ravdess}, ["tess"], "ravdess", seed=0)
+    speaker = dict(zip(tess["utterance_id"], tess["speaker"]))
+    for subset in ("train", "validation"):
+        assert {speaker[u] for u in folds.loc[folds.subset == subset, "utterance_id"]} == {"OAF", "YAF"}
+    assert (folds.subset == "validation").sum() == 8  # 10 % of 80, stratified

@@ -1,42 +1,80 @@
-import numpy as np
 import pytest
 import torch
 
 from conftest import family
 from serbench.quantization.layers import layer_of, quantization_layers
-from serbench.quantization.quantizers import dequantize_array, fake_quantize, fake_quantize_model, quantize_array
+from serbench.quantization.quantizers import (
+    QUANTIZERS,
+    dequantize,
+    fake_quantize,
+    fake_quantize_model,
+    quantize,
+    straight_through,
+)
 
 
-def test_two_bit_codes_by_hand():
-    # Q = 1, s = max|w| = 1.2: w/s = [-1, 0.1667, 0.5833, 1] -> q = [-1, 0, 1, 1]
-    codes, scale = quantize_array(np.array([-1.2, 0.2, 0.7, 1.2]), 2)
-    assert scale == pytest.approx(1.2)
-    assert codes.tolist() == [0, 1, 2, 2]
-    assert dequantize_array(codes, scale, 2).tolist() == pytest.approx([-1.2, 0.0, 1.2, 1.2])
+def gaussian(shape, seed=0):
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
 
 
-def test_one_bit_is_sign_times_mean_abs():
-    w = np.array([-3.0, 1.0, 0.0, 2.0])
-    restored = fake_quantize(w, 1)
-    assert restored.tolist() == pytest.approx([-1.5, 1.5, 1.5, 1.5])  # mean|w| = 1.5, sign(0) = +
+@pytest.mark.parametrize("bits", range(1, 9))
+def test_uniform_uses_two_to_the_b_levels_from_min_to_max(bits):
+    w = gaussian((64, 80), bits)
+    codes = quantize(w, bits, "uniform")
+    restored = dequantize(codes)
+    assert codes.codes.shape == w.shape and len(codes.scale) == 1
+    levels = len(torch.unique(codes.codes))
+    assert levels == 2**bits if bits <= 5 else levels <= 2**bits  # a Gaussian of 5,120 values fills 32 levels
+    assert restored.min() == pytest.approx(w.min().item()) and restored.max() == pytest.approx(w.max().item(), rel=1e-5)
+    assert (restored - w).abs().max() <= codes.scale[0] / 2 + 1e-6
 
 
-@pytest.mark.parametrize("bits", range(2, 9))
-def test_levels_and_error_bound(bits):
-    w = np.random.default_rng(bits).normal(size=5000).astype(np.float32)
-    codes, scale = quantize_array(w, bits)
-    assert codes.max() <= 2**bits - 2  # 2^b - 1 symmetric levels
-    assert len(np.unique(codes)) <= 2**bits - 1
-    assert np.abs(dequantize_array(codes, scale, bits) - w).max() <= scale / 2 + 1e-6
+def test_two_bits_are_four_levels_not_the_three_of_the_symmetric_code():
+    w = gaussian((256, 512))
+    uniform, symmetric = quantize(w, 2, "uniform"), quantize(w, 2, "symmetric")
+    assert len(torch.unique(uniform.codes)) == 4 and len(torch.unique(symmetric.codes)) == 3
+    kept = (dequantize(symmetric) != 0).float().mean()
+    assert kept < 0.25  # the symmetric three-level code zeroes most weights
+    error = {q: ((dequantize(quantize(w, 2, q)) - w).norm() / w.norm()).item() for q in QUANTIZERS}
+    assert error["uniform"] < error["symmetric"] and error["mse"] < error["uniform"]
 
 
-def test_all_zero_tensor_survives():
-    assert fake_quantize(np.zeros(4), 4).tolist() == [0, 0, 0, 0]
+def test_mse_clips_per_output_channel_and_never_loses_to_plain_min_max():
+    w = gaussian((8, 100))
+    w[3, 7] = 25.0  # an outlier in one channel
+    codes = quantize(w, 3, "mse")
+    assert codes.scale.shape == (8,) and codes.offset.shape == (8,)
+    for row in range(8):
+        plain = dequantize(quantize(w[row : row + 1], 3, "uniform"))
+        ours = dequantize(codes)[row : row + 1]
+        assert ((ours - w[row]) ** 2).sum() <= ((plain - w[row]) ** 2).sum() + 1e-6
+    assert dequantize(codes)[3].max() < 25.0  # the outlier's channel is clipped
 
 
-def test_out_of_range_bits_rejected():
+def test_ternary_is_twn_at_two_bits_and_xnor_at_one():
+    w = torch.tensor([-1.0, -0.1, 0.05, 0.9, 0.0])
+    # TWN: Δ = 0.7·mean|w| = 0.287; α = mean(|w| > Δ) = (1.0 + 0.9) / 2
+    assert fake_quantize(w, 2, "ternary").tolist() == pytest.approx([-0.95, 0.0, 0.0, 0.95, 0.0])
+    # XNOR: sign(w)·mean|w|, zero counted as +
+    assert fake_quantize(w, 1, "ternary").tolist() == pytest.approx([-0.41, -0.41, 0.41, 0.41, 0.41])
+    assert torch.equal(fake_quantize(w, 4, "ternary"), fake_quantize(w, 4, "uniform"))
+
+
+def test_constant_tensor_and_bad_arguments():
+    assert fake_quantize(torch.zeros(4), 3, "uniform").tolist() == [0, 0, 0, 0]
+    assert fake_quantize(torch.full((4,), 0.5), 2, "mse").tolist() == [0.5] * 4
     with pytest.raises(ValueError, match="outside 1..8"):
-        quantize_array(np.ones(3), 9)
+        quantize(torch.ones(3), 9, "uniform")
+    with pytest.raises(KeyError, match="unknown quantizer"):
+        quantize(torch.ones(3), 2, "lloyd")
+
+
+def test_straight_through_passes_the_gradient_unchanged():
+    w = gaussian((5, 6)).requires_grad_()
+    out = straight_through(w, 2, "uniform")
+    assert torch.equal(out.detach(), fake_quantize(w, 2, "uniform"))
+    (out * torch.arange(30.0).reshape(5, 6)).sum().backward()
+    assert torch.equal(w.grad, torch.arange(30.0).reshape(5, 6))
 
 
 def test_layer_grouping_of_linear_and_recurrent_parameters():
@@ -49,10 +87,10 @@ def test_layer_grouping_of_linear_and_recurrent_parameters():
 
 def test_fake_quantize_model_changes_only_named_layers():
     model = family("mlp", 6, 3, hidden=(5, 4))
-    quantized = fake_quantize_model(model, {"net.0": 1})
+    quantized = fake_quantize_model(model, {"net.0": 1}, "ternary")
     original, changed = dict(model.named_parameters()), dict(quantized.named_parameters())
-    assert len(torch.unique(changed["net.0.weight"].abs())) == 1  # one-bit: ±scale
+    assert len(torch.unique(changed["net.0.weight"].abs())) == 1  # one-bit XNOR: ±α
     assert torch.equal(original["net.3.weight"], changed["net.3.weight"])
     assert not torch.equal(original["net.0.weight"], changed["net.0.weight"])
     with pytest.raises(KeyError, match="no layers"):
-        fake_quantize_model(model, {"nope": 2})
+        fake_quantize_model(model, {"nope": 2}, "uniform")

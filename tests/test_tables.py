@@ -1,62 +1,109 @@
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from serbench.cache import DamagedFileError
-from serbench.studies.quantization.plots import pareto_front, plot_pareto
-from serbench.studies.quantization.tables import RUN_COLUMNS, read_runs, summarize, to_markdown, write_tables
+from serbench.studies.quantization.literature import literature_markdown
+from serbench.studies.quantization.plots import pareto_front, plot_accuracy_vs_bits, plot_pareto
+from serbench.studies.quantization.tables import (
+    RUN_COLUMNS,
+    interval,
+    paired_deltas,
+    read_runs,
+    summarize,
+    to_markdown,
+    write_tables,
+)
+
+BITS = {"fp32": 32, "fixed2": 2, "adaptive": 1.5, "sensitivity": 1.4, "fixed2+qat": 2}
 
 
-def run(variant, seed, accuracy):
+def run(variant, seed, correct, fold="0", n_test=50, quantizer="uniform"):
+    accuracy = correct / n_test
     return dict(
         dataset="emodb",
         protocol="random",
         model="mlp",
+        quantizer="none" if variant == "fp32" else quantizer,
         variant=variant,
-        fold="0",
+        fold=fold,
         seed=seed,
         n_params=100,
-        avg_bits={"fp32": 32, "fixed2": 2, "adaptive": 1.5}[variant],
+        avg_bits=BITS[variant],
         size_kb=0.4,
+        paper_count_kb=0.02,
         file_bytes=500 + seed,
         accuracy=accuracy,
         uar=accuracy - 0.1,
         macro_f1=accuracy - 0.2,
-        n_test=54,
+        n_test=n_test,
+        n_correct=correct,
+        n_search=25,
+        chance_wa=0.3,
+        chance_ua=0.25,
         serbench_version="0.1.0",
         git_commit="abc123",
     )
 
 
-def test_summary_means_stds_order_and_paper_column(tmp_path):
+def test_summary_means_stds_order_and_paper_column():
     records = [
-        run(v, s, acc)
-        for v, s, acc in [
-            ("adaptive", 0, 0.7),
-            ("fp32", 0, 0.6),
-            ("fp32", 1, 0.8),
-            ("fixed2", 0, 0.5),
-            ("adaptive", 1, 0.7),
+        run(v, s, c)
+        for v, s, c in [
+            ("adaptive", 0, 35),
+            ("fp32", 0, 30),
+            ("fp32", 1, 40),
+            ("fixed2", 0, 25),
+            ("adaptive", 1, 35),
+            ("fixed2", 1, 25),
+            ("sensitivity", 0, 30),
+            ("fixed2+qat", 0, 36),
         ]
     ]
     runs = read_runs(records)
-    assert list(runs.columns) == RUN_COLUMNS and len(runs) == 5
+    assert list(runs.columns) == RUN_COLUMNS and len(runs) == 8
     table = summarize(runs)
-    assert table["variant"].tolist() == ["fp32", "fixed2", "adaptive"]
+    assert table["variant"].tolist() == ["fp32", "fixed2", "adaptive", "sensitivity", "fixed2+qat"]
+    assert table["allocator"].tolist() == ["", "fixed", "importance", "sensitivity", "fixed"]
+    assert table["qat"].tolist() == [False, False, False, False, True]
     fp32 = table.iloc[0]
     assert fp32["accuracy"] == pytest.approx(0.7) and fp32["accuracy_std"] == pytest.approx(0.141421, abs=1e-5)
-    assert fp32["n_runs"] == 2 and fp32["file_bytes"] == 500  # mean of 500 and 501, rounded half to even
-    assert fp32["paper_accuracy"] == pytest.approx(0.7407)
-    assert table.iloc[2]["paper_accuracy"] == pytest.approx(0.7593)
-    assert table.iloc[1]["accuracy_std"] == 0.0  # one run: no spread
+    assert fp32["n_runs"] == 2 and fp32["n_seeds"] == 2 and fp32["n_folds"] == 1
+    assert fp32["file_bytes"] == 500  # mean of 500 and 501, rounded half to even
+    assert fp32["paper_accuracy"] == pytest.approx(0.7407) and table.iloc[2]["paper_accuracy"] == pytest.approx(0.7593)
     assert fp32["seeds"] == "0 1" and fp32["git_commit"] == "abc123" and fp32["serbench_version"] == "0.1.0"
+    adaptive = table.set_index("variant").loc["adaptive"]
+    assert adaptive["delta_vs_fp32"] == pytest.approx(0.0)  # +0.1 on seed 0, -0.1 on seed 1
+    assert adaptive["delta_ci95_low"] == pytest.approx(-0.1) and adaptive["delta_ci95_high"] == pytest.approx(0.1)
+    assert np.isnan(table.set_index("variant").loc["sensitivity", "delta_ci95_low"])  # one seed: no interval
     markdown = to_markdown(table)
-    assert "70.00 ± 14.14" in markdown and "74.07" in markdown
+    assert "70.00 ± 14.14" in markdown and "74.07" in markdown and "-20.00 [-30.00, -10.00]" in markdown
+
+
+def test_folds_are_pooled_within_a_seed_before_pairing():
+    # seed 0: fold 0 has 10 utterances, fold 1 has 90; fp32 gets 5 + 45, fixed2 gets 10 + 36
+    records = [
+        run("fp32", 0, 5, "0", 10),
+        run("fp32", 0, 45, "1", 90),
+        run("fixed2", 0, 10, "0", 10),
+        run("fixed2", 0, 36, "1", 90),
+    ]
+    deltas = paired_deltas(read_runs(records))
+    assert deltas.set_index("variant").loc["fixed2", "delta"] == pytest.approx((46 - 50) / 100)
+
+
+def test_bootstrap_interval_covers_the_mean_and_narrows_with_agreement():
+    rng = np.random.default_rng(0)
+    spread, tight = rng.normal(0.02, 0.05, 10), rng.normal(0.02, 0.005, 10)
+    low, high = interval(spread)
+    assert low < spread.mean() < high
+    assert interval(tight)[1] - interval(tight)[0] < high - low
 
 
 def test_damaged_metrics_file_is_named_with_its_rebuild_command(tmp_path):
-    (tmp_path / "good.json").write_text(json.dumps([run("fp32", 0, 0.6)]))
+    (tmp_path / "good.json").write_text(json.dumps([run("fp32", 0, 30), run("fixed2", 0, 25)]))
     (tmp_path / "bad.json").write_text("[{")
     outputs = [str(tmp_path / name) for name in ("runs.csv", "t.csv", "t.md", "lit.md")]
     with pytest.raises(
@@ -64,7 +111,16 @@ def test_damaged_metrics_file_is_named_with_its_rebuild_command(tmp_path):
     ):
         write_tables([str(tmp_path / "good.json"), str(tmp_path / "bad.json")], *outputs)
     write_tables([str(tmp_path / "good.json")], *outputs, config_hash="0123456789ab")
-    assert pd.read_csv(outputs[1])["config_hash"].tolist() == ["0123456789ab"]
+    assert pd.read_csv(outputs[1])["config_hash"].tolist() == ["0123456789ab"] * 2
+
+
+def test_literature_table_footnotes_the_paper_and_counts_runs_in_words():
+    table = summarize(read_runs([run(v, s, 30) for v in ("fp32", "adaptive") for s in (0, 1)]))
+    markdown = literature_markdown(table)
+    assert "Proposed (Shinde et al.) [a, b]" in markdown and "211,207 parameters" in markdown
+    assert "4.06" in markdown and "99.6 %" in markdown and "97.86 % at 4-bit" in markdown
+    assert "this run (2 seeds × 1 fold)" in markdown and "runs)" not in markdown
+    assert "211K × 32" not in markdown and "| 32 " in markdown
 
 
 def test_pareto_front_keeps_non_dominated_points():
@@ -73,9 +129,16 @@ def test_pareto_front_keeps_non_dominated_points():
     assert pareto_front(size, accuracy) == ["c", "a", "d"]
 
 
-def test_plot_written_as_png(tmp_path):
-    records = [run(v, 0, 0.6) for v in ("fp32", "fixed2", "adaptive")]
-    plot_pareto(summarize(read_runs(records)), "emodb", tmp_path / "p.png")
-    assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+def test_plots_written_as_png(tmp_path):
+    records = [
+        run(v, 0, 30, quantizer=q)
+        for v in ("fixed2", "adaptive", "sensitivity", "fixed2+qat")
+        for q in ("uniform", "mse")
+    ] + [run("fp32", 0, 32)]
+    table = summarize(read_runs(records))
+    plot_pareto(table, "emodb", tmp_path / "p.png")
+    plot_accuracy_vs_bits(table, "emodb", "random", tmp_path / "b.png")
+    for name in ("p.png", "b.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ValueError, match="tess"):
-        plot_pareto(summarize(read_runs(records)), "tess", tmp_path / "q.png")
+        plot_pareto(table, "tess", tmp_path / "q.png")

@@ -67,17 +67,23 @@ def scheduled_rules(output: str) -> dict[str, int]:
 def write_config(
     path: Path, data_root: Path, t_margin: float = 0.05, max_epochs: int = 8, corpora: tuple[str, ...] = ("emodb",)
 ) -> Path:
-    """A study of our own over the defaults: EmoDB, MLP and LSTM, random and 2-fold speaker-independent, one seed."""
+    """A study of our own over the defaults: EmoDB, MLP and LSTM, random and 2-fold speaker-independent, two seeds,
+    the uniform and ternary quantizers, QAT of the MLP's uniform assignments."""
     config = {
         "data_root": str(data_root),
         "corpora": list(corpora),
-        "seeds": [0],
+        "seeds": [0, 1],
         "models": ["mlp", "lstm"],
         "cross_corpus": [],
         "protocols": ["random", "speaker_independent"],
         "speaker_independent": {"n_folds": {"emodb": 2, "tess": 2}},
         "train": {"max_epochs": max_epochs},
-        "quantization": {"fixed_bits": [8, 2, 1], "adaptive": {"t_margin": t_margin}},
+        "quantization": {
+            "quantizers": ["uniform", "ternary"],
+            "fixed_bits": [8, 2, 1],
+            "adaptive": {"t_margin": t_margin},
+            "qat": {"epochs": 2},
+        },
     }
     path.write_text(yaml.safe_dump(config))
     return path
@@ -97,60 +103,64 @@ def link_corpora(root: Path) -> None:
         (root / corpus).symlink_to(Path(DATA, corpus).resolve())
 
 
-def test_table_has_every_family_protocol_and_variant(work):
-    summary = pd.read_csv(work / "results/tables/quantization.csv")
-    assert len(summary) == 2 * 2 * 5  # models × protocols × variants
-    assert set(summary["dataset"]) == {"emodb"}
-    assert set(summary.groupby(["model", "protocol"]).size()) == {5}
+def test_table_has_every_family_protocol_quantizer_and_variant(work):
+    summary = pd.read_csv(work / "results/tables/quantization.csv", keep_default_na=False, na_values=[""])
+    mlp_variants = ["fixed8", "fixed2", "fixed1", "adaptive", "sensitivity"]
+    # per protocol: fp32, then per quantizer five variants, and two QAT rows of the MLP's uniform assignments
+    assert summary.groupby(["model", "protocol"]).size().to_dict() == {
+        (m, p): 1 + 2 * 5 + 2 * (m == "mlp") for m in ("mlp", "lstm") for p in ("random", "speaker_independent")
+    }
+    assert set(summary["dataset"]) == {"emodb"} and set(summary["quantizer"]) == {"none", "uniform", "ternary"}
     si = summary[summary.protocol == "speaker_independent"]
-    assert (si["n_runs"] == 2).all() and si["paper_accuracy"].isna().all()  # two folds; paper figures are random-split
+    assert (si["n_runs"] == 4).all() and (si["n_folds"] == 2).all() and si["paper_accuracy"].isna().all()
     assert set(summary.loc[summary.model == "lstm", "n_params"]) == {159_623}
-    runs = pd.read_csv(work / "results/tables/quantization_runs.csv")
-    assert len(runs) == 2 * (1 + 2) * 5 and set(runs["fold"].astype(str)) == {"0", "1"}
     table = summary[(summary.model == "mlp") & (summary.protocol == "random")]
-    assert table["variant"].tolist() == ["fp32", "fixed8", "fixed2", "fixed1", "adaptive"]
-    assert (table["n_test"] == 54).all()  # 10 % of 535, stratified
+    assert table["variant"].tolist() == ["fp32", *mlp_variants, *mlp_variants, "fixed2+qat", "adaptive+qat"]
+    assert (table["n_test"] == 54).all() and (table["n_seeds"] == 2).all()  # 10 % of 535, stratified
     assert table["n_params"].eq(211_207).all()
-    np.testing.assert_allclose(table["size_kb"], table["n_params"] * table["avg_bits"] / 8 / 1000)
-    bytes_by_variant = table.set_index("variant")["file_bytes"]
-    assert (
-        bytes_by_variant["fp32"]
-        > 4 * 211_207
-        > bytes_by_variant["fixed8"]
-        > bytes_by_variant["fixed2"]
-        > bytes_by_variant["fixed1"]
-    )
-    assert bytes_by_variant["fixed1"] >= 211_207 / 8
-    assert table["accuracy"].between(0, 1).all() and table["uar"].between(0, 1).all()
-    assert table.set_index("variant").loc["fp32", "accuracy"] > 1 / 7  # learned something beyond chance
-    assert table["paper_accuracy"].notna().all()
+    np.testing.assert_allclose(table["paper_count_kb"], table["n_params"] * table["avg_bits"] / 8 / 1000)
+    uniform = table[table.quantizer.isin(["none", "uniform"])].set_index("variant")
+    assert uniform.loc["fp32", "size_kb"] == pytest.approx(4 * 211_207 / 1000)
+    # codes plus one float32 scale and offset per tensor (8 tensors) at fixed widths
+    assert uniform.loc["fixed2", "size_kb"] == pytest.approx((211_207 * 2 / 8 + 8 * 8) / 1000, abs=0.002)
+    assert uniform.loc["fp32", "file_bytes"] > 4 * 211_207 > uniform.loc["fixed8", "file_bytes"]
+    assert uniform.loc["fixed2", "file_bytes"] > uniform.loc["fixed1", "file_bytes"] >= 211_207 / 8
+    assert uniform.loc["sensitivity", "avg_bits"] <= uniform.loc["adaptive", "avg_bits"] + 1e-9  # equal b̄ budget
+    quantized = table[table.variant != "fp32"]
+    assert quantized[["delta_vs_fp32", "delta_ci95_low", "delta_ci95_high"]].notna().all().all()
+    assert (quantized["delta_ci95_low"] <= quantized["delta_vs_fp32"] + 1e-12).all()
+    assert table["accuracy"].between(0, 1).all() and table.iloc[0]["accuracy"] > 1 / 7  # beyond chance
+    assert table.loc[table.variant.isin(["fp32", "fixed2", "adaptive"]), "paper_accuracy"].notna().all()
     assert "± " in (work / "results/tables/quantization.md").read_text()
     for plot in ("pareto_emodb", "accuracy_vs_bits_emodb_random", "accuracy_vs_bits_emodb_speaker_independent"):
         assert (work / f"results/plots/{plot}.png").read_bytes()[:4] == b"\x89PNG"
     literature = (work / "results/tables/literature.md").read_text()
-    assert "Logistic Model Tree" in literature and "serbench mlp adaptive" in literature
+    assert "Logistic Model Tree" in literature and "serbench mlp adaptive (uniform)" in literature
 
 
-def test_bit_search_read_validation_data_only(work):
+def test_bit_search_read_its_own_validation_subset_only(work):
     cell = work / "results/quantization/quantized/emodb/random/mlp"
-    metrics = next(r for r in json.loads((cell / "metrics.json").read_text()) if r["variant"] == "adaptive")
-    assert (metrics["fold"], metrics["seed"]) == ("0", 0) and (cell / "packed/fold0/seed0/adaptive.sbq").is_file()
+    records = json.loads((cell / "metrics.json").read_text())
+    metrics = next(r for r in records if r["variant"] == "adaptive" and r["quantizer"] == "ternary" and r["seed"] == 1)
+    assert metrics["fold"] == "0" and (cell / "packed/fold0/seed1/ternary/adaptive.sbq").is_file()
     split = pd.read_csv(work / "results/quantization/splits/emodb/random.csv")
-    validation_ids = set(split.loc[(split.seed == 0) & (split.subset == "validation"), "utterance_id"])
-    assert metrics["search"]["subset"] == "validation"
-    assert metrics["search"]["n_utterances"] == len(validation_ids) == metrics["n_validation"]
-    assert not validation_ids & set(metrics["test_utterances"])
-    # every score the search compared is reproduced from validation data alone
-    model, _ = load_packed(work / "results/quantization/models/emodb/random/mlp/fold0/seed0/fp32.sbq")
+    split = split[split.seed == 1]
+    subset = {name: set(split.loc[split.subset == name, "utterance_id"]) for name in ("validation", "search", "test")}
+    assert not subset["validation"] & subset["search"] and not subset["search"] & set(metrics["test_utterances"])
+    assert metrics["search"]["subset"] == "search"
+    assert metrics["search"]["n_utterances"] == len(subset["search"]) == metrics["n_search"]
+    assert metrics["n_validation"] == len(subset["validation"])  # the other half chose the epoch
+    # every score the search compared is reproduced from the search subset alone
+    model, _ = load_packed(work / "results/quantization/models/emodb/random/mlp/fold0/seed1/fp32.sbq")
     files = CorpusFiles(work / "results/manifests/emodb.csv", work / "results/features/emodb/utterance.npz")
-    split = work / "results/quantization/splits/emodb/random.csv"
-    validation = load_split_data(split, "0", {"emodb": files}, seed=0).subsets["validation"]
-    features, labels = validation.features, validation.labels
-    assert metrics["search"]["baseline_accuracy"] == weighted_accuracy(labels, predict(model, features))
+    split_path = work / "results/quantization/splits/emodb/random.csv"
+    search = load_split_data(split_path, "0", {"emodb": files}, seed=1).subsets["search"]
+    assert metrics["search"]["baseline_accuracy"] == weighted_accuracy(search.labels, predict(model, search.features))
     chosen: dict[str, int] = {}
     for trial in metrics["search"]["trials"]:
         bits = {**chosen, trial["layer"]: trial["bits"]}
-        assert trial["score"] == weighted_accuracy(labels, predict(fake_quantize_model(model, bits), features))
+        quantized = fake_quantize_model(model, bits, "ternary")
+        assert trial["score"] == weighted_accuracy(search.labels, predict(quantized, search.features))
         if trial["accepted"]:
             chosen[trial["layer"]] = trial["bits"]
     assert chosen == {layer: b for layer, b in metrics["bits"].items()}
@@ -194,7 +204,7 @@ def test_every_row_names_its_config_hash_version_commit_and_seed(work):
         assert rows["config_hash"].str.fullmatch(r"[0-9a-f]{12}").all() and rows["config_hash"].nunique() == 1
         assert (rows["serbench_version"] == serbench.__version__).all()
         assert rows["git_commit"].str.startswith(head).all() if head else rows["git_commit"].isna().all()
-    assert set(runs["seed"]) == {"0"} and set(summary["seeds"]) == {"0"}
+    assert set(runs["seed"]) == {"0", "1"} and set(summary["seeds"]) == {"0 1"}
     assert runs["config_hash"][0] == summary["config_hash"][0]
 
 
@@ -228,3 +238,32 @@ def test_interrupted_run_resumes_to_identical_tables(work, tmp_path):
         pd.testing.assert_frame_equal(
             pd.read_csv(tmp_path / "results/tables" / table), pd.read_csv(work / "results/tables" / table)
         )
+
+
+def test_a_damaged_file_names_a_rebuild_command_that_works_as_printed(work):
+    """Last in this module: it damages and rebuilds one cell's metrics file of the shared run."""
+    metrics = work / "results/quantization/quantized/emodb/random/lstm/metrics.json"
+    metrics.write_text(metrics.read_text()[:100])
+    command = [
+        "snakemake",
+        "--snakefile",
+        str(REPO / "workflow" / "Snakefile"),
+        "--directory",
+        str(work),
+        "--configfile",
+        str(work / "config.yaml"),
+        "--cores",
+        "2",
+        "all",
+        "--forcerun",
+        "quantization_table",
+    ]
+    failed = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert failed.returncode != 0
+    hint = re.search(r"rebuild it with: (snakemake .*metrics\.json)", failed.stderr + failed.stdout).group(1)
+    assert f"--configfile {work / 'config.yaml'}" in hint and f"--directory {work}" in hint
+    rebuilt = subprocess.run(hint, shell=True, cwd="/", capture_output=True, text=True, timeout=900)
+    assert rebuilt.returncode == 0, rebuilt.stderr[-3000:]
+    assert "rule download_corpus" not in rebuilt.stdout + rebuilt.stderr
+    assert len(json.loads(metrics.read_text())) > 0
+    snakemake(work, work / "config.yaml", "all")

@@ -6,6 +6,7 @@ command that rebuilds it, never a crash deep in numpy.
 
 from __future__ import annotations
 
+import os
 import zipfile
 from pathlib import Path
 
@@ -21,13 +22,17 @@ class DamagedFileError(ValueError):
 def damaged(path: str | Path, what: str, reason: object) -> DamagedFileError:
     """The error for a damaged workflow output: names the file, the reason and the command that rebuilds it.
 
+    Under the workflow the command is the run's own (``SERBENCH_REBUILD``, set by ``common.smk`` from
+    :func:`serbench.workflow.rebuild_command`): its Snakefile, folder, config files and ``--config`` values.
+
     >>> message = str(damaged("results/features/emodb.npz", "feature cache", "truncated"))
     >>> message.startswith("results/features/emodb.npz: damaged feature cache (truncated); rebuild it with: ")
     True
     >>> message.endswith("snakemake --cores 1 --force results/features/emodb.npz")
     True
     """
-    return DamagedFileError(f"{path}: damaged {what} ({reason}); rebuild it with: snakemake --cores 1 --force {path}")
+    command = os.environ.get("SERBENCH_REBUILD", "snakemake --cores 1 --force")
+    return DamagedFileError(f"{path}: damaged {what} ({reason}); rebuild it with: {command} {path}")
 
 
 def load_checkpoint(path: str | Path) -> dict:

@@ -1,5 +1,4 @@
-"""Reading fold tables (``seed, fold, corpus, utterance_id, subset``, written by :mod:`serbench.protocols`)
-and joining them with manifests and per-utterance caches into arrays per subset."""
+"""Joining fold tables (:mod:`serbench.folds`) with manifests and per-utterance caches into arrays per subset."""
 
 from __future__ import annotations
 
@@ -11,26 +10,7 @@ import pandas as pd
 
 from serbench.cache import load_ragged, load_rows
 from serbench.corpora import read_manifest
-
-SUBSETS: tuple[str, ...] = ("train", "validation", "test")
-FOLD_COLUMNS: tuple[str, ...] = ("seed", "fold", "corpus", "utterance_id", "subset")
-
-
-def read_folds(path: str | Path, seed: int | None = None) -> pd.DataFrame:
-    """Read a fold table, ids and folds as strings; only ``seed``'s rows when given.
-
-    Raises:
-        ValueError: a column of :data:`FOLD_COLUMNS` is missing, or no row has ``seed``.
-    """
-    folds = pd.read_csv(path, dtype={"fold": str, "corpus": str, "utterance_id": str, "subset": str, "emotion": str})
-    missing = set(FOLD_COLUMNS) - set(folds.columns)
-    if missing:
-        raise ValueError(f"{path}: not a fold table, missing columns {sorted(missing)}")
-    if seed is not None:
-        folds = folds[folds["seed"] == seed]
-        if folds.empty:
-            raise ValueError(f"{path}: no folds for seed {seed}")
-    return folds
+from serbench.folds import SUBSETS, read_folds
 
 
 @dataclass(frozen=True)
@@ -53,7 +33,11 @@ class Subset:
 
 @dataclass(frozen=True)
 class SplitData:
-    """Arrays of one fold; ``classes`` are the emotions of the whole fold table, sorted."""
+    """Arrays of one fold; ``classes`` are the emotions of the whole fold table, sorted.
+
+    ``subsets`` has ``train``, ``validation`` and ``test``, and ``search`` where the fold table sets
+    validation utterances aside for the bit search.
+    """
 
     classes: list[str]
     subsets: dict[str, Subset]
@@ -83,6 +67,27 @@ def pad_frames(sequences: list[np.ndarray], max_frames: int) -> tuple[np.ndarray
     return padded, lengths
 
 
+def standardise_groups(items: list[np.ndarray], groups: list[str]) -> list[np.ndarray]:
+    """Each group's items standardised per feature (last axis) with the group's mean and std over all its rows.
+
+    ``groups`` empty leaves the items unchanged; a feature constant within a group is only centred.
+
+    >>> [a.tolist() for a in standardise_groups([np.array([1.0]), np.array([3.0]), np.array([5.0])], ["a", "a", "b"])]
+    [[-1.0], [1.0], [0.0]]
+    """
+    if not groups:
+        return items
+    out = list(items)
+    for group in set(groups):
+        members = [i for i, g in enumerate(groups) if g == group]
+        rows = np.concatenate([np.atleast_2d(items[i]) for i in members])
+        mean, std = rows.mean(axis=0, dtype=np.float64), rows.std(axis=0, dtype=np.float64)
+        std = np.where(std > 0, std, 1.0)
+        for i in members:
+            out[i] = ((items[i] - mean) / std).astype(np.float32)
+    return out
+
+
 class CorpusArrays:
     """Emotions and cached arrays of several corpora, read once and then cut into the subsets of any fold.
 
@@ -91,9 +96,15 @@ class CorpusArrays:
         level: ``"utterance"`` (``(N, dim)``), ``"frames"`` (``(N, T, dim)``) or ``"waveforms"``
             (an object array of ``(samples_i,)`` waveforms, lengths in samples).
         max_frames: frame-level sequences are cut to this many frames.
+        normalise: ``"none"``; ``"corpus"`` or ``"speaker"``: each corpus's (or speaker's) features
+            standardised to zero mean and unit variance per feature with its own statistics, over all its
+            utterances (frames), labels unused (the cross-corpus normalisation of Schuller et al. 2010;
+            the test corpus is normalised with its own statistics).
     """
 
-    def __init__(self, corpora: dict[str, CorpusFiles], level: str = "utterance", max_frames: int = 256):
+    def __init__(
+        self, corpora: dict[str, CorpusFiles], level: str = "utterance", max_frames: int = 256, normalise: str = "none"
+    ):
         self.files, self.level, self.max_frames = corpora, level, max_frames
         self.emotion: dict[tuple[str, str], str] = {}
         self.items: dict[tuple[str, str], np.ndarray] = {}
@@ -101,7 +112,17 @@ class CorpusArrays:
             manifest = read_manifest(files.manifest)
             self.emotion.update(((name, u), e) for u, e in zip(manifest["utterance_id"], manifest["emotion"]))
             ids, items = load_rows(files.features) if level == "utterance" else load_ragged(files.features)
+            items = standardise_groups(list(items), self._groups(manifest, ids, normalise))
             self.items.update(((name, str(u)), item) for u, item in zip(ids, items))
+
+    @staticmethod
+    def _groups(manifest: pd.DataFrame, ids: np.ndarray, normalise: str) -> list[str]:
+        if normalise not in ("none", "corpus", "speaker"):
+            raise ValueError(f"unknown normalisation {normalise!r}; expected none, corpus or speaker")
+        if normalise == "none":
+            return []
+        speaker = dict(zip(manifest["utterance_id"], manifest["speaker"].astype(str)))
+        return [speaker.get(str(u), "") if normalise == "speaker" else "corpus" for u in ids]
 
     def split(self, folds: pd.DataFrame, fold: str, source: str | Path = "fold table") -> SplitData:
         """Arrays of ``fold`` of a fold table (one seed's rows), labels from the manifests.
@@ -123,8 +144,10 @@ class CorpusArrays:
         folds = folds.assign(emotion=emotions)
         folds = folds[folds["fold"] == str(fold)]
         subsets = {}
-        for subset in SUBSETS:
+        for subset in (*SUBSETS, "search"):
             rows = folds[folds["subset"] == subset]
+            if rows.empty and subset == "search":
+                continue
             if rows.empty:
                 raise ValueError(f"{source}: fold {fold} has no {subset} utterances")
             values = []

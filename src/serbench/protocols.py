@@ -17,17 +17,15 @@ early stopping and the quantization bit search read ``validation`` only;
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
-from serbench.atomic import write_csv
-from serbench.corpora import read_manifest
 from serbench.labels import shared_emotions
 
 log = logging.getLogger(__name__)
+MIN_TRAINING_GROUPS = 2  # speakers (or sessions) that must remain for training when some are held out to validate
 
 
 def _table(fold: str, corpus: pd.Series | str, parts: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -88,28 +86,32 @@ def hold_out_validation(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Split training rows into train and validation utterance ids.
 
-    With more than ``validation_speakers`` groups (``rows[group_column]``,
-    speakers or sessions, told apart by ``corpus`` too when present), whole
-    groups are held out. With fewer (TESS has two speakers: one tests, one
-    remains) none can be; validation is then a stratified
-    ``validation_fraction`` of the remaining utterances, and a warning says so.
+    When holding out ``validation_speakers`` groups (``rows[group_column]``,
+    speakers or sessions, told apart by ``corpus`` too when present) leaves at
+    least :data:`MIN_TRAINING_GROUPS` to train on, whole groups are held out.
+    Otherwise (TESS has two speakers: in a speaker fold one tests and one
+    remains; trained on for a cross-corpus test, holding one out would leave
+    half the corpus unused) validation is a stratified ``validation_fraction``
+    of the utterances, and a warning says so.
 
     Returns:
         ``(train_ids, validation_ids)``.
     """
     groups = (rows["corpus"] + "/" if "corpus" in rows else "") + rows[group_column].astype(str)
-    if groups.nunique() > validation_speakers:
+    if groups.nunique() >= validation_speakers + MIN_TRAINING_GROUPS:
         splitter = GroupShuffleSplit(n_splits=1, test_size=validation_speakers, random_state=seed)
         train_index, val_index = next(splitter.split(rows, groups=groups))
         return rows["utterance_id"].to_numpy()[train_index], rows["utterance_id"].to_numpy()[val_index]
     _check_fractions(validation_fraction)
     log.warning(
-        "only %d training speaker(s): validation is a stratified %.0f %% of their utterances, not a held-out speaker",
+        "%d training speaker(s): validation is a stratified %.0f %% of their utterances, not a held-out speaker",
         groups.nunique(),
         100 * validation_fraction,
     )
+    # stratified where every emotion has two utterances to share out; otherwise a plain random share
+    stratify = rows["emotion"] if rows["emotion"].value_counts().min() >= 2 else None
     train_ids, val_ids = train_test_split(
-        rows["utterance_id"].to_numpy(), test_size=validation_fraction, stratify=rows["emotion"], random_state=seed
+        rows["utterance_id"].to_numpy(), test_size=validation_fraction, stratify=stratify, random_state=seed
     )
     return train_ids, val_ids
 
@@ -231,64 +233,3 @@ def cross_corpus_split(
     test_ids = test.loc[test["emotion"].isin(emotions), "utterance_id"].to_numpy()
     corpus_of = dict(zip(train_rows["utterance_id"], train_rows["corpus"])) | dict.fromkeys(test_ids, test_corpus)
     return _table("0", pd.Series(corpus_of), {"train": train_ids, "validation": val_ids, "test": test_ids})
-
-
-def make_folds(protocol: str, manifests: dict[str, pd.DataFrame], seed: int, **settings) -> pd.DataFrame:
-    """Fold table of one protocol and seed.
-
-    Args:
-        protocol: ``random``, ``speaker_independent``, ``fixed_speakers`` or ``cross_corpus``.
-        manifests: corpus name -> manifest; for ``cross_corpus`` the last one is
-            the test corpus, the others train.
-        seed: seed of the split.
-        settings: the protocol's keyword arguments (fractions, ``n_folds``,
-            validation speakers, ``speakers`` lists).
-
-    Raises:
-        ValueError: an unknown protocol, or several corpora given to a single-corpus protocol.
-    """
-    names = list(manifests)
-    if protocol == "cross_corpus":
-        return cross_corpus_split(manifests, names[:-1], names[-1], seed, **settings)
-    if len(names) != 1:
-        raise ValueError(f"protocol {protocol!r} takes one corpus, got {names}")
-    manifest, corpus = manifests[names[0]], names[0]
-    if protocol == "random":
-        return random_split(manifest, corpus, seed, **settings)
-    if protocol == "speaker_independent":
-        return speaker_independent_split(manifest, corpus, seed=seed, **settings)
-    if protocol == "fixed_speakers":
-        return fixed_speaker_split(manifest, corpus, **settings)
-    raise ValueError(
-        f"unknown protocol {protocol!r}; expected random, speaker_independent, fixed_speakers or cross_corpus"
-    )
-
-
-def seeded_folds(make: Callable[[int], pd.DataFrame], seeds: list[int]) -> pd.DataFrame:
-    """The fold tables ``make(seed)`` of every seed in one table, with a leading ``seed`` column.
-
-    >>> table = seeded_folds(lambda s: pd.DataFrame({"fold": ["0"], "utterance_id": [f"u{s}"]}), [3, 4])
-    >>> table.values.tolist()
-    [[3, '0', 'u3'], [4, '0', 'u4']]
-    """
-    return pd.concat([make(seed).assign(seed=seed) for seed in seeds], ignore_index=True).pipe(
-        lambda t: t[["seed", *[c for c in t.columns if c != "seed"]]]
-    )
-
-
-def write_folds(protocol: str, manifests: dict[str, str], seeds: list[int], settings: dict, out: str) -> None:
-    """Fold tables of one protocol for every seed in one CSV (see :func:`make_folds`).
-
-    ``manifests`` maps corpus names to manifest paths; for ``cross_corpus`` the
-    last one is the test corpus. ``settings`` may hold ``exclude_emotions``,
-    emotions left out before splitting (logged), besides the protocol's own arguments.
-    """
-    settings = dict(settings)
-    excluded = set(settings.pop("exclude_emotions", []))
-    tables = {}
-    for name, path in manifests.items():
-        table = read_manifest(path)
-        if excluded:
-            log.info("%s: %d utterances of %s left out", name, table["emotion"].isin(excluded).sum(), sorted(excluded))
-        tables[name] = table[~table["emotion"].isin(excluded)]
-    write_csv(out, seeded_folds(lambda seed: make_folds(protocol, tables, seed, **settings), seeds))

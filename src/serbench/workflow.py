@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -56,6 +57,25 @@ def snakemake_job(scope: dict, rule: str, **wildcards: str) -> Iterator[Any]:
         sys.exit(2)
 
 
+def rebuild_command(
+    snakefile: str | Path, directory: str | Path, configfiles: list[str | Path], config_args: list[str]
+) -> str:
+    """The Snakemake command that rebuilds one output of this run, as the user started it (append the path).
+
+    Damaged-file messages print it (``serbench.cache.damaged`` reads ``SERBENCH_REBUILD``), so that it runs as
+    printed with the user's config files and ``--config`` values.
+
+    >>> rebuild_command("/r/workflow/Snakefile", "/w", ["/w/my.yaml"], ["data_root=/data x"])
+    "snakemake --snakefile /r/workflow/Snakefile --directory /w --configfile /w/my.yaml --config 'data_root=/data x' --cores 1 --force"
+    """  # noqa: E501
+    parts = ["snakemake", "--snakefile", str(snakefile), "--directory", str(directory)]
+    if configfiles:
+        parts += ["--configfile", *map(str, configfiles)]
+    if config_args:
+        parts += ["--config", *config_args]
+    return shlex.join(parts) + " --cores 1 --force"
+
+
 def mock_snakemake(rule: str, configfiles: list[str] | None = None, **wildcards: str) -> Any:
     """The ``snakemake`` object a job of ``rule`` with ``wildcards`` would get, for running a script by hand.
 
@@ -80,6 +100,7 @@ def mock_snakemake(rule: str, configfiles: list[str] | None = None, **wildcards:
     )
 
     os.chdir(REPOSITORY)
+    environment = dict(os.environ)  # the Snakefile sets variables for its jobs; a caller's process keeps its own
     workflow = Workflow(
         config_settings=ConfigSettings(configfiles=[Path(f) for f in configfiles or []]),
         resource_settings=ResourceSettings(),
@@ -99,6 +120,8 @@ def mock_snakemake(rule: str, configfiles: list[str] | None = None, **wildcards:
             files[index] = os.path.abspath(path)
     for path in [*job.output, *job.log]:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+    os.environ.clear()
+    os.environ.update(environment)
     return Snakemake(
         job.input,
         job.output,

@@ -1,8 +1,10 @@
 # What every study shares: validated settings, result paths, log and benchmark paths, wildcard constraints.
+import os
 import sys
 
 from serbench.provenance import study_config_hash
 from serbench.settings import SettingsError, load_settings
+from serbench.workflow import rebuild_command
 
 try:
     SETTINGS = load_settings(config)
@@ -12,12 +14,19 @@ except SettingsError as err:
     )
 
 RESULTS = "results"
+# damaged-file messages print a rebuild command that works as printed (serbench.cache.damaged)
+os.environ["SERBENCH_REBUILD"] = rebuild_command(
+    workflow.main_snakefile,
+    os.getcwd(),
+    workflow.config_settings.configfiles,
+    workflow.config_settings.config_args or [],
+)
 
 
 wildcard_constraints:
     corpus="[a-z0-9]+",
     dataset="[a-z0-9_]+",
-    protocol="random|speaker_independent|cross_corpus",
+    protocol="random|speaker_independent|cross_corpus(_per_corpus|_per_speaker)?",
     model="[a-z0-9_]+",
     setting="base|extra",
     variant=r"(conv|lstm|gru)-[a-z0-9+]+|baseline-\d+",

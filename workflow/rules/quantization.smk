@@ -46,6 +46,7 @@ rule split:
         corpora=lambda w: dataset_corpora(w.dataset),
         split=split_settings,
         seeds=SETTINGS.seeds,
+        search_fraction=SETTINGS.quantization.search_fraction,
     script:
         "../scripts/quantization/split.py"
 
@@ -69,6 +70,7 @@ rule train:
         corpora=lambda w: dataset_corpora(w.dataset),
         model=lambda w: settings(w.model),
         train=settings("train"),
+        normalise=normalisation,
         max_frames=SETTINGS.sequences.max_frames,
     script:
         "../scripts/quantization/train.py"
@@ -96,7 +98,8 @@ rule quantize:
     params:
         corpora=lambda w: dataset_corpora(w.dataset),
         quantization=settings("quantization"),
-        variants=SETTINGS.quantization.variants(),
+        batch_size=SETTINGS.train.batch_size,
+        normalise=normalisation,
         max_frames=SETTINGS.sequences.max_frames,
     script:
         "../scripts/quantization/quantize.py"

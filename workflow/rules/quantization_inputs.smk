@@ -1,8 +1,10 @@
 # Settings, paths and input functions of the quantization rules (quantization.smk).
 
 CROSS = SETTINGS.cross_corpus_datasets()
+# cross-corpus protocols by feature normalisation (the same split, features standardised differently)
+NORMALISED = {"none": "cross_corpus", "corpus": "cross_corpus_per_corpus", "speaker": "cross_corpus_per_speaker"}
 CELLS = [(c, p) for c in SETTINGS.corpora for p in SETTINGS.protocols] + [
-    (d, "cross_corpus") for d in CROSS
+    (d, NORMALISED[n]) for d in CROSS for n in SETTINGS.cross_corpus_normalisation
 ]
 FRAME_LEVEL = {"lstm", "attention_gru", "cnn1d"}
 
@@ -19,10 +21,19 @@ def cell_inputs(wildcards):
     corpora = dataset_corpora(wildcards.dataset)
     level = "frames" if wildcards.model in FRAME_LEVEL else "utterance"
     return {
-        "split": f"{RESULTS}/quantization/splits/{wildcards.dataset}/{wildcards.protocol}.csv",
+        "split": f"{RESULTS}/quantization/splits/{wildcards.dataset}/{split_protocol(wildcards.protocol)}.csv",
         "manifests": manifests(corpora),
         "features": [f"{RESULTS}/features/{c}/{level}.npz" for c in corpora],
     }
+
+
+def split_protocol(protocol):
+    """The protocol whose fold table a cell reads: the normalised cross-corpus protocols share one."""
+    return "cross_corpus" if protocol.startswith("cross_corpus") else protocol
+
+
+def normalisation(wildcards):
+    return {p: n for n, p in NORMALISED.items()}.get(wildcards.protocol, "none")
 
 
 def split_settings(wildcards):

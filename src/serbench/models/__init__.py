@@ -7,7 +7,7 @@ from typing import Any
 from torch import nn
 
 from serbench.models.attention_gru import AttentionGRU
-from serbench.models.base import Classifier, predict, valid_lengths
+from serbench.models.base import Classifier, logits, predict, trim, valid_lengths
 from serbench.models.cnn1d import CNN1D
 from serbench.models.lstm import LSTMClassifier
 from serbench.models.mlp import MLP
@@ -41,4 +41,14 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-__all__ = ["MODELS", "Classifier", "build_model", "count_parameters", "model_class", "predict", "valid_lengths"]
+__all__ = [
+    "MODELS",
+    "Classifier",
+    "build_model",
+    "count_parameters",
+    "logits",
+    "model_class",
+    "predict",
+    "trim",
+    "valid_lengths",
+]

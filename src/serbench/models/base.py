@@ -37,6 +37,9 @@ class Classifier(nn.Module):
             flat = features[np.arange(features.shape[1])[None, :] < valid_lengths(features, lengths).numpy()[:, None]]
         else:
             flat = features
+        # float64 sums: numpy's float32 reductions round differently with the array's memory alignment, which
+        # would make a model depend on what else its process allocated
+        flat = flat.astype(np.float64)
         std = flat.std(axis=0)
         self.feature_mean.copy_(torch.as_tensor(flat.mean(axis=0)))
         self.feature_std.copy_(torch.as_tensor(np.where(std > 0, std, 1.0)))
@@ -49,15 +52,32 @@ def valid_lengths(features: np.ndarray, lengths: np.ndarray | None) -> torch.Ten
     return torch.as_tensor(lengths, dtype=torch.long)
 
 
+def trim(inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """A batch of frame sequences ``(batch, frames, dim)`` cut to its longest valid length; other inputs unchanged.
+
+    Every family ignores what follows an utterance's ``lengths`` frames, so this changes no result, only the work.
+
+    >>> trim(torch.zeros(2, 9, 3), torch.tensor([4, 6])).shape
+    torch.Size([2, 6, 3])
+    """
+    return inputs[:, : int(lengths.max())] if inputs.ndim == 3 else inputs
+
+
 @torch.no_grad()
+def logits(
+    model: nn.Module, features: np.ndarray, lengths: np.ndarray | None = None, batch_size: int = 256
+) -> torch.Tensor:
+    """Class scores ``(N, classes)`` of ``(N, dim)`` or ``(N, frames, dim)`` inputs with ``lengths (N,)``, eval mode."""
+    model.eval()
+    inputs, valid = torch.as_tensor(features, dtype=torch.float32), valid_lengths(features, lengths)
+    return torch.cat([model(trim(x, n), n) for x, n in zip(inputs.split(batch_size), valid.split(batch_size))])
+
+
 def predict(
     model: nn.Module, features: np.ndarray, lengths: np.ndarray | None = None, batch_size: int = 256
 ) -> np.ndarray:
     """Class indices ``(N,)`` for inputs ``(N, dim)`` or ``(N, frames, dim)`` with ``lengths (N,)``, in eval mode."""
-    model.eval()
-    inputs, valid = torch.as_tensor(features, dtype=torch.float32), valid_lengths(features, lengths)
-    chunks = zip(inputs.split(batch_size), valid.split(batch_size))
-    return torch.cat([model(x, n).argmax(dim=1) for x, n in chunks]).numpy()
+    return logits(model, features, lengths, batch_size).argmax(dim=1).numpy()
 
 
 def frame_mask(lengths: torch.Tensor, frames: int) -> torch.Tensor:

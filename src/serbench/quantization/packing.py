@@ -1,18 +1,21 @@
-"""Bit-packed model files (``.sbq``): b bits per weight plus per-tensor scales.
+"""Bit-packed model files (``.sbq``): b bits per weight plus the scales and offsets the quantizer stores.
 
 Layout, little-endian::
 
-    b"SBQ1" | uint32 header length | JSON header | tensor payloads
+    b"SBQ2" | uint32 header length | JSON header | tensor payloads
 
 The header names the registered model, its constructor arguments, the class
-names and, per tensor, its shape, bit-width and payload length. A quantized
-tensor's payload is its float32 scale followed by its codes packed ``bits`` to
-a value with :func:`numpy.packbits` (most significant bit first); a float32
-tensor or buffer is stored raw.
+names, the quantizer, the SHA-256 of the payloads, and per tensor its shape,
+bit-width, channels and payload length. A quantized tensor's payload is its
+float32 scales, its float32 offsets (one each per channel) and its codes
+packed ``bits`` to a value with :func:`numpy.packbits` (most significant bit
+first); a float32 tensor or buffer is stored raw. Reading checks the
+checksum, so a damaged file is named rather than silently mispredicting.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import struct
 from pathlib import Path
@@ -26,9 +29,9 @@ from serbench.atomic import atomic_path
 from serbench.cache import damaged
 from serbench.models import build_model
 from serbench.quantization.layers import quantization_layers
-from serbench.quantization.quantizers import FLOAT_BITS, dequantize_array, quantize_array
+from serbench.quantization.quantizers import FLOAT_BITS, Codes, cached_codes, dequantize
 
-MAGIC = b"SBQ1"
+MAGIC = b"SBQ2"
 
 
 def pack_codes(codes: np.ndarray, bits: int) -> bytes:
@@ -50,6 +53,15 @@ def unpack_codes(payload: bytes, count: int, bits: int) -> np.ndarray:
     return (bit_matrix * weights).sum(axis=1).astype(np.uint8)
 
 
+def stored_bytes(n_values: int, bits: int, channels: int) -> int:
+    """Bytes one tensor's payload takes: packed codes plus a float32 scale and offset per channel, or raw float32.
+
+    >>> stored_bytes(1000, 2, 4), stored_bytes(1000, 32, 1)
+    (282, 4000)
+    """
+    return 4 * n_values if bits == FLOAT_BITS else -(-n_values * bits // 8) + 8 * channels
+
+
 def save_packed(
     path: str | Path,
     model: nn.Module,
@@ -57,8 +69,10 @@ def save_packed(
     model_kwargs: dict[str, Any],
     classes: list[str],
     bits: dict[str, int],
+    quantizer: str = "uniform",
+    cache: dict | None = None,
 ) -> int:
-    """Write ``model`` quantized to ``bits`` per layer (32 = float32) as a packed file.
+    """Write ``model`` quantized to ``bits`` per layer (32 = float32) with ``quantizer`` as a packed file.
 
     Args:
         path: destination (written atomically).
@@ -66,33 +80,55 @@ def save_packed(
         model_name: its registry name; ``model_kwargs`` rebuild it.
         classes: class names in label-index order.
         bits: bit-width per layer of :func:`quantization_layers`; missing layers stay float32.
+        quantizer: a registered quantizer (:mod:`serbench.quantization.quantizers`).
+        cache: codes already computed for this model and quantizer (``quantizers.cached_codes``).
 
     Returns:
         The file's size in bytes.
     """
-    layer_bits = {
-        name: bits.get(layer, FLOAT_BITS) for layer, names in quantization_layers(model).items() for name in names
-    }
+    layer_bits = {n: bits.get(layer, FLOAT_BITS) for layer, names in quantization_layers(model).items() for n in names}
     entries, payloads = [], []
     for name, tensor in list(model.named_parameters()) + list(model.named_buffers()):
-        values = tensor.detach().numpy().astype(np.float32)
-        width = layer_bits.get(name, FLOAT_BITS)
+        width, channels = layer_bits.get(name, FLOAT_BITS), 1
         if width == FLOAT_BITS:
-            payload = values.tobytes()
+            payload = tensor.detach().numpy().astype(np.float32).tobytes()
         else:
-            codes, scale = quantize_array(values, width)
-            payload = np.float32(scale).tobytes() + pack_codes(codes, width)
-        entries.append({"name": name, "shape": list(values.shape), "bits": width, "nbytes": len(payload)})
+            codes = cached_codes({} if cache is None else cache, name, tensor, width, quantizer)
+            channels = len(codes.scale)
+            payload = (
+                codes.scale.numpy().astype(np.float32).tobytes()
+                + codes.offset.numpy().astype(np.float32).tobytes()
+                + pack_codes(codes.codes.numpy(), width)
+            )
+        entries.append(
+            {"name": name, "shape": list(tensor.shape), "bits": width, "channels": channels, "nbytes": len(payload)}
+        )
         payloads.append(payload)
+    body = b"".join(payloads)
     header = json.dumps(
-        {"model": model_name, "kwargs": model_kwargs, "classes": classes, "tensors": entries}, separators=(",", ":")
+        {
+            "model": model_name,
+            "kwargs": model_kwargs,
+            "classes": classes,
+            "quantizer": quantizer,
+            "sha256": hashlib.sha256(body).hexdigest(),
+            "tensors": entries,
+        },
+        separators=(",", ":"),
     ).encode()
     with atomic_path(path) as tmp:
-        with open(tmp, "wb") as out:
-            out.write(MAGIC + struct.pack("<I", len(header)) + header)
-            for payload in payloads:
-                out.write(payload)
+        tmp.write_bytes(MAGIC + struct.pack("<I", len(header)) + header + body)
     return Path(path).stat().st_size
+
+
+def _tensor(entry: dict, payload: bytes) -> torch.Tensor:
+    count, width, channels = int(np.prod(entry["shape"])), entry["bits"], entry["channels"]
+    if width == FLOAT_BITS:
+        return torch.from_numpy(np.frombuffer(payload, dtype=np.float32).copy()).reshape(entry["shape"])
+    scale = torch.from_numpy(np.frombuffer(payload[: 4 * channels], dtype=np.float32).copy())
+    offset = torch.from_numpy(np.frombuffer(payload[4 * channels : 8 * channels], dtype=np.float32).copy())
+    codes = torch.from_numpy(unpack_codes(payload[8 * channels :], count, width)).reshape(entry["shape"])
+    return dequantize(Codes(codes, scale, offset))
 
 
 def load_packed(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
@@ -102,32 +138,29 @@ def load_packed(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
         ``(model, header)``: the model in eval mode; the header dict.
 
     Raises:
-        DamagedFileError: the file is not a serbench packed model or is damaged;
-            the message names the file and the command that rebuilds it.
+        DamagedFileError: the file is not a serbench packed model, or its payload does not match its
+            checksum; the message names the file and the command that rebuilds it.
     """
     try:
         data = Path(path).read_bytes()
         if data[:4] != MAGIC:
-            raise ValueError("no SBQ1 magic")
+            raise ValueError("no SBQ2 magic")
         (header_len,) = struct.unpack("<I", data[4:8])
         header = json.loads(data[8 : 8 + header_len])
-        offset, state = 8 + header_len, {}
+        body = data[8 + header_len :]
+        if hashlib.sha256(body).hexdigest() != header["sha256"]:
+            raise ValueError("payload does not match its checksum")
+        offset, state = 0, {}
         for entry in header["tensors"]:
-            payload = data[offset : offset + entry["nbytes"]]
+            payload = body[offset : offset + entry["nbytes"]]
             if len(payload) != entry["nbytes"]:
                 raise ValueError(f"tensor {entry['name']} is cut short")
             offset += entry["nbytes"]
-            count, width = int(np.prod(entry["shape"])), entry["bits"]
-            if width == FLOAT_BITS:
-                values = np.frombuffer(payload, dtype=np.float32)
-            else:
-                scale = np.frombuffer(payload[:4], dtype=np.float32)[0]
-                values = dequantize_array(unpack_codes(payload[4:], count, width), scale, width)
-            state[entry["name"]] = torch.from_numpy(values.copy().reshape(entry["shape"]))
-        if offset != len(data):
-            raise ValueError(f"{len(data) - offset} trailing bytes")
+            state[entry["name"]] = _tensor(entry, payload)
+        if offset != len(body):
+            raise ValueError(f"{len(body) - offset} trailing bytes")
         model = build_model(header["model"], **header["kwargs"])
         model.load_state_dict(state)
-    except (OSError, ValueError, KeyError, struct.error, json.JSONDecodeError, RuntimeError) as err:
+    except (OSError, ValueError, KeyError, struct.error, RuntimeError) as err:
         raise damaged(path, "packed model", err) from err
     return model.eval(), header

@@ -1,68 +1,87 @@
-"""Quantization variants of one trained model: fp32, fixedB (B = 1..8) and adaptive."""
+"""The bit-width assignments of one trained model under one quantizer: fixed widths, the paper's adaptive
+(importance-guided) search, and the sensitivity allocator at the adaptive assignment's b̄.
+
+Every score the allocators compare is taken on the ``search`` subset only: a
+share of the validation utterances that did not choose the early-stopping
+epoch (see ``quantization.search_fraction``).
+"""
 
 from __future__ import annotations
 
-import re
-
+import torch
 from torch import nn
 
 from serbench.dataset import Subset
 from serbench.metrics import weighted_accuracy
-from serbench.models import predict
-from serbench.quantization.importance import layer_importance
+from serbench.models import logits
+from serbench.quantization.importance import average_bits, layer_importance
 from serbench.quantization.layers import quantization_layers
 from serbench.quantization.quantizers import fake_quantize_model
 from serbench.quantization.search import search_bit_widths
-from serbench.settings import AdaptiveSettings
+from serbench.quantization.sensitivity import allocate, layer_sensitivity
+from serbench.settings import QuantizationSettings
 
-_FIXED = re.compile(r"fixed([1-8])")
+
+def layer_counts(model: nn.Module) -> dict[str, int]:
+    """Parameters per layer of :func:`quantization_layers`."""
+    params = dict(model.named_parameters())
+    return {layer: sum(params[n].numel() for n in names) for layer, names in quantization_layers(model).items()}
 
 
-def variant_bits(
-    variant: str, model: nn.Module, validation: Subset, adaptive: AdaptiveSettings
-) -> tuple[dict[str, int], dict]:
-    """Bit-width per layer for a variant, and what was learned choosing it.
+def allocations(
+    model: nn.Module, search: Subset, cfg: QuantizationSettings, quantizer: str, cache: dict | None = None
+) -> dict[str, tuple]:
+    """Bit-width per layer of every post-training variant, and what was learned choosing it.
 
     Args:
-        variant: ``fp32``, ``fixed1`` ... ``fixed8`` or ``adaptive``.
         model: the trained float32 model.
-        validation: the validation subset, the only data the adaptive search scores.
-        adaptive: settings of the adaptive scheme.
+        search: the subset the allocators score (validation utterances that did not choose the epoch).
+        cfg: fixed widths, adaptive settings, whether to run the sensitivity allocator.
+        quantizer: a registered quantizer.
+        cache: codes of this model and quantizer, kept for packing (``quantizers.cached_codes``).
 
     Returns:
-        ``(bits, details)``: bits empty for fp32; details hold the layer
-        importances and the search trace for ``adaptive``.
-
-    Raises:
-        ValueError: an unknown variant name.
+        Variant -> ``(bits, details)``: ``fixed<b>`` (every layer at b), ``adaptive`` (eq. 4's search, with
+        the layer importances and the full trace), ``sensitivity`` (the measured loss increases and the b̄
+        budget it met).
     """
-    layers = list(quantization_layers(model))
-    if variant == "fp32":
-        return {}, {}
-    if match := _FIXED.fullmatch(variant):
-        return {layer: int(match.group(1)) for layer in layers}, {}
-    if variant != "adaptive":
-        raise ValueError(f"unknown quantization variant {variant!r}; expected fp32, fixed1..fixed8 or adaptive")
-    stats = layer_importance(model, adaptive.alpha, adaptive.entropy_weight)
+    counts = layer_counts(model)
+    out: dict[str, tuple] = {f"fixed{b}": ({layer: b for layer in counts}, {}) for b in cfg.fixed_bits}
 
-    def validation_accuracy(bits: dict[str, int]) -> float:
-        predicted = predict(fake_quantize_model(model, bits), validation.features, validation.lengths)
-        return weighted_accuracy(validation.labels, predicted)
+    cache = {} if cache is None else cache
 
-    result = search_bit_widths(
-        {layer: s["importance"] for layer, s in stats.items()},
-        validation_accuracy,
-        adaptive.t_margin,
-        adaptive.candidates,
-    )
-    details = {
-        "layer_stats": stats,
-        "search": {
-            "subset": "validation",
-            "n_utterances": int(len(validation.labels)),
-            "order": result.order,
-            "baseline_accuracy": result.baseline_score,
-            "trials": result.trials,
+    def scores(bits: dict[str, int]) -> torch.Tensor:
+        return logits(fake_quantize_model(model, bits, quantizer, cache), search.features, search.lengths)
+
+    def accuracy(bits: dict[str, int]) -> float:
+        return weighted_accuracy(search.labels, scores(bits).argmax(dim=1).numpy())
+
+    def loss(bits: dict[str, int]) -> float:
+        return float(torch.nn.functional.cross_entropy(scores(bits), torch.as_tensor(search.labels)))
+
+    stats = layer_importance(model, cfg.adaptive.alpha, cfg.adaptive.entropy_weight)
+    importance = {layer: s["importance"] for layer, s in stats.items()}
+    result = search_bit_widths(importance, accuracy, cfg.adaptive.t_margin, cfg.adaptive.candidates)
+    out["adaptive"] = (
+        result.bits,
+        {
+            "layer_stats": stats,
+            "search": {
+                "subset": "search",
+                "n_utterances": int(len(search.labels)),
+                "order": result.order,
+                "baseline_accuracy": result.baseline_score,
+                "trials": result.trials,
+            },
         },
-    }
-    return result.bits, details
+    )
+    if cfg.sensitivity:
+        budget = average_bits(counts, result.bits)
+        sensitivity = layer_sensitivity(list(counts), loss, cfg.adaptive.candidates)
+        out["sensitivity"] = (
+            allocate(sensitivity, counts, budget),
+            {
+                "sensitivity": {"subset": "search", "loss_increase": sensitivity, "budget_avg_bits": budget},
+            },
+        )
+    return out

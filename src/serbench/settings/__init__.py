@@ -10,11 +10,11 @@ imported, so the Snakemake process stays light.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
-from serbench.settings.base import Corpus, Section, Seeds
+from serbench.settings.base import Corpus, ModelFamily, Section, Seeds
 from serbench.settings.quantization import (
     AdaptiveSettings,
     AttentionGRUSettings,
@@ -23,6 +23,7 @@ from serbench.settings.quantization import (
     FeatureSettings,
     LSTMSettings,
     MLPSettings,
+    QATSettings,
     QuantizationSettings,
     RandomSplitSettings,
     SequenceSettings,
@@ -40,6 +41,7 @@ __all__ = [
     "FeatureSettings",
     "LSTMSettings",
     "MLPSettings",
+    "QATSettings",
     "QuantizationSettings",
     "RandomSplitSettings",
     "SelfDistillSettings",
@@ -53,7 +55,6 @@ __all__ = [
 ]
 
 Study = Literal["quantization", "distilhubert", "selfdistill"]
-ModelFamily = Literal["mlp", "lstm", "attention_gru", "cnn1d"]
 
 
 class Settings(Section):
@@ -61,9 +62,12 @@ class Settings(Section):
 
     data_root: str = Field("data", description="folder holding one sub-folder per corpus in its official layout")
     studies: list[Study] = Field(["quantization"], description="studies that `snakemake all` builds")
-    download_sha256: dict[Corpus, str | None] = Field(
-        {"emodb": None, "tess": None, "ravdess": None},
-        description="sha256 of each official archive; null = not pinned (the download logs what it computed)",
+    download_checksums: dict[Corpus, Annotated[str, Field(pattern=r"^(md5|sha1|sha256):[0-9a-f]+$")] | None] = Field(
+        {"emodb": None, "tess": None, "ravdess": "md5:bc696df654c87fed845eb13823edef8a", "cremad": None},
+        description="checksum of each official archive as published by its distributor, algorithm:hex. RAVDESS: "
+        "the MD5 Zenodo publishes for Audio_Speech_Actors_01-24.zip (no SHA-256 is published). EmoDB "
+        "(emodb.bilderbar.info), TESS (a zip the Borealis Dataverse assembles on request) and CREMA-D publish "
+        "none: null, and the download logs the SHA-256 it computed, to pin here",
     )
     corpora: list[Corpus] = Field(["emodb", "tess"], min_length=1, description="corpora of the quantization study")
     features: FeatureSettings = FeatureSettings()
@@ -76,7 +80,14 @@ class Settings(Section):
         [CrossCorpusSettings(train=["emodb"], test="ravdess"), CrossCorpusSettings(train=["tess"], test="ravdess")],
         description="cross-corpus experiments, named <train>_to_<test>",
     )
-    seeds: Seeds = Field([0, 1, 2, 3, 4], min_length=1, description="seeds of split, initialisation and shuffling")
+    cross_corpus_normalisation: list[Literal["none", "corpus", "speaker"]] = Field(
+        ["none", "corpus", "speaker"],
+        min_length=1,
+        description="feature standardisation of cross-corpus experiments, each a protocol of its own: none (the "
+        "model's own, fitted on training data), corpus or speaker (each corpus's or speaker's features with its "
+        "own statistics, as Schuller et al. 2010; protocols cross_corpus_per_corpus, cross_corpus_per_speaker)",
+    )
+    seeds: Seeds = Field(list(range(10)), min_length=1, description="seeds of split, initialisation and shuffling")
     models: list[ModelFamily] = Field(
         ["mlp", "lstm", "attention_gru", "cnn1d"],
         min_length=1,

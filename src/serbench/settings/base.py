@@ -6,7 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Corpus = Literal["emodb", "tess", "ravdess", "cremad", "iemocap", "demos"]
+Corpus = Literal["emodb", "tess", "ravdess", "cremad", "iemocap", "demos", "savee"]
+ModelFamily = Literal["mlp", "lstm", "attention_gru", "cnn1d"]
 Bits = Annotated[int, Field(ge=1, le=8)]
 Fraction = Annotated[float, Field(gt=0, lt=0.5)]
 Probability = Annotated[float, Field(ge=0, le=1)]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from serbench.settings.base import Bits, Corpus, Fraction, Probability, Section
+from serbench.settings.base import Bits, Corpus, Fraction, ModelFamily, Probability, Section
 
 
 class FeatureSettings(Section):
@@ -36,7 +36,7 @@ class SpeakerIndependentSettings(Section):
     """Speaker (or session) folds: each group of speakers tests once."""
 
     n_folds: dict[Corpus, Annotated[int, Field(ge=2)]] = Field(
-        {"emodb": 10, "tess": 2, "ravdess": 6, "cremad": 5, "iemocap": 5, "demos": 5},
+        {"emodb": 10, "tess": 2, "ravdess": 6, "cremad": 5, "iemocap": 5, "demos": 5, "savee": 4},
         description="folds per corpus (EmoDB 10 = leave-one-speaker-out, TESS 2, RAVDESS 6 groups of 4 actors)",
     )
     validation_speakers: int = Field(1, ge=1, description="training speakers held out to validate")
@@ -114,16 +114,58 @@ class AdaptiveSettings(Section):
         return self
 
 
-class QuantizationSettings(Section):
-    """Fixed bit-widths for every layer, and the adaptive scheme."""
+QuantizerName = Literal["uniform", "mse", "ternary", "symmetric"]
 
+
+class QATSettings(Section):
+    """Quantization-aware fine-tuning (beyond the paper): straight-through estimator from the trained model."""
+
+    families: list[ModelFamily] = Field(
+        ["mlp"], description="model families fine-tuned (each costs a few training epochs)"
+    )
+    quantizers: list[QuantizerName] = Field(["uniform"], description="quantizers whose assignments are fine-tuned")
+    fixed_bits: tuple[Bits, ...] = Field((2,), description="fixed widths fine-tuned (variants fixed<b>+qat)")
+    adaptive: bool = Field(True, description="fine-tune the adaptive assignment too (variant adaptive+qat)")
+    epochs: int = Field(10, ge=1, description="upper bound on epochs")
+    patience: int = Field(3, ge=1, description="epochs without a better quantized validation accuracy")
+    learning_rate: float = Field(1e-4, gt=0, description="Adam step size")
+
+
+class QuantizationSettings(Section):
+    """Quantizers, fixed bit-widths for every layer, the paper's adaptive scheme, a sensitivity allocator, QAT."""
+
+    quantizers: list[QuantizerName] = Field(
+        ["uniform", "mse", "ternary"],
+        min_length=1,
+        description="uniform: 2^b levels min-max per tensor (default; the paper names none); mse: per-channel, "
+        "MSE-optimal clipping; ternary: TWN at 2 bits, XNOR at 1; symmetric: 2^(b-1)-1 levels a side "
+        "(earlier releases)",
+    )
     fixed_bits: tuple[Bits, ...] = Field((8, 7, 6, 5, 4, 3, 2, 1), description="fixed widths applied to every layer")
     adaptive: AdaptiveSettings = AdaptiveSettings()
+    sensitivity: bool = Field(
+        True, description="also allocate by measured validation-loss increase at the adaptive variant's b̄"
+    )
+    qat: QATSettings = QATSettings()
+    search_fraction: float = Field(
+        0.5,
+        gt=0,
+        lt=1,
+        description="share of each fold's validation utterances set aside for the bit search (stratified); "
+        "the rest chose the early-stopping epoch",
+    )
 
-    def variants(self) -> list[str]:
-        """Variant names: ``fp32``, ``fixed<b>`` widest first, ``adaptive``.
+    def variants(self, family: str, quantizer: str) -> list[str]:
+        """Variant names of one quantizer for a model family: fixed widths, adaptive, sensitivity, QAT rows.
 
-        >>> QuantizationSettings(fixed_bits=(2, 8)).variants()
-        ['fp32', 'fixed8', 'fixed2', 'adaptive']
+        >>> QuantizationSettings(fixed_bits=(2, 8)).variants("mlp", "uniform")
+        ['fixed8', 'fixed2', 'adaptive', 'sensitivity', 'fixed2+qat', 'adaptive+qat']
+        >>> QuantizationSettings(fixed_bits=(2,), sensitivity=False).variants("lstm", "uniform")
+        ['fixed2', 'adaptive']
         """
-        return ["fp32", *(f"fixed{b}" for b in sorted(self.fixed_bits, reverse=True)), "adaptive"]
+        names = [f"fixed{b}" for b in sorted(self.fixed_bits, reverse=True)] + ["adaptive"]
+        names += ["sensitivity"] if self.sensitivity else []
+        if family in self.qat.families and quantizer in self.qat.quantizers:
+            names += [f"fixed{b}+qat" for b in sorted(self.qat.fixed_bits, reverse=True)]
+            names += ["adaptive+qat"] if self.qat.adaptive else []
+        return names

@@ -1,4 +1,4 @@
-"""Quantize every trained model of one cell to every variant, bit-packed, and score each packed file."""
+"""Quantize every trained model of one cell with every quantizer and variant, packed, and score each file."""
 
 from serbench.workflow import snakemake_job
 
@@ -13,10 +13,11 @@ with snakemake_job(globals(), "quantize", dataset="emodb", protocol="random", mo
         job.input.models,
         job.input.split,
         corpora,
-        job.params.variants,
         QuantizationSettings(**job.params.quantization),
+        job.params.batch_size,
         job.params.max_frames,
         run,
         job.output.packed,
         job.output.metrics,
+        job.params.normalise,
     )

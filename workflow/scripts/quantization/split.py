@@ -1,9 +1,9 @@
-"""Fold tables of one dataset and protocol, every seed in one file (serbench.protocols)."""
+"""Fold tables of one dataset and protocol, every seed in one file, validation shared with the bit search."""
 
 from serbench.workflow import snakemake_job
 
 with snakemake_job(globals(), "split", dataset="emodb", protocol="random") as job:
-    from serbench.protocols import write_folds
+    from serbench.folds import write_folds
 
     write_folds(
         job.wildcards.protocol,
@@ -11,4 +11,5 @@ with snakemake_job(globals(), "split", dataset="emodb", protocol="random") as jo
         job.params.seeds,
         job.params.split,
         job.output[0],
+        job.params.search_fraction,
     )

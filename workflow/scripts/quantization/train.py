@@ -16,4 +16,5 @@ with snakemake_job(globals(), "train", dataset="emodb", protocol="random", model
         TrainSettings(**job.params.train),
         job.params.max_frames,
         job.output[0],
+        job.params.normalise,
     )

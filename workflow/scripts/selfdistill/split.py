@@ -3,7 +3,7 @@
 from serbench.workflow import snakemake_job
 
 with snakemake_job(globals(), "selfdistill_split") as job:
-    from serbench.protocols import write_folds
+    from serbench.folds import write_folds
 
     write_folds(
         job.params.protocol, {job.params.corpus: job.input.manifest}, job.params.seeds, job.params.split, job.output[0]

@@ -12,7 +12,8 @@ import torch
 from transformers import AutoModel
 
 from serbench.atomic import write_json
-from serbench.dataset import CorpusFiles, load_split_data, read_folds
+from serbench.dataset import CorpusFiles, load_split_data
+from serbench.folds import read_folds
 from serbench.metrics import unweighted_average_recall
 from serbench.settings.ssl import HeadSettings
 from serbench.ssl.onnx_export import (

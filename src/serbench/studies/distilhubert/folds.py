@@ -7,8 +7,9 @@ import pandas as pd
 
 from serbench.atomic import write_csv
 from serbench.corpora import read_manifest
+from serbench.folds import seeded_folds
 from serbench.labels import LABEL_MAPS
-from serbench.protocols import seeded_folds, speaker_independent_split
+from serbench.protocols import speaker_independent_split
 
 
 def add_extra_training(folds: pd.DataFrame, extra: dict[str, pd.DataFrame]) -> pd.DataFrame:

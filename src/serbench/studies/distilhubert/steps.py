@@ -14,7 +14,8 @@ from sklearn.metrics import confusion_matrix, f1_score
 from serbench.atomic import atomic_path, write_json
 from serbench.cache import load_checkpoint, load_ragged, load_rows, save_rows
 from serbench.corpora import read_manifest
-from serbench.dataset import CorpusArrays, CorpusFiles, SplitData, read_folds
+from serbench.dataset import CorpusArrays, CorpusFiles, SplitData
+from serbench.folds import read_folds
 from serbench.labels import LABEL_MAPS
 from serbench.metrics import classification_scores
 from serbench.provenance import stamp

@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 
 from serbench.atomic import write_figure  # noqa: E402
 
@@ -27,8 +28,40 @@ def pareto_front(size: pd.Series, accuracy: pd.Series) -> list[int]:
     return front
 
 
+MARKERS = {"": "o", "fixed": "o", "importance": "*", "sensitivity": "D"}
+MARKER_SIZES = {"o": 6, "*": 15, "D": 7}
+
+
+def _style(row: pd.Series, colours: dict[str, str]) -> dict:
+    """Colour by quantizer (fp32 black), marker by allocator, hollow for quantization-aware fine-tuning."""
+    marker = MARKERS[row["allocator"]]
+    colour = "black" if row["variant"] == "fp32" else colours[row["quantizer"]]
+    face = "none" if row["qat"] else colour
+    return dict(
+        marker=marker, markersize=MARKER_SIZES[marker], color=colour, markerfacecolor=face, linestyle="none", capsize=2
+    )
+
+
+def _legend(ax, colours: dict[str, str]) -> None:
+    handles = [Line2D([], [], color=c, marker="s", linestyle="none", label=q) for q, c in colours.items()]
+    handles += [
+        Line2D([], [], color="grey", marker=m, linestyle="none", label=a or "fp32") for a, m in MARKERS.items() if a
+    ]
+    handles.append(Line2D([], [], color="grey", marker="o", markerfacecolor="none", linestyle="none", label="+ QAT"))
+    ax.legend(handles=handles, fontsize=7)
+
+
+def _colours(rows: pd.DataFrame) -> dict[str, str]:
+    quantizers = sorted(q for q in rows["quantizer"].unique() if q != "none")
+    return {q: f"C{i}" for i, q in enumerate(quantizers)}
+
+
 def plot_pareto(table: pd.DataFrame, dataset: str, out: str | Path, protocol: str | None = None) -> None:
-    """Accuracy (WA) against size in KB for one dataset, Pareto front drawn, adaptive starred.
+    """Accuracy (WA) against stored size in KB, one panel per model family, Pareto front drawn.
+
+    Colour marks the quantizer, the marker the allocator (circle fixed, star the paper's importance-guided
+    search, diamond the sensitivity allocator), hollow markers quantization-aware fine-tuning; the
+    paper's Table 2 points are grey squares.
 
     Args:
         table: summary from :func:`serbench.studies.quantization.tables.summarize`.
@@ -40,38 +73,16 @@ def plot_pareto(table: pd.DataFrame, dataset: str, out: str | Path, protocol: st
         ValueError: the table has no rows for ``dataset`` (and ``protocol``).
     """
     rows = _rows(table, dataset, protocol)
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for (model, protocol), group in rows.groupby(["model", "protocol"]):
-        ax.errorbar(
-            group["size_kb"],
-            100 * group["accuracy"],
-            yerr=100 * group["accuracy_std"],
-            fmt="o",
-            capsize=3,
-            label=f"{model} ({protocol})",
-        )
+    models = sorted(rows["model"].unique())
+    colours = _colours(rows)
+    fig, axes = plt.subplots(1, len(models), figsize=(5.5 * len(models), 4.5), squeeze=False)
+    for ax, model in zip(axes[0], models):
+        group = rows[rows["model"] == model]
         for _, row in group.iterrows():
-            ax.annotate(
-                row["variant"],
-                (row["size_kb"], 100 * row["accuracy"]),
-                fontsize=7,
-                xytext=(4, 4),
-                textcoords="offset points",
-            )
-        adaptive = group[group["variant"] == "adaptive"]
-        ax.scatter(
-            adaptive["size_kb"],
-            100 * adaptive["accuracy"],
-            marker="*",
-            s=260,
-            zorder=5,
-            edgecolor="black",
-            label=f"{model} adaptive",
-        )
-    front = rows.loc[pareto_front(rows["size_kb"], rows["accuracy"])]
-    ax.step(front["size_kb"], 100 * front["accuracy"], where="post", color="grey", linestyle="--", label="Pareto front")
-    paper = rows.dropna(subset=["paper_accuracy"])
-    if not paper.empty:
+            ax.errorbar(row["size_kb"], 100 * row["accuracy"], yerr=100 * row["accuracy_std"], **_style(row, colours))
+        front = group.loc[pareto_front(group["size_kb"], group["accuracy"])]
+        ax.step(front["size_kb"], 100 * front["accuracy"], where="post", color="grey", linestyle="--", linewidth=0.8)
+        paper = group.dropna(subset=["paper_accuracy"]).drop_duplicates("variant")
         ax.scatter(
             paper["paper_size_kb"],
             100 * paper["paper_accuracy"],
@@ -80,12 +91,12 @@ def plot_pareto(table: pd.DataFrame, dataset: str, out: str | Path, protocol: st
             edgecolor="grey",
             label="paper (Table 2)",
         )
-    ax.set_xscale("log")
-    ax.set_xlabel("model size (KB, parameters × b̄ / 8 / 1000)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title(f"{dataset}: accuracy vs size of quantized models")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+        ax.set_xscale("log")
+        ax.set_xlabel("stored size (KB: codes, scales and offsets)")
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_title(f"{dataset}, {model}" + (f", {protocol}" if protocol else ""))
+        ax.grid(alpha=0.3)
+    _legend(axes[0][0], colours)
     write_figure(out, fig)
 
 
@@ -101,45 +112,48 @@ def _rows(table: pd.DataFrame, dataset: str, protocol: str | None = None) -> pd.
 
 
 def plot_accuracy_vs_bits(table: pd.DataFrame, dataset: str, protocol: str, out: str | Path) -> None:
-    """Accuracy against average bit-width b̄ per model family (Shinde et al. 2024, Figure 2).
+    """Accuracy against average bit-width b̄, one panel per quantizer (Shinde et al. 2024, Figure 2).
 
-    Fixed-bit variants and fp32 are joined by a line per family; the adaptive
-    variant is a star at its b̄; error bars are the std over seeds and folds.
+    Per model family, fp32 and the fixed widths are joined by a line; the
+    adaptive search is a star and the sensitivity allocator a diamond at their
+    b̄, hollow after quantization-aware fine-tuning; error bars are the std over
+    seeds and folds.
 
     Raises:
         ValueError: no rows for ``dataset`` and ``protocol``.
     """
     rows = _rows(table, dataset, protocol)
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for model, group in rows.groupby("model", sort=True):
-        fixed = group[group["variant"] != "adaptive"].sort_values("avg_bits")
-        line = ax.errorbar(
-            fixed["avg_bits"],
-            100 * fixed["accuracy"],
-            yerr=100 * fixed["accuracy_std"],
-            marker="o",
-            capsize=3,
-            label=f"{model} ({int(group['n_params'].iloc[0]):,} params)",
-        )
-        adaptive = group[group["variant"] == "adaptive"]
-        ax.errorbar(
-            adaptive["avg_bits"],
-            100 * adaptive["accuracy"],
-            yerr=100 * adaptive["accuracy_std"],
-            marker="*",
-            markersize=16,
-            markeredgecolor="black",
-            color=line.lines[0].get_color(),
-            capsize=3,
-            linestyle="none",
-        )
-    ax.set_xscale("log", base=2)
-    ax.set_xticks([1, 2, 3, 4, 5, 6, 7, 8, 32], labels=["1", "2", "3", "4", "5", "6", "7", "8", "32 (fp32)"])
-    ax.set_xlabel("average bit-width b̄ (eq. 5); ★ = layer-importance adaptive")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title(f"{dataset}, {protocol} protocol: accuracy vs bit-width")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    quantizers = sorted(q for q in rows["quantizer"].unique() if q != "none")
+    fp32 = rows[rows["variant"] == "fp32"]
+    fig, axes = plt.subplots(1, len(quantizers), figsize=(5.5 * len(quantizers), 4.5), squeeze=False, sharey=True)
+    for ax, quantizer in zip(axes[0], quantizers):
+        for i, (model, group) in enumerate(rows[rows["quantizer"] == quantizer].groupby("model", sort=True)):
+            colour = f"C{i}"
+            line = pd.concat([fp32[fp32["model"] == model], group[group["allocator"] == "fixed"]])
+            line = line[~line["qat"]].sort_values("avg_bits")
+            ax.errorbar(
+                line["avg_bits"],
+                100 * line["accuracy"],
+                yerr=100 * line["accuracy_std"],
+                marker="o",
+                capsize=3,
+                color=colour,
+                label=f"{model} ({int(line['n_params'].iloc[0]):,} params)",
+            )
+            for _, row in group[(group["allocator"] != "fixed") | group["qat"]].iterrows():
+                ax.errorbar(
+                    row["avg_bits"],
+                    100 * row["accuracy"],
+                    yerr=100 * row["accuracy_std"],
+                    **{**_style(row, {quantizer: colour}), "markeredgecolor": "black"},
+                )
+        ax.set_xscale("log", base=2)
+        ax.set_xticks([1, 2, 3, 4, 5, 6, 7, 8, 32], labels=["1", "2", "3", "4", "5", "6", "7", "8", "32 (fp32)"])
+        ax.set_xlabel("average bit-width b̄ (eq. 5); ★ adaptive, ◆ sensitivity, hollow + QAT")
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_title(f"{dataset}, {protocol}: {quantizer} quantizer")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
     write_figure(out, fig)
 
 
@@ -153,7 +167,7 @@ def write_plots(
         pareto: corpus -> PNG of accuracy against size (``pareto_protocol``'s rows).
         bits: ``(dataset, protocol)`` -> PNG of accuracy against b̄ (the paper's Figure 2).
     """
-    table = pd.read_csv(table_path, dtype={"dataset": str})
+    table = pd.read_csv(table_path, dtype={"dataset": str}).fillna({"allocator": ""})
     for dataset, out in pareto.items():
         plot_pareto(table, dataset, out, pareto_protocol)
     for (dataset, protocol), out in bits.items():

@@ -16,21 +16,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from torch import nn
 
 from serbench.atomic import write_json
 from serbench.cache import save_ragged, save_rows
 from serbench.corpora import read_manifest
-from serbench.dataset import CorpusArrays, CorpusFiles, read_folds
+from serbench.dataset import CorpusArrays, CorpusFiles, Subset
 from serbench.features import extract_corpus
+from serbench.folds import read_folds
 from serbench.metrics import classification_scores
 from serbench.models import build_model, count_parameters, model_class, predict
 from serbench.provenance import stamp
 from serbench.quantization.importance import average_bits, paper_size_kb
 from serbench.quantization.layers import quantization_layers
-from serbench.quantization.packing import load_packed, save_packed
+from serbench.quantization.packing import load_packed, save_packed, stored_bytes
 from serbench.quantization.quantizers import FLOAT_BITS, fake_quantize_model
-from serbench.quantization.variants import variant_bits
+from serbench.quantization.variants import allocations, layer_counts
 from serbench.settings import FeatureSettings, QuantizationSettings, TrainSettings
+from serbench.studies.quantization.qat import quantization_aware_training
 from serbench.studies.quantization.training import train_classifier
 
 log = logging.getLogger(__name__)
@@ -44,7 +47,7 @@ def features(manifest_path: str, utterance_out: str, frames_out: str, cfg: Featu
     start = time.perf_counter()
     ids, frames = extract_corpus(read_manifest(manifest_path), cfg, threads)
     save_ragged(frames_out, ids, frames)
-    save_rows(utterance_out, ids, np.stack([f.mean(axis=0) for f in frames]))
+    save_rows(utterance_out, ids, np.stack([f.mean(axis=0, dtype=np.float64) for f in frames]).astype(np.float32))
     log.info("%d utterances, %d frames in %.1f s", len(ids), sum(map(len, frames)), time.perf_counter() - start)
 
 
@@ -66,13 +69,15 @@ def train_cell(
     cfg: TrainSettings,
     max_frames: int,
     out_dir: str,
+    normalise: str = "none",
 ) -> None:
     """Train one model per fold and seed of a fold table; write each float32-packed with its history.
 
+    ``normalise`` standardises features per corpus or speaker first (:class:`serbench.dataset.CorpusArrays`).
     Writes ``<out_dir>/fold<f>/seed<s>/fp32.sbq`` and ``history.json``.
     """
     folds = read_folds(split_path)
-    arrays = CorpusArrays(corpora, model_class(model_name).input_level, max_frames)
+    arrays = CorpusArrays(corpora, model_class(model_name).input_level, max_frames, normalise)
     for seed, fold in _runs(folds):
         data = arrays.split(folds[folds["seed"] == seed], fold, split_path)
         train = data.subsets["train"]
@@ -93,68 +98,108 @@ def train_cell(
         log.info("fold %s seed %d: best validation accuracy %.4f", fold, seed, history["best_validation_accuracy"])
 
 
+def _packed_record(
+    model: nn.Module,
+    header: dict,
+    bits: dict[str, int],
+    quantizer: str,
+    out_model: Path,
+    test: Subset,
+    cache: dict | None = None,
+) -> dict:
+    """Pack ``model`` at ``bits``, load the file back, score it on ``test``; sizes, bits and scores of the run.
+
+    Raises:
+        RuntimeError: the packed file predicts differently from the fake-quantized model (a packing bug).
+    """
+    cache = {} if cache is None else cache  # codes of this model and quantizer, computed once
+    file_bytes = save_packed(
+        out_model, model, header["model"], header["kwargs"], header["classes"], bits, quantizer, cache
+    )
+    packed, saved = load_packed(out_model)
+    predicted = predict(packed, test.features, test.lengths)
+    if bits and not np.array_equal(
+        predicted, predict(fake_quantize_model(model, bits, quantizer, cache), test.features, test.lengths)
+    ):
+        raise RuntimeError(f"{out_model}: packed model predicts differently from the fake-quantized model")
+    counts = layer_counts(model)
+    full_bits = {layer: bits.get(layer, FLOAT_BITS) for layer in counts}
+    avg = average_bits(counts, full_bits)
+    params = dict(model.named_parameters())
+    layer_of_param = {n: layer for layer, names in quantization_layers(model).items() for n in names}
+    channels = {entry["name"]: entry["channels"] for entry in saved["tensors"]}
+    stored = sum(stored_bytes(p.numel(), full_bits[layer_of_param[n]], channels[n]) for n, p in params.items())
+    return {
+        "quantizer": quantizer if bits else "none",
+        "bits": full_bits,
+        "avg_bits": avg,
+        "n_params": count_parameters(model),
+        "size_kb": stored / 1000,
+        "paper_count_kb": paper_size_kb(count_parameters(model), avg),
+        "file_bytes": file_bytes,
+        "file_sha256": saved["sha256"],
+        "n_test": int(len(test.labels)),
+        "n_correct": int((predicted == test.labels).sum()),
+        "test_utterances": test.ids.tolist(),
+        **classification_scores(test.labels, predicted),
+    }
+
+
 def quantize_cell(
     models_dir: str,
     split_path: str,
     corpora: dict[str, CorpusFiles],
-    variants: list[str],
     cfg: QuantizationSettings,
+    batch_size: int,
     max_frames: int,
     run: dict,
     out_dir: str,
     out_metrics: str,
+    normalise: str = "none",
 ) -> None:
-    """Quantize every trained model of a cell to every variant, write each bit-packed, score each packed file.
+    """Quantize every trained model of a cell with every quantizer and variant, pack each, score each packed file.
 
-    Writes ``<out_dir>/fold<f>/seed<s>/<variant>.sbq`` and one JSON list of run
-    records (``run`` fields, variant, bits, b̄, sizes, test scores, and for
-    ``adaptive`` the layer importances and the bit-search trace) to ``out_metrics``.
-    Bits are chosen on the validation split only; the test split is scored on
-    the model loaded back from its packed file.
-
-    Raises:
-        RuntimeError: a packed file predicts differently from the fake-quantized
-            model (a packing bug, never expected).
+    Per fold and seed: the float32 model (variant ``fp32``), then per quantizer the fixed widths, the
+    paper's adaptive search, the sensitivity allocator at its b̄, and quantization-aware fine-tuning of
+    the fixed-2 and adaptive assignments (families in ``qat.families``). Writes
+    ``<out_dir>/fold<f>/seed<s>/<quantizer>/<variant>.sbq`` and one JSON list of run records to
+    ``out_metrics``. Allocators score the ``search`` subset, QAT chooses its epoch on ``validation``;
+    the test split is scored once per file, on the model loaded back from it. Each record carries the
+    test set's chance levels: the majority class's share (WA) and ``1/k`` for ``k`` classes (UA).
     """
     folds = read_folds(split_path)
-    arrays = None
-    records = []
+    arrays, records = None, []
     for seed, fold in _runs(folds):
         model, header = load_packed(_run_dir(models_dir, fold, seed) / "fp32.sbq")
-        arrays = arrays or CorpusArrays(corpora, model_class(header["model"]).input_level, max_frames)
+        arrays = arrays or CorpusArrays(corpora, model_class(header["model"]).input_level, max_frames, normalise)
         data = arrays.split(folds[folds["seed"] == seed], fold, split_path)
         test, validation = data.subsets["test"], data.subsets["validation"]
-        counts = {
-            layer: sum(dict(model.named_parameters())[n].numel() for n in names)
-            for layer, names in quantization_layers(model).items()
+        search = data.subsets.get("search", validation)
+        sizes = {
+            "n_validation": int(len(validation.labels)),
+            "n_search": int(len(search.labels)),
+            "chance_wa": float(np.bincount(test.labels).max() / len(test.labels)),
+            "chance_ua": 1 / len(data.classes),
         }
-        for variant in variants:
-            bits, details = variant_bits(variant, model, validation, cfg.adaptive)
-            out_model = _run_dir(out_dir, fold, seed) / f"{variant}.sbq"
-            file_bytes = save_packed(out_model, model, header["model"], header["kwargs"], header["classes"], bits)
-            packed, _ = load_packed(out_model)
-            predicted = predict(packed, test.features, test.lengths)
-            if not np.array_equal(predicted, predict(fake_quantize_model(model, bits), test.features, test.lengths)):
-                raise RuntimeError(f"{out_model}: packed model predicts differently from the fake-quantized model")
-            full_bits = {layer: bits.get(layer, FLOAT_BITS) for layer in counts}
-            avg = average_bits(counts, full_bits)
-            records.append(
-                {
-                    **run,
-                    "fold": fold,
-                    "seed": seed,
-                    "variant": variant,
-                    "bits": full_bits,
-                    "avg_bits": avg,
-                    "n_params": count_parameters(model),
-                    "size_kb": paper_size_kb(count_parameters(model), avg),
-                    "file_bytes": file_bytes,
-                    "n_test": int(len(test.labels)),
-                    "n_validation": int(len(validation.labels)),
-                    "test_utterances": test.ids.tolist(),
-                    **classification_scores(test.labels, predicted),
-                    **details,
-                    **stamp(),
-                }
-            )
+        directory = _run_dir(out_dir, fold, seed)
+        fp32 = _packed_record(model, header, {}, "uniform", directory / "fp32.sbq", test)
+        records.append({**run, "fold": fold, "seed": seed, "variant": "fp32", **fp32, **sizes, **stamp()})
+        for quantizer in cfg.quantizers:
+            cache: dict = {}  # codes of the trained model, shared by the allocators and the packing
+            assigned = allocations(model, search, cfg, quantizer, cache)
+            for variant in cfg.variants(header["model"], quantizer):
+                base, _, qat = variant.partition("+")
+                bits, details = assigned[base]
+                tuned, codes = model, cache
+                if qat:
+                    tuned, history = quantization_aware_training(
+                        model, bits, quantizer, data.subsets["train"], validation, cfg.qat, batch_size, seed
+                    )
+                    details, codes = {"qat": history}, {}
+                path = directory / quantizer / f"{variant}.sbq"
+                record = _packed_record(tuned, header, bits, quantizer, path, test, codes)
+                records.append(
+                    {**run, "fold": fold, "seed": seed, "variant": variant, **record, **sizes, **details, **stamp()}
+                )
+        log.info("fold %s seed %d quantized", fold, seed)
     write_json(out_metrics, records)

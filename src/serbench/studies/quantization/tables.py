@@ -1,8 +1,20 @@
-"""The quantization study's tables: per-run rows, their mean ± std, and the step that writes them."""
+"""The quantization study's tables: per-run rows, their mean ± std, paired differences against fp32 with
+bootstrap intervals, and the step that writes them.
+
+Statistics that can tell variants apart: every quantized model is compared
+with the float32 model it was quantized from (same data, same seed). Folds are
+pooled within a seed: a seed's accuracy is over the test utterances of all its
+folds together (one fold for the random split and cross-corpus tests), so each
+seed gives one paired difference ``Δ = accuracy(variant) - accuracy(fp32)``.
+The table reports the mean Δ over seeds and its 95 % percentile bootstrap
+interval over seeds (scipy.stats.bootstrap, 9,999 resamples, fixed seed).
+"""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+from scipy.stats import bootstrap
 
 from serbench.atomic import write_csv, write_text
 from serbench.cache import read_json
@@ -14,38 +26,56 @@ RUN_COLUMNS = [
     "dataset",
     "protocol",
     "model",
+    "quantizer",
     "variant",
     "fold",
     "seed",
     "n_params",
     "avg_bits",
     "size_kb",
+    "paper_count_kb",
     "file_bytes",
     "accuracy",
     "uar",
     "macro_f1",
+    "chance_wa",
+    "chance_ua",
     "n_test",
+    "n_correct",
+    "n_search",
     "serbench_version",
     "git_commit",
 ]
 SCORES = ["accuracy", "uar", "macro_f1"]
-KEYS = ["dataset", "model", "protocol", "variant"]
+KEYS = ["dataset", "model", "protocol", "quantizer", "variant"]
+CELL = ["dataset", "model", "protocol"]
+POOLING = "per seed, test utterances of all folds pooled; Δ mean and 95% bootstrap interval over seeds"
 
 
 def variant_order(variant: str) -> int:
-    """Sort key: fp32 first, then fixed8 down to fixed1, adaptive last."""
-    if variant == "fp32":
+    """Sort key: fp32, fixed8 ... fixed1, adaptive, sensitivity, then the QAT rows in the same order.
+
+    >>> sorted(["adaptive+qat", "fixed2", "fp32", "sensitivity", "fixed8", "adaptive"], key=variant_order)
+    ['fp32', 'fixed8', 'fixed2', 'adaptive', 'sensitivity', 'adaptive+qat']
+    """
+    base, _, qat = variant.partition("+")
+    if base == "fp32":
         return 0
-    if variant.startswith("fixed"):
-        return 9 - int(variant[5:])
-    return 10
+    rank = 9 - int(base[5:]) if base.startswith("fixed") else {"adaptive": 9, "sensitivity": 10}.get(base, 11)
+    return rank + (20 if qat else 0)
+
+
+def allocator(variant: str) -> str:
+    """How a variant's widths were chosen: ``fixed``, ``importance`` (eq. 4), ``sensitivity``, or ``""`` for fp32."""
+    base = variant.partition("+")[0]
+    return "" if base == "fp32" else "fixed" if base.startswith("fixed") else {"adaptive": "importance"}.get(base, base)
 
 
 def read_runs(records: list[dict]) -> pd.DataFrame:
-    """One row per (dataset, protocol, model, variant, fold, seed) from the quantize step's run records.
+    """One row per (dataset, protocol, model, quantizer, variant, fold, seed) from the quantize step's records.
 
     Raises:
-        ValueError: a record lacks a column; the message names the run.
+        ValueError: a record lacks a column.
     """
     try:
         rows = [{column: record[column] for column in RUN_COLUMNS} for record in records]
@@ -54,20 +84,74 @@ def read_runs(records: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=RUN_COLUMNS)
 
 
-def summarize(runs: pd.DataFrame) -> pd.DataFrame:
-    """Mean over folds and seeds per dataset × model × protocol × variant, with std of each score.
+def interval(deltas: np.ndarray) -> tuple[float, float]:
+    """95 % percentile bootstrap interval of the mean of ``deltas``; NaN with fewer than two values.
 
-    Adds the paper's accuracy and size (Shinde et al. 2024, Table 2) where the
-    paper reports that corpus (dataset), model and variant, on rows of its protocol (random).
+    >>> interval(np.array([0.01, 0.01, 0.01]))
+    (0.01, 0.01)
+    """
+    if len(deltas) < 2:
+        return float("nan"), float("nan")
+    if np.ptp(deltas) == 0:
+        return float(deltas[0]), float(deltas[0])
+    result = bootstrap(
+        (deltas,),
+        np.mean,
+        confidence_level=0.95,
+        n_resamples=9999,
+        method="percentile",
+        random_state=np.random.default_rng(0),
+    )
+    return float(result.confidence_interval.low), float(result.confidence_interval.high)
+
+
+def paired_deltas(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per variant row and seed, pooled test accuracy minus the same models' fp32 pooled accuracy.
+
+    Returns:
+        Columns ``KEYS + [seed, delta]``.
+    """
+    pooled = runs.groupby([*KEYS, "seed"], as_index=False)[["n_correct", "n_test"]].sum()
+    pooled["pooled_accuracy"] = pooled["n_correct"] / pooled["n_test"]
+    reference = pooled[pooled["variant"] == "fp32"][[*CELL, "seed", "pooled_accuracy"]]
+    paired = pooled.merge(reference, on=[*CELL, "seed"], suffixes=("", "_fp32"))
+    return paired.assign(delta=paired["pooled_accuracy"] - paired["pooled_accuracy_fp32"])[[*KEYS, "seed", "delta"]]
+
+
+def summarize(runs: pd.DataFrame) -> pd.DataFrame:
+    """Mean over folds and seeds per dataset × model × protocol × quantizer × variant, with std of each score,
+    the paired Δ against fp32 and its interval, and the paper's figures.
+
+    The paper's accuracy and size (Shinde et al. 2024, Table 2) stand beside rows of its protocol (random)
+    for the corpus, model and variant it reports.
     """
     grouped = runs.groupby(KEYS, sort=False)
-    table = grouped[["n_params", "avg_bits", "size_kb", "file_bytes", *SCORES, "n_test"]].mean()
+    means = [
+        "n_params",
+        "avg_bits",
+        "size_kb",
+        "paper_count_kb",
+        "file_bytes",
+        *SCORES,
+        "chance_wa",
+        "chance_ua",
+        "n_test",
+    ]
+    table = grouped[means].mean()
     for score in SCORES:
         table[f"{score}_std"] = grouped[score].std(ddof=1).fillna(0.0)
-    table["n_runs"] = grouped.size()
+    table["n_seeds"], table["n_folds"], table["n_runs"] = (
+        grouped["seed"].nunique(),
+        grouped["fold"].nunique(),
+        grouped.size(),
+    )
     for column in ("serbench_version", "git_commit", "seed"):
         table["seeds" if column == "seed" else column] = grouped[column].agg(distinct_values)
     table = table.reset_index()
+    deltas = paired_deltas(runs).groupby(KEYS)["delta"]
+    stats = pd.DataFrame({"delta_vs_fp32": deltas.mean(), "ci": deltas.agg(lambda d: interval(d.to_numpy()))})
+    stats[["delta_ci95_low", "delta_ci95_high"]] = pd.DataFrame(stats.pop("ci").tolist(), index=stats.index)
+    table = table.merge(stats.reset_index(), on=KEYS, how="left")
     paper = shinde2024_table2().rename(
         columns={"corpus": "dataset", "accuracy": "paper_accuracy", "size_kb": "paper_size_kb"}
     )
@@ -76,21 +160,25 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
         on=["dataset", "model", "variant"],
         how="left",
     )
-    table.loc[table["protocol"] != "random", ["paper_accuracy", "paper_size_kb"]] = float(
-        "nan"
-    )  # the paper's split only
-    table["n_params"] = table["n_params"].astype(int)
-    table["file_bytes"] = table["file_bytes"].round().astype(int)
-    order = table["variant"].map(variant_order)
-    table = table.assign(_order=order).sort_values(["dataset", "model", "protocol", "_order"]).drop(columns="_order")
+    table.loc[table["protocol"] != "random", ["paper_accuracy", "paper_size_kb"]] = float("nan")  # the paper's split
+    table = table.assign(
+        allocator=table["variant"].map(allocator),
+        qat=table["variant"].str.endswith("+qat"),
+        pooling=POOLING,
+        n_params=table["n_params"].astype(int),
+        file_bytes=table["file_bytes"].round().astype(int),
+    )
+    table = table.assign(_order=table["variant"].map(variant_order), _fp32=table["quantizer"] != "none")
+    table = table.sort_values(["dataset", "model", "protocol", "_fp32", "quantizer", "_order"])
+    table = table.drop(columns=["_order", "_fp32"])
     columns = [
-        "dataset",
-        "model",
-        "protocol",
-        "variant",
+        *KEYS,
+        "allocator",
+        "qat",
         "n_params",
         "avg_bits",
         "size_kb",
+        "paper_count_kb",
         "file_bytes",
         "accuracy",
         "accuracy_std",
@@ -98,8 +186,16 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
         "uar_std",
         "macro_f1",
         "macro_f1_std",
+        "delta_vs_fp32",
+        "delta_ci95_low",
+        "delta_ci95_high",
+        "chance_wa",
+        "chance_ua",
         "n_test",
+        "n_seeds",
+        "n_folds",
         "n_runs",
+        "pooling",
         "paper_accuracy",
         "paper_size_kb",
         "serbench_version",
@@ -109,14 +205,15 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     return table[columns].reset_index(drop=True)
 
 
+def _percent(value: float, digits: int = 2) -> str:
+    return "" if pd.isna(value) else f"{100 * value:.{digits}f}"
+
+
 def to_markdown(table: pd.DataFrame) -> str:
-    """The summary as a Markdown table, scores as ``mean ± std`` in percent."""
+    """The summary as a Markdown table: scores as ``mean ± std`` in percent, Δ with its interval."""
     shown = pd.DataFrame(
         {
-            "dataset": table["dataset"],
-            "model": table["model"],
-            "protocol": table["protocol"],
-            "variant": table["variant"],
+            **{k: table[k] for k in KEYS},
             "b̄": table["avg_bits"].map("{:.2f}".format),
             "size (KB)": table["size_kb"].map("{:.1f}".format),
             "file (bytes)": table["file_bytes"],
@@ -124,15 +221,30 @@ def to_markdown(table: pd.DataFrame) -> str:
                 label: [f"{100 * m:.2f} ± {100 * s:.2f}" for m, s in zip(table[score], table[f"{score}_std"])]
                 for label, score in (("WA %", "accuracy"), ("UA %", "uar"), ("macro-F1 %", "macro_f1"))
             },
-            "runs": table["n_runs"],
-            "paper WA %": table["paper_accuracy"].map(lambda v: "" if pd.isna(v) else f"{100 * v:.2f}"),
+            "Δ WA vs fp32 [95% CI]": [
+                "" if v == "fp32" else f"{_percent(d)} [{_percent(lo)}, {_percent(hi)}]"
+                for v, d, lo, hi in zip(
+                    table["variant"], table["delta_vs_fp32"], table["delta_ci95_low"], table["delta_ci95_high"]
+                )
+            ],
+            "chance WA / UA %": [
+                f"{100 * w:.1f} / {100 * u:.1f}" for w, u in zip(table["chance_wa"], table["chance_ua"])
+            ],
+            "n (seeds × folds)": [f"{s} × {f}" for s, f in zip(table["n_seeds"], table["n_folds"])],
+            "paper WA %": table["paper_accuracy"].map(_percent),
             "paper size (KB)": table["paper_size_kb"].map(lambda v: "" if pd.isna(v) else f"{v:.0f}"),
         }
     )
     note = (
         "\n\nWA = accuracy, UA = unweighted average recall; mean ± std over seeds and folds. "
-        "Size = parameters × b̄ / 8 / 1000 (the paper's count); file = bytes of the bit-packed model on disk. "
-        "Paper figures: Shinde et al. 2024, Table 2 (random 80/10/10 split).\n"
+        f"Δ: {POOLING}. Chance: the test set's majority-class share (WA) and 1/k (UA). "
+        "Size = bytes of every code, scale and offset stored / 1000 (KB); file = the packed file on disk, header and "
+        "standardisation buffers included. Quantizers: uniform = 2^b levels, min-max per tensor (default; the paper "
+        "names none); mse = per-channel, MSE-optimal clipping; ternary = TWN at 2 bits, XNOR at 1; symmetric = "
+        "2^(b-1)-1 levels a side (earlier releases). Variants: adaptive = the paper's importance-guided search "
+        "(eq. 4); sensitivity = measured loss increase at the adaptive b̄; +qat = quantization-aware fine-tuning. "
+        "Bit searches score the search half of the validation split. Paper figures: Shinde et al. 2024, Table 2 "
+        "(random 80/10/10 split).\n"
     )
     return shown.to_markdown(index=False) + note
 

@@ -14,7 +14,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from serbench.dataset import Subset
-from serbench.models import predict, valid_lengths
+from serbench.models import predict, trim, valid_lengths
 from serbench.settings import TrainSettings
 from serbench.training import fit
 
@@ -38,7 +38,7 @@ def epoch_runner(
         total = 0.0
         for inputs, lengths, labels in loader:
             optimizer.zero_grad()
-            loss = loss_fn(model(inputs, lengths), labels)
+            loss = loss_fn(model(trim(inputs, lengths), lengths), labels)
             loss.backward()
             optimizer.step()
             total += loss.item() * len(labels)

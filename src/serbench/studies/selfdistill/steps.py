@@ -12,7 +12,8 @@ from transformers import AutoModel
 
 from serbench.atomic import atomic_path, write_json
 from serbench.cache import load_checkpoint
-from serbench.dataset import CorpusArrays, CorpusFiles, load_split_data, read_folds
+from serbench.dataset import CorpusArrays, CorpusFiles, load_split_data
+from serbench.folds import read_folds
 from serbench.metrics import unweighted_average_recall
 from serbench.provenance import stamp
 from serbench.settings.ssl import SelfDistillSettings

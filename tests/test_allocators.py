@@ -1,0 +1,89 @@
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import family
+from serbench.dataset import Subset
+from serbench.models import predict
+from serbench.quantization.importance import average_bits
+from serbench.quantization.quantizers import fake_quantize_model
+from serbench.quantization.sensitivity import allocate, layer_sensitivity
+from serbench.quantization.variants import allocations, layer_counts
+from serbench.settings import QATSettings, QuantizationSettings, TrainSettings
+from serbench.studies.quantization.qat import quantization_aware_training
+from serbench.studies.quantization.training import train_classifier
+
+CENTRES = np.random.default_rng(7).normal(size=(4, 10)) * 2.0
+
+
+def blobs(n, seed):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 4, size=n)
+    features = (CENTRES[labels] + rng.normal(size=(n, 10)) * 1.5).astype(np.float32)
+    return Subset(features, np.ones(n, dtype=np.int64), labels, np.arange(n))
+
+
+@pytest.fixture(scope="module")
+def trained():
+    torch.manual_seed(0)
+    model = family("mlp", 10, 4, hidden=(64, 32))
+    train_classifier(model, blobs(600, 0), blobs(100, 1), TrainSettings(max_epochs=40, patience=5), seed=0)
+    return model
+
+
+def test_allocation_is_the_cheapest_combination_within_the_budget():
+    rng = np.random.default_rng(0)
+    sensitivity = {layer: {b: float(rng.uniform(0, 1) / b) for b in (1, 2, 4, 8)} for layer in "abc"}
+    counts = {"a": 100, "b": 300, "c": 50}
+    chosen = allocate(sensitivity, counts, 2.5)
+    assert average_bits(counts, chosen) <= 2.5
+    brute = min(
+        (sum(sensitivity[layer][b] for layer, b in zip("abc", combo)), combo)
+        for combo in itertools.product((1, 2, 4, 8), repeat=3)
+        if average_bits(counts, dict(zip("abc", combo))) <= 2.5
+    )
+    assert tuple(chosen.values()) == brute[1]
+    with pytest.raises(ValueError, match="no bit-width combination"):
+        allocate(sensitivity, counts, 0.5)
+
+
+def test_sensitivity_is_the_loss_increase_of_one_layer_at_a_time():
+    calls = []
+
+    def loss(bits):
+        calls.append(dict(bits))
+        return 1.0 + sum(1.0 / b for b in bits.values())
+
+    measured = layer_sensitivity(["x", "y"], loss, (1, 4))
+    assert measured == {"x": {1: 1.0, 4: 0.25}, "y": {1: 1.0, 4: 0.25}}
+    assert all(len(c) <= 1 for c in calls)
+
+
+def test_sensitivity_allocator_meets_the_adaptive_b_bar_and_reads_the_search_subset_only(trained):
+    search = blobs(80, 2)
+    cfg = QuantizationSettings(fixed_bits=(2,), adaptive={"t_margin": 0.3})
+    assigned = allocations(trained, search, cfg, "uniform")
+    counts = layer_counts(trained)
+    adaptive_bits = average_bits(counts, assigned["adaptive"][0])
+    assert average_bits(counts, assigned["sensitivity"][0]) <= adaptive_bits + 1e-9
+    details = assigned["sensitivity"][1]["sensitivity"]
+    assert details["subset"] == "search" and details["budget_avg_bits"] == pytest.approx(adaptive_bits)
+    assert assigned["adaptive"][1]["search"]["n_utterances"] == 80
+
+
+def test_quantization_aware_training_recovers_one_bit_accuracy_and_leaves_the_model_alone(trained):
+    train, validation, test = blobs(600, 0), blobs(100, 1), blobs(400, 3)
+    bits = {layer: 1 for layer in layer_counts(trained)}
+    before = {k: v.clone() for k, v in trained.state_dict().items()}
+
+    def accuracy(model):
+        return float((predict(fake_quantize_model(model, bits, "uniform"), test.features) == test.labels).mean())
+
+    tuned, history = quantization_aware_training(
+        trained, bits, "uniform", train, validation, QATSettings(epochs=15, patience=5, learning_rate=1e-3), 32, seed=0
+    )
+    assert accuracy(tuned) >= accuracy(trained) + 0.02  # 8 more of 400 test utterances
+    assert history["best_validation_accuracy"] == max(history["validation_accuracy"])
+    assert all(torch.equal(before[k], v) for k, v in trained.state_dict().items())

@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 import serbench
+from conftest import write_tone
 from serbench.dataset import CorpusFiles, load_split_data
 from serbench.metrics import weighted_accuracy
 from serbench.models import predict
@@ -267,3 +268,33 @@ def test_a_damaged_file_names_a_rebuild_command_that_works_as_printed(work):
     assert "rule download_corpus" not in rebuilt.stdout + rebuilt.stderr
     assert len(json.loads(metrics.read_text())) > 0
     snakemake(work, work / "config.yaml", "all")
+
+
+def test_savee_copy_runs_the_study_and_reaches_the_literature_table(tmp_path):
+    """No SAVEE copy exists here: a synthetic one in the official layout (4 speakers × 7 emotions × 4 takes)."""
+    for s, speaker in enumerate(("DC", "JE", "JK", "KL")):
+        for e, code in enumerate(("a", "d", "f", "h", "n", "sa", "su")):
+            for take in range(1, 5):
+                write_tone(
+                    tmp_path / "data/savee/AudioData" / speaker / f"{code}{take:02d}.wav",
+                    seconds=0.6,
+                    freq=140 + 45 * e + 3 * s + take,
+                )
+    config = {
+        "data_root": str(tmp_path / "data"),
+        "corpora": ["savee"],
+        "seeds": [0],
+        "models": ["mlp"],
+        "cross_corpus": [],
+        "train": {"max_epochs": 5},
+        "quantization": {"quantizers": ["uniform"], "fixed_bits": [2], "qat": {"families": []}},
+    }
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    snakemake(tmp_path, tmp_path / "config.yaml", "all")
+    summary = pd.read_csv(tmp_path / "results/tables/quantization.csv")
+    assert set(summary["dataset"]) == {"savee"}
+    folds = summary[summary.protocol == "speaker_independent"]["n_folds"]
+    assert (folds == 4).all()  # leave one speaker out by default
+    literature = (tmp_path / "results/tables/literature.md").read_text()
+    savee = literature.split("## SAVEE")[1].split("##")[0]
+    assert "TIM-Net" in savee and "serbench mlp adaptive (uniform)" in savee and "[a]" in savee

@@ -2,7 +2,11 @@
 
 CROSS = SETTINGS.cross_corpus_datasets()
 # cross-corpus protocols by feature normalisation (the same split, features standardised differently)
-NORMALISED = {"none": "cross_corpus", "corpus": "cross_corpus_per_corpus", "speaker": "cross_corpus_per_speaker"}
+NORMALISED = {
+    "none": "cross_corpus",
+    "corpus": "cross_corpus_per_corpus",
+    "speaker": "cross_corpus_per_speaker",
+}
 CELLS = [(c, p) for c in SETTINGS.corpora for p in SETTINGS.protocols] + [
     (d, NORMALISED[n]) for d in CROSS for n in SETTINGS.cross_corpus_normalisation
 ]

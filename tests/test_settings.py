@@ -22,6 +22,12 @@ def test_config_yaml_and_schema_are_generated_from_the_settings():
     assert json.loads(config_schema())["properties"]["train"]["$ref"].endswith("TrainSettings")
 
 
+@pytest.mark.parametrize("overlay", sorted((REPO / "config").glob("*.yaml")), ids=lambda path: path.name)
+def test_every_named_config_is_valid_on_top_of_the_defaults(overlay):
+    config = yaml.safe_load((REPO / CONFIG_PATH).read_text()) | yaml.safe_load(overlay.read_text())
+    assert load_settings(config) != Settings(), f"{overlay.name} changes nothing"
+
+
 def test_every_registered_corpus_and_model_family_is_a_config_value():
     assert set(Corpus.__args__) == set(CORPORA)
     assert set(Settings.model_fields["models"].annotation.__args__[0].__args__) == set(MODELS)

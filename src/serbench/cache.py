@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from serbench.atomic import atomic_path
+from serbench.workflow import REBUILD_VARIABLE
 
 
 class DamagedFileError(ValueError):
@@ -31,7 +32,7 @@ def damaged(path: str | Path, what: str, reason: object) -> DamagedFileError:
     >>> message.endswith("snakemake --cores 1 --force results/features/emodb.npz")
     True
     """
-    command = os.environ.get("SERBENCH_REBUILD", "snakemake --cores 1 --force")
+    command = os.environ.get(REBUILD_VARIABLE, "snakemake --cores 1 --force")
     return DamagedFileError(f"{path}: damaged {what} ({reason}); rebuild it with: {command} {path}")
 
 

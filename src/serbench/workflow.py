@@ -27,6 +27,7 @@ from typing import Any
 REPOSITORY = Path(__file__).resolve().parents[2]
 KNOWN_FAILURES = (ValueError, KeyError, FileNotFoundError, RuntimeError, TypeError)
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+REBUILD_VARIABLE = "SERBENCH_REBUILD"
 
 
 @contextmanager
@@ -74,6 +75,16 @@ def rebuild_command(
     if config_args:
         parts += ["--config", *config_args]
     return shlex.join(parts) + " --cores 1 --force"
+
+
+def export_rebuild_command(workflow: Any, directory: str | Path) -> None:
+    """Put this run's :func:`rebuild_command` in the environment (``SERBENCH_REBUILD``) that its jobs inherit."""
+    os.environ[REBUILD_VARIABLE] = rebuild_command(
+        workflow.main_snakefile,
+        directory,
+        workflow.config_settings.configfiles,
+        workflow.config_settings.config_args or [],
+    )
 
 
 def mock_snakemake(rule: str, configfiles: list[str] | None = None, **wildcards: str) -> Any:

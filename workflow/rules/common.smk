@@ -4,7 +4,7 @@ import sys
 
 from serbench.provenance import study_config_hash
 from serbench.settings import SettingsError, load_settings
-from serbench.workflow import rebuild_command
+from serbench.workflow import export_rebuild_command
 
 try:
     SETTINGS = load_settings(config)
@@ -15,12 +15,7 @@ except SettingsError as err:
 
 RESULTS = "results"
 # damaged-file messages print a rebuild command that works as printed (serbench.cache.damaged)
-os.environ["SERBENCH_REBUILD"] = rebuild_command(
-    workflow.main_snakefile,
-    os.getcwd(),
-    workflow.config_settings.configfiles,
-    workflow.config_settings.config_args or [],
-)
+export_rebuild_command(workflow, os.getcwd())
 
 
 wildcard_constraints:

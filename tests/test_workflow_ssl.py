@@ -55,6 +55,7 @@ def write_config(work: Path, pretrained: str, **distilhubert) -> Path:
             "cross_corpus_test": "ravdess",
             "seeds": [0],
             "latency": {"repeats": 1},
+            "finetune": False,
             **distilhubert,
         },
     }
@@ -112,14 +113,19 @@ def test_table1_has_both_settings_per_class_f1_and_the_random_weight_warning(wor
 
 def test_int8_table_and_files(work):
     int8 = json.loads((work / "results/distilhubert/onnx/int8.json").read_text())
-    assert int8["encoder_int8_mb"] < int8["encoder_float_mb"]
-    assert len(int8["heads"]) == 2 and all(0 <= h["uar_int8"] <= 1 for h in int8["heads"])
+    assert int8["encoder_int8_static_mb"] < int8["encoder_int8_dynamic_mb"] < int8["encoder_float_mb"]
+    assert len(int8["heads"]) == 2 and int8["calibration_utterances"] == 32
+    for head in int8["heads"]:
+        assert 0 <= head["uar_int8_static"] <= 1 and 0 <= head["uar_int8_dynamic"] <= 1
+        assert 0.5 < head["cosine_int8_static"] <= 1.0 + 1e-6 and 0.5 < head["cosine_int8_dynamic"] <= 1.0 + 1e-6
     latency = json.loads((work / "results/distilhubert/latency.json").read_text())
     assert latency["n_params"] > 23_000_000  # full-size DistilHuBERT + head, built from its config
-    # MatMul/Gemm weights shrink 4x; the convolutional feature encoder and positional convolution stay float
-    assert latency["onnx_int8_mb"] < 0.6 * latency["onnx_float_mb"]
+    # static: every Conv and MatMul weight in int8 (about a quarter); dynamic: the convolutions stay float
+    assert latency["onnx_int8_static_mb"] < 0.3 * latency["onnx_float_mb"] < latency["onnx_int8_dynamic_mb"]
+    for runtime in ("pytorch_float", "onnx_float", "onnx_int8_dynamic", "onnx_int8_static"):
+        assert set(latency[f"latency_{runtime}_s"]) == {"1", "2"}
     markdown = (work / "results/tables/distilhubert_int8.md").read_text()
-    assert "ONNX Runtime int8" in markdown and "PyTorch float32" in markdown
+    assert "int8 ONNX, static" in markdown and "PyTorch float32" in markdown and "2 thread(s)" in markdown
 
 
 def _voice_note(path: Path, pieces: list[np.ndarray], rate: int) -> Path:
@@ -182,4 +188,4 @@ def test_finetune_trains_encoder_and_head_end_to_end(tmp_path):
     assert any(not torch.equal(original[k], tuned[k]) for k in original if k.startswith("encoder.layers."))
     assert "fine-tuned with the head" in (tmp_path / "results/tables/distilhubert_table1.md").read_text()
     int8 = json.loads((tmp_path / "results/distilhubert/onnx/int8.json").read_text())
-    assert len(int8["heads"]) == 2 and int8["encoder_int8_mb"] < int8["encoder_float_mb"]
+    assert len(int8["heads"]) == 2 and int8["encoder_int8_static_mb"] < int8["encoder_float_mb"]

@@ -30,7 +30,7 @@ ARCHITECTURES = ["distilhubert", "hubert-base", "wav2vec2-base", "wavlm-base"]
 LATENCY = (
     (("--seconds",), {"type": float, "default": 8.0, "help": "clip length (s)"}),
     (("--repeats",), {"type": int, "default": 10, "help": "timed runs after warm-up; the median is reported"}),
-    (("--threads",), {"type": int, "default": 1, "help": "CPU threads"}),
+    (("--threads",), {"type": int, "nargs": "+", "default": [1, 2], "help": "CPU thread counts measured"}),
     (("--out",), {"required": True, "help": "JSON file of the measurements"}),
 )
 COMMANDS: dict[str, Command] = {
@@ -67,7 +67,7 @@ COMMANDS: dict[str, Command] = {
     ),
     "ssl-latency": Command(
         "serbench.studies.distilhubert.deploy:latency",
-        "bytes on disk and CPU latency per clip of a full-size encoder + head: PyTorch, ONNX float and int8",
+        "bytes and CPU latency per clip of a full-size encoder + head: PyTorch, ONNX float, int8 dynamic, static",
         (
             (("--architecture",), {"required": True, "choices": ARCHITECTURES}),
             (("--classes",), {"type": int, "default": 4, "dest": "n_classes"}),
@@ -76,7 +76,7 @@ COMMANDS: dict[str, Command] = {
     ),
     "exit-latency": Command(
         "serbench.studies.selfdistill.steps:exit_latency",
-        "parameters and CPU latency per clip of every self-distillation exit of a full-size encoder",
+        "parameters, bytes and CPU latency per clip of every self-distillation exit, full size, float and int8",
         (
             (("--architecture",), {"required": True, "choices": ARCHITECTURES}),
             (("--exit-layers",), {"type": int, "nargs": "+", "required": True}),

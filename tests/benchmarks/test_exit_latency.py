@@ -1,4 +1,6 @@
-"""An early exit against the full teacher: full-size wav2vec2-base (random weights), one 8-second clip.
+"""An early exit against the full teacher and against its compute bound: full-size wav2vec2-base (random
+weights), one 8-second clip. The bound is what the layer-3 exit cannot skip, timed alone: the CNN front-end and
+3 of 12 transformer layers (the exit's head adds a 1×1 convolution, pooling and two small linear layers).
 
 Run on demand: ``pytest tests/benchmarks --benchmark-only``.
 """
@@ -10,7 +12,7 @@ import torch
 from transformers import AutoModel
 
 from serbench.ssl.upstream import build_config
-from serbench.studies.selfdistill.model import ExitHead, ExitModel
+from serbench.studies.selfdistill.model import ExitHead, ExitModel, truncate_encoder
 
 
 @pytest.fixture(scope="module")
@@ -27,3 +29,12 @@ def test_exit_latency(benchmark, encoder, depth):
     with torch.no_grad():
         logits = benchmark.pedantic(model, args=(clip,), rounds=5, warmup_rounds=1)
     assert logits.shape == (1, 7)
+
+
+@pytest.mark.benchmark(group="self-distillation exits, 8 s clip")
+def test_exit_layer_3_compute_bound(benchmark, encoder):
+    front_and_three_layers = truncate_encoder(encoder, 3).eval()
+    clip = torch.randn(1, 8 * 16000)
+    with torch.no_grad():
+        states = benchmark.pedantic(front_and_three_layers, args=(clip,), rounds=5, warmup_rounds=1)
+    assert states.last_hidden_state.shape == (1, 399, 768)

@@ -143,6 +143,7 @@ rule distilhubert_int8:
         pretrained=DH.pretrained,
         corpus=DH.corpus,
         seeds=DH.seeds,
+        calibration_utterances=DH.calibration_utterances,
     script:
         "../scripts/distilhubert/int8.py"
 
@@ -156,7 +157,7 @@ rule distilhubert_latency:
         benchmarks("distilhubert/latency")
     conda:
         "../envs/serbench.yaml"
-    threads: DH.latency.threads
+    threads: max(DH.latency.threads)
     resources:
         mem_mb=8000,
         runtime=30,

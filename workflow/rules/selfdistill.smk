@@ -77,6 +77,7 @@ rule selfdistill_int8:
         pretrained=SD.pretrained,
         corpus=SD.corpus,
         seed=SD.seeds[0],
+        calibration_utterances=SD.calibration_utterances,
     script:
         "../scripts/selfdistill/int8.py"
 
@@ -90,7 +91,7 @@ rule selfdistill_latency:
         benchmarks("selfdistill/latency")
     conda:
         "../envs/serbench.yaml"
-    threads: SD.latency.threads
+    threads: max(SD.latency.threads)
     resources:
         mem_mb=8000,
         runtime=30,

@@ -60,7 +60,7 @@ class LatencySettings(Section):
 
     seconds: float = Field(8.0, gt=0, description="clip length (s)")
     repeats: int = Field(10, ge=1, description="timed runs after warm-up; the median is reported")
-    threads: int = Field(1, ge=1, description="CPU threads")
+    threads: list[Annotated[int, Field(ge=1)]] = Field([1, 2], min_length=1, description="CPU thread counts measured")
 
 
 class DistilHubertSettings(Section):
@@ -69,7 +69,11 @@ class DistilHubertSettings(Section):
 
     pretrained: str = Field("ntu-spml/distilhubert", description="hub id or local save_pretrained folder")
     architecture: Architecture = Field("distilhubert", description="full-size config for sizes and latencies")
-    finetune: bool = Field(False, description="train the transformer with the head (CNN frozen); needs a GPU")
+    finetune: bool = Field(
+        True,
+        description="the paper's recipe: the transformer trains with the head, the CNN feature encoder frozen (a GPU "
+        "makes it practical; the train rule declares gpu=1). false: a head on frozen encoder states, fast on a CPU",
+    )
     views: int = Field(2, ge=0, description="augmented copies cached per utterance (frozen encoder)")
     augment_seed: int = Field(0, ge=0)
     augment: AugmentSettings = AugmentSettings()
@@ -84,6 +88,9 @@ class DistilHubertSettings(Section):
     label_map: Literal["all", "four_class"] = "four_class"
     seeds: Seeds = Field([0], min_length=1)
     latency: LatencySettings = LatencySettings()
+    calibration_utterances: int = Field(
+        32, ge=1, description="training utterances that calibrate the static int8 model's activation ranges"
+    )
 
 
 class SpeakerLists(Section):
@@ -105,14 +112,22 @@ class DistillLossSettings(Section):
     kl_form: Literal["standard", "authors"] = Field(
         "standard", description="authors: probabilities where kl_div expects log-probabilities, as their code"
     )
+    detach_teacher: bool = Field(
+        False, description="cut the teacher's gradient in the KL and similarity terms (the authors' code does not)"
+    )
 
 
 class DistillTrainSettings(Section):
-    """Paper: Adam, lr 3e-5, batch 16, 20 epochs."""
+    """Paper: Adam, lr 3e-5, batch 16, 20 epochs, then retrained on train + development."""
 
     learning_rate: float = Field(3e-5, gt=0)
     batch_size: int = Field(16, ge=1)
     epochs: int = Field(20, ge=1)
+    selection: Literal["retrain", "best_epoch"] = Field(
+        "retrain",
+        description="retrain (the paper): every epoch on train, validation scored at the last, then a fresh model "
+        "trained as long on train + validation is tested; best_epoch: the teacher's best validation epoch is tested",
+    )
     min_seconds: float = Field(1.0, ge=0, description="clips are padded to this so time masking fits (s)")
 
 
@@ -135,7 +150,16 @@ class SelfDistillSettings(Section):
     variants: list[Variant] = Field(["conv-l2", "lstm-l2", "gru-l2"], description="Table 1 grid, BLOCK-SIM[+SIM]")
     baselines: bool = Field(True, description="also fine-tune without exits at every exit depth and full depth")
     head_hidden: int = Field(256, ge=1)
+    blocks: Literal["authors", "plain"] = Field(
+        "authors",
+        description="authors: 1x1 conv without bias + BatchNorm + ReLU, LSTM/GRU + LayerNorm + SELU (their code); "
+        "plain: the bare block as the paper's text reads",
+    )
+    head_relu: bool = Field(False, description="a ReLU between the head's two linear layers (the authors' have none)")
     loss: DistillLossSettings = DistillLossSettings()
     train: DistillTrainSettings = DistillTrainSettings()
     seeds: Seeds = Field([0], min_length=1)
     latency: LatencySettings = LatencySettings(repeats=5)
+    calibration_utterances: int = Field(
+        32, ge=1, description="training utterances that calibrate the static int8 exits' activation ranges"
+    )

@@ -1,13 +1,22 @@
-"""ONNX export of encoder (+ head), ONNX Runtime dynamic int8 quantization, and CPU latency.
+"""ONNX export of encoder (+ head), ONNX Runtime int8 quantization, and CPU latency.
 
-Dynamic int8 quantizes the weights of MatMul and Gemm nodes (the transformer's
-projections and feed-forward layers); convolutions (the waveform feature
-encoder) stay float.
+Two int8 schemes, both ONNX Runtime's own:
+
+- ``static`` (the deployable default): weight norm folded into a plain kernel
+  before export, then QDQ quantization of every Conv, MatMul and Gemm with
+  per-channel int8 weights and uint8 activations whose ranges are calibrated
+  (min-max) on training utterances: the convolutional feature encoder, the
+  positional convolution and the transformer are all int8.
+- ``dynamic``: int8 weights of MatMul and Gemm only, activations quantized at
+  run time; the convolutions stay float (earlier releases' only scheme).
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import json
+import logging
 import statistics
 import time
 from collections.abc import Callable
@@ -17,49 +26,99 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import torch
-from onnxruntime.quantization import QuantType, quantize_dynamic
+from onnxruntime.quantization import (
+    CalibrationDataReader,
+    QuantFormat,
+    QuantType,
+    quant_pre_process,
+    quantize_dynamic,
+    quantize_static,
+)
 from torch import nn
+from torch.nn.utils import parametrize
 
 from serbench.atomic import atomic_path
 from serbench.ssl.upstream import normalize_batch
 
-QUANTIZED_OPS = ["MatMul", "Gemm"]
+INT8_KINDS = ("dynamic", "static")
+DYNAMIC_OPS = ["MatMul", "Gemm"]
+STATIC_OPS = ["Conv", "MatMul", "Gemm"]
 
 
 class WaveformEncoder(nn.Module):
     """Encoder with its feature extractor's normalisation, returning pooled states.
 
-    ``forward(waveform (1, samples)) -> (1, layers + 1, hidden)``; with a
-    ``head``, logits ``(1, classes)`` instead.
+    ``forward(waveform (1, samples)) -> (1, layers + 1, hidden)`` mean-pooled
+    states of every layer, and with ``last_hidden`` also the last layer's frames
+    ``(1, frames, hidden)``; with a ``head``, logits ``(1, classes)`` instead.
     """
 
-    def __init__(self, encoder: nn.Module, normalize: bool, head: nn.Module | None = None):
+    def __init__(self, encoder: nn.Module, normalize: bool, head: nn.Module | None = None, last_hidden: bool = False):
         super().__init__()
-        self.encoder, self.normalize, self.head = encoder, normalize, head
+        self.encoder, self.normalize, self.head, self.last_hidden = encoder, normalize, head, last_hidden
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         if self.normalize:
             waveform = normalize_batch(waveform, torch.full((waveform.shape[0],), waveform.shape[1]))
         hidden = self.encoder(waveform, output_hidden_states=True).hidden_states
         pooled = torch.stack(hidden, dim=1).mean(dim=2)  # (1, layers + 1, hidden)
-        return pooled if self.head is None else self.head(pooled)
+        if self.head is not None:
+            return self.head(pooled)
+        return (pooled, hidden[-1]) if self.last_hidden else pooled
+
+
+def fold_weight_norm(module: nn.Module) -> nn.Module:
+    """A copy of ``module`` with every parametrised submodule (weight norm) replaced by a plain one.
+
+    Weight norm (Salimans & Kingma 2016) computes the positional convolution's
+    kernel g·v/||v|| at run time; as exported it is a subgraph, not a constant,
+    so no quantizer can reach it. The copy holds the computed kernel as an
+    ordinary parameter; its function is unchanged and ``module`` is untouched
+    (``torch.nn.utils.parametrize.remove_parametrizations`` would alter the
+    parametrised class that a deep copy shares with its original).
+    """
+    module = copy.deepcopy(module)
+    for parent in [module, *module.modules()]:
+        for name, child in list(parent.named_children()):
+            if parametrize.is_parametrized(child):
+                setattr(parent, name, _plain(child))
+    return module
+
+
+def _plain(module: nn.Module) -> nn.Module:
+    """The module as its class before parametrisation, each parametrised tensor computed once."""
+    base = type(module).__bases__[0]
+    plain = base.__new__(base)
+    plain.__dict__ = {
+        **module.__dict__,
+        "_parameters": dict(module._parameters),
+        "_modules": {k: v for k, v in module._modules.items() if k != "parametrizations"},
+    }
+    for name in module.parametrizations:
+        plain._parameters[name] = nn.Parameter(getattr(module, name).detach().clone())
+    return plain
 
 
 def export_onnx(module: nn.Module, path: str | Path, seconds: float = 8.0, metadata: dict | None = None) -> int:
-    """Export ``module`` (input ``waveform (1, samples)``, any length) to ONNX, atomically.
+    """Export ``module`` (input ``waveform (1, samples)``, any length) to ONNX, atomically, weight norm folded.
 
-    ``metadata`` (e.g. class names) is stored as JSON in the model's metadata
-    under ``serbench``. Returns the file size in bytes.
+    Outputs are named ``output`` (and ``last_hidden``, frames dynamic, for a
+    :class:`WaveformEncoder` built with ``last_hidden``). ``metadata`` (e.g.
+    class names) is stored as JSON in the model's metadata under ``serbench``.
+    Returns the file size in bytes.
     """
     example = torch.zeros(1, int(seconds * 16000))
+    two = getattr(module, "last_hidden", False) and getattr(module, "head", None) is None
+    outputs = ["output", "last_hidden"] if two else ["output"]
+    axes = {"waveform": {1: "samples"}} | ({"last_hidden": {1: "frames"}} if two else {})
     with atomic_path(path, suffix=".onnx") as tmp:
         torch.onnx.export(
-            module.eval(),
+            fold_weight_norm(module).eval(),
             (example,),
             str(tmp),
             input_names=["waveform"],
-            output_names=["output"],
-            dynamic_axes={"waveform": {1: "samples"}},
+            output_names=outputs,
+            dynamic_axes=axes,
             dynamo=False,
         )
         if metadata is not None:
@@ -69,10 +128,56 @@ def export_onnx(module: nn.Module, path: str | Path, seconds: float = 8.0, metad
     return Path(path).stat().st_size
 
 
-def quantize_int8(source: str | Path, path: str | Path) -> int:
-    """Dynamic int8 quantization of MatMul/Gemm weights with ONNX Runtime; returns the new file's bytes."""
+class _Waveforms(CalibrationDataReader):
+    """ONNX Runtime's calibration feed: one ``{"waveform": (1, samples)}`` per utterance."""
+
+    def __init__(self, waveforms: list[np.ndarray]):
+        self._waveforms = iter(waveforms)
+
+    def get_next(self) -> dict | None:
+        waveform = next(self._waveforms, None)
+        return None if waveform is None else {"waveform": waveform[None, :].astype(np.float32)}
+
+
+def quantize_int8(
+    source: str | Path, path: str | Path, kind: str = "static", calibration: list[np.ndarray] | None = None
+) -> int:
+    """Int8 ONNX model from a float export; returns the new file's bytes.
+
+    Args:
+        source: a float model from :func:`export_onnx`.
+        path: the int8 model to write (atomically; metadata carried over).
+        kind: ``static`` (QDQ, Conv + MatMul + Gemm, per-channel int8 weights,
+            uint8 activations calibrated min-max on ``calibration``; MatMul only
+            where one input is a weight) or ``dynamic`` (MatMul/Gemm weights).
+        calibration: waveforms ``(samples,)`` at 16 kHz, for ``static``.
+
+    Raises:
+        ValueError: an unknown ``kind``, or ``static`` without calibration waveforms.
+    """
+    if kind not in INT8_KINDS:
+        raise ValueError(f"int8 kind {kind!r}: expected one of {', '.join(INT8_KINDS)}")
+    if kind == "static" and not calibration:
+        raise ValueError("static int8 quantization needs calibration waveforms")
     with atomic_path(path, suffix=".onnx") as tmp:
-        quantize_dynamic(str(source), str(tmp), op_types_to_quantize=QUANTIZED_OPS, weight_type=QuantType.QInt8)
+        if kind == "dynamic":
+            quantize_dynamic(str(source), str(tmp), op_types_to_quantize=DYNAMIC_OPS, weight_type=QuantType.QInt8)
+        else:
+            prepared = Path(tmp).with_suffix(".prepared.onnx")
+            quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
+            with _root_logger_at_warning():  # onnxruntime logs a line per unquantized tensor to the root logger
+                quantize_static(
+                    str(prepared),
+                    str(tmp),
+                    _Waveforms(calibration),
+                    quant_format=QuantFormat.QDQ,
+                    op_types_to_quantize=STATIC_OPS,
+                    per_channel=True,
+                    activation_type=QuantType.QUInt8,
+                    weight_type=QuantType.QInt8,
+                    extra_options={"MatMulConstBOnly": True},
+                )
+            prepared.unlink()
         source_props = {p.key: p.value for p in onnx.load(str(source)).metadata_props}
         if source_props:
             model = onnx.load(str(tmp))
@@ -81,11 +186,24 @@ def quantize_int8(source: str | Path, path: str | Path) -> int:
     return Path(path).stat().st_size
 
 
+@contextlib.contextmanager
+def _root_logger_at_warning():
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+
+
 def onnx_session(path: str | Path, threads: int | None = None) -> ort.InferenceSession:
-    """A CPU inference session of an exported model; ``threads`` caps its intra-op threads."""
+    """A CPU inference session of an exported model, every graph optimisation on; ``threads`` caps intra-op threads."""
     options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     if threads:
         options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
@@ -95,8 +213,15 @@ def onnx_metadata(session: ort.InferenceSession) -> dict:
 
 
 def run_onnx(session: ort.InferenceSession, waveform: np.ndarray) -> np.ndarray:
-    """Output of an exported model for one waveform ``(samples,)``."""
+    """First output of an exported model for one waveform ``(samples,)``, batch axis dropped."""
     return session.run(None, {"waveform": waveform[None, :].astype(np.float32)})[0][0]
+
+
+def mean_cosine(reference: np.ndarray, other: np.ndarray) -> float:
+    """Mean over rows of the cosine similarity of ``reference`` and ``other``, both ``(frames, hidden)``."""
+    dot = (reference * other).sum(axis=1)
+    norms = np.linalg.norm(reference, axis=1) * np.linalg.norm(other, axis=1)
+    return float(np.mean(dot / np.maximum(norms, 1e-12)))
 
 
 def median_latency(run: Callable[[], object], repeats: int = 10, warmup: int = 2) -> float:

@@ -1,4 +1,4 @@
-"""Int8 encoder over every test fold (UA before and after), and the deployable float and int8 ONNX models."""
+"""Int8 encoders (static, dynamic) over every test fold: UA and fidelity; the deployable float and int8 ONNX models."""
 
 from pathlib import Path
 
@@ -14,4 +14,11 @@ with snakemake_job(globals(), "distilhubert_int8") as job:
         for seed in job.params.seeds
     ]
     corpora = {job.params.corpus: CorpusFiles(job.input.manifest, job.input.waveforms)}
-    int8(job.params.pretrained, heads, corpora, str(Path(job.output.model).parent), job.output.measurements)
+    int8(
+        job.params.pretrained,
+        heads,
+        corpora,
+        str(Path(job.output.model).parent),
+        job.output.measurements,
+        job.params.calibration_utterances,
+    )

@@ -1,4 +1,4 @@
-"""Bytes and CPU latency per clip of the full-size encoder + head: PyTorch float, ONNX float and int8."""
+"""Bytes and CPU latency per clip of the full-size encoder + head: PyTorch and ONNX float, ONNX int8 dynamic, static."""
 
 from serbench.workflow import snakemake_job
 
@@ -6,4 +6,6 @@ with snakemake_job(globals(), "distilhubert_latency") as job:
     from serbench.studies.distilhubert.deploy import latency
 
     cfg = job.params.latency
-    latency(job.params.architecture, job.params.n_classes, cfg["seconds"], cfg["repeats"], job.threads, job.output[0])
+    latency(
+        job.params.architecture, job.params.n_classes, cfg["seconds"], cfg["repeats"], cfg["threads"], job.output[0]
+    )

@@ -10,4 +10,13 @@ with snakemake_job(globals(), "selfdistill_int8", variant="conv-l2") as job:
 
     model = str(Path(job.input.models, f"seed{job.params.seed}", "model.pt"))
     corpora = {job.params.corpus: CorpusFiles(job.input.manifest, job.input.waveforms)}
-    int8_exits(model, job.params.pretrained, job.input.split, "0", job.params.seed, corpora, job.output[0])
+    int8_exits(
+        model,
+        job.params.pretrained,
+        job.input.split,
+        "0",
+        job.params.seed,
+        corpora,
+        job.output[0],
+        job.params.calibration_utterances,
+    )

@@ -13,6 +13,6 @@ with snakemake_job(globals(), "selfdistill_latency") as job:
         7,
         cfg["seconds"],
         cfg["repeats"],
-        job.threads,
+        cfg["threads"],
         job.output[0],
     )

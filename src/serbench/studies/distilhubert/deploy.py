@@ -1,4 +1,5 @@
-"""The study's 8-bit model: int8 encoder over the test folds, deployable ONNX files, and size/latency."""
+"""The study's 8-bit model: int8 encoders (static and dynamic) over the test folds, their fidelity, deployable
+ONNX files, and size/latency of the full-size architecture."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from transformers import AutoModel
 
 from serbench.atomic import write_json
 from serbench.dataset import CorpusFiles, load_split_data
-from serbench.folds import read_folds
 from serbench.metrics import unweighted_average_recall
 from serbench.settings.ssl import HeadSettings
 from serbench.ssl.onnx_export import (
+    INT8_KINDS,
     WaveformEncoder,
     export_onnx,
+    mean_cosine,
     median_latency,
     onnx_session,
     quantize_int8,
@@ -30,6 +32,11 @@ from serbench.studies.distilhubert.steps import load_head
 
 log = logging.getLogger(__name__)
 MB = 1_000_000
+ENCODER_FILES = {
+    "float": "encoder.onnx",
+    "int8_static": "encoder.int8.onnx",
+    "int8_dynamic": "encoder.int8_dynamic.onnx",
+}
 
 
 def int8(
@@ -38,65 +45,64 @@ def int8(
     corpora: dict[str, CorpusFiles],
     out_dir: str,
     out_json: str,
+    calibration_utterances: int = 32,
 ) -> None:
-    """UA of every fold's model with a float vs an int8 ONNX encoder, and deployable float/int8 ONNX models.
+    """UA of every fold's model with a float and two int8 ONNX encoders, their fidelity, and deployable models.
 
+    Int8 schemes (:func:`serbench.ssl.onnx_export.quantize_int8`): ``static``
+    (whole encoder, calibrated on the first ``calibration_utterances`` training
+    utterances of the head's own fold) and ``dynamic`` (MatMul/Gemm weights).
     A frozen study shares one encoder, exported once; a fine-tuned study
-    (``distilhubert.finetune``) exports each head's own encoder. Each test utterance
-    is encoded by both ONNX encoders and scored by the head.
+    (``distilhubert.finetune``) exports each head's own encoder. Fidelity is the
+    mean over test utterances of the mean cosine similarity, frame by frame,
+    of the last hidden states float vs int8.
 
     Args:
         pretrained: the study's encoder.
         heads: ``(head_path, split_path, fold, seed)`` per trained head.
         corpora: manifest and prepared-waveform cache per corpus of the folds.
-        out_dir: receives ``encoder.onnx``, ``encoder.int8.onnx`` (the first head's encoder), ``model.onnx``
-            and ``model.int8.onnx`` (that encoder + the first head, class names in the metadata), the latter
-            for ``serbench predict``.
-        out_json: sizes (MB = 10^6 bytes) and per-head UA before/after.
+        out_dir: receives ``encoder.onnx``, ``encoder.int8.onnx`` (static) and ``encoder.int8_dynamic.onnx``
+            (the first head's encoder), ``model.onnx`` and ``model.int8.onnx`` (that encoder + the first head,
+            static int8, class names in the metadata), the latter for ``serbench predict``.
+        out_json: sizes (MB = 10^6 bytes), per-head UA and fidelity per scheme, and their means.
     """
     base, extractor = load_upstream(pretrained)
     normalize, out = bool(extractor.do_normalize), Path(out_dir)
     first_head, classes, first_state = load_head(heads[0][0])
     first_encoder = _with_state(base, first_state)
-    float_bytes = export_onnx(WaveformEncoder(first_encoder, normalize), out / "encoder.onnx")
-    int8_bytes = quantize_int8(out / "encoder.onnx", out / "encoder.int8.onnx")
-    shared = {kind: onnx_session(out / f"encoder{suffix}.onnx") for kind, suffix in (("float", ""), ("int8", ".int8"))}
-    states: dict[tuple[str, str, str], np.ndarray] = {}  # (encoder, kind, utterance) -> (layers + 1, hidden)
+    first = load_split_data(heads[0][1], heads[0][2], corpora, level="waveforms", seed=heads[0][3])
+    calibration = list(first.subsets["train"].features[:calibration_utterances])
+    shared = _encoder_sessions(first_encoder, normalize, out, calibration)
+    sizes = {kind: (out / ENCODER_FILES[kind]).stat().st_size / MB for kind in ENCODER_FILES}
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for index, (head_path, split_path, fold, seed) in enumerate(heads):
             head, _, encoder_state = load_head(head_path)
-            sessions, key = shared, "shared"
+            data = load_split_data(split_path, fold, corpora, level="waveforms", seed=seed)
+            sessions = shared
             if index > 0 and encoder_state is not None:
-                sessions, key = _encoder_sessions(_with_state(base, encoder_state), normalize, Path(tmp)), head_path
-            test = load_split_data(split_path, fold, corpora, level="waveforms", seed=seed).subsets["test"]
-            corpus_of = _corpus_of(split_path, fold, seed)
+                own = list(data.subsets["train"].features[:calibration_utterances])
+                sessions = _encoder_sessions(_with_state(base, encoder_state), normalize, Path(tmp), own)
+            test = data.subsets["test"]
+            outputs = {kind: [session.run(None, _feed(w)) for w in test.features] for kind, session in sessions.items()}
             row = {"head": head_path, "fold": fold, "seed": seed, "n_test": len(test.ids)}
-            for kind, session in sessions.items():
-                for utterance, waveform in zip(test.ids, test.features):
-                    cached = (key, kind, f"{corpus_of[utterance]}/{utterance}")
-                    if cached not in states:
-                        states[cached] = run_onnx(session, waveform)
-                encoded = np.stack([states[(key, kind, f"{corpus_of[u]}/{u}")] for u in test.ids])
-                row[f"uar_{kind}"] = unweighted_average_recall(test.labels, head_probabilities(head, encoded).argmax(1))
+            for kind, encoded in outputs.items():
+                pooled = np.stack([pooled_states[0] for pooled_states, _ in encoded])
+                row[f"uar_{kind}"] = unweighted_average_recall(test.labels, head_probabilities(head, pooled).argmax(1))
+                if kind != "float":
+                    row[f"cosine_{kind}"] = float(
+                        np.mean([mean_cosine(f[1][0], q[1][0]) for f, q in zip(outputs["float"], encoded)])
+                    )
             rows.append(row)
     metadata = {"classes": classes, "sample_rate": 16000, "window_seconds": 8.0}
     export_onnx(WaveformEncoder(first_encoder, normalize, first_head), out / "model.onnx", metadata=metadata)
-    quantize_int8(out / "model.onnx", out / "model.int8.onnx")
-    uar_float, uar_int8 = np.array([r["uar_float"] for r in rows]), np.array([r["uar_int8"] for r in rows])
-    write_json(
-        out_json,
-        {
-            "pretrained": pretrained,
-            "encoder_float_mb": float_bytes / MB,
-            "encoder_int8_mb": int8_bytes / MB,
-            "uar_float_mean": uar_float.mean(),
-            "uar_float_std": uar_float.std(ddof=1) if len(rows) > 1 else 0.0,
-            "uar_int8_mean": uar_int8.mean(),
-            "uar_int8_std": uar_int8.std(ddof=1) if len(rows) > 1 else 0.0,
-            "heads": rows,
-        },
-    )
+    quantize_int8(out / "model.onnx", out / "model.int8.onnx", "static", calibration)
+    summary = {"pretrained": pretrained, "calibration_utterances": len(calibration)}
+    summary |= {f"encoder_{kind}_mb": size for kind, size in sizes.items()}
+    for key in [k for k in rows[0] if k.startswith(("uar_", "cosine_"))]:
+        values = np.array([r[key] for r in rows])
+        summary |= {f"{key}_mean": values.mean(), f"{key}_std": values.std(ddof=1) if len(rows) > 1 else 0.0}
+    write_json(out_json, summary | {"heads": rows})
 
 
 def _with_state(base: torch.nn.Module, state: dict | None) -> torch.nn.Module:
@@ -108,56 +114,64 @@ def _with_state(base: torch.nn.Module, state: dict | None) -> torch.nn.Module:
     return encoder.eval()
 
 
-def _encoder_sessions(encoder: torch.nn.Module, normalize: bool, folder: Path) -> dict:
-    """Float and int8 ONNX sessions of one (fine-tuned) encoder, exported into ``folder``."""
-    export_onnx(WaveformEncoder(encoder, normalize), folder / "encoder.onnx")
-    quantize_int8(folder / "encoder.onnx", folder / "encoder.int8.onnx")
-    return {"float": onnx_session(folder / "encoder.onnx"), "int8": onnx_session(folder / "encoder.int8.onnx")}
+def _encoder_sessions(encoder: torch.nn.Module, normalize: bool, folder: Path, calibration: list) -> dict:
+    """Float and both int8 ONNX sessions of one encoder (outputs: pooled states, last hidden states)."""
+    export_onnx(WaveformEncoder(encoder, normalize, last_hidden=True), folder / ENCODER_FILES["float"])
+    for kind in INT8_KINDS:
+        quantize_int8(folder / ENCODER_FILES["float"], folder / ENCODER_FILES[f"int8_{kind}"], kind, calibration)
+    return {kind: onnx_session(folder / name) for kind, name in ENCODER_FILES.items()}
 
 
-def _corpus_of(split_path: str, fold: str, seed: int) -> dict[str, str]:
-    folds = read_folds(split_path, seed)
-    rows = folds[folds["fold"] == str(fold)]
-    return dict(zip(rows["utterance_id"], rows["corpus"]))
+def _feed(waveform: np.ndarray) -> dict:
+    return {"waveform": waveform[None, :].astype(np.float32)}
 
 
-def latency(architecture: str, n_classes: int, seconds: float, repeats: int, threads: int, out: str) -> None:
-    """Size and CPU latency per clip of the full-size architecture with random weights, three ways in one run.
+def latency(
+    architecture: str,
+    n_classes: int,
+    seconds: float,
+    repeats: int,
+    threads: list[int],
+    out: str,
+    calibration: list[np.ndarray] | None = None,
+) -> None:
+    """Bytes on disk and CPU latency per clip of the full-size architecture (random weights), four ways, one run.
 
-    Float PyTorch, float ONNX and int8 ONNX (dynamic MatMul/Gemm) run the same
-    ``seconds``-long clip, each ``repeats`` times after a warm-up, on ``threads``
-    CPU threads; sizes are the ONNX files' bytes (MB = 10^6 bytes).
+    PyTorch float, ONNX float, ONNX int8 dynamic and ONNX int8 static run the
+    same ``seconds``-long clip, each ``repeats`` times after a warm-up, at every
+    thread count of ``threads``. Static int8 is calibrated on ``calibration``
+    (waveforms at 16 kHz; by default four clips of noise, as sizes and latency do
+    not depend on the calibration values). Keys ``<model>_mb`` (MB = 10^6 bytes)
+    and ``latency_<model>_s`` (``{threads: seconds}``) for models
+    ``pytorch_float``, ``onnx_float``, ``onnx_int8_dynamic``, ``onnx_int8_static``.
     """
     torch.manual_seed(0)
-    torch.set_num_threads(threads)
     encoder = AutoModel.from_config(build_config(architecture)).eval()
     hidden = encoder.config.hidden_size
     head = PooledHead(encoder.config.num_hidden_layers + 1, hidden, n_classes, **HeadSettings().model_dump()).eval()
     model = WaveformEncoder(encoder, NORMALIZES[architecture], head).eval()
-    clip = np.random.default_rng(0).uniform(-0.5, 0.5, int(seconds * 16000)).astype(np.float32)
+    rng = np.random.default_rng(0)
+    clip = rng.uniform(-0.5, 0.5, int(seconds * 16000)).astype(np.float32)
+    calibration = calibration or [rng.uniform(-0.5, 0.5, int(seconds * 16000)).astype(np.float32) for _ in range(4)]
+    n_params = sum(p.numel() for p in model.parameters())
+    result = {"architecture": architecture, "random_weights": True, "n_params": n_params, "clip_seconds": seconds}
+    result |= {"threads": threads, "repeats": repeats, "calibration_utterances": len(calibration)}
+    result["pytorch_float_mb"] = 4 * n_params / MB
+    files = {"onnx_float": "float.onnx", "onnx_int8_dynamic": "dynamic.onnx", "onnx_int8_static": "static.onnx"}
     with tempfile.TemporaryDirectory() as tmp:
-        float_bytes = export_onnx(model, Path(tmp) / "float.onnx", seconds)
-        int8_bytes = quantize_int8(Path(tmp) / "float.onnx", Path(tmp) / "int8.onnx")
-        sessions = {name: onnx_session(Path(tmp) / f"{name}.onnx", threads) for name in ("float", "int8")}
+        folder = Path(tmp)
+        result["onnx_float_mb"] = export_onnx(model, folder / files["onnx_float"], seconds) / MB
+        for kind in INT8_KINDS:
+            name = f"onnx_int8_{kind}"
+            result[f"{name}_mb"] = quantize_int8(folder / "float.onnx", folder / files[name], kind, calibration) / MB
         tensor = torch.from_numpy(clip)[None, :]
-        with torch.no_grad():
-            torch_s = median_latency(lambda: model(tensor), repeats)
-        onnx_float_s = median_latency(lambda: run_onnx(sessions["float"], clip), repeats)
-        onnx_int8_s = median_latency(lambda: run_onnx(sessions["int8"], clip), repeats)
-    write_json(
-        out,
-        {
-            "architecture": architecture,
-            "random_weights": True,
-            "n_params": sum(p.numel() for p in model.parameters()),
-            "clip_seconds": seconds,
-            "threads": threads,
-            "repeats": repeats,
-            "pytorch_float_mb": 4 * sum(p.numel() for p in model.parameters()) / MB,
-            "onnx_float_mb": float_bytes / MB,
-            "onnx_int8_mb": int8_bytes / MB,
-            "latency_pytorch_float_s": torch_s,
-            "latency_onnx_float_s": onnx_float_s,
-            "latency_onnx_int8_s": onnx_int8_s,
-        },
-    )
+        for model_name in ("pytorch_float", *files):
+            result[f"latency_{model_name}_s"] = {}
+        for count in threads:
+            torch.set_num_threads(count)
+            with torch.no_grad():
+                result["latency_pytorch_float_s"][count] = median_latency(lambda: model(tensor), repeats)
+            for name, file in files.items():
+                session = onnx_session(folder / file, count)
+                result[f"latency_{name}_s"][count] = median_latency(lambda s=session: run_onnx(s, clip), repeats)
+    write_json(out, result)

@@ -1,9 +1,12 @@
-"""Fine-tuning the encoder together with its head on waveforms (``ssl.finetune: true``).
+"""Fine-tuning the encoder together with its head on waveforms (``distilhubert.finetune: true``, the default).
 
-The paper keeps DistilHuBERT frozen; users with a GPU may unfreeze it. The
+The paper (Ismail, Sec. III-D): "the feature encoder remains frozen ... while
+the downstream classification head is fine-tuned", with AdamW 5e-5, warm-up,
+a cosine schedule and the transformer's own dropout: the recipe of a full
+fine-tune with the CNN frozen, which is how this module reads it. The
 transformer layers and the projection train with the head; the convolutional
-waveform feature encoder stays frozen, as in the usual wav2vec2/HuBERT
-fine-tuning recipes. Objective, optimiser, schedule and early stopping are the
+waveform feature encoder stays frozen. ``finetune: false`` trains a head on
+frozen encoder states instead, the fast option for CPUs. Objective, optimiser, schedule and early stopping are the
 frozen study's (Ismail Sec. III-D, :class:`~serbench.settings.ssl.HeadTrainSettings`);
 augmentation runs on the fly, one fresh copy per utterance and epoch.
 """

@@ -131,40 +131,50 @@ def plot_confusion(records: list[dict], out: str | Path, encoder: dict) -> None:
     write_figure(out, fig)
 
 
+INT8_ROWS = (
+    ("float", "float ONNX"),
+    ("int8_static", "int8 ONNX, static (whole encoder: Conv + MatMul, calibrated)"),
+    ("int8_dynamic", "int8 ONNX, dynamic (MatMul/Gemm only)"),
+)
+RUNTIMES = (
+    ("PyTorch float32", "pytorch_float"),
+    ("ONNX Runtime float32", "onnx_float"),
+    ("ONNX Runtime int8, static (Conv + MatMul, QDQ, per-channel)", "onnx_int8_static"),
+    ("ONNX Runtime int8, dynamic (MatMul/Gemm)", "onnx_int8_dynamic"),
+)
+
+
 def int8_markdown(int8: dict, latency: dict) -> str:
-    """The 8-bit model table: sizes in MB, UA before and after int8, and CPU latency per clip, side by side."""
+    """The 8-bit model table: sizes (MB), UA and fidelity per scheme, and CPU latency per clip per thread count."""
     sizes = pd.DataFrame(
         [
             {
-                "model": "study encoder, float ONNX",
-                "size (MB)": f"{int8['encoder_float_mb']:.2f}",
-                "UA over test folds": f"{int8['uar_float_mean']:.3f} ± {int8['uar_float_std']:.3f}",
-            },
-            {
-                "model": "study encoder, int8 ONNX",
-                "size (MB)": f"{int8['encoder_int8_mb']:.2f}",
-                "UA over test folds": f"{int8['uar_int8_mean']:.3f} ± {int8['uar_int8_std']:.3f}",
-            },
+                "study encoder": name,
+                "size (MB)": f"{int8[f'encoder_{kind}_mb']:.2f}",
+                "UA over test folds": f"{int8[f'uar_{kind}_mean']:.3f} ± {int8[f'uar_{kind}_std']:.3f}",
+                "cosine vs float (last hidden states)": "1"
+                if kind == "float"
+                else f"{int8[f'cosine_{kind}_mean']:.4f} ± {int8[f'cosine_{kind}_std']:.4f}",
+            }
+            for kind, name in INT8_ROWS
         ]
     )
+    clip = f"{latency['clip_seconds']:.0f} s clip"
     timing = pd.DataFrame(
         [
-            {
-                "runtime": name,
-                "size (MB)": f"{latency[f'{key}_mb']:.1f}",
-                f"latency per {latency['clip_seconds']:.0f} s clip (ms)": f"{1000 * latency[f'latency_{key}_s']:.1f}",
+            {"runtime": name, "size (MB)": f"{latency[f'{key}_mb']:.1f}"}
+            | {
+                f"ms per {clip}, {threads} thread(s)": f"{1000 * seconds:.0f}"
+                for threads, seconds in latency[f"latency_{key}_s"].items()
             }
-            for name, key in (
-                ("PyTorch float32", "pytorch_float"),
-                ("ONNX Runtime float32", "onnx_float"),
-                ("ONNX Runtime int8 (dynamic, MatMul/Gemm)", "onnx_int8"),
-            )
+            for name, key in RUNTIMES
         ]
     )
     return (
-        f"# 8-bit model\n\n## Accuracy before and after int8 ({int8['pretrained']}, {len(int8['heads'])} heads)\n\n"
-        f"{sizes.to_markdown(index=False)}\n\n## Size and CPU latency, full-size {latency['architecture']} "
-        f"({latency['n_params']:,} parameters, random weights, {latency['threads']} thread(s), median of "
+        f"# 8-bit model\n\n## Accuracy and fidelity before and after int8 ({int8['pretrained']}, "
+        f"{len(int8['heads'])} heads, static scheme calibrated on {int8['calibration_utterances']} training "
+        f"utterances)\n\n{sizes.to_markdown(index=False)}\n\n## Size and CPU latency, full-size "
+        f"{latency['architecture']} ({latency['n_params']:,} parameters, random weights, median of "
         f"{latency['repeats']} runs, measured in one run)\n\n{timing.to_markdown(index=False)}\n"
     )
 

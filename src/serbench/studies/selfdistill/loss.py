@@ -4,8 +4,9 @@ L = L_c + α·L_k + β·L_s, with
 L_c = CE(O, y) + γ · mean_a CE(O_a, y)                          (eq. 2)
 L_k = mean_a KL(softmax(O) ‖ softmax(O_a))                        (eq. 3, O log(O / O_a))
 L_s = mean_a L_sim(H_N, H_M_a)  or  mean_a L_sim(H_L, H_L_a)      (eq. 4)
-The teacher side of L_k and L_s is detached: students learn from the teacher,
-the teacher from the labels.
+By default the teacher side of L_k and L_s is not detached, as in the authors'
+code: gradients of both terms reach the teacher too. ``loss.detach_teacher``
+detaches it (students learn from the teacher, the teacher from the labels only).
 """
 
 from __future__ import annotations
@@ -18,13 +19,15 @@ from serbench.settings.ssl import DistillLossSettings
 SIMILARITIES = ("l1", "l2", "cosine")
 
 
-def kl_term(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float, form: str) -> torch.Tensor:
-    """KL(teacher ‖ student) per batch element, averaged (``batchmean``); teacher detached.
+def kl_term(
+    student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float, form: str, detach: bool = False
+) -> torch.Tensor:
+    """KL(teacher ‖ student) per batch element, averaged (``batchmean``); ``detach`` cuts the teacher's gradient.
 
     ``form="authors"`` feeds the student's probabilities where ``F.kl_div`` expects
     log-probabilities, as the authors' code does; that value is not a KL divergence.
     """
-    target = F.softmax(teacher_logits.detach() / temperature, dim=1)
+    target = F.softmax((teacher_logits.detach() if detach else teacher_logits) / temperature, dim=1)
     if form == "standard":
         student = F.log_softmax(student_logits / temperature, dim=1)
     elif form == "authors":
@@ -34,9 +37,11 @@ def kl_term(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperat
     return F.kl_div(student, target, reduction="batchmean") * temperature**2
 
 
-def similarity_term(student: torch.Tensor, teacher: torch.Tensor, kinds: tuple[str, ...]) -> torch.Tensor:
-    """Sum of the chosen similarity losses between ``(batch, d)`` features; teacher detached."""
-    teacher = teacher.detach()
+def similarity_term(
+    student: torch.Tensor, teacher: torch.Tensor, kinds: tuple[str, ...], detach: bool = False
+) -> torch.Tensor:
+    """Sum of the chosen similarity losses between ``(batch, d)`` features; ``detach`` cuts the teacher's gradient."""
+    teacher = teacher.detach() if detach else teacher
     total = student.new_zeros(())
     for kind in kinds:
         if kind == "l1":
@@ -68,8 +73,9 @@ def self_distillation_loss(
     if not students:
         return ce, {"ce": ce.item(), "kl": 0.0, "sim": 0.0}
     ce = ce + cfg.gamma * torch.stack([F.cross_entropy(s[2], targets) for s in students]).mean()
-    kl = torch.stack([kl_term(s[2], teacher_logits, cfg.temperature, cfg.kl_form) for s in students]).mean()
+    detach = cfg.detach_teacher
+    kl = torch.stack([kl_term(s[2], teacher_logits, cfg.temperature, cfg.kl_form, detach) for s in students]).mean()
     teacher_feature = (teacher_embedding, teacher_linear)[feature]
-    sim = torch.stack([similarity_term(s[feature], teacher_feature, similarity) for s in students]).mean()
+    sim = torch.stack([similarity_term(s[feature], teacher_feature, similarity, detach) for s in students]).mean()
     loss = ce + cfg.alpha * kl + cfg.beta * sim
     return loss, {"ce": ce.item(), "kl": kl.item(), "sim": sim.item()}

@@ -17,33 +17,52 @@ from torch import nn
 from serbench.ssl.upstream import frame_lengths, masked_mean, normalize_batch
 
 BLOCKS = ("conv", "lstm", "gru")
+BLOCK_STYLES = ("authors", "plain")
 
 
 class ExitHead(nn.Module):
-    """Block (or none, for the teacher), masked mean pooling, L1 (``head_hidden``), ReLU, L2 (classes).
+    """Block (or none, for the teacher), masked mean pooling, L1 (``head_hidden``), L2 (classes).
 
     ``forward`` returns ``(embedding (batch, hidden), linear (batch, head_hidden), logits (batch, classes))``:
     the pooled block output H_M (H_N for the teacher), L1's output H_L, and L2's output O.
 
     Args:
         block: ``"none"`` (teacher), ``"conv"`` (Conv2d with one channel and a 1×1 kernel over the
-            (frames, hidden) map, as the paper's CNN block), ``"lstm"`` or ``"gru"`` (hidden → hidden).
+            (frames, hidden) map, the paper's CNN block), ``"lstm"`` or ``"gru"`` (hidden → hidden).
         hidden: encoder width R (768 for base models).
         n_classes: emotions.
         head_hidden: D_1 (256).
+        style: ``"authors"`` (default; the authors' code): the 1×1 convolution without bias, then
+            BatchNorm and ReLU (batch statistics include a batch's padded frames, as theirs do); the
+            LSTM/GRU followed by LayerNorm and SELU. ``"plain"``: the bare convolution (with bias) or
+            recurrent layer, as the paper's text reads.
+        inner_relu: a ReLU between L1 and L2 (the authors' heads have none; default ``False``).
     """
 
-    def __init__(self, block: str, hidden: int, n_classes: int, head_hidden: int = 256):
+    def __init__(
+        self,
+        block: str,
+        hidden: int,
+        n_classes: int,
+        head_hidden: int = 256,
+        style: str = "authors",
+        inner_relu: bool = False,
+    ):
         super().__init__()
         if block not in ("none", *BLOCKS):
             raise ValueError(f"unknown student block {block!r}; expected one of {BLOCKS}")
-        self.block_type = block
-        if block == "conv":
+        if style not in BLOCK_STYLES:
+            raise ValueError(f"unknown block style {style!r}; expected one of {BLOCK_STYLES}")
+        self.block_type, self.inner_relu = block, inner_relu
+        self.post: nn.Module = nn.Identity()
+        if block == "conv" and style == "authors":
+            self.block = nn.Sequential(nn.Conv2d(1, 1, kernel_size=1, bias=False), nn.BatchNorm2d(1), nn.ReLU())
+        elif block == "conv":
             self.block = nn.Conv2d(1, 1, kernel_size=1)
-        elif block == "lstm":
-            self.block = nn.LSTM(hidden, hidden, batch_first=True)
-        elif block == "gru":
-            self.block = nn.GRU(hidden, hidden, batch_first=True)
+        elif block in ("lstm", "gru"):
+            self.block = (nn.LSTM if block == "lstm" else nn.GRU)(hidden, hidden, batch_first=True)
+            if style == "authors":
+                self.post = nn.Sequential(nn.LayerNorm(hidden), nn.SELU())
         self.l1 = nn.Linear(hidden, head_hidden)
         self.l2 = nn.Linear(head_hidden, n_classes)
 
@@ -51,10 +70,10 @@ class ExitHead(nn.Module):
         if self.block_type == "conv":
             states = self.block(states.unsqueeze(1)).squeeze(1)  # (batch, frames, hidden)
         elif self.block_type in ("lstm", "gru"):
-            states, _ = self.block(states)  # (batch, frames, hidden)
+            states = self.post(self.block(states)[0])  # (batch, frames, hidden)
         embedding = masked_mean(states, lengths)
         linear = self.l1(embedding)
-        return embedding, linear, self.l2(torch.relu(linear))
+        return embedding, linear, self.l2(torch.relu(linear) if self.inner_relu else linear)
 
 
 def truncate_encoder(encoder: nn.Module, depth: int) -> nn.Module:
@@ -84,7 +103,8 @@ class SelfDistillModel(nn.Module):
     ``forward(waveforms (batch, samples), sample_lengths (batch,))`` returns
     ``{"teacher": (H_N, H_L, O), layer: (H_M, H_L, O) ...}``. With ``normalize``
     each waveform is first brought to zero mean and unit variance, as the
-    encoder's feature extractor does (wav2vec2-base expects it).
+    encoder's feature extractor does (wav2vec2-base expects it). ``style`` and
+    ``inner_relu`` as in :class:`ExitHead`.
     """
 
     def __init__(
@@ -95,13 +115,17 @@ class SelfDistillModel(nn.Module):
         block: str,
         head_hidden: int = 256,
         normalize: bool = False,
+        style: str = "authors",
+        inner_relu: bool = False,
     ):
         super().__init__()
         self.encoder, self.normalize = encoder, normalize
         self.exit_layers = tuple(exit_layers)
         hidden = encoder.config.hidden_size
-        self.teacher = ExitHead("none", hidden, n_classes, head_hidden)
-        self.students = nn.ModuleDict({str(a): ExitHead(block, hidden, n_classes, head_hidden) for a in exit_layers})
+        self.teacher = ExitHead("none", hidden, n_classes, head_hidden, inner_relu=inner_relu)
+        self.students = nn.ModuleDict(
+            {str(a): ExitHead(block, hidden, n_classes, head_hidden, style, inner_relu) for a in exit_layers}
+        )
 
     def forward(self, waveforms: torch.Tensor, sample_lengths: torch.Tensor) -> dict:
         if self.normalize:

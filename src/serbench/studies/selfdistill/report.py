@@ -40,7 +40,12 @@ def exit_rows(records: list[dict]) -> pd.DataFrame:
 
 def table1_markdown(runs: pd.DataFrame, exit_layers: list[int]) -> str:
     """Ren et al. Table 1 layout: block × similarity rows; UAR (%) of deepest, each exit and fusion, devel and test."""
-    columns = [("teacher", "Deepest"), *((str(a), f"Layer {a}") for a in exit_layers), ("fusion_mean", "Fusion")]
+    columns = [
+        ("teacher", "Deepest"),
+        *((str(a), f"Layer {a}") for a in exit_layers),
+        ("fusion_margin", "Fusion"),
+        ("fusion_mean", "Fusion (mean)"),
+    ]
     lines = []
     for variant, rows in runs[~runs["variant"].str.startswith("baseline")].groupby("variant", sort=True):
         block, _, similarity = variant.partition("-")
@@ -51,6 +56,10 @@ def table1_markdown(runs: pd.DataFrame, exit_layers: list[int]) -> str:
         lines.append(line)
     return (
         "## Table 1 layout: UAR (%) of multi-exit self-distillation, mean ± std over folds and seeds\n\n"
+        "Fusion: per utterance the exit with the largest top-1 minus top-2 logit margin (the authors' code); "
+        "Fusion (mean): the exits' mean probability. Devel: the model trained on train only (last epoch, or the "
+        "best with `selection: best_epoch`); Test: with `selection: retrain`, a model trained as long on train + "
+        "devel.\n\n"
         + (pd.DataFrame(lines).to_markdown(index=False) if lines else "(no self-distillation variant configured)")
         + "\n"
     )
@@ -79,15 +88,27 @@ def table2_markdown(runs: pd.DataFrame, latency: dict, exit_layers: list[int]) -
 
 
 def deployment_markdown(int8: list[dict], latency: dict) -> str:
-    """Per exit: full-size parameters and CPU latency (one run), and the study model's float/int8 ONNX size and UAR."""
+    """Per exit, full size (one run): parameters, float and int8 ONNX bytes, CPU latency per runtime and thread
+    count beside the exit's compute bound; and the study model's float/int8 ONNX size and UAR."""
     lines = []
+    ms = f"ms per {latency['clip_seconds']:.0f} s clip"
     for name, timing in latency["exits"].items():
         line = {
             "exit": name,
             "depth": timing["depth"],
             "parameters (full size)": f"{timing['n_params']:,}",
-            f"latency per {latency['clip_seconds']:.0f} s clip (ms)": f"{1000 * timing['latency_s']:.1f}",
+            "float ONNX (MB)": f"{timing['onnx_float_mb']:.1f}",
+            "int8 ONNX (MB)": f"{timing['onnx_int8_static_mb']:.1f}",
         }
+        for threads in timing["compute_bound_s"]:
+            for runtime, label in (
+                ("pytorch_float", "PyTorch"),
+                ("onnx_float", "ONNX float"),
+                ("onnx_int8_static", "ONNX int8"),
+            ):
+                line[f"{label}, {threads} thr ({ms})"] = f"{1000 * timing[f'latency_{runtime}_s'][threads]:.0f}"
+            bound = timing["latency_pytorch_float_s"][threads] / timing["compute_bound_s"][threads]
+            line[f"PyTorch / compute bound, {threads} thr"] = f"{bound:.2f}"
         for record in int8[:1]:
             row = record["exits"].get(name, {})
             line.update(
@@ -100,9 +121,10 @@ def deployment_markdown(int8: list[dict], latency: dict) -> str:
             )
         lines.append(line)
     return (
-        f"## Exits for deployment: latency on full-size {latency['architecture']} (random weights, "
-        f"{latency['threads']} thread(s), median of {latency['repeats']} runs, one run); int8 = ONNX Runtime dynamic "
-        f"(MatMul/Gemm) of the study's first model\n\n{pd.DataFrame(lines).to_markdown(index=False)}\n"
+        f"## Exits for deployment: full-size {latency['architecture']} (random weights, median of "
+        f"{latency['repeats']} runs, one run); int8 = ONNX Runtime static QDQ (Conv + MatMul, per-channel weights, "
+        f"calibrated); compute bound = the CNN front-end and the exit's transformer layers timed alone\n\n"
+        f"{pd.DataFrame(lines).to_markdown(index=False)}\n"
     )
 
 

@@ -2,8 +2,9 @@
 
 Adam, lr 3e-5, batch 16, 20 epochs (the paper's settings). Waveforms of a batch
 are zero-padded to the longest, and to at least ``min_seconds`` so that the
-encoder's time masking always has room; pooling ignores the padding. The epoch
-kept is the one with the best validation UAR of the teacher.
+encoder's time masking always has room; pooling ignores the padding. With
+``selection: best_epoch`` the epoch kept is the one with the best validation
+UAR of the teacher; with ``retrain`` (the paper) the last epoch is kept.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 
 import numpy as np
 import torch
+from scipy.special import softmax
 
 from serbench.metrics import classification_scores, unweighted_average_recall
 from serbench.settings.ssl import DistillLossSettings, DistillTrainSettings
@@ -27,27 +29,53 @@ def _batch(waveforms: list[np.ndarray], min_samples: int) -> tuple[torch.Tensor,
 
 
 @torch.no_grad()
-def exit_probabilities(model: SelfDistillModel, waveforms: list[np.ndarray], batch_size: int, min_samples: int) -> dict:
-    """Class probabilities ``(N, C)`` of the teacher and every student, eval mode."""
+def exit_logits(model: SelfDistillModel, waveforms: list[np.ndarray], batch_size: int, min_samples: int) -> dict:
+    """Logits ``(N, C)`` of the teacher and every student (keys ``"teacher"`` and the exit layers), eval mode."""
     model.eval()
     chunks: dict = {}
     for start in range(0, len(waveforms), batch_size):
         outputs = model(*_batch(waveforms[start : start + batch_size], min_samples))
         for exit_name, (_, _, logits) in outputs.items():
-            chunks.setdefault(exit_name, []).append(torch.softmax(logits, dim=1))
+            chunks.setdefault(exit_name, []).append(logits)
     return {name: torch.cat(parts).numpy() for name, parts in chunks.items()}
 
 
-def score_exits(probabilities: dict, labels: np.ndarray) -> dict[str, dict]:
-    """WA, UA and macro-F1 of every exit, the teacher and two fusions of the student exits.
+def margin_fusion(logits: list[np.ndarray]) -> np.ndarray:
+    """The authors' fusion of exits (``fusion_pred``): per utterance, the exit whose top-1 minus top-2 logit
+    margin is largest, folded pairwise in exit order (ties keep the shallower exit).
 
-    ``fusion_mean`` averages the students' probabilities; ``fusion_confident``
-    takes, per utterance, the prediction of the most confident student.
+    Args:
+        logits: per exit, shallowest first, ``(N, C)``.
+
+    Returns:
+        The chosen exit's logits per utterance, ``(N, C)``.
+
+    >>> shallow = np.array([[2.0, 1.0, 0.0], [1.0, 0.9, 0.0]])
+    >>> deep = np.array([[0.0, 1.5, 0.0], [0.0, 3.0, 1.0]])
+    >>> margin_fusion([shallow, deep]).argmax(1).tolist()
+    [1, 1]
     """
-    students = [name for name in probabilities if name != "teacher"]
-    scores = {str(name): classification_scores(labels, p.argmax(1)) for name, p in probabilities.items()}
+    fused = logits[0]
+    for other in logits[1:]:
+        top = np.sort(fused, axis=1)
+        other_top = np.sort(other, axis=1)
+        keep = (top[:, -1] - top[:, -2]) >= (other_top[:, -1] - other_top[:, -2])
+        fused = np.where(keep[:, None], fused, other)
+    return fused
+
+
+def score_exits(logits: dict, labels: np.ndarray) -> dict[str, dict]:
+    """WA, UA and macro-F1 of every exit, the teacher and three fusions of the student exits.
+
+    ``fusion_margin`` is the authors' (:func:`margin_fusion`); ``fusion_mean``
+    averages the students' probabilities; ``fusion_confident`` takes, per
+    utterance, the prediction of the student with the highest probability.
+    """
+    students = sorted((name for name in logits if name != "teacher"), key=int)
+    scores = {str(name): classification_scores(labels, p.argmax(1)) for name, p in logits.items()}
     if students:
-        stacked = np.stack([probabilities[s] for s in students])  # (students, N, C)
+        scores["fusion_margin"] = classification_scores(labels, margin_fusion([logits[s] for s in students]).argmax(1))
+        stacked = softmax(np.stack([logits[s] for s in students]), axis=2)  # (students, N, C)
         scores["fusion_mean"] = classification_scores(labels, stacked.mean(axis=0).argmax(1))
         confident = stacked.max(axis=2).argmax(axis=0)  # (N,) index of the most confident student
         scores["fusion_confident"] = classification_scores(labels, stacked[confident, np.arange(len(labels))].argmax(1))
@@ -57,16 +85,20 @@ def score_exits(probabilities: dict, labels: np.ndarray) -> dict[str, dict]:
 def train_self_distillation(
     model: SelfDistillModel,
     train: tuple[list[np.ndarray], np.ndarray],
-    validation: tuple[list[np.ndarray], np.ndarray],
+    validation: tuple[list[np.ndarray], np.ndarray] | None,
     loss_cfg: DistillLossSettings,
     similarity: tuple[str, ...],
     cfg: DistillTrainSettings,
     seed: int,
 ) -> dict:
-    """Fine-tune ``model`` in place for ``cfg.epochs`` epochs; keep the epoch with the best teacher validation UAR.
+    """Fine-tune ``model`` in place for ``cfg.epochs`` epochs.
+
+    With ``cfg.selection == "best_epoch"`` the weights of the epoch with the
+    best teacher validation UAR are kept; with ``retrain``, the last epoch's.
 
     Args:
-        train, validation: ``(waveforms, labels)``; waveforms at 16 kHz, any lengths.
+        train, validation: ``(waveforms, labels)``; waveforms at 16 kHz, any lengths. ``validation``
+            is ``None`` when retraining on train + validation (its history then reads NaN).
         loss_cfg, similarity: eq. 1's weights and L_sim's terms.
 
     Returns:
@@ -92,8 +124,11 @@ def train_self_distillation(
         return loss_parts[-1]["total"]
 
     def validate() -> float:
-        teacher = exit_probabilities(model, validation[0], cfg.batch_size, min_samples)["teacher"]
+        if validation is None:
+            return float("nan")
+        teacher = exit_logits(model, validation[0], cfg.batch_size, min_samples)["teacher"]
         return unweighted_average_recall(validation[1], teacher.argmax(1))
 
-    history = fit(model, epoch, validate, cfg.epochs, patience=None, metric="uar", epoch_log_level=logging.INFO)
+    best = cfg.selection == "best_epoch" and validation is not None
+    history = fit(model, epoch, validate, cfg.epochs, None, "uar", restore_best=best, epoch_log_level=logging.INFO)
     return {**history, "loss": loss_parts}

@@ -1,0 +1,85 @@
+"""Int8 export of a tiny random encoder: weight norm folded, every Conv and MatMul weight int8 when static."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from serbench.ssl.onnx_export import (
+    WaveformEncoder,
+    export_onnx,
+    fold_weight_norm,
+    mean_cosine,
+    onnx_session,
+    quantize_int8,
+)
+from serbench.ssl.upstream import load_upstream, save_random_upstream
+
+
+@pytest.fixture(scope="module")
+def encoder(tmp_path_factory):
+    path = save_random_upstream("distilhubert", tmp_path_factory.mktemp("enc") / "tiny", size="tiny")
+    return load_upstream(str(path))[0].eval()
+
+
+@pytest.fixture(scope="module")
+def waveforms():
+    rng = np.random.default_rng(0)
+    return [rng.normal(scale=0.1, size=n).astype(np.float32) for n in (16000, 12000, 20000, 8000)]
+
+
+def _weight_sources(model: onnx.ModelProto, op_type: str) -> list[str]:
+    """For each ``op_type`` node, the op type that produces its weight input (input 1), or 'initializer'."""
+    producers = {out: node.op_type for node in model.graph.node for out in node.output}
+    return [producers.get(node.input[1], "initializer") for node in model.graph.node if node.op_type == op_type]
+
+
+def test_folding_weight_norm_keeps_the_function_and_leaves_a_plain_kernel(encoder):
+    folded = fold_weight_norm(encoder)
+    conv = folded.encoder.pos_conv_embed.conv
+    assert not torch.nn.utils.parametrize.is_parametrized(conv) and isinstance(conv.weight, torch.nn.Parameter)
+    assert torch.nn.utils.parametrize.is_parametrized(encoder.encoder.pos_conv_embed.conv)  # the original is untouched
+    waveform = torch.randn(1, 16000)
+    with torch.no_grad():
+        torch.testing.assert_close(folded(waveform).last_hidden_state, encoder(waveform).last_hidden_state)
+
+
+def test_static_int8_quantizes_every_conv_and_weight_matmul_and_dynamic_only_matmul(encoder, waveforms, tmp_path):
+    export_onnx(WaveformEncoder(encoder, False, last_hidden=True), tmp_path / "float.onnx", seconds=1.0)
+    float_model = onnx.load(str(tmp_path / "float.onnx"))
+    assert not {"ReduceL2", "LpNormalization"} & {n.op_type for n in float_model.graph.node}  # no run-time norm
+    quantize_int8(tmp_path / "float.onnx", tmp_path / "static.onnx", "static", waveforms)
+    quantize_int8(tmp_path / "float.onnx", tmp_path / "dynamic.onnx", "dynamic")
+    static = onnx.load(str(tmp_path / "static.onnx"))
+    convs = _weight_sources(static, "Conv")
+    assert len(convs) == 8 and set(convs) == {"DequantizeLinear"}  # 7 feature-encoder convolutions + positional
+    weight_matmuls = [s for s in _weight_sources(static, "MatMul") if s != "Transpose"]
+    assert weight_matmuls and set(weight_matmuls) <= {"DequantizeLinear", "Mul", "Softmax", "Div"}
+    dynamic = onnx.load(str(tmp_path / "dynamic.onnx"))
+    assert set(_weight_sources(dynamic, "Conv")) == {"initializer"}  # dynamic: the convolutions stay float
+    per_channel = [
+        i for i in static.graph.initializer if i.name.endswith("_scale") and len(i.dims) == 1 and i.dims[0] > 1
+    ]
+    assert per_channel  # per-channel weight scales
+    sizes = {name: (tmp_path / f"{name}.onnx").stat().st_size for name in ("float", "static", "dynamic")}
+    assert sizes["static"] < sizes["dynamic"] < sizes["float"]
+
+
+def test_static_int8_encoder_stays_close_to_float(encoder, waveforms, tmp_path):
+    export_onnx(WaveformEncoder(encoder, False, last_hidden=True), tmp_path / "float.onnx", seconds=1.0)
+    quantize_int8(tmp_path / "float.onnx", tmp_path / "static.onnx", "static", waveforms)
+    sessions = {name: onnx_session(tmp_path / f"{name}.onnx", 1) for name in ("float", "static")}
+    feed = {"waveform": waveforms[0][None, :]}
+    (pooled, last), (pooled_q, last_q) = (sessions[n].run(None, feed) for n in ("float", "static"))
+    assert pooled.shape == pooled_q.shape == (1, 3, 32) and last.shape == last_q.shape == (1, 49, 32)
+    assert mean_cosine(last[0], last_q[0]) > 0.9
+    assert mean_cosine(last[0], last[0]) == pytest.approx(1.0)
+
+
+def test_static_int8_without_calibration_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="calibration waveforms"):
+        quantize_int8(tmp_path / "float.onnx", tmp_path / "static.onnx", "static")
+    with pytest.raises(ValueError, match="int8 kind 'float16'"):
+        quantize_int8(tmp_path / "float.onnx", tmp_path / "x.onnx", "float16")

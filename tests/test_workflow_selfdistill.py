@@ -76,7 +76,8 @@ def work(tmp_path_factory) -> Path:
 def test_every_exit_teacher_and_fusion_is_scored(work):
     metrics = json.loads((work / "results/selfdistill/runs/gru-l2+cosine/fold1.json").read_text())[0]
     assert (metrics["fold"], metrics["seed"]) == ("1", 0)
-    assert set(metrics["scores"]["test"]) == {"teacher", "1", "2", "fusion_mean", "fusion_confident"}
+    assert set(metrics["scores"]["test"]) == {"teacher", "1", "2", "fusion_margin", "fusion_mean", "fusion_confident"}
+    assert "retrain" in metrics["history"]  # the paper's schedule: train, then train + devel for the test model
     assert all(0 <= s["uar"] <= 1 for s in metrics["scores"]["test"].values())
     assert metrics["similarity"] == ["l2", "cosine"]
     assert (work / "results/selfdistill/runs/gru-l2+cosine/fold1/seed0/model.pt").is_file()

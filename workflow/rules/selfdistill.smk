@@ -47,7 +47,7 @@ rule selfdistill_train:
     threads: 2
     resources:
         mem_mb=16000,
-        runtime=720 * len(SD.seeds),
+        runtime=(1440 if SD.train.selection == "retrain" else 720) * len(SD.seeds),
         gpu=1,
     params:
         selfdistill=settings("selfdistill"),

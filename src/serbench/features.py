@@ -66,24 +66,21 @@ def peak_pitches(magnitude: torch.Tensor, cfg: FeatureSettings) -> tuple[torch.T
         ``(pitches, magnitudes)``, both ``(batch, bins, frames)``.
     """
     s = magnitude
-    left, centre, right = s[:, :-2], s[:, 1:-1], s[:, 2:]
-    # parabolic interpolation stencil, in librosa's (numba's) precision: float32 sums, float64 quotients
-    a = (right + left).double() - 2 * centre.double()
-    b = (right - left).double() / 2
-    inner = torch.where(b.abs() >= a.abs(), torch.zeros_like(a), -b / a).float()
-    edge = torch.zeros_like(s[:, :1])
-    shift = torch.cat([edge, inner, edge], dim=1)
-    gradient = torch.cat([s[:, 1:2] - s[:, :1], (right - left) / 2, s[:, -1:] - s[:, -2:-1]], dim=1)
     thresholded = s * (s > TUNING_THRESHOLD * s.amax(dim=1, keepdim=True))
     local_max = torch.zeros_like(s, dtype=torch.bool)
     local_max[:, 1:-1] = (thresholded[:, 1:-1] > thresholded[:, :-2]) & (thresholded[:, 1:-1] >= thresholded[:, 2:])
-    local_max[:, -1] = thresholded[:, -1] > thresholded[:, -2]
     frequencies = torch.arange(s.shape[1], dtype=torch.float64) * cfg.sample_rate / cfg.n_fft
+    # fmin > 0 and f < Nyquist keep the first and last bins out, so every peak has two neighbours
     feasible = (frequencies >= TUNING_FMIN_HZ) & (frequencies < min(TUNING_FMAX_HZ, cfg.sample_rate / 2))
-    peaks = local_max & feasible[None, :, None]
-    bins = torch.arange(s.shape[1], dtype=torch.float64)[None, :, None]
-    pitches = torch.where(peaks, ((bins + shift.double()) * cfg.sample_rate / cfg.n_fft).float(), 0.0)
-    magnitudes = torch.where(peaks, s + 0.5 * gradient * shift, 0.0)
+    row, k, frame = (local_max & feasible[None, :, None]).nonzero(as_tuple=True)
+    left, centre, right = s[row, k - 1, frame], s[row, k, frame], s[row, k + 1, frame]
+    # parabolic interpolation at the peaks only, in librosa's (numba's) precision: float32 sums, float64 quotients
+    a = (right + left).double() - 2 * centre.double()
+    b = (right - left).double() / 2
+    shift = torch.where(b.abs() >= a.abs(), torch.zeros_like(a), -b / a).float()
+    pitches, magnitudes = torch.zeros_like(s), torch.zeros_like(s)
+    pitches[row, k, frame] = ((k.double() + shift.double()) * cfg.sample_rate / cfg.n_fft).float()
+    magnitudes[row, k, frame] = centre + 0.5 * ((right - left) / 2) * shift
     return pitches, magnitudes
 
 

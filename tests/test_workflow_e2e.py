@@ -209,7 +209,15 @@ def test_interrupted_run_resumes_to_identical_tables(work, tmp_path):
     link_corpora(tmp_path / "data")
     config = write_config(tmp_path / "config.yaml", tmp_path / "data")
     command = snakemake_command(tmp_path, config, "--cores", "2", "all")
-    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    # unbuffered: the job lines reach us as Snakemake prints them, not at its exit
+    run = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        env=os.environ | {"PYTHONUNBUFFERED": "1"},
+    )
     seen = []
     for line in run.stdout:  # the first quantize job has started: training is done for its cell, not for others
         seen.append(line)

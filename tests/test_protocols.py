@@ -6,7 +6,13 @@ import pytest
 
 from serbench.corpora import build_manifest, get_adapter
 from serbench.labels import shared_emotions
-from serbench.protocols import cross_corpus_split, random_split, speaker_folds, speaker_independent_split
+from serbench.protocols import (
+    cross_corpus_split,
+    production_split,
+    random_split,
+    speaker_folds,
+    speaker_independent_split,
+)
 
 EMOTIONS = ["anger", "sadness", "neutral", "happiness"]
 
@@ -44,6 +50,22 @@ def test_random_split_depends_on_seed_only(manifest):
 def test_bad_fractions_rejected(manifest):
     with pytest.raises(ValueError, match="fractions"):
         random_split(manifest, "c", 0, 0.6, 0.5)
+
+
+def test_production_split_trains_on_all_but_a_stratified_validation_share_and_tests_nothing(manifest):
+    folds = production_split(manifest, "c", seed=0, validation_fraction=0.1)
+    assert folds["subset"].value_counts().to_dict() == {"train": 90, "validation": 10}
+    assert folds["utterance_id"].is_unique and set(folds["utterance_id"]) == set(manifest["utterance_id"])
+    assert set(folds["fold"]) == {"production"}
+    labelled = folds.merge(manifest, on="utterance_id")
+    assert labelled[labelled.subset == "validation"]["emotion"].value_counts().to_dict() == {
+        "anger": 5,
+        "sadness": 3,
+        "neutral": 2,
+    }
+    assert not production_split(manifest, "c", 0, 0.1).equals(production_split(manifest, "c", 1, 0.1))
+    with pytest.raises(ValueError, match="fractions"):
+        production_split(manifest, "c", 0, 1.0)
 
 
 def test_speaker_folds_group_sorted_speakers():

@@ -1,12 +1,17 @@
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
+from serbench.cache import save_rows
+from serbench.corpora.base import MANIFEST_COLUMNS
+from serbench.dataset import CorpusArrays, CorpusFiles
 from serbench.settings.ssl import AugmentSettings, HeadTrainSettings, WaveformSettings
 from serbench.ssl.upstream import EncoderUnavailable, load_upstream, pooled_hidden_states, save_random_upstream
 from serbench.ssl.waveforms import prepare_waveform
 from serbench.studies.distilhubert.augment import augment
 from serbench.studies.distilhubert.head import PooledHead, balanced_class_weights, focal_loss
+from serbench.studies.distilhubert.report import run_rows, table1
 
 
 def head(n_layers, hidden, n_classes, layer_weights=False, head_hidden=256, dropout=0.1):
@@ -173,3 +178,43 @@ def test_finetune_model_pools_like_the_frozen_cache_and_trains_the_transformer_o
     assert all(torch.equal(before[k], after[k]) for k in before if k.startswith("feature_extractor."))
     assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("encoder.layers."))
     assert finetuned_probabilities(finetune, waves[:3]).shape == (3, 2)
+
+
+def _record(fold: str, uar: float, cross_uar: float) -> dict:
+    scores = {"accuracy": uar, "uar": uar, "macro_f1": uar}
+    record = {
+        "dataset": "emodb",
+        "setting": "base",
+        "fold": fold,
+        "seed": 0,
+        "serbench_version": "v",
+        "git_commit": "c",
+    }
+    cross = {"corpus": "ravdess", "accuracy": cross_uar, "uar": cross_uar, "macro_f1": cross_uar}
+    if fold == "production":
+        return record | {"n_test": 0, "validation": scores, "cross_corpus": cross}
+    return record | {"n_test": 10, **scores, "f1_per_class": {"anger": uar}, "cross_corpus": cross}
+
+
+def test_production_model_scores_are_reported_apart_from_the_fold_models():
+    runs = run_rows([_record("0", 0.5, 0.3), _record("1", 0.7, 0.5), _record("production", 0.9, 0.6)])
+    table = table1(runs).set_index("metric")
+    assert table.loc["uar", "mean"] == pytest.approx(0.6) and table.loc["uar", "n_runs"] == 2
+    assert table.loc["cross_uar", "mean"] == pytest.approx(0.4)  # the fold models only
+    assert table.loc["production_cross_uar", "mean"] == pytest.approx(0.6)
+    assert table.loc["production_validation_uar", "n_runs"] == 1
+
+
+def test_a_fold_without_test_utterances_is_cut_only_where_its_test_subset_is_optional(tmp_path):
+    manifest = tmp_path / "c.csv"
+    rows = pd.DataFrame({"utterance_id": ["a", "b", "c"], "emotion": ["anger", "sadness", "anger"]})
+    rows.reindex(columns=MANIFEST_COLUMNS).assign(speaker="s").to_csv(manifest, index=False)
+    save_rows(tmp_path / "c.npz", ["a", "b", "c"], np.eye(3, dtype=np.float32))
+    arrays = CorpusArrays({"c": CorpusFiles(manifest, tmp_path / "c.npz")})
+    folds = pd.DataFrame(
+        {"fold": "production", "corpus": "c", "utterance_id": ["a", "b", "c"], "subset": ["train"] * 2 + ["validation"]}
+    )
+    with pytest.raises(ValueError, match="fold production has no test utterances"):
+        arrays.split(folds, "production", "split.csv")
+    data = arrays.split(folds, "production", "split.csv", optional=("test",))
+    assert set(data.subsets) == {"train", "validation"} and data.subsets["validation"].ids.tolist() == ["c"]

@@ -96,7 +96,10 @@ def test_table1_has_both_settings_per_class_f1_and_the_random_weight_warning(wor
     assert {"accuracy", "uar", "macro_f1", "f1_anger", "f1_happiness", "f1_neutral", "f1_sadness", "cross_uar"} <= set(
         table["metric"]
     )
-    assert table["mean"].between(0, 1).all() and (table["n_runs"] == 2).all()
+    production = table["metric"].str.startswith("production_")
+    assert table["mean"].between(0, 1).all() and (table.loc[~production, "n_runs"] == 2).all()
+    assert {"production_cross_uar", "production_validation_uar"} <= set(table["metric"])
+    assert (table.loc[production, "n_runs"] == 1).all()
     markdown = (work / "results/tables/distilhubert_table1.md").read_text()
     assert "random" in markdown and "± " in markdown and "gain (Δ)" in markdown
     runs = pd.read_csv(work / "results/tables/distilhubert_runs.csv", dtype={"config_hash": str})
@@ -108,6 +111,11 @@ def test_table1_has_both_settings_per_class_f1_and_the_random_weight_warning(wor
     assert metrics["cross_corpus"]["n_test"] == 16 + 16 + 8 + 16  # RAVDESS two actors: angry, happy, neutral, sad
     split = pd.read_csv(work / "results/distilhubert/splits/extra.csv")
     assert set(split.loc[split.corpus == "tess", "subset"]) == {"train"}  # the extra corpus only trains
+    production = split[(split.fold == "production") & (split.corpus == "emodb")]
+    assert set(production["subset"]) == {"train", "validation"}  # the production model: 95/5 of all of EmoDB
+    assert (production["subset"] == "validation").mean() == pytest.approx(0.05, abs=0.01)
+    model = json.loads((work / "results/distilhubert/heads/extra/production.json").read_text())[0]
+    assert model["n_test"] == 0 and model["cross_corpus"]["n_test"] == 56 and 0 <= model["validation"]["uar"] <= 1
     assert (work / "results/plots/distilhubert_confusion.png").read_bytes()[:4] == b"\x89PNG"
 
 

@@ -124,16 +124,21 @@ class CorpusArrays:
         speaker = dict(zip(manifest["utterance_id"], manifest["speaker"].astype(str)))
         return [speaker.get(str(u), "") if normalise == "speaker" else "corpus" for u in ids]
 
-    def split(self, folds: pd.DataFrame, fold: str, source: str | Path = "fold table") -> SplitData:
+    def split(
+        self, folds: pd.DataFrame, fold: str, source: str | Path = "fold table", optional: tuple[str, ...] = ()
+    ) -> SplitData:
         """Arrays of ``fold`` of a fold table (one seed's rows), labels from the manifests.
 
         ``folds`` may carry an ``emotion`` column, the study's own class of each
         utterance (see ``relabel`` in the DistilHuBERT study); otherwise the
         manifest's emotion is the class.
 
+        ``search`` and the subsets named in ``optional`` (``test`` of a production
+        fold) may be absent; ``subsets`` then lacks them.
+
         Raises:
             ValueError: the table names a corpus without files, an utterance
-                without features, or the fold has an empty subset; the message names ``source``.
+                without features, or the fold has another empty subset; the message names ``source``.
         """
         unknown = set(folds["corpus"]) - set(self.files)
         if unknown:
@@ -146,7 +151,7 @@ class CorpusArrays:
         subsets = {}
         for subset in (*SUBSETS, "search"):
             rows = folds[folds["subset"] == subset]
-            if rows.empty and subset == "search":
+            if rows.empty and subset in ("search", *optional):
                 continue
             if rows.empty:
                 raise ValueError(f"{source}: fold {fold} has no {subset} utterances")

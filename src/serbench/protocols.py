@@ -12,6 +12,9 @@ early stopping and the quantization bit search read ``validation`` only;
   the number of speakers); validation speakers drawn from the training speakers.
 - ``cross_corpus``: train (and validate) on some corpora, test on another, on
   the emotions they share.
+- ``production``: one model on a stratified random share of the whole corpus,
+  the rest validating, no in-corpus test (Ismail's production model, scored on
+  a cross-corpus test set).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from sklearn.model_selection import GroupShuffleSplit, train_test_split
 from serbench.labels import shared_emotions
 
 log = logging.getLogger(__name__)
+PRODUCTION_FOLD = "production"
 MIN_TRAINING_GROUPS = 2  # speakers (or sessions) that must remain for training when some are held out to validate
 
 
@@ -75,6 +79,25 @@ def random_split(
         rest_ids, test_size=validation_fraction / (1 - test_fraction), stratify=rest_labels, random_state=seed
     )
     return _table("0", corpus, {"train": train_ids, "validation": val_ids, "test": test_ids})
+
+
+def production_split(manifest: pd.DataFrame, corpus: str, seed: int, validation_fraction: float = 0.05) -> pd.DataFrame:
+    """Ismail's production model: every utterance of the corpus trains except a stratified random validation share.
+
+    The paper trains one model on a 95/5 random split of the whole study corpus
+    and reports its cross-corpus (RAVDESS) score; the 5 % picks the epoch, so the
+    corpus has no test subset here.
+
+    Returns:
+        Fold table with one fold, ``"production"``, subsets ``train`` and ``validation``.
+
+    Raises:
+        ValueError: ``validation_fraction`` outside (0, 1).
+    """
+    _check_fractions(validation_fraction)
+    ids, labels = manifest["utterance_id"].to_numpy(), manifest["emotion"].to_numpy()
+    train_ids, val_ids = train_test_split(ids, test_size=validation_fraction, stratify=labels, random_state=seed)
+    return _table(PRODUCTION_FOLD, corpus, {"train": train_ids, "validation": val_ids})
 
 
 def hold_out_validation(

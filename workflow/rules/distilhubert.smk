@@ -55,6 +55,7 @@ rule distilhubert_split:
                 "group_by",
                 "validation_speakers",
                 "label_map",
+                "production_validation",
             )
         },
         seeds=DH.seeds,
@@ -67,12 +68,14 @@ rule distilhubert_train:
         unpack(distilhubert_train_inputs),
         encoder=f"{RESULTS}/distilhubert/encoder.json",
     output:
-        heads=directory(f"{RESULTS}/distilhubert/heads/{{setting}}/fold{{fold}}"),
-        metrics=f"{RESULTS}/distilhubert/heads/{{setting}}/fold{{fold}}.json",
+        heads=directory(f"{RESULTS}/distilhubert/heads/{{setting}}/{{head}}"),
+        metrics=f"{RESULTS}/distilhubert/heads/{{setting}}/{{head}}.json",
     log:
-        logs("distilhubert/train/{setting}/fold{fold}"),
+        logs("distilhubert/train/{setting}/{head}"),
     benchmark:
-        benchmarks("distilhubert/train/{setting}/fold{fold}")
+        benchmarks("distilhubert/train/{setting}/{head}")
+    wildcard_constraints:
+        head=r"fold\d+|production",
     conda:
         "../envs/serbench.yaml"
     threads: 1
@@ -122,7 +125,7 @@ rule distilhubert_report:
 
 rule distilhubert_int8:
     input:
-        heads=distilhubert_heads("base", ""),
+        heads=distilhubert_heads("base", "", production=False),
         split=f"{RESULTS}/distilhubert/splits/base.csv",
         manifest=f"{RESULTS}/manifests/{DH.corpus}.csv",
         waveforms=f"{RESULTS}/waveforms/{DH.corpus}.npz",

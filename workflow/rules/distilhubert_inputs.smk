@@ -28,11 +28,12 @@ def distilhubert_train_inputs(wildcards):
     }
 
 
-def distilhubert_heads(setting, name):
-    return [
-        f"{RESULTS}/distilhubert/heads/{setting}/fold{f}{name}"
-        for f in range(DH.n_folds)
-    ]
+def distilhubert_heads(setting, name, production=True):
+    """A setting's head folders (name "") or metrics files (".json"): every fold's, and the production model's."""
+    heads = [f"fold{f}" for f in range(DH.n_folds)]
+    if production and DH.production_validation is not None:
+        heads.append("production")
+    return [f"{RESULTS}/distilhubert/heads/{setting}/{h}{name}" for h in heads]
 
 
 def distilhubert_outputs():

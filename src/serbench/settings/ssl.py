@@ -85,6 +85,12 @@ class DistilHubertSettings(Section):
     validation_speakers: int = Field(1, ge=1)
     extra_train: list[Corpus] = Field(["tess"], description="corpora added to every training subset")
     cross_corpus_test: Corpus | None = "ravdess"
+    production_validation: Annotated[float, Field(gt=0, lt=1)] | None = Field(
+        0.05,
+        description="the paper's production model beside the folds: one model per setting and seed trained on all of "
+        "the study corpus but this stratified random share, which picks the epoch (95/5), scored on "
+        "cross_corpus_test; null: fold models only",
+    )
     label_map: Literal["all", "four_class"] = "four_class"
     seeds: Seeds = Field([0], min_length=1)
     latency: LatencySettings = LatencySettings()

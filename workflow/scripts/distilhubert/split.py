@@ -16,4 +16,5 @@ with snakemake_job(globals(), "distilhubert_split", setting="base") as job:
         split["n_folds"],
         split["group_by"],
         split["validation_speakers"],
+        production_validation=split["production_validation"],
     )

@@ -1,8 +1,9 @@
-"""Every seed of one fold of one setting: a head on cached states, or encoder and head fine-tuned together."""
+"""Every seed of one fold (or of the production model) of one setting: a head on cached states, or encoder and
+head fine-tuned together."""
 
 from serbench.workflow import snakemake_job
 
-with snakemake_job(globals(), "distilhubert_train", setting="base", fold="0") as job:
+with snakemake_job(globals(), "distilhubert_train", setting="base", head="fold0") as job:
     from serbench.dataset import CorpusFiles
     from serbench.settings.ssl import DistilHubertSettings
     from serbench.studies.distilhubert.steps import train_fold
@@ -11,4 +12,5 @@ with snakemake_job(globals(), "distilhubert_train", setting="base", fold="0") as
     files = {c: CorpusFiles(m, f) for c, m, f in zip(job.params.corpora, job.input.manifests, job.input.caches)}
     cross = (cfg.cross_corpus_test, files.pop(cfg.cross_corpus_test)) if cfg.cross_corpus_test else None
     run = {"dataset": cfg.corpus, "setting": job.wildcards.setting}
-    train_fold(job.input.split, job.wildcards.fold, files, cross, cfg, run, job.output.heads, job.output.metrics)
+    fold = job.wildcards.head.removeprefix("fold")
+    train_fold(job.input.split, fold, files, cross, cfg, run, job.output.heads, job.output.metrics)

@@ -9,7 +9,7 @@ from serbench.atomic import write_csv
 from serbench.corpora import read_manifest
 from serbench.folds import seeded_folds
 from serbench.labels import LABEL_MAPS
-from serbench.protocols import speaker_independent_split
+from serbench.protocols import production_split, speaker_independent_split
 
 
 def add_extra_training(folds: pd.DataFrame, extra: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -56,15 +56,23 @@ def write_split(
     group_column: str,
     validation_speakers: int = 1,
     validation_fraction: float = 0.1,
+    production_validation: float | None = None,
 ) -> None:
     """Speaker-independent folds of ``dataset`` for every seed, the ``extra`` corpora added to every training
-    subset, relabelled to the study's classes; one CSV with a ``seed`` column."""
+    subset, relabelled to the study's classes; one CSV with a ``seed`` column.
+
+    With ``production_validation``, each seed also has the fold ``production``
+    (:func:`serbench.protocols.production_split`): all of ``dataset`` but that
+    share trains, the share validates, and there is no test subset.
+    """
     tables = {name: read_manifest(path) for name, path in manifests.items()}
 
     def folds(seed: int) -> pd.DataFrame:
         table = speaker_independent_split(
             tables[dataset], dataset, n_folds, seed, validation_speakers, validation_fraction, group_column
         )
+        if production_validation is not None:
+            table = pd.concat([table, production_split(tables[dataset], dataset, seed, production_validation)])
         return relabel(add_extra_training(table, {name: tables[name] for name in extra}), tables, LABEL_MAPS[label_map])
 
     write_csv(out, seeded_folds(folds, seeds))

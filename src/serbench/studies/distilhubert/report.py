@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import matplotlib
@@ -14,37 +15,36 @@ import pandas as pd  # noqa: E402
 from serbench.atomic import write_csv, write_figure, write_text  # noqa: E402
 from serbench.cache import read_json  # noqa: E402
 from serbench.literature import ismail_table1  # noqa: E402
+from serbench.protocols import PRODUCTION_FOLD  # noqa: E402
 from serbench.provenance import distinct_values  # noqa: E402
 
 SETTINGS = {"base": "corpus only", "extra": "+ extra training corpora"}
+SCORES = ("accuracy", "uar", "macro_f1")
+METRIC = re.compile(r"(production_validation_|(production_)?cross_)?(accuracy|uar|macro_f1)|f1_.+")
 RANDOM_NOTE = (
     "Encoder weights are random (no pretrained encoder offline): these scores measure the pipeline, not DistilHuBERT."
 )
 
 
 def run_rows(records: list[dict]) -> pd.DataFrame:
-    """One row per (dataset, setting, fold, seed): WA, UA, macro-F1, per-class F1, cross-corpus scores, provenance."""
+    """One row per (dataset, setting, fold, seed): WA, UA, macro-F1, per-class F1, cross-corpus scores, provenance.
+
+    The production model's row (fold ``production``) has no test scores; its
+    scores are ``production_validation_*`` (the 5 % share that chose its epoch)
+    and ``production_cross_*``.
+    """
     rows = []
     for record in records:
-        keys = (
-            "dataset",
-            "setting",
-            "fold",
-            "seed",
-            "accuracy",
-            "uar",
-            "macro_f1",
-            "n_test",
-            "serbench_version",
-            "git_commit",
-        )
+        keys = ("dataset", "setting", "fold", "seed", "n_test", "serbench_version", "git_commit")
         row = {k: record[k] for k in keys}
-        row.update({f"f1_{c}": v for c, v in record["f1_per_class"].items()})
+        prefix = "production_" if record["fold"] == PRODUCTION_FOLD else ""
+        if prefix:
+            row.update({f"production_validation_{k}": record["validation"][k] for k in SCORES})
+        else:
+            row.update({k: record[k] for k in SCORES} | {f"f1_{c}": v for c, v in record["f1_per_class"].items()})
         if "cross_corpus" in record:
             cross = record["cross_corpus"]
-            row.update(
-                {"cross_corpus": cross["corpus"], **{f"cross_{k}": cross[k] for k in ("accuracy", "uar", "macro_f1")}}
-            )
+            row.update({"cross_corpus": cross["corpus"], **{f"{prefix}cross_{k}": cross[k] for k in SCORES}})
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -55,8 +55,7 @@ def table1(runs: pd.DataFrame) -> pd.DataFrame:
     Columns ``dataset, metric, setting, mean, std, n_runs``; the paper's Table I
     figures (IEMOCAP) are added as ``paper_mean, paper_std`` on IEMOCAP rows.
     """
-    scores = ("accuracy", "uar", "macro_f1")
-    metrics = [c for c in runs.columns if c in scores or c.startswith("f1_") or c.removeprefix("cross_") in scores]
+    metrics = [c for c in runs.columns if METRIC.fullmatch(c)]
     long = runs.melt(id_vars=["dataset", "setting"], value_vars=metrics, var_name="metric").dropna(subset=["value"])
     grouped = long.groupby(["dataset", "metric", "setting"], sort=False)["value"]
     table = grouped.agg(mean="mean", std=lambda v: v.std(ddof=1) if len(v) > 1 else 0.0, n_runs="size").reset_index()
@@ -101,20 +100,25 @@ def table1_markdown(table: pd.DataFrame, encoder: dict) -> str:
         + "\n"
         + "\n".join(sections)
         + "\ncross_* rows: the cross-corpus test corpus, scored by every fold's model.\n"
+        + "production_* rows: the paper's production model, one per seed, trained on all of the corpus but a "
+        "stratified random share (5 % by default) that validates and picks its epoch; production_validation_* "
+        "scores that share (as the paper reports it, so it is not a held-out test), production_cross_* the "
+        "cross-corpus test corpus.\n"
     )
 
 
 def plot_confusion(records: list[dict], out: str | Path, encoder: dict) -> None:
-    """Row-normalised cross-corpus confusion matrix, summed over folds and seeds, one panel per setting."""
-    by_setting: dict[str, np.ndarray] = {}
+    """Row-normalised cross-corpus confusion matrix, summed over seeds (and folds), one panel per setting and
+    model: the fold models, and the production model when there is one."""
+    by_setting: dict[tuple[str, str], np.ndarray] = {}
     classes: list[str] = []
     for record in records:
         if "cross_corpus" in record:
-            matrix = np.asarray(record["cross_corpus"]["confusion"], dtype=float)
-            by_setting[record["setting"]] = by_setting.get(record["setting"], 0) + matrix
+            key = (record["setting"], "production model" if record["fold"] == PRODUCTION_FOLD else "fold models")
+            by_setting[key] = by_setting.get(key, 0) + np.asarray(record["cross_corpus"]["confusion"], dtype=float)
             classes, corpus = record["classes"], record["cross_corpus"]["corpus"]
     fig, axes = plt.subplots(1, max(len(by_setting), 1), figsize=(5 * max(len(by_setting), 1), 4.5), squeeze=False)
-    for ax, (setting, matrix) in zip(axes[0], sorted(by_setting.items())):
+    for ax, ((setting, models), matrix) in zip(axes[0], sorted(by_setting.items())):
         normalised = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
         ax.imshow(normalised, vmin=0, vmax=1, cmap="Blues")
         for (i, j), value in np.ndenumerate(normalised):
@@ -123,7 +127,7 @@ def plot_confusion(records: list[dict], out: str | Path, encoder: dict) -> None:
         ax.set_yticks(range(len(classes)), classes)
         ax.set_xlabel("predicted")
         ax.set_ylabel("true")
-        ax.set_title(f"{corpus}, trained on {SETTINGS.get(setting, setting)}")
+        ax.set_title(f"{corpus}, {models}, {SETTINGS.get(setting, setting)}", fontsize=10)
     if not by_setting:
         axes[0][0].text(0.5, 0.5, "no cross-corpus test configured", ha="center")
     if encoder.get("random_init"):

@@ -18,6 +18,7 @@ from serbench.dataset import CorpusArrays, CorpusFiles, SplitData
 from serbench.folds import read_folds
 from serbench.labels import LABEL_MAPS
 from serbench.metrics import classification_scores
+from serbench.protocols import PRODUCTION_FOLD
 from serbench.provenance import stamp
 from serbench.settings.ssl import AugmentSettings, DistilHubertSettings
 from serbench.ssl.upstream import load_upstream, pooled_hidden_states
@@ -93,8 +94,10 @@ def load_head(path: str | Path) -> tuple[PooledHead, list[str], dict | None]:
 def _train_seed(
     data: SplitData, seed: int, cfg: DistilHubertSettings, cross: tuple[list, np.ndarray] | None, out: Path
 ) -> tuple[dict, np.ndarray, np.ndarray | None]:
-    """One seed: train, then test-set and cross-corpus predictions; saves ``out``."""
-    train, validation, test = (data.subsets[s] for s in ("train", "validation", "test"))
+    """One seed: train, then predictions for the scored subset (``test``, or ``validation`` of a production fold
+    without one) and the cross-corpus set; saves ``out``."""
+    train, validation = data.subsets["train"], data.subsets["validation"]
+    scored = data.subsets.get("test", validation)
     n_classes = len(data.classes)
     if not cfg.finetune:
         _, _, n_layers, hidden = train.features.shape
@@ -103,7 +106,7 @@ def _train_seed(
         history = train_head(head, train, validation, n_classes, cfg.train, seed)
         _save_head(out, head, data.classes)
         crossed = head_probabilities(head, np.stack(cross[0])[:, 0]).argmax(1) if cross else None
-        return history, head_probabilities(head, clean_view(test)).argmax(1), crossed
+        return history, head_probabilities(head, clean_view(scored)).argmax(1), crossed
     encoder, extractor = load_upstream(cfg.pretrained)
     torch.manual_seed(seed)
     head = PooledHead(
@@ -121,7 +124,7 @@ def _train_seed(
         seed,
     )
     _save_head(out, head, data.classes, encoder)
-    predicted = finetuned_probabilities(model, list(test.features), cfg.train.batch_size).argmax(1)
+    predicted = finetuned_probabilities(model, list(scored.features), cfg.train.batch_size).argmax(1)
     crossed = finetuned_probabilities(model, cross[0], cfg.train.batch_size).argmax(1) if cross else None
     return history, predicted, crossed
 
@@ -139,26 +142,28 @@ def train_fold(
     """Every seed of one fold: a head on cached encoder states, or (``finetune``) encoder and head on waveforms.
 
     Scores the test subset and, when ``cross`` names a corpus and its files, the
-    cross-corpus set. Writes ``<out_dir>/seed<s>/head.pt`` (with the fine-tuned
+    cross-corpus set. The ``production`` fold (Ismail's production model) has no
+    test subset: its record scores the validation share that chose its epoch,
+    under ``validation``, as the paper reports it. Writes ``<out_dir>/seed<s>/head.pt`` (with the fine-tuned
     encoder's weights when fine-tuning) and a JSON list of run records to ``out_metrics``.
     """
     folds = read_folds(split_path)
     arrays = CorpusArrays(corpora, "waveforms" if cfg.finetune else "utterance")
-    records, cross_items = [], None
+    records, cross_items, production = [], None, fold == PRODUCTION_FOLD
     for seed in sorted(folds["seed"].unique().tolist()):
-        data = arrays.split(folds[folds["seed"] == seed], fold, split_path)
+        data = arrays.split(folds[folds["seed"] == seed], fold, split_path, optional=("test",) if production else ())
         if cross is not None and cross_items is None:
             cross_items = _cross_subset(cross[1], cfg.label_map, data.classes, ragged=cfg.finetune)
         history, predicted, crossed = _train_seed(data, seed, cfg, cross_items, Path(out_dir, f"seed{seed}", "head.pt"))
-        test = data.subsets["test"]
+        scored = data.subsets["validation" if production else "test"]
+        scores = {"n_test": len(scored.labels), **_scores(scored.labels, predicted, data.classes)}
         record = {
             **run,
             "fold": fold,
             "seed": seed,
             "classes": data.classes,
             "n_train": len(data.subsets["train"].labels),
-            "n_test": len(test.labels),
-            **_scores(test.labels, predicted, data.classes),
+            **({"n_test": 0, "validation": scores} if production else scores),
             "history": history,
             "config": cfg.train.model_dump(),
             "finetune": cfg.finetune,

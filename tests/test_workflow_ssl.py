@@ -123,6 +123,7 @@ def test_int8_table_and_files(work):
     int8 = json.loads((work / "results/distilhubert/onnx/int8.json").read_text())
     assert int8["encoder_int8_static_mb"] < int8["encoder_int8_dynamic_mb"] < int8["encoder_float_mb"]
     assert len(int8["heads"]) == 2 and int8["calibration_utterances"] == 32
+    assert int8["deployed_head"].endswith("heads/base/production/seed0/head.pt")  # as the paper exported it
     for head in int8["heads"]:
         assert 0 <= head["uar_int8_static"] <= 1 and 0 <= head["uar_int8_dynamic"] <= 1
         assert 0.5 < head["cosine_int8_static"] <= 1.0 + 1e-6 and 0.5 < head["cosine_int8_dynamic"] <= 1.0 + 1e-6

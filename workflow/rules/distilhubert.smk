@@ -125,6 +125,7 @@ rule distilhubert_report:
 
 rule distilhubert_int8:
     input:
+        **distilhubert_production("base"),
         heads=distilhubert_heads("base", "", production=False),
         split=f"{RESULTS}/distilhubert/splits/base.csv",
         manifest=f"{RESULTS}/manifests/{DH.corpus}.csv",

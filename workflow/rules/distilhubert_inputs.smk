@@ -36,6 +36,13 @@ def distilhubert_heads(setting, name, production=True):
     return [f"{RESULTS}/distilhubert/heads/{setting}/{h}{name}" for h in heads]
 
 
+def distilhubert_production(setting):
+    """The production model's head folder, as input "production", when the study trains one; else nothing."""
+    if DH.production_validation is None:
+        return {}
+    return {"production": f"{RESULTS}/distilhubert/heads/{setting}/production"}
+
+
 def distilhubert_outputs():
     if not studies("distilhubert"):
         return []

@@ -46,6 +46,7 @@ def int8(
     out_dir: str,
     out_json: str,
     calibration_utterances: int = 32,
+    deployed: tuple[str, str, str, int] | None = None,
 ) -> None:
     """UA of every fold's model with a float and two int8 ONNX encoders, their fidelity, and deployable models.
 
@@ -62,14 +63,15 @@ def int8(
         heads: ``(head_path, split_path, fold, seed)`` per trained head.
         corpora: manifest and prepared-waveform cache per corpus of the folds.
         out_dir: receives ``encoder.onnx``, ``encoder.int8.onnx`` (static) and ``encoder.int8_dynamic.onnx``
-            (the first head's encoder), ``model.onnx`` and ``model.int8.onnx`` (that encoder + the first head,
-            static int8, class names in the metadata), the latter for ``serbench predict``.
+            (the first head's encoder), ``model.onnx`` and ``model.int8.onnx`` (the deployed model's encoder and
+            head, static int8, class names in the metadata), the latter for ``serbench predict``.
         out_json: sizes (MB = 10^6 bytes), per-head UA and fidelity per scheme, and their means.
+        deployed: ``(head_path, split_path, fold, seed)`` of the model to deploy, calibrated on its own training
+            utterances: the production model, as the paper exported it; ``None``: the first head.
     """
     base, extractor = load_upstream(pretrained)
     normalize, out = bool(extractor.do_normalize), Path(out_dir)
-    first_head, classes, first_state = load_head(heads[0][0])
-    first_encoder = _with_state(base, first_state)
+    first_encoder = _with_state(base, load_head(heads[0][0])[2])
     first = load_split_data(heads[0][1], heads[0][2], corpora, level="waveforms", seed=heads[0][3])
     calibration = list(first.subsets["train"].features[:calibration_utterances])
     shared = _encoder_sessions(first_encoder, normalize, out, calibration)
@@ -94,15 +96,31 @@ def int8(
                         np.mean([mean_cosine(f[1][0], q[1][0]) for f, q in zip(outputs["float"], encoded)])
                     )
             rows.append(row)
-    metadata = {"classes": classes, "sample_rate": 16000, "window_seconds": 8.0}
-    export_onnx(WaveformEncoder(first_encoder, normalize, first_head), out / "model.onnx", metadata=metadata)
-    quantize_int8(out / "model.onnx", out / "model.int8.onnx", "static", calibration)
     summary = {"pretrained": pretrained, "calibration_utterances": len(calibration)}
+    summary["deployed_head"] = _deploy(base, normalize, deployed or heads[0], corpora, out, calibration_utterances)
     summary |= {f"encoder_{kind}_mb": size for kind, size in sizes.items()}
     for key in [k for k in rows[0] if k.startswith(("uar_", "cosine_"))]:
         values = np.array([r[key] for r in rows])
         summary |= {f"{key}_mean": values.mean(), f"{key}_std": values.std(ddof=1) if len(rows) > 1 else 0.0}
     write_json(out_json, summary | {"heads": rows})
+
+
+def _deploy(
+    base: torch.nn.Module,
+    normalize: bool,
+    head: tuple[str, str, str, int],
+    corpora: dict[str, CorpusFiles],
+    out: Path,
+    calibration_utterances: int,
+) -> str:
+    """``model.onnx`` and static ``model.int8.onnx`` of one head with its encoder; returns the head's path."""
+    model, classes, state = load_head(head[0])
+    folds = load_split_data(head[1], head[2], corpora, level="waveforms", seed=head[3], optional=("test",))
+    calibration = list(folds.subsets["train"].features[:calibration_utterances])
+    metadata = {"classes": classes, "sample_rate": 16000, "window_seconds": 8.0}
+    export_onnx(WaveformEncoder(_with_state(base, state), normalize, model), out / "model.onnx", metadata=metadata)
+    quantize_int8(out / "model.onnx", out / "model.int8.onnx", "static", calibration)
+    return head[0]
 
 
 def _with_state(base: torch.nn.Module, state: dict | None) -> torch.nn.Module:

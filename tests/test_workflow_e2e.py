@@ -102,16 +102,23 @@ def link_corpora(root: Path) -> None:
 def test_table_has_every_family_protocol_quantizer_and_variant(work):
     summary = pd.read_csv(work / "results/tables/quantization.csv", keep_default_na=False, na_values=[""])
     mlp_variants = ["fixed8", "fixed2", "fixed1", "adaptive", "sensitivity"]
-    # per protocol: fp32, then per quantizer five variants, and two QAT rows of the MLP's uniform assignments
+    # per protocol: fp32, then per quantizer five variants, and three QAT rows of the MLP's uniform assignments
     assert summary.groupby(["model", "protocol"]).size().to_dict() == {
-        (m, p): 1 + 2 * 5 + 2 * (m == "mlp") for m in ("mlp", "lstm") for p in ("random", "speaker_independent")
+        (m, p): 1 + 2 * 5 + 3 * (m == "mlp") for m in ("mlp", "lstm") for p in ("random", "speaker_independent")
     }
     assert set(summary["dataset"]) == {"emodb"} and set(summary["quantizer"]) == {"none", "uniform", "ternary"}
     si = summary[summary.protocol == "speaker_independent"]
     assert (si["n_runs"] == 4).all() and (si["n_folds"] == 2).all() and si["paper_accuracy"].isna().all()
     assert set(summary.loc[summary.model == "lstm", "n_params"]) == {159_623}
     table = summary[(summary.model == "mlp") & (summary.protocol == "random")]
-    assert table["variant"].tolist() == ["fp32", *mlp_variants, *mlp_variants, "fixed2+qat", "adaptive+qat"]
+    assert table["variant"].tolist() == [
+        "fp32",
+        *mlp_variants,
+        *mlp_variants,
+        "fixed2+qat",
+        "adaptive+qat",
+        "sensitivity+qat",
+    ]
     assert (table["n_test"] == 54).all() and (table["n_seeds"] == 2).all()  # 10 % of 535, stratified
     assert table["n_params"].eq(211_207).all()
     np.testing.assert_allclose(table["paper_count_kb"], table["n_params"] * table["avg_bits"] / 8 / 1000)

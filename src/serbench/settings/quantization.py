@@ -126,6 +126,9 @@ class QATSettings(Section):
     quantizers: list[QuantizerName] = Field(["uniform"], description="quantizers whose assignments are fine-tuned")
     fixed_bits: tuple[Bits, ...] = Field((2,), description="fixed widths fine-tuned (variants fixed<b>+qat)")
     adaptive: bool = Field(True, description="fine-tune the adaptive assignment too (variant adaptive+qat)")
+    sensitivity: bool = Field(
+        True, description="fine-tune the sensitivity allocator's assignment too (variant sensitivity+qat)"
+    )
     epochs: int = Field(10, ge=1, description="upper bound on epochs")
     patience: int = Field(3, ge=1, description="epochs without a better quantized validation accuracy")
     learning_rate: float = Field(1e-4, gt=0, description="Adam step size")
@@ -159,7 +162,7 @@ class QuantizationSettings(Section):
         """Variant names of one quantizer for a model family: fixed widths, adaptive, sensitivity, QAT rows.
 
         >>> QuantizationSettings(fixed_bits=(2, 8)).variants("mlp", "uniform")
-        ['fixed8', 'fixed2', 'adaptive', 'sensitivity', 'fixed2+qat', 'adaptive+qat']
+        ['fixed8', 'fixed2', 'adaptive', 'sensitivity', 'fixed2+qat', 'adaptive+qat', 'sensitivity+qat']
         >>> QuantizationSettings(fixed_bits=(2,), sensitivity=False).variants("lstm", "uniform")
         ['fixed2', 'adaptive']
         """
@@ -168,4 +171,5 @@ class QuantizationSettings(Section):
         if family in self.qat.families and quantizer in self.qat.quantizers:
             names += [f"fixed{b}+qat" for b in sorted(self.qat.fixed_bits, reverse=True)]
             names += ["adaptive+qat"] if self.qat.adaptive else []
+            names += ["sensitivity+qat"] if self.qat.sensitivity and self.sensitivity else []
         return names

@@ -9,6 +9,7 @@ from serbench.studies.quantization.literature import literature_markdown
 from serbench.studies.quantization.plots import pareto_front, plot_accuracy_vs_bits, plot_pareto
 from serbench.studies.quantization.tables import (
     RUN_COLUMNS,
+    allocator_comparison,
     interval,
     paired_deltas,
     read_runs,
@@ -92,6 +93,23 @@ def test_folds_are_pooled_within_a_seed_before_pairing():
     ]
     deltas = paired_deltas(read_runs(records))
     assert deltas.set_index("variant").loc["fixed2", "delta"] == pytest.approx((46 - 50) / 100)
+
+
+def test_allocators_are_compared_per_seed_on_the_same_models_within_a_quantizer():
+    # seed 0: sensitivity 40 vs adaptive 35 correct of 50; seed 1: 30 vs 35; a ternary row must not pair with these
+    records = [
+        run("adaptive", 0, 35),
+        run("sensitivity", 0, 40),
+        run("adaptive", 1, 35),
+        run("sensitivity", 1, 30),
+        run("adaptive", 0, 10, quantizer="ternary"),
+    ]
+    comparison = allocator_comparison(read_runs(records)).set_index("quantizer")
+    assert comparison.loc["uniform", "comparison"] == "sensitivity − adaptive"
+    assert comparison.loc["uniform", "delta"] == pytest.approx(0.0)
+    assert (comparison.loc["uniform", "low"], comparison.loc["uniform", "high"]) == pytest.approx((-0.1, 0.1))
+    assert comparison.loc["uniform", "bits_sensitivity"] == 1.4 and comparison.loc["uniform", "bits_importance"] == 1.5
+    assert "ternary" not in comparison.index  # no sensitivity row to pair with
 
 
 def test_bootstrap_interval_covers_the_mean_and_narrows_with_agreement():

@@ -134,7 +134,8 @@ def test_table_has_every_family_protocol_quantizer_and_variant(work):
     assert (quantized["delta_ci95_low"] <= quantized["delta_vs_fp32"] + 1e-12).all()
     assert table["accuracy"].between(0, 1).all() and table.iloc[0]["accuracy"] > 1 / 7  # beyond chance
     assert table.loc[table.variant.isin(["fp32", "fixed2", "adaptive"]), "paper_accuracy"].notna().all()
-    assert "± " in (work / "results/tables/quantization.md").read_text()
+    markdown = (work / "results/tables/quantization.md").read_text()
+    assert "± " in markdown and "| emodb | mlp | random | uniform | sensitivity+qat − adaptive+qat |" in markdown
     for plot in ("pareto_emodb", "accuracy_vs_bits_emodb_random", "accuracy_vs_bits_emodb_speaker_independent"):
         assert (work / f"results/plots/{plot}.png").read_bytes()[:4] == b"\x89PNG"
     literature = (work / "results/tables/literature.md").read_text()

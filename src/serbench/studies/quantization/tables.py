@@ -22,33 +22,21 @@ from serbench.literature import shinde2024_table2
 from serbench.provenance import distinct_values
 from serbench.studies.quantization.literature import literature_markdown
 
-RUN_COLUMNS = [
-    "dataset",
-    "protocol",
-    "model",
-    "quantizer",
-    "variant",
-    "fold",
-    "seed",
-    "n_params",
-    "avg_bits",
-    "size_kb",
-    "paper_count_kb",
-    "file_bytes",
-    "accuracy",
-    "uar",
-    "macro_f1",
-    "chance_wa",
-    "chance_ua",
-    "n_test",
-    "n_correct",
-    "n_search",
-    "serbench_version",
-    "git_commit",
-]
+RUN_COLUMNS = (
+    "dataset protocol model quantizer variant fold seed n_params avg_bits size_kb paper_count_kb file_bytes accuracy "
+    "uar macro_f1 chance_wa chance_ua n_test n_correct n_search serbench_version git_commit"
+).split()
 SCORES = ["accuracy", "uar", "macro_f1"]
 KEYS = ["dataset", "model", "protocol", "quantizer", "variant"]
 CELL = ["dataset", "model", "protocol"]
+SUMMARY_COLUMNS = (
+    KEYS
+    + (
+        "allocator qat n_params avg_bits size_kb paper_count_kb file_bytes accuracy accuracy_std uar uar_std macro_f1 "
+        "macro_f1_std delta_vs_fp32 delta_ci95_low delta_ci95_high chance_wa chance_ua n_test n_seeds n_folds n_runs "
+        "pooling paper_accuracy paper_size_kb serbench_version git_commit seeds"
+    ).split()
+)
 POOLING = "per seed, test utterances of all folds pooled; Δ mean and 95% bootstrap interval over seeds"
 
 
@@ -105,17 +93,40 @@ def interval(deltas: np.ndarray) -> tuple[float, float]:
     return float(result.confidence_interval.low), float(result.confidence_interval.high)
 
 
-def paired_deltas(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per variant row and seed, pooled test accuracy minus the same models' fp32 pooled accuracy.
+def paired_deltas(runs: pd.DataFrame, reference: str = "fp32", within: list[str] = CELL) -> pd.DataFrame:
+    """Per variant row and seed, pooled test accuracy minus the ``reference`` variant's pooled accuracy over the
+    same trained models (same seed, matched on ``within``: the cell for fp32, the cell and quantizer otherwise).
 
     Returns:
         Columns ``KEYS + [seed, delta]``.
     """
     pooled = runs.groupby([*KEYS, "seed"], as_index=False)[["n_correct", "n_test"]].sum()
     pooled["pooled_accuracy"] = pooled["n_correct"] / pooled["n_test"]
-    reference = pooled[pooled["variant"] == "fp32"][[*CELL, "seed", "pooled_accuracy"]]
-    paired = pooled.merge(reference, on=[*CELL, "seed"], suffixes=("", "_fp32"))
-    return paired.assign(delta=paired["pooled_accuracy"] - paired["pooled_accuracy_fp32"])[[*KEYS, "seed", "delta"]]
+    base = pooled[pooled["variant"] == reference][[*within, "seed", "pooled_accuracy"]]
+    paired = pooled.merge(base, on=[*within, "seed"], suffixes=("", "_reference"))
+    return paired.assign(delta=paired["pooled_accuracy"] - paired["pooled_accuracy_reference"])[
+        [*KEYS, "seed", "delta"]
+    ]
+
+
+def allocator_comparison(runs: pd.DataFrame) -> pd.DataFrame:
+    """The sensitivity allocator against the paper's importance allocator I(l) (eq. 4), paired per seed.
+
+    For each cell and quantizer, ``sensitivity - adaptive`` (and the same after QAT): the mean b̄ of each
+    and the mean paired accuracy difference with its 95 % bootstrap interval over seeds. The sensitivity
+    allocator's budget is the adaptive variant's b̄ of the same model, so its b̄ is at most that.
+    """
+    rows, bits = [], runs.groupby([*CELL, "quantizer", "variant"])["avg_bits"].mean()
+    for variant, reference in (("sensitivity", "adaptive"), ("sensitivity+qat", "adaptive+qat")):
+        deltas = paired_deltas(runs, reference, [*CELL, "quantizer"])
+        for key, group in deltas[deltas["variant"] == variant].groupby([*CELL, "quantizer"], sort=False):
+            low, high = interval(group["delta"].to_numpy())
+            rows.append(
+                dict(zip([*CELL, "quantizer"], key))
+                | {"comparison": f"{variant} − {reference}", "bits_sensitivity": bits[(*key, variant)]}
+                | {"bits_importance": bits[(*key, reference)], "delta": group["delta"].mean(), "low": low, "high": high}
+            )
+    return pd.DataFrame(rows)
 
 
 def summarize(runs: pd.DataFrame) -> pd.DataFrame:
@@ -171,38 +182,7 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     table = table.assign(_order=table["variant"].map(variant_order), _fp32=table["quantizer"] != "none")
     table = table.sort_values(["dataset", "model", "protocol", "_fp32", "quantizer", "_order"])
     table = table.drop(columns=["_order", "_fp32"])
-    columns = [
-        *KEYS,
-        "allocator",
-        "qat",
-        "n_params",
-        "avg_bits",
-        "size_kb",
-        "paper_count_kb",
-        "file_bytes",
-        "accuracy",
-        "accuracy_std",
-        "uar",
-        "uar_std",
-        "macro_f1",
-        "macro_f1_std",
-        "delta_vs_fp32",
-        "delta_ci95_low",
-        "delta_ci95_high",
-        "chance_wa",
-        "chance_ua",
-        "n_test",
-        "n_seeds",
-        "n_folds",
-        "n_runs",
-        "pooling",
-        "paper_accuracy",
-        "paper_size_kb",
-        "serbench_version",
-        "git_commit",
-        "seeds",
-    ]
-    return table[columns].reset_index(drop=True)
+    return table[SUMMARY_COLUMNS].reset_index(drop=True)
 
 
 def _percent(value: float, digits: int = 2) -> str:
@@ -265,5 +245,16 @@ def write_tables(
     table = summarize(runs).assign(config_hash=config_hash)
     write_csv(runs_out, runs)
     write_csv(csv_out, table)
-    write_text(md_out, to_markdown(table))
+    comparison = allocator_comparison(runs)
+    lines = [
+        f"| {' | '.join(map(str, r[:5]))} | {r.bits_sensitivity:.2f} / {r.bits_importance:.2f} | "
+        f"{_percent(r.delta)} [{_percent(r.low)}, {_percent(r.high)}] |"
+        for r in comparison.itertuples(index=False)
+    ]
+    allocators = (
+        "\n## Allocators: sensitivity against the paper's I(l), paired per seed\n\n"
+        "| dataset | model | protocol | quantizer | comparison | b̄ sensitivity / I(l) | Δ WA % [95% CI] |\n"
+        "|---|---|---|---|---|---|---|\n" + "\n".join(lines) + "\n"
+    )
+    write_text(md_out, to_markdown(table) + (allocators if lines else ""))
     write_text(literature_out, literature_markdown(table))

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from serbench.ssl.onnx_export import (
+    CNN_SCOPE,
     WaveformEncoder,
     export_onnx,
     fold_weight_norm,
@@ -83,3 +84,19 @@ def test_static_int8_without_calibration_is_a_clear_error(tmp_path):
         quantize_int8(tmp_path / "float.onnx", tmp_path / "static.onnx", "static")
     with pytest.raises(ValueError, match="int8 kind 'float16'"):
         quantize_int8(tmp_path / "float.onnx", tmp_path / "x.onnx", "float16")
+
+
+def test_mixed_int8_keeps_int8_weights_but_float_activations_in_the_feature_encoder(encoder, waveforms, tmp_path):
+    export_onnx(WaveformEncoder(encoder, False, last_hidden=True), tmp_path / "float.onnx", seconds=1.0)
+    for kind in ("static", "mixed"):
+        quantize_int8(tmp_path / "float.onnx", tmp_path / f"{kind}.onnx", kind, waveforms)
+    mixed = onnx.load(str(tmp_path / "mixed.onnx"))
+    assert set(_weight_sources(mixed, "Conv")) == {"DequantizeLinear"}  # weights still stored in int8
+    quantized = [n.input[0] for n in mixed.graph.node if n.op_type == "QuantizeLinear"]
+    assert quantized and not [name for name in quantized if CNN_SCOPE in name]  # no activation grid in the CNN
+    assert any("/encoder/layers." in name for name in quantized)  # the transformer's activations stay int8
+    sizes = {kind: (tmp_path / f"{kind}.onnx").stat().st_size for kind in ("static", "mixed")}
+    assert sizes["mixed"] <= sizes["static"]
+    sessions = {name: onnx_session(tmp_path / f"{name}.onnx", 1) for name in ("float", "static", "mixed")}
+    last = {name: session.run(None, {"waveform": waveforms[0][None, :]})[1][0] for name, session in sessions.items()}
+    assert mean_cosine(last["float"], last["mixed"]) > mean_cosine(last["float"], last["static"])

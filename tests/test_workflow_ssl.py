@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pandas as pd
 import pytest
 import soundfile as sf
@@ -124,17 +125,25 @@ def test_int8_table_and_files(work):
     assert int8["encoder_int8_static_mb"] < int8["encoder_int8_dynamic_mb"] < int8["encoder_float_mb"]
     assert len(int8["heads"]) == 2 and int8["calibration_utterances"] == 32
     assert int8["deployed_head"].endswith("heads/base/production/seed0/head.pt")  # as the paper exported it
+    assert int8["deployed_int8"] == "static"
+    assert int8["encoder_int8_mixed_mb"] <= int8["encoder_int8_static_mb"]
     for head in int8["heads"]:
-        assert 0 <= head["uar_int8_static"] <= 1 and 0 <= head["uar_int8_dynamic"] <= 1
-        assert 0.5 < head["cosine_int8_static"] <= 1.0 + 1e-6 and 0.5 < head["cosine_int8_dynamic"] <= 1.0 + 1e-6
+        for kind in ("static", "mixed", "dynamic"):
+            assert 0 <= head[f"uar_int8_{kind}"] <= 1 and 0.5 < head[f"cosine_int8_{kind}"] <= 1.0 + 1e-6
     latency = json.loads((work / "results/distilhubert/latency.json").read_text())
     assert latency["n_params"] > 23_000_000  # full-size DistilHuBERT + head, built from its config
     # static: every Conv and MatMul weight in int8 (about a quarter); dynamic: the convolutions stay float
     assert latency["onnx_int8_static_mb"] < 0.3 * latency["onnx_float_mb"] < latency["onnx_int8_dynamic_mb"]
-    for runtime in ("pytorch_float", "onnx_float", "onnx_int8_dynamic", "onnx_int8_static"):
+    for runtime in ("pytorch_float", "onnx_float", "onnx_int8_dynamic", "onnx_int8_static", "onnx_int8_mixed"):
         assert set(latency[f"latency_{runtime}_s"]) == {"1", "2"}
     markdown = (work / "results/tables/distilhubert_int8.md").read_text()
-    assert "int8 ONNX, static" in markdown and "PyTorch float32" in markdown and "2 thread(s)" in markdown
+    assert (
+        "int8 ONNX, static" in markdown
+        and "int8 ONNX, mixed" in markdown
+        and "PyTorch float32" in markdown
+        and "2 thread(s)" in markdown
+        and "Deployable `model.int8.onnx`: static int8 of" in markdown
+    )
 
 
 def _voice_note(path: Path, pieces: list[np.ndarray], rate: int) -> Path:
@@ -184,7 +193,7 @@ def test_missing_encoder_fails_early_naming_the_key(tmp_path):
 
 def test_finetune_trains_encoder_and_head_end_to_end(tmp_path):
     encoder = save_random_upstream("distilhubert", tmp_path / "tiny-distilhubert", size="tiny")
-    write_config(tmp_path, str(encoder), finetune=True, train={"epochs": 2}, extra_train=[])
+    write_config(tmp_path, str(encoder), finetune=True, train={"epochs": 2}, extra_train=[], deployed_int8="mixed")
     done = snakemake(tmp_path, "all")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert not (tmp_path / "results/distilhubert/embeddings").exists()  # nothing cached per utterance
@@ -198,3 +207,7 @@ def test_finetune_trains_encoder_and_head_end_to_end(tmp_path):
     assert "fine-tuned with the head" in (tmp_path / "results/tables/distilhubert_table1.md").read_text()
     int8 = json.loads((tmp_path / "results/distilhubert/onnx/int8.json").read_text())
     assert len(int8["heads"]) == 2 and int8["encoder_int8_static_mb"] < int8["encoder_float_mb"]
+    deployed = onnx.load(str(tmp_path / "results/distilhubert/onnx/model.int8.onnx"))
+    assert int8["deployed_int8"] == "mixed" and not [  # the CNN of the deployed model computes in float
+        n for n in deployed.graph.node if n.op_type == "QuantizeLinear" and "/feature_extractor/" in n.input[0]
+    ]

@@ -67,7 +67,7 @@ COMMANDS: dict[str, Command] = {
     ),
     "ssl-latency": Command(
         "serbench.studies.distilhubert.deploy:latency",
-        "bytes and CPU latency per clip of a full-size encoder + head: PyTorch, ONNX float, int8 dynamic, static",
+        "bytes and CPU latency per clip of a full-size encoder + head: PyTorch, ONNX float, three int8 schemes",
         (
             (("--architecture",), {"required": True, "choices": ARCHITECTURES}),
             (("--classes",), {"type": int, "default": 4, "dest": "n_classes"}),

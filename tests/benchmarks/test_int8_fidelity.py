@@ -1,18 +1,19 @@
 """Int8 DistilHuBERT as deployed: full-size architecture (random weights), real EmoDB utterances, one run.
 
 Run on demand: ``pytest tests/benchmarks --benchmark-only`` with SERBENCH_DATA set.
-Float ONNX, dynamic int8 and static int8 (calibrated on 16 EmoDB utterances of
-speakers 03-08) encode the same 8-second clip; fidelity is the mean cosine
-similarity, frame by frame, of the last hidden states float vs int8 on 24
-utterances of other speakers (09-16), overall and by the frame's level (RMS of
-its 25-ms window, dB re full scale), in ``extra_info``.
+Float ONNX, dynamic, static and mixed int8 (the latter two calibrated on 16
+EmoDB utterances of speakers 03-08) encode the same 8-second clip; fidelity is
+the mean cosine similarity, frame by frame, of the last hidden states float vs
+int8 on 24 utterances of other speakers (09-16), overall and by the frame's
+level (RMS of its 25-ms window, dB re full scale), in ``extra_info``.
 
 Measured (2026-11-23): static int8 (uint8 activations, per tensor) reaches 0.98
 on frames above −20 dB but about 0.73 over all frames: a waveform front-end
 with 40-60 dB of level within an utterance and no per-frame normalisation
 before the feature projection's LayerNorm loses quiet frames to an 8-bit
-activation grid (16-bit activations give 0.999 and no speed-up). The asserts
-are what holds: dynamic (float convolutions) ≥ 0.98 overall, static ≥ 0.98 on
+activation grid; any one convolution with int8 activations costs several
+hundredths (conv 1 alone: 0.90). The asserts are what holds: dynamic and mixed
+(float activations in the convolutions) ≥ 0.98 overall, static ≥ 0.98 on
 frames above −20 dB.
 """
 
@@ -48,13 +49,14 @@ def models(tmp_path_factory) -> dict[str, Path]:
     encoder = AutoModel.from_config(build_config("distilhubert")).eval()
     export_onnx(WaveformEncoder(encoder, False, last_hidden=True), folder / "float.onnx")
     calibration = _utterances(("03", "08"), 16)
-    quantize_int8(folder / "float.onnx", folder / "static.onnx", "static", calibration)
+    for kind in ("static", "mixed"):
+        quantize_int8(folder / "float.onnx", folder / f"{kind}.onnx", kind, calibration)
     quantize_int8(folder / "float.onnx", folder / "dynamic.onnx", "dynamic")
-    return {name: folder / f"{name}.onnx" for name in ("float", "static", "dynamic")}
+    return {name: folder / f"{name}.onnx" for name in ("float", "static", "mixed", "dynamic")}
 
 
 @pytest.mark.benchmark(group="DistilHuBERT int8, 8 s clip, 1 thread")
-@pytest.mark.parametrize("kind", ["float", "dynamic", "static"])
+@pytest.mark.parametrize("kind", ["float", "dynamic", "static", "mixed"])
 def test_int8_latency_and_fidelity(benchmark, models, kind):
     sessions = {name: onnx_session(path, threads=1) for name, path in models.items()}
     held_out = _utterances(("09", "10", "11", "12", "13", "14", "15", "16"), 24)
@@ -72,7 +74,7 @@ def test_int8_latency_and_fidelity(benchmark, models, kind):
     clip = {"waveform": np.random.default_rng(0).uniform(-0.5, 0.5, (1, 8 * 16000)).astype(np.float32)}
     benchmark.pedantic(sessions[kind].run, args=(None, clip), rounds=5, warmup_rounds=1)
     loud = cosines[levels >= -20].mean()
-    assert loud >= 0.98 and (kind != "dynamic" or cosines.mean() >= 0.98)
+    assert loud >= 0.98 and (kind == "static" or cosines.mean() >= 0.98)
 
 
 def _level_db(frame: np.ndarray) -> float:

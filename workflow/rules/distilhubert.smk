@@ -148,6 +148,7 @@ rule distilhubert_int8:
         corpus=DH.corpus,
         seeds=DH.seeds,
         calibration_utterances=DH.calibration_utterances,
+        deployed_int8=DH.deployed_int8,
     script:
         "../scripts/distilhubert/int8.py"
 

@@ -97,6 +97,11 @@ class DistilHubertSettings(Section):
     calibration_utterances: int = Field(
         32, ge=1, description="training utterances that calibrate the static int8 model's activation ranges"
     )
+    deployed_int8: Literal["static", "mixed", "dynamic"] = Field(
+        "static",
+        description="int8 scheme of the deployable model.int8.onnx: static (whole encoder, fastest), mixed (static "
+        "with float activations in the CNN: the same size, float-like fidelity, about half static's speed), dynamic",
+    )
 
 
 class SpeakerLists(Section):

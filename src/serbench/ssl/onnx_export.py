@@ -7,6 +7,11 @@ Two int8 schemes, both ONNX Runtime's own:
   per-channel int8 weights and uint8 activations whose ranges are calibrated
   (min-max) on training utterances: the convolutional feature encoder, the
   positional convolution and the transformer are all int8.
+- ``mixed``: the static model with float activations in the convolutional
+  feature encoder (its weights stay int8, dequantized at run time): the file of
+  ``static``, the fidelity of float convolutions, the speed of the transformer's
+  int8 only. The feature encoder's activations span the utterance's 40-60 dB of
+  level per tensor, so 8-bit grids lose its quiet frames.
 - ``dynamic``: int8 weights of MatMul and Gemm only, activations quantized at
   run time; the convolutions stay float (earlier releases' only scheme).
 """
@@ -40,7 +45,8 @@ from torch.nn.utils import parametrize
 from serbench.atomic import atomic_path
 from serbench.ssl.upstream import normalize_batch
 
-INT8_KINDS = ("dynamic", "static")
+INT8_KINDS = ("dynamic", "static", "mixed")
+CNN_SCOPE = "/feature_extractor/"  # exported node and tensor names of the convolutional feature encoder
 DYNAMIC_OPS = ["MatMul", "Gemm"]
 STATIC_OPS = ["Conv", "MatMul", "Gemm"]
 
@@ -149,16 +155,17 @@ def quantize_int8(
         path: the int8 model to write (atomically; metadata carried over).
         kind: ``static`` (QDQ, Conv + MatMul + Gemm, per-channel int8 weights,
             uint8 activations calibrated min-max on ``calibration``; MatMul only
-            where one input is a weight) or ``dynamic`` (MatMul/Gemm weights).
-        calibration: waveforms ``(samples,)`` at 16 kHz, for ``static``.
+            where one input is a weight), ``mixed`` (``static`` with the feature
+            encoder's activations float) or ``dynamic`` (MatMul/Gemm weights).
+        calibration: waveforms ``(samples,)`` at 16 kHz, for ``static`` and ``mixed``.
 
     Raises:
-        ValueError: an unknown ``kind``, or ``static`` without calibration waveforms.
+        ValueError: an unknown ``kind``, or ``static``/``mixed`` without calibration waveforms.
     """
     if kind not in INT8_KINDS:
         raise ValueError(f"int8 kind {kind!r}: expected one of {', '.join(INT8_KINDS)}")
-    if kind == "static" and not calibration:
-        raise ValueError("static int8 quantization needs calibration waveforms")
+    if kind != "dynamic" and not calibration:
+        raise ValueError(f"{kind} int8 quantization needs calibration waveforms")
     with atomic_path(path, suffix=".onnx") as tmp:
         if kind == "dynamic":
             quantize_dynamic(str(source), str(tmp), op_types_to_quantize=DYNAMIC_OPS, weight_type=QuantType.QInt8)
@@ -178,12 +185,39 @@ def quantize_int8(
                     extra_options={"MatMulConstBOnly": True},
                 )
             prepared.unlink()
+            if kind == "mixed":
+                onnx.save(float_activations(onnx.load(str(tmp)), CNN_SCOPE), str(tmp))
         source_props = {p.key: p.value for p in onnx.load(str(source)).metadata_props}
         if source_props:
             model = onnx.load(str(tmp))
             onnx.helper.set_model_props(model, source_props)
             onnx.save(model, str(tmp))
     return Path(path).stat().st_size
+
+
+def float_activations(model: onnx.ModelProto, scope: str) -> onnx.ModelProto:
+    """``model`` (QDQ) without the QuantizeLinear → DequantizeLinear pairs of the activations named within ``scope``.
+
+    Their consumers read the float tensor; the weights' DequantizeLinear nodes
+    stay, so weights are stored in int8 and those operators compute in float.
+    Scales and zero-points left unused are dropped. Modifies and returns ``model``.
+    """
+    graph = model.graph
+    quantize = {n.output[0]: n for n in graph.node if n.op_type == "QuantizeLinear" and scope in n.input[0]}
+    dequantize = [n for n in graph.node if n.op_type == "DequantizeLinear" and n.input[0] in quantize]
+    float_of = {n.output[0]: quantize[n.input[0]].input[0] for n in dequantize}
+    removed = [*quantize.values(), *dequantize]
+    kept = [n for n in graph.node if not (n.output and (n.output[0] in quantize or n.output[0] in float_of))]
+    for node in kept:
+        node.input[:] = [float_of.get(name, name) for name in node.input]
+    used = {name for node in kept for name in node.input}
+    unused = {name for node in removed for name in node.input[1:]} - used
+    del graph.node[:]
+    graph.node.extend(kept)
+    kept_initializers = [i for i in graph.initializer if i.name not in unused]
+    del graph.initializer[:]
+    graph.initializer.extend(kept_initializers)
+    return model
 
 
 @contextlib.contextmanager

@@ -28,4 +28,5 @@ with snakemake_job(globals(), "distilhubert_int8") as job:
         job.output.measurements,
         job.params.calibration_utterances,
         deployed,
+        job.params.deployed_int8,
     )

@@ -36,6 +36,7 @@ ENCODER_FILES = {
     "float": "encoder.onnx",
     "int8_static": "encoder.int8.onnx",
     "int8_dynamic": "encoder.int8_dynamic.onnx",
+    "int8_mixed": "encoder.int8_mixed.onnx",
 }
 
 
@@ -47,12 +48,14 @@ def int8(
     out_json: str,
     calibration_utterances: int = 32,
     deployed: tuple[str, str, str, int] | None = None,
+    deployed_kind: str = "static",
 ) -> None:
-    """UA of every fold's model with a float and two int8 ONNX encoders, their fidelity, and deployable models.
+    """UA of every fold's model with a float and three int8 ONNX encoders, their fidelity, and deployable models.
 
     Int8 schemes (:func:`serbench.ssl.onnx_export.quantize_int8`): ``static``
     (whole encoder, calibrated on the first ``calibration_utterances`` training
-    utterances of the head's own fold) and ``dynamic`` (MatMul/Gemm weights).
+    utterances of the head's own fold), ``mixed`` (static with float activations
+    in the CNN) and ``dynamic`` (MatMul/Gemm weights).
     A frozen study shares one encoder, exported once; a fine-tuned study
     (``distilhubert.finetune``) exports each head's own encoder. Fidelity is the
     mean over test utterances of the mean cosine similarity, frame by frame,
@@ -62,12 +65,14 @@ def int8(
         pretrained: the study's encoder.
         heads: ``(head_path, split_path, fold, seed)`` per trained head.
         corpora: manifest and prepared-waveform cache per corpus of the folds.
-        out_dir: receives ``encoder.onnx``, ``encoder.int8.onnx`` (static) and ``encoder.int8_dynamic.onnx``
-            (the first head's encoder), ``model.onnx`` and ``model.int8.onnx`` (the deployed model's encoder and
-            head, static int8, class names in the metadata), the latter for ``serbench predict``.
+        out_dir: receives ``encoder.onnx``, ``encoder.int8.onnx`` (static), ``encoder.int8_dynamic.onnx`` and
+            ``encoder.int8_mixed.onnx`` (the first head's encoder), ``model.onnx`` and ``model.int8.onnx`` (the
+            deployed model's encoder and head, int8 by ``deployed_kind``, class names in the metadata), the
+            latter for ``serbench predict``.
         out_json: sizes (MB = 10^6 bytes), per-head UA and fidelity per scheme, and their means.
         deployed: ``(head_path, split_path, fold, seed)`` of the model to deploy, calibrated on its own training
             utterances: the production model, as the paper exported it; ``None``: the first head.
+        deployed_kind: its int8 scheme (``distilhubert.deployed_int8``).
     """
     base, extractor = load_upstream(pretrained)
     normalize, out = bool(extractor.do_normalize), Path(out_dir)
@@ -97,7 +102,9 @@ def int8(
                     )
             rows.append(row)
     summary = {"pretrained": pretrained, "calibration_utterances": len(calibration)}
-    summary["deployed_head"] = _deploy(base, normalize, deployed or heads[0], corpora, out, calibration_utterances)
+    deployed = deployed or heads[0]
+    summary |= {"deployed_head": deployed[0], "deployed_int8": deployed_kind}
+    _deploy(base, normalize, deployed, corpora, out, calibration_utterances, deployed_kind)
     summary |= {f"encoder_{kind}_mb": size for kind, size in sizes.items()}
     for key in [k for k in rows[0] if k.startswith(("uar_", "cosine_"))]:
         values = np.array([r[key] for r in rows])
@@ -112,15 +119,15 @@ def _deploy(
     corpora: dict[str, CorpusFiles],
     out: Path,
     calibration_utterances: int,
-) -> str:
-    """``model.onnx`` and static ``model.int8.onnx`` of one head with its encoder; returns the head's path."""
+    kind: str,
+) -> None:
+    """``model.onnx`` and ``model.int8.onnx`` (int8 ``kind``) of one head with its encoder."""
     model, classes, state = load_head(head[0])
     folds = load_split_data(head[1], head[2], corpora, level="waveforms", seed=head[3], optional=("test",))
     calibration = list(folds.subsets["train"].features[:calibration_utterances])
     metadata = {"classes": classes, "sample_rate": 16000, "window_seconds": 8.0}
     export_onnx(WaveformEncoder(_with_state(base, state), normalize, model), out / "model.onnx", metadata=metadata)
-    quantize_int8(out / "model.onnx", out / "model.int8.onnx", "static", calibration)
-    return head[0]
+    quantize_int8(out / "model.onnx", out / "model.int8.onnx", kind, calibration)
 
 
 def _with_state(base: torch.nn.Module, state: dict | None) -> torch.nn.Module:
@@ -155,13 +162,13 @@ def latency(
 ) -> None:
     """Bytes on disk and CPU latency per clip of the full-size architecture (random weights), four ways, one run.
 
-    PyTorch float, ONNX float, ONNX int8 dynamic and ONNX int8 static run the
+    PyTorch float, ONNX float, ONNX int8 dynamic, static and mixed run the
     same ``seconds``-long clip, each ``repeats`` times after a warm-up, at every
     thread count of ``threads``. Static int8 is calibrated on ``calibration``
     (waveforms at 16 kHz; by default four clips of noise, as sizes and latency do
     not depend on the calibration values). Keys ``<model>_mb`` (MB = 10^6 bytes)
     and ``latency_<model>_s`` (``{threads: seconds}``) for models
-    ``pytorch_float``, ``onnx_float``, ``onnx_int8_dynamic``, ``onnx_int8_static``.
+    ``pytorch_float``, ``onnx_float``, ``onnx_int8_dynamic``, ``onnx_int8_static``, ``onnx_int8_mixed``.
     """
     torch.manual_seed(0)
     encoder = AutoModel.from_config(build_config(architecture)).eval()
@@ -175,7 +182,7 @@ def latency(
     result = {"architecture": architecture, "random_weights": True, "n_params": n_params, "clip_seconds": seconds}
     result |= {"threads": threads, "repeats": repeats, "calibration_utterances": len(calibration)}
     result["pytorch_float_mb"] = 4 * n_params / MB
-    files = {"onnx_float": "float.onnx", "onnx_int8_dynamic": "dynamic.onnx", "onnx_int8_static": "static.onnx"}
+    files = {"onnx_float": "float.onnx"} | {f"onnx_int8_{kind}": f"{kind}.onnx" for kind in INT8_KINDS}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         result["onnx_float_mb"] = export_onnx(model, folder / files["onnx_float"], seconds) / MB

@@ -138,12 +138,14 @@ def plot_confusion(records: list[dict], out: str | Path, encoder: dict) -> None:
 INT8_ROWS = (
     ("float", "float ONNX"),
     ("int8_static", "int8 ONNX, static (whole encoder: Conv + MatMul, calibrated)"),
+    ("int8_mixed", "int8 ONNX, mixed (static, float activations in the CNN)"),
     ("int8_dynamic", "int8 ONNX, dynamic (MatMul/Gemm only)"),
 )
 RUNTIMES = (
     ("PyTorch float32", "pytorch_float"),
     ("ONNX Runtime float32", "onnx_float"),
     ("ONNX Runtime int8, static (Conv + MatMul, QDQ, per-channel)", "onnx_int8_static"),
+    ("ONNX Runtime int8, mixed (static, float activations in the CNN)", "onnx_int8_mixed"),
     ("ONNX Runtime int8, dynamic (MatMul/Gemm)", "onnx_int8_dynamic"),
 )
 
@@ -176,8 +178,9 @@ def int8_markdown(int8: dict, latency: dict) -> str:
     )
     return (
         f"# 8-bit model\n\n## Accuracy and fidelity before and after int8 ({int8['pretrained']}, "
-        f"{len(int8['heads'])} heads, static scheme calibrated on {int8['calibration_utterances']} training "
-        f"utterances)\n\n{sizes.to_markdown(index=False)}\n\n## Size and CPU latency, full-size "
+        f"{len(int8['heads'])} heads, static and mixed schemes calibrated on {int8['calibration_utterances']} "
+        f"training utterances)\n\n{sizes.to_markdown(index=False)}\n\nDeployable `model.int8.onnx`: "
+        f"{int8['deployed_int8']} int8 of `{int8['deployed_head']}`.\n\n## Size and CPU latency, full-size "
         f"{latency['architecture']} ({latency['n_params']:,} parameters, random weights, median of "
         f"{latency['repeats']} runs, measured in one run)\n\n{timing.to_markdown(index=False)}\n"
     )

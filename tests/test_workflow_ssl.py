@@ -125,7 +125,7 @@ def test_int8_table_and_files(work):
     assert int8["encoder_int8_static_mb"] < int8["encoder_int8_dynamic_mb"] < int8["encoder_float_mb"]
     assert len(int8["heads"]) == 2 and int8["calibration_utterances"] == 32
     assert int8["deployed_head"].endswith("heads/base/production/seed0/head.pt")  # as the paper exported it
-    assert int8["deployed_int8"] == "static"
+    assert int8["deployed_int8"] == "mixed"
     assert int8["encoder_int8_mixed_mb"] <= int8["encoder_int8_static_mb"]
     for head in int8["heads"]:
         for kind in ("static", "mixed", "dynamic"):
@@ -142,7 +142,7 @@ def test_int8_table_and_files(work):
         and "int8 ONNX, mixed" in markdown
         and "PyTorch float32" in markdown
         and "2 thread(s)" in markdown
-        and "Deployable `model.int8.onnx`: static int8 of" in markdown
+        and "Deployable `model.int8.onnx`: mixed int8 of" in markdown
     )
 
 
@@ -193,7 +193,7 @@ def test_missing_encoder_fails_early_naming_the_key(tmp_path):
 
 def test_finetune_trains_encoder_and_head_end_to_end(tmp_path):
     encoder = save_random_upstream("distilhubert", tmp_path / "tiny-distilhubert", size="tiny")
-    write_config(tmp_path, str(encoder), finetune=True, train={"epochs": 2}, extra_train=[], deployed_int8="mixed")
+    write_config(tmp_path, str(encoder), finetune=True, train={"epochs": 2}, extra_train=[], deployed_int8="static")
     done = snakemake(tmp_path, "all")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert not (tmp_path / "results/distilhubert/embeddings").exists()  # nothing cached per utterance
@@ -208,6 +208,6 @@ def test_finetune_trains_encoder_and_head_end_to_end(tmp_path):
     int8 = json.loads((tmp_path / "results/distilhubert/onnx/int8.json").read_text())
     assert len(int8["heads"]) == 2 and int8["encoder_int8_static_mb"] < int8["encoder_float_mb"]
     deployed = onnx.load(str(tmp_path / "results/distilhubert/onnx/model.int8.onnx"))
-    assert int8["deployed_int8"] == "mixed" and not [  # the CNN of the deployed model computes in float
+    assert int8["deployed_int8"] == "static" and [  # the whole encoder of the deployed model computes in int8
         n for n in deployed.graph.node if n.op_type == "QuantizeLinear" and "/feature_extractor/" in n.input[0]
     ]

@@ -183,15 +183,13 @@ def load_split_data(
     level: str = "utterance",
     max_frames: int = 256,
     seed: int | None = None,
-    optional: tuple[str, ...] = (),
 ) -> SplitData:
     """Arrays of ``fold`` (of ``seed``, when the table holds several) of a fold table on disk.
 
-    See :class:`CorpusArrays` (and its ``split`` for ``optional``); use that directly to cut many folds from one
-    read of the caches.
+    See :class:`CorpusArrays`; use that directly to cut many folds from one read of the caches.
     """
     folds = read_folds(split_path, seed)
     named = set(folds["corpus"])
     return CorpusArrays({c: f for c, f in corpora.items() if c in named}, level, max_frames).split(
-        folds, fold, split_path, optional
+        folds, fold, split_path
     )

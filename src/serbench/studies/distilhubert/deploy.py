@@ -13,7 +13,8 @@ import torch
 from transformers import AutoModel
 
 from serbench.atomic import write_json
-from serbench.dataset import CorpusFiles, load_split_data
+from serbench.dataset import CorpusArrays, CorpusFiles
+from serbench.folds import read_folds
 from serbench.metrics import unweighted_average_recall
 from serbench.settings.ssl import HeadSettings
 from serbench.ssl.onnx_export import (
@@ -76,20 +77,21 @@ def int8(
     """
     base, extractor = load_upstream(pretrained)
     normalize, out = bool(extractor.do_normalize), Path(out_dir)
-    first_encoder = _with_state(base, load_head(heads[0][0])[2])
-    first = load_split_data(heads[0][1], heads[0][2], corpora, level="waveforms", seed=heads[0][3])
-    calibration = list(first.subsets["train"].features[:calibration_utterances])
-    shared = _encoder_sessions(first_encoder, normalize, out, calibration)
-    sizes = {kind: (out / ENCODER_FILES[kind]).stat().st_size / MB for kind in ENCODER_FILES}
-    rows = []
+    arrays = CorpusArrays(corpora, "waveforms")  # the waveform caches, read once for every head
+    rows, shared, calibration = [], None, []
     with tempfile.TemporaryDirectory() as tmp:
-        for index, (head_path, split_path, fold, seed) in enumerate(heads):
+        for head_path, split_path, fold, seed in heads:
             head, _, encoder_state = load_head(head_path)
-            data = load_split_data(split_path, fold, corpora, level="waveforms", seed=seed)
-            sessions = shared
-            if index > 0 and encoder_state is not None:
-                own = list(data.subsets["train"].features[:calibration_utterances])
-                sessions = _encoder_sessions(_with_state(base, encoder_state), normalize, Path(tmp), own)
+            data = arrays.split(read_folds(split_path, seed), fold, split_path)
+            own = list(data.subsets["train"].features[:calibration_utterances])
+            if shared is None:  # the first head's encoder: exported to out_dir, shared by a frozen study
+                shared, calibration = _encoder_sessions(_with_state(base, encoder_state), normalize, out, own), own
+            later_fine_tuned = encoder_state is not None and rows  # a later head with its own encoder
+            sessions = (
+                _encoder_sessions(_with_state(base, encoder_state), normalize, Path(tmp), own)
+                if later_fine_tuned
+                else shared
+            )
             test = data.subsets["test"]
             outputs = {kind: [session.run(None, _feed(w)) for w in test.features] for kind, session in sessions.items()}
             row = {"head": head_path, "fold": fold, "seed": seed, "n_test": len(test.ids)}
@@ -101,10 +103,11 @@ def int8(
                         np.mean([mean_cosine(f[1][0], q[1][0]) for f, q in zip(outputs["float"], encoded)])
                     )
             rows.append(row)
+    sizes = {kind: (out / ENCODER_FILES[kind]).stat().st_size / MB for kind in ENCODER_FILES}
     summary = {"pretrained": pretrained, "calibration_utterances": len(calibration)}
     deployed = deployed or heads[0]
     summary |= {"deployed_head": deployed[0], "deployed_int8": deployed_kind}
-    _deploy(base, normalize, deployed, corpora, out, calibration_utterances, deployed_kind)
+    _deploy(base, normalize, deployed, arrays, out, calibration_utterances, deployed_kind)
     summary |= {f"encoder_{kind}_mb": size for kind, size in sizes.items()}
     for key in [k for k in rows[0] if k.startswith(("uar_", "cosine_"))]:
         values = np.array([r[key] for r in rows])
@@ -116,14 +119,14 @@ def _deploy(
     base: torch.nn.Module,
     normalize: bool,
     head: tuple[str, str, str, int],
-    corpora: dict[str, CorpusFiles],
+    arrays: CorpusArrays,
     out: Path,
     calibration_utterances: int,
     kind: str,
 ) -> None:
     """``model.onnx`` and ``model.int8.onnx`` (int8 ``kind``) of one head with its encoder."""
     model, classes, state = load_head(head[0])
-    folds = load_split_data(head[1], head[2], corpora, level="waveforms", seed=head[3], optional=("test",))
+    folds = arrays.split(read_folds(head[1], head[3]), head[2], head[1], optional=("test",))
     calibration = list(folds.subsets["train"].features[:calibration_utterances])
     metadata = {"classes": classes, "sample_rate": 16000, "window_seconds": 8.0}
     export_onnx(WaveformEncoder(_with_state(base, state), normalize, model), out / "model.onnx", metadata=metadata)
@@ -160,11 +163,11 @@ def latency(
     out: str,
     calibration: list[np.ndarray] | None = None,
 ) -> None:
-    """Bytes on disk and CPU latency per clip of the full-size architecture (random weights), four ways, one run.
+    """Bytes on disk and CPU latency per clip of the full-size architecture (random weights), five ways, one run.
 
     PyTorch float, ONNX float, ONNX int8 dynamic, static and mixed run the
     same ``seconds``-long clip, each ``repeats`` times after a warm-up, at every
-    thread count of ``threads``. Static int8 is calibrated on ``calibration``
+    thread count of ``threads``. Static and mixed int8 are calibrated on ``calibration``
     (waveforms at 16 kHz; by default four clips of noise, as sizes and latency do
     not depend on the calibration values). Keys ``<model>_mb`` (MB = 10^6 bytes)
     and ``latency_<model>_s`` (``{threads: seconds}``) for models

@@ -229,6 +229,26 @@ def to_markdown(table: pd.DataFrame) -> str:
     return shown.to_markdown(index=False) + note
 
 
+def allocators_markdown(comparison: pd.DataFrame) -> str:
+    """The :func:`allocator_comparison` as a Markdown section (empty without a sensitivity variant)."""
+    if comparison.empty:
+        return ""
+    shown = comparison[[*CELL, "quantizer", "comparison"]].assign(
+        **{
+            "b̄ sensitivity / I(l)": [
+                f"{s:.2f} / {i:.2f}" for s, i in zip(comparison.bits_sensitivity, comparison.bits_importance)
+            ],
+            "Δ WA % [95% CI]": [
+                f"{_percent(d)} [{_percent(lo)}, {_percent(hi)}]"
+                for d, lo, hi in zip(comparison.delta, comparison.low, comparison.high)
+            ],
+        }
+    )
+    return (
+        f"\n## Allocators: sensitivity against the paper's I(l), paired per seed\n\n{shown.to_markdown(index=False)}\n"
+    )
+
+
 def write_tables(
     metrics_paths: list[str], runs_out: str, csv_out: str, md_out: str, literature_out: str, config_hash: str = ""
 ) -> None:
@@ -245,16 +265,5 @@ def write_tables(
     table = summarize(runs).assign(config_hash=config_hash)
     write_csv(runs_out, runs)
     write_csv(csv_out, table)
-    comparison = allocator_comparison(runs)
-    lines = [
-        f"| {' | '.join(map(str, r[:5]))} | {r.bits_sensitivity:.2f} / {r.bits_importance:.2f} | "
-        f"{_percent(r.delta)} [{_percent(r.low)}, {_percent(r.high)}] |"
-        for r in comparison.itertuples(index=False)
-    ]
-    allocators = (
-        "\n## Allocators: sensitivity against the paper's I(l), paired per seed\n\n"
-        "| dataset | model | protocol | quantizer | comparison | b̄ sensitivity / I(l) | Δ WA % [95% CI] |\n"
-        "|---|---|---|---|---|---|---|\n" + "\n".join(lines) + "\n"
-    )
-    write_text(md_out, to_markdown(table) + (allocators if lines else ""))
+    write_text(md_out, to_markdown(table) + allocators_markdown(allocator_comparison(runs)))
     write_text(literature_out, literature_markdown(table))

@@ -1,7 +1,9 @@
-"""Shared fixtures: small synthetic corpora written in each corpus's naming convention."""
+"""Shared fixtures: small synthetic corpora written in each corpus's naming convention; the shared Hugging Face
+cache (``../shared/hf-hub``, read offline) when the environment names none, before transformers is imported."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +12,11 @@ import soundfile as sf
 
 from serbench.models import build_model
 from serbench.settings import Settings
+
+SHARED_HUB = Path(__file__).resolve().parents[2] / "shared" / "hf-hub"
+if "HF_HUB_CACHE" not in os.environ and SHARED_HUB.is_dir():  # before any test module imports transformers
+    os.environ["HF_HUB_CACHE"] = str(SHARED_HUB)
+    os.environ["HF_HUB_OFFLINE"] = "1"
 
 
 def write_tone(

@@ -1,46 +1,24 @@
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
-from transformers import AutoModel
 
-from serbench.settings.ssl import DistillLossSettings
-from serbench.ssl.upstream import build_config, masked_mean
+from serbench.settings.ssl import DistillLossSettings, SelfDistillSettings, SelfDistillUpstream, WaveformSettings
+from serbench.ssl.encoders import masked_mean
+from serbench.ssl.upstream import random_upstream, save_random_upstream
 from serbench.studies.selfdistill.loss import kl_term, self_distillation_loss, similarity_term
-from serbench.studies.selfdistill.model import ExitHead, ExitModel, SelfDistillModel, truncate_encoder
-from serbench.studies.selfdistill.training import margin_fusion, score_exits
+from serbench.studies.selfdistill.model import ExitHead, SelfDistillModel
+from serbench.studies.selfdistill.steps import open_upstream
+from serbench.studies.selfdistill.training import Feed, margin_fusion, score_exits, tile
 
 
 @pytest.fixture(scope="module")
 def encoder():
     torch.manual_seed(0)
-    return AutoModel.from_config(build_config("wav2vec2-base", "tiny", num_hidden_layers=4)).eval()
-
-
-def test_truncated_encoder_stops_at_the_exit_layer(encoder):
-    wave = torch.randn(1, 8000)
-    with torch.no_grad():
-        full = encoder(wave, output_hidden_states=True).hidden_states
-        for depth in (1, 3):
-            torch.testing.assert_close(truncate_encoder(encoder, depth)(wave).last_hidden_state, full[depth])
-    assert len(encoder.encoder.layers) == 4  # the original keeps every layer
-    with pytest.raises(ValueError, match="outside 1..4"):
-        truncate_encoder(encoder, 5)
-
-
-def test_exit_model_runs_only_its_layers(encoder):
-    calls = []
-    hooks = [
-        layer.register_forward_hook(lambda *_, i=i: calls.append(i)) for i, layer in enumerate(encoder.encoder.layers)
-    ]
-    head = ExitHead("conv", encoder.config.hidden_size, 5)
-    with torch.no_grad():
-        logits = ExitModel(encoder, 1, head).eval()(torch.randn(2, 8000))
-    for hook in hooks:
-        hook.remove()
-    assert calls == [0] and logits.shape == (2, 5)
+    return random_upstream("wav2vec2-base", "tiny").eval()
 
 
 def test_masked_mean_ignores_padding():
@@ -69,8 +47,15 @@ def test_similarity_terms_by_hand():
     student, teacher = torch.tensor([[1.0, 2.0]]), torch.tensor([[0.0, 0.0]])
     assert similarity_term(student, teacher, ("l1",)).item() == pytest.approx(1.5)
     assert similarity_term(student, teacher, ("l2",)).item() == pytest.approx(2.5)
-    assert similarity_term(student, 2 * student, ("cosine",)).item() == pytest.approx(-1.0)
-    assert similarity_term(student, 2 * student, ("l1", "cosine")).item() == pytest.approx(1.5 - 1.0)
+    # the authors' cosine loss is -log sigmoid(cos); -cos is the named alternative
+    authors = -math.log(1 / (1 + math.exp(-1.0)))
+    assert similarity_term(student, 2 * student, ("cosine",)).item() == pytest.approx(authors, rel=1e-6)
+    assert similarity_term(student, 2 * student, ("cosine",), cosine_form="negative").item() == pytest.approx(-1.0)
+    assert similarity_term(student, 2 * student, ("l1", "cosine")).item() == pytest.approx(1.5 + authors, rel=1e-6)
+    orthogonal = torch.tensor([[0.0, 1.0]]), torch.tensor([[1.0, 0.0]])
+    assert similarity_term(*orthogonal, ("cosine",)).item() == pytest.approx(math.log(2.0), rel=1e-6)
+    with pytest.raises(ValueError, match="unknown cosine_form"):
+        similarity_term(student, teacher, ("cosine",), cosine_form="squared")
 
 
 def test_loss_eq1_combines_the_parts():
@@ -110,7 +95,7 @@ def test_teacher_gets_gradients_from_kl_and_similarity_unless_detached(detach):
 
 
 def test_authors_blocks_add_batchnorm_relu_and_layernorm_selu(encoder):
-    hidden, states, lengths = encoder.config.hidden_size, torch.randn(3, 7, 32), torch.tensor([7, 5, 2])
+    hidden, states, lengths = encoder.hidden_size, torch.randn(3, 7, 32), torch.tensor([7, 5, 2])
     conv = ExitHead("conv", hidden, 4, 8, style="authors")
     assert conv.block[0].bias is None and isinstance(conv.block[1], torch.nn.BatchNorm2d)
     assert (conv.eval()(states, lengths)[0] >= 0).all()  # ReLU before the pooling
@@ -142,3 +127,81 @@ def test_margin_fusion_takes_per_utterance_the_exit_with_the_largest_top2_margin
     scores = score_exits({"teacher": deep, 3: shallow, 8: middle, 10: deep}, np.array([0, 1, 1]))  # fused: 0, 1, 0
     assert scores["fusion_margin"]["accuracy"] == pytest.approx(2 / 3)
     assert {"fusion_margin", "fusion_mean", "fusion_confident", "teacher", "3"} <= set(scores)
+
+
+def test_authors_init_is_he_uniform_with_zero_bias_and_pytorch_init_is_not():
+    torch.manual_seed(0)
+    authors, pytorch = ExitHead("conv", 64, 4, 256), ExitHead("conv", 64, 4, 256, init="pytorch")
+    for layer, fan_in in ((authors.l1, 64), (authors.l2, 256)):
+        bound = math.sqrt(6.0 / fan_in)
+        assert layer.weight.abs().max() <= bound and layer.weight.abs().max() > 0.9 * bound
+        assert torch.count_nonzero(layer.bias) == 0
+    assert authors.block[0].weight.abs().item() <= math.sqrt(6.0)  # the 1x1 convolution: fan-in 1
+    assert torch.count_nonzero(pytorch.l1.bias) > 0  # PyTorch's default draws biases
+    assert pytorch.l1.weight.abs().max() <= 1 / math.sqrt(64)  # and bounds weights by 1/sqrt(fan_in), not sqrt(6/...)
+    with pytest.raises(ValueError, match="unknown init"):
+        ExitHead("conv", 64, 4, 256, init="xavier")
+
+
+def test_tiling_fills_every_clip_to_one_length_so_a_batch_has_no_padding(encoder):
+    feed = Feed(tile_samples=6000)
+    model = SelfDistillModel(encoder, 3, (1,), "conv", head_hidden=8).eval()
+    clips = [np.random.default_rng(i).normal(size=n).astype(np.float32) for i, n in enumerate((2500, 9000))]
+    np.testing.assert_array_equal(tile(clips[0], 6000)[2500:5000], clips[0])  # the clip repeats
+    with torch.no_grad():
+        batched = feed(model, clips)
+        for row, clip in enumerate(clips):
+            alone = model(torch.from_numpy(tile(clip, 6000))[None], torch.tensor([6000]))
+            torch.testing.assert_close(batched["teacher"][2][row], alone["teacher"][2][0], atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("layerdrop", ["checkpoint", "off"])
+def test_layerdrop_keeps_the_checkpoint_value_unless_switched_off(tmp_path, layerdrop):
+    import json
+
+    path = save_random_upstream("wav2vec2-base", tmp_path / "w", size="tiny", num_hidden_layers=3)
+    config = json.loads((path / "config.json").read_text())
+    (path / "config.json").write_text(json.dumps({**config, "layerdrop": 0.3}))
+    spec = SelfDistillUpstream(pretrained=str(path), layers=3, exit_layers=(1,))
+    cfg = SelfDistillSettings(upstreams=[spec], layerdrop=layerdrop)
+    assert open_upstream(spec, cfg, "clip").layerdrop == (0.3 if layerdrop == "checkpoint" else 0.0)
+    with pytest.raises(ValueError, match="has 3 layers, the config says layers: 4"):
+        open_upstream(SelfDistillUpstream(pretrained=str(path), layers=4, exit_layers=(1,)), cfg, "clip")
+
+
+def test_raw_preparation_keeps_the_waveform_as_read(tmp_path):
+    import soundfile as sf
+
+    from serbench.ssl.waveforms import prepare_corpus
+
+    rate = 16000
+    tone = 0.2 * np.sin(2 * np.pi * 200 * np.arange(rate) / rate)
+    wave = np.concatenate([np.zeros(rate // 2), tone]).astype(np.float32)
+    sf.write(tmp_path / "a.wav", wave, rate, subtype="FLOAT")
+    manifest = pd.DataFrame({"utterance_id": ["a"], "path": [str(tmp_path / "a.wav")]})
+    (_, [raw]), (_, [ismail]) = (prepare_corpus(manifest, WaveformSettings(), p) for p in ("raw", "ismail"))
+    np.testing.assert_allclose(raw, wave, atol=1e-6)  # the authors' code: 16 kHz, nothing else
+    assert len(ismail) < len(wave) and np.abs(ismail).max() == pytest.approx(0.95)  # trimmed, normalised
+    with pytest.raises(ValueError, match="unknown waveform preparation"):
+        prepare_corpus(manifest, WaveformSettings(), "cooked")
+
+
+def test_selfdistill_defaults_are_the_authors():
+    cfg = SelfDistillSettings()
+    assert (cfg.preparation, cfg.batching, cfg.layerdrop, cfg.init) == ("authors", "tile", "checkpoint", "he_uniform")
+    assert cfg.loss.cosine_form == "authors" and cfg.clip_seconds * 16000 == pytest.approx(95744)
+    with pytest.raises(ValueError, match="must be inner layers"):
+        SelfDistillUpstream(pretrained="x", layers=4, exit_layers=(1, 4))
+
+
+def test_all_exits_model_gives_each_exit_models_logits(encoder):
+    from serbench.studies.selfdistill.model import AllExitsModel, ExitModel
+
+    torch.manual_seed(0)
+    model = SelfDistillModel(encoder, 3, (1, 2), "conv", head_hidden=8).eval()
+    clip = torch.randn(1, 8000)
+    with torch.no_grad():
+        stacked = AllExitsModel(model)(clip)
+        heads = [(1, model.students["1"]), (2, model.students["2"]), (model.depth, model.teacher)]
+        for row, (depth, head) in enumerate(heads):
+            torch.testing.assert_close(stacked[row], ExitModel(encoder, depth, head)(clip), atol=1e-5, rtol=1e-5)

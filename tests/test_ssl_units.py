@@ -85,14 +85,14 @@ def tiny_encoder(tmp_path_factory):
 
 
 def test_saved_encoder_loads_through_from_pretrained(tiny_encoder):
-    model, extractor = load_upstream(tiny_encoder)
-    states = pooled_hidden_states(model, extractor, np.random.default_rng(0).normal(size=16000).astype(np.float32))
+    upstream = load_upstream(tiny_encoder)
+    states = pooled_hidden_states(upstream, np.random.default_rng(0).normal(size=16000).astype(np.float32))
     assert states.shape == (3, 32)  # CNN projection + 2 transformer layers, hidden 32
 
 
 def test_missing_encoder_names_the_config_key(tmp_path):
-    with pytest.raises(EncoderUnavailable, match="set selfdistill.pretrained in config.yaml"):
-        load_upstream(str(tmp_path / "no-such-encoder"), "selfdistill.pretrained")
+    with pytest.raises(EncoderUnavailable, match=r"set selfdistill.upstreams \(--config or your --configfile\)"):
+        load_upstream(str(tmp_path / "no-such-encoder"), "selfdistill.upstreams")
 
 
 def test_head_layer_weighting_selects_layers():
@@ -134,7 +134,7 @@ def test_head_training_learns_separable_states_and_keeps_the_best_epoch():
 def test_normalize_batch_matches_the_feature_extractor_per_valid_length():
     from transformers import Wav2Vec2FeatureExtractor
 
-    from serbench.ssl.upstream import normalize_batch
+    from serbench.ssl.encoders import normalize_batch
     from serbench.ssl.waveforms import pad_batch
 
     rng = np.random.default_rng(0)
@@ -150,12 +150,13 @@ def test_normalize_batch_matches_the_feature_extractor_per_valid_length():
 def test_finetune_model_pools_like_the_frozen_cache_and_trains_the_transformer_only(tiny_encoder):
     from serbench.studies.distilhubert.finetune import FineTuneModel, finetuned_probabilities, train_finetune
 
-    model, extractor = load_upstream(tiny_encoder)
+    upstream = load_upstream(tiny_encoder)
+    model = upstream.model
     pooled_head = head(3, 32, 2, head_hidden=8).eval()
     wave = np.random.default_rng(1).normal(size=16000).astype(np.float32)
     with torch.no_grad():
-        cached = pooled_head(torch.from_numpy(pooled_hidden_states(model, extractor, wave))[None])
-    finetune = FineTuneModel(model, pooled_head, bool(extractor.do_normalize)).eval()
+        cached = pooled_head(torch.from_numpy(pooled_hidden_states(upstream, wave))[None])
+    finetune = FineTuneModel(upstream, pooled_head).eval()
     with torch.no_grad():
         torch.testing.assert_close(
             finetune(torch.from_numpy(wave)[None], torch.tensor([16000])), cached, atol=1e-4, rtol=1e-4
@@ -183,6 +184,8 @@ def test_finetune_model_pools_like_the_frozen_cache_and_trains_the_transformer_o
 def _record(fold: str, uar: float, cross_uar: float) -> dict:
     scores = {"accuracy": uar, "uar": uar, "macro_f1": uar}
     record = {
+        "upstream": "tiny",
+        "model": "head",
         "dataset": "emodb",
         "setting": "base",
         "fold": fold,
@@ -191,6 +194,7 @@ def _record(fold: str, uar: float, cross_uar: float) -> dict:
         "git_commit": "c",
     }
     cross = {"corpus": "ravdess", "accuracy": cross_uar, "uar": cross_uar, "macro_f1": cross_uar}
+    cross["confusion"] = [[3, 1], [1, 1]]  # 4 of 6 utterances in the first class
     if fold == "production":
         return record | {"n_test": 0, "validation": scores, "cross_corpus": cross}
     return record | {"n_test": 10, **scores, "f1_per_class": {"anger": uar}, "cross_corpus": cross}
@@ -203,6 +207,8 @@ def test_production_model_scores_are_reported_apart_from_the_fold_models():
     assert table.loc["cross_uar", "mean"] == pytest.approx(0.4)  # the fold models only
     assert table.loc["production_cross_uar", "mean"] == pytest.approx(0.6)
     assert table.loc["production_validation_uar", "n_runs"] == 1
+    assert table.loc["cross_chance_uar", "mean"] == pytest.approx(0.5)  # two classes
+    assert table.loc["cross_chance_accuracy", "mean"] == pytest.approx(4 / 6)
 
 
 def test_a_fold_without_test_utterances_is_cut_only_where_its_test_subset_is_optional(tmp_path):

@@ -1,6 +1,7 @@
-"""The self-distillation study run by Snakemake on real EmoDB (four speakers) with a tiny random wav2vec2 (3 layers).
+"""The self-distillation study run by Snakemake on real EmoDB (four speakers): a tiny random wav2vec2 (3 layers)
+fine-tuned with its exits, and the pretrained Whisper tiny.en frozen, its states cached (as config/offline.yaml).
 
-Needs SERBENCH_DATA (a folder holding emodb/); skipped otherwise.
+Needs SERBENCH_DATA (a folder holding emodb/); skipped otherwise. The Whisper run needs the shared Hugging Face cache.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import yaml
 
 from conftest import link_emodb_speakers, write_tone
 from serbench.ssl.upstream import save_random_upstream
+
+HAS_WHISPER = (Path(os.environ.get("HF_HUB_CACHE", "/nonexistent")) / "models--openai--whisper-tiny.en").is_dir()
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = os.environ.get("SERBENCH_DATA")
@@ -60,9 +63,7 @@ def work(tmp_path_factory) -> Path:
             "data_root": str(data_root(work)),
             "studies": ["selfdistill"],
             "selfdistill": {
-                "pretrained": str(encoder),
-                "encoder_layers": 3,
-                "exit_layers": [1, 2],
+                "upstreams": [{"pretrained": str(encoder), "layers": 3, "exit_layers": [1, 2]}],
                 "variants": ["gru-l2+cosine"],
                 "seeds": [0],
                 "train": {"epochs": 1},
@@ -74,14 +75,16 @@ def work(tmp_path_factory) -> Path:
 
 
 def test_every_exit_teacher_and_fusion_is_scored(work):
-    metrics = json.loads((work / "results/selfdistill/runs/gru-l2+cosine/fold1.json").read_text())[0]
+    metrics = json.loads((work / "results/selfdistill/tiny-wav2vec2/runs/gru-l2+cosine/fold1.json").read_text())[0]
     assert (metrics["fold"], metrics["seed"]) == ("1", 0)
     assert set(metrics["scores"]["test"]) == {"teacher", "1", "2", "fusion_margin", "fusion_mean", "fusion_confident"}
     assert "retrain" in metrics["history"]  # the paper's schedule: train, then train + devel for the test model
     assert all(0 <= s["uar"] <= 1 for s in metrics["scores"]["test"].values())
     assert metrics["similarity"] == ["l2", "cosine"]
-    assert (work / "results/selfdistill/runs/gru-l2+cosine/fold1/seed0/model.pt").is_file()
-    baseline = json.loads((work / "results/selfdistill/runs/baseline-2/fold0.json").read_text())[0]
+    assert metrics["finetune"] is True and metrics["upstream"] == "tiny-wav2vec2" and metrics["random_init"] is True
+    assert (work / "results/selfdistill/tiny-wav2vec2/runs/gru-l2+cosine/fold1/seed0/model.pt").is_file()
+    assert (work / "results/waveforms/raw/emodb.npz").is_file()  # the authors' waveforms: 16 kHz, nothing else
+    baseline = json.loads((work / "results/selfdistill/tiny-wav2vec2/runs/baseline-2/fold0.json").read_text())[0]
     assert set(baseline["scores"]["test"]) == {"teacher"} and baseline["teacher_depth"] == 2
 
 
@@ -92,13 +95,61 @@ def test_tables_latency_and_int8(work):
     assert set(runs["variant"]) == {"gru-l2+cosine", "baseline-1", "baseline-2", "baseline-3"}
     assert runs["config_hash"].str.fullmatch(r"[0-9a-f]{12}").all() and runs["config_hash"].nunique() == 1
     assert runs["serbench_version"].notna().all() and set(runs["seed"]) == {0}
-    latency = json.loads((work / "results/selfdistill/latency.json").read_text())["exits"]
-    # full-size wav2vec2-base: 12 layers of 7,087,872 parameters each; an exit at layer 1 drops 11 of them
-    assert latency["teacher"]["depth"] == 12
-    assert latency["teacher"]["n_params"] - latency["1"]["n_params"] > 11 * 7_000_000
-    int8 = json.loads((work / "results/selfdistill/int8/gru-l2+cosine.json").read_text())["exits"]
+    latency = json.loads((work / "results/selfdistill/tiny-wav2vec2/latency.json").read_text())["exits"]
+    # the upstream's own architecture: an exit at layer 1 runs one of its three layers
+    layer = sum(p.numel() for p in _tiny_layer().parameters())
+    assert latency["teacher"]["depth"] == 3 and latency["teacher"]["n_params"] - latency["1"]["n_params"] == 2 * layer
+    int8 = json.loads((work / "results/selfdistill/tiny-wav2vec2/int8/gru-l2+cosine.json").read_text())["exits"]
     assert set(int8) == {"1", "2", "teacher"}
     assert all(row["int8_mb"] < row["float_mb"] for row in int8.values())
+
+
+def _tiny_layer():
+    from serbench.ssl.upstream import random_upstream
+
+    return random_upstream("wav2vec2-base", "tiny").transformer_layers()[0]
+
+
+@pytest.mark.skipif(not HAS_WHISPER, reason="no Hugging Face cache with openai/whisper-tiny.en (HF_HUB_CACHE)")
+def test_frozen_pretrained_whisper_trains_exits_on_cached_states(tmp_path):
+    run_study(
+        tmp_path,
+        {
+            "data_root": str(data_root(tmp_path)),
+            "studies": ["selfdistill"],
+            "selfdistill": {
+                "upstreams": [{"pretrained": "openai/whisper-tiny.en", "layers": 4, "exit_layers": [1, 2, 3]}],
+                "finetune": False,
+                "variants": ["conv-cosine"],
+                "seeds": [0],
+                "train": {"epochs": 3, "learning_rate": 0.001},
+                "latency": {"repeats": 1, "threads": [1]},
+            },
+        },
+    )
+    states = tmp_path / "results/selfdistill/whisper-tiny-en/states/emodb.npz"
+    import numpy as np
+
+    with np.load(states) as cache:
+        assert cache["values"].dtype == np.float16 and cache["values"].shape[1] == 4 * 384  # layers 1-4 side by side
+        assert set(np.diff(cache["offsets"])) == {299}  # every clip tiled to 5.984 s: 299 frames
+    metrics = json.loads((tmp_path / "results/selfdistill/whisper-tiny-en/runs/conv-cosine/fold0.json").read_text())[0]
+    assert metrics["finetune"] is False and metrics["random_init"] is False
+    assert set(metrics["scores"]["test"]) == {
+        "teacher",
+        "1",
+        "2",
+        "3",
+        "fusion_margin",
+        "fusion_mean",
+        "fusion_confident",
+    }
+    markdown = (tmp_path / "results/tables/selfdistill.md").read_text()
+    assert "encoder frozen" in markdown and "pretrained weights" in markdown and "Layer 3" in markdown
+    assert (
+        not (tmp_path / "results/selfdistill/whisper-tiny-en/runs/conv-cosine/fold0/seed0/model.pt").stat().st_size
+        > 5e6
+    )
 
 
 def test_demos_copy_runs_the_study_on_fixed_speaker_lists_without_neutral(tmp_path):
@@ -116,13 +167,11 @@ def test_demos_copy_runs_the_study_on_fixed_speaker_lists_without_neutral(tmp_pa
             "corpora": ["demos"],
             "studies": ["selfdistill"],
             "selfdistill": {
-                "pretrained": str(encoder),
+                "upstreams": [{"pretrained": str(encoder), "layers": 2, "exit_layers": [1]}],
                 "corpus": "demos",
                 "protocol": "fixed_speakers",
                 "exclude_emotions": ["neutral"],
                 "speakers": {"train": ["f01", "m03", "m04"], "validation": ["f02"], "test": ["m05"]},
-                "encoder_layers": 2,
-                "exit_layers": [1],
                 "variants": ["conv-l2"],
                 "baselines": False,
                 "seeds": [0],
@@ -138,6 +187,6 @@ def test_demos_copy_runs_the_study_on_fixed_speaker_lists_without_neutral(tmp_pa
         "validation": {"f02"},
         "test": {"m05"},
     }
-    metrics = json.loads((tmp_path / "results/selfdistill/runs/conv-l2/fold0.json").read_text())[0]
+    metrics = json.loads((tmp_path / "results/selfdistill/tiny-wav2vec2/runs/conv-l2/fold0.json").read_text())[0]
     assert metrics["classes"] == ["anger", "guilt", "sadness"]  # neutral left out, as the paper does
     assert "demos" in (tmp_path / "results/tables/selfdistill.md").read_text()

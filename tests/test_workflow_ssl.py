@@ -1,7 +1,9 @@
-"""The DistilHuBERT study run by Snakemake on real EmoDB, TESS and RAVDESS copies with a tiny random encoder.
+"""The DistilHuBERT study run by Snakemake on real EmoDB, TESS and RAVDESS copies: on the pretrained Whisper tiny.en
+with a frozen encoder (as config/offline.yaml runs it), and fine-tuned on a tiny random DistilHuBERT.
 
 Needs SERBENCH_DATA, a folder holding emodb/, tess/ and ravdess/ in their
-official layouts (.ci/run sets it to ../shared/data); skipped otherwise.
+official layouts (.ci/run sets it to ../shared/data); skipped otherwise. The Whisper runs need the shared Hugging Face
+cache (HF_HUB_CACHE, set by conftest.py from ../shared/hf-hub).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from serbench.ssl.upstream import load_upstream, save_random_upstream
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = os.environ.get("SERBENCH_DATA")
+WHISPER = "openai/whisper-tiny.en"
+HAS_WHISPER = (Path(os.environ.get("HF_HUB_CACHE", "/nonexistent")) / "models--openai--whisper-tiny.en").is_dir()
 
 pytestmark = [
     pytest.mark.e2e,
@@ -48,7 +52,7 @@ def write_config(work: Path, pretrained: str, **distilhubert) -> Path:
         "data_root": str(data_root(work)),
         "studies": ["distilhubert"],
         "distilhubert": {
-            "pretrained": pretrained,
+            "upstreams": [pretrained],
             "views": 1,
             "train": {"epochs": 4},
             "n_folds": 2,
@@ -83,17 +87,22 @@ def snakemake(work: Path, *extra: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def work(tmp_path_factory) -> Path:
+    if not HAS_WHISPER:
+        pytest.skip("no Hugging Face cache with openai/whisper-tiny.en (HF_HUB_CACHE)")
     work = tmp_path_factory.mktemp("ssl")
-    encoder = save_random_upstream("distilhubert", work / "tiny-distilhubert", size="tiny")
-    write_config(work, str(encoder))
+    write_config(work, WHISPER, train={"epochs": 4, "learning_rate": 0.001})
     done = snakemake(work, "all")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return work
 
 
-def test_table1_has_both_settings_per_class_f1_and_the_random_weight_warning(work):
+RESULTS = "results/distilhubert/whisper-tiny-en"
+
+
+def test_table1_has_both_settings_both_models_per_class_f1_and_says_the_weights_are_pretrained(work):
     table = pd.read_csv(work / "results/tables/distilhubert_table1.csv")
-    assert set(table["setting"]) == {"base", "extra"}
+    assert set(table["setting"]) == {"base", "extra"} and set(table["upstream"]) == {"whisper-tiny-en"}
+    assert set(table["model"]) == {"head", "logreg"}  # the baseline on the same pooled states, same folds
     assert {"accuracy", "uar", "macro_f1", "f1_anger", "f1_happiness", "f1_neutral", "f1_sadness", "cross_uar"} <= set(
         table["metric"]
     )
@@ -101,49 +110,54 @@ def test_table1_has_both_settings_per_class_f1_and_the_random_weight_warning(wor
     assert table["mean"].between(0, 1).all() and (table.loc[~production, "n_runs"] == 2).all()
     assert {"production_cross_uar", "production_validation_uar"} <= set(table["metric"])
     assert (table.loc[production, "n_runs"] == 1).all()
+    chance = table[(table.metric == "cross_chance_uar")]["mean"]
+    assert chance.tolist() == pytest.approx([0.25] * len(chance))  # four RAVDESS classes
     markdown = (work / "results/tables/distilhubert_table1.md").read_text()
-    assert "random" in markdown and "± " in markdown and "gain (Δ)" in markdown
+    assert "pretrained weights" in markdown and "random" not in markdown
+    assert "± " in markdown and "gain (points)" in markdown and "logistic regression" in markdown
     runs = pd.read_csv(work / "results/tables/distilhubert_runs.csv", dtype={"config_hash": str})
     assert set(runs["cross_corpus"]) == {"ravdess"}
     assert runs["config_hash"].str.fullmatch(r"[0-9a-f]{12}").all() and runs["serbench_version"].notna().all()
     assert table["config_hash"].nunique() == 1 and set(table["seeds"].astype(str)) == {"0"}
-    metrics = json.loads((work / "results/distilhubert/heads/extra/fold0.json").read_text())[0]
-    assert metrics["classes"] == ["anger", "happiness", "neutral", "sadness"]
+    metrics = json.loads((work / f"{RESULTS}/heads/extra/fold0.json").read_text())[0]
+    assert (
+        metrics["classes"] == ["anger", "happiness", "neutral", "sadness"] and metrics["upstream"] == "whisper-tiny-en"
+    )
     assert metrics["cross_corpus"]["n_test"] == 16 + 16 + 8 + 16  # RAVDESS two actors: angry, happy, neutral, sad
     split = pd.read_csv(work / "results/distilhubert/splits/extra.csv")
     assert set(split.loc[split.corpus == "tess", "subset"]) == {"train"}  # the extra corpus only trains
     production = split[(split.fold == "production") & (split.corpus == "emodb")]
     assert set(production["subset"]) == {"train", "validation"}  # the production model: 95/5 of all of EmoDB
     assert (production["subset"] == "validation").mean() == pytest.approx(0.05, abs=0.01)
-    model = json.loads((work / "results/distilhubert/heads/extra/production.json").read_text())[0]
+    model = json.loads((work / f"{RESULTS}/heads/extra/production.json").read_text())[0]
     assert model["n_test"] == 0 and model["cross_corpus"]["n_test"] == 56 and 0 <= model["validation"]["uar"] <= 1
     assert (work / "results/plots/distilhubert_confusion.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_int8_table_and_files(work):
-    int8 = json.loads((work / "results/distilhubert/onnx/int8.json").read_text())
+def test_int8_schemes_measured_and_the_deployed_one_chosen_by_the_measurements(work):
+    int8 = json.loads((work / f"{RESULTS}/onnx/int8.json").read_text())
     assert int8["encoder_int8_static_mb"] < int8["encoder_int8_dynamic_mb"] < int8["encoder_float_mb"]
-    assert len(int8["heads"]) == 2 and int8["calibration_utterances"] == 32
-    assert int8["deployed_head"].endswith("heads/base/production/seed0/head.pt")  # as the paper exported it
-    assert int8["deployed_int8"] == "mixed"
-    assert int8["encoder_int8_mixed_mb"] <= int8["encoder_int8_static_mb"]
+    assert len(int8["heads"]) == 2 and int8["calibration_utterances"] == 32 and int8["random_init"] is False
     for head in int8["heads"]:
         for kind in ("static", "mixed", "dynamic"):
-            assert 0 <= head[f"uar_int8_{kind}"] <= 1 and 0.5 < head[f"cosine_int8_{kind}"] <= 1.0 + 1e-6
-    latency = json.loads((work / "results/distilhubert/latency.json").read_text())
-    assert latency["n_params"] > 23_000_000  # full-size DistilHuBERT + head, built from its config
-    # static: every Conv and MatMul weight in int8 (about a quarter); dynamic: the convolutions stay float
-    assert latency["onnx_int8_static_mb"] < 0.3 * latency["onnx_float_mb"] < latency["onnx_int8_dynamic_mb"]
+            assert 0 <= head[f"uar_int8_{kind}"] <= 1 and -1 <= head[f"cosine_int8_{kind}"] <= 1.0 + 1e-6
+    latency = json.loads((work / f"{RESULTS}/latency.json").read_text())
+    assert 8_000_000 < latency["n_params"] < 9_000_000  # Whisper tiny's encoder + head, its own weights
     for runtime in ("pytorch_float", "onnx_float", "onnx_int8_dynamic", "onnx_int8_static", "onnx_int8_mixed"):
         assert set(latency[f"latency_{runtime}_s"]) == {"1", "2"}
+    deployed = json.loads((work / f"{RESULTS}/onnx/deploy.json").read_text())
+    choice = deployed["int8"]
+    loss = int8["uar_float_mean"] - int8[f"uar_int8_{choice['scheme']}_mean"]
+    assert choice["uar_loss"] == pytest.approx(loss)
+    if choice["rule_met"]:  # the fastest scheme within 1 point of float ONNX's UA and faster than it
+        assert loss <= 0.01 and choice["speedup_vs_onnx_float"] > 1
+    assert deployed["head"].endswith("heads/base/production/seed0/head.pt")  # as the paper exported it
+    metadata = json.loads(onnx.load(str(work / f"{RESULTS}/onnx/model.int8.onnx")).metadata_props[0].value)
+    assert metadata["int8"]["scheme"] == choice["scheme"] and metadata["upstream"] == "whisper-tiny-en"
+    assert (metadata["sample_rate"], metadata["max_seconds"], metadata["pre_emphasis"]) == (16000, 8.0, 0.97)
     markdown = (work / "results/tables/distilhubert_int8.md").read_text()
-    assert (
-        "int8 ONNX, static" in markdown
-        and "int8 ONNX, mixed" in markdown
-        and "PyTorch float32" in markdown
-        and "2 thread(s)" in markdown
-        and "Deployable `model.int8.onnx`: mixed int8 of" in markdown
-    )
+    assert "int8 ONNX, static" in markdown and "PyTorch float32" in markdown and "2 thread(s)" in markdown
+    assert f"Deployable `model.int8.onnx`: **{choice['scheme']}** int8" in markdown and "× vs ONNX float" in markdown
 
 
 def _voice_note(path: Path, pieces: list[np.ndarray], rate: int) -> Path:
@@ -152,28 +166,34 @@ def _voice_note(path: Path, pieces: list[np.ndarray], rate: int) -> Path:
     return path
 
 
-def test_predict_long_voice_note_and_clear_errors(work, tmp_path):
-    rate = 22050
-    speech = [sf.read(p, dtype="float32")[0] for p in sorted(Path(DATA, "emodb", "wav").glob("03a0*.wav"))[:6]]
+def test_predict_long_voice_note_per_window_and_clear_errors(work, tmp_path):
+    rate = 48000  # held-out RAVDESS actor 1, angry: its eight clips joined with pauses, about 40 s
+    clips = sorted(Path(DATA, "ravdess", "Actor_01").glob("03-01-05-*.flac"))
+    speech = [sf.read(p, dtype="float32", always_2d=True)[0].mean(axis=1) for p in clips]
     note = _voice_note(tmp_path / "note.wav", speech, rate)
     silent = _voice_note(tmp_path / "silent.wav", [np.zeros(rate, dtype=np.float32)], rate)
-    short = tmp_path / "short.wav"
-    sf.write(short, speech[0][int(0.6 * rate) : int(0.9 * rate)], rate)
+    short, (emodb, emodb_rate) = tmp_path / "short.wav", sf.read(Path(DATA, "emodb", "wav", "03a01Fa.wav"))
+    sf.write(short, emodb[int(0.6 * emodb_rate) : int(0.9 * emodb_rate)], emodb_rate)  # 0.3 s of speech
     broken = tmp_path / "broken.wav"
     broken.write_bytes(b"RIFF0000")
     truncated = tmp_path / "truncated.wav"
     truncated.write_bytes(note.read_bytes()[: note.stat().st_size // 2])
-    model = work / "results/distilhubert/onnx/model.int8.onnx"
+    model = work / f"{RESULTS}/onnx/model.int8.onnx"
     files = [note, silent, short, broken, truncated, tmp_path / "missing.wav"]
     done = subprocess.run(
         ["serbench", "predict", *map(str, files), "--model", str(model)], capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 1, done.stderr  # some files failed: non-zero, as documented
-    line = done.stdout.strip().splitlines()[0].split("\t")
-    probabilities = dict(field.split("=") for field in line[1:])
-    assert line[0] == str(note) and set(probabilities) == {"anger", "happiness", "neutral", "sadness"}
+    lines = done.stdout.strip().splitlines()
+    fields = lines[0].split("\t")
+    probabilities = dict(field.split("=") for field in fields[2:])
+    assert fields[0] == str(note) and list(probabilities) == ["anger", "happiness", "neutral", "sadness"]
+    assert fields[1] == max(probabilities, key=lambda c: float(probabilities[c]))  # the label, first
     assert sum(map(float, probabilities.values())) == pytest.approx(1.0, abs=0.005)
-    errors = dict(line.split("\terror: ", 1) for line in done.stderr.strip().splitlines())
+    windows = [line for line in lines[1:] if line.startswith("  window")]
+    assert len(windows) >= 2  # about 14 s of speech: 8-s windows
+    assert all(line.split("\t")[1] in probabilities for line in windows)
+    errors = dict(line.split("\terror: ", 1) for line in done.stderr.strip().splitlines() if "\terror: " in line)
     assert "no speech found" in errors[str(silent)] and "too short" in errors[str(short)]
     assert "unreadable audio" in errors[str(broken)] and "truncated" in errors[str(truncated)]
     assert "file not found" in errors[str(tmp_path / "missing.wav")]
@@ -185,10 +205,19 @@ def test_missing_encoder_fails_early_naming_the_key(tmp_path):
     write_config(tmp_path, str(tmp_path / "no-encoder-here"))
     done = snakemake(tmp_path, "all")
     assert done.returncode != 0
-    log = (tmp_path / "results/logs/distilhubert/encoder.log").read_text().strip().splitlines()
-    assert "set distilhubert.pretrained in config.yaml" in log[-1]
-    assert "set distilhubert.pretrained in config.yaml" in done.stderr and "Traceback" not in done.stderr
-    assert not (tmp_path / "results/distilhubert/embeddings").exists()
+    log = (tmp_path / "results/logs/distilhubert/no-encoder-here/encoder.log").read_text().strip().splitlines()
+    assert "set distilhubert.upstreams (--config or your --configfile)" in log[-1]
+    assert "set distilhubert.upstreams" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "results/distilhubert/no-encoder-here/embeddings").exists()
+
+
+def test_a_model_without_preprocessing_metadata_is_refused_naming_the_key(tmp_path):
+    from serbench.ssl.onnx_export import export_onnx
+    from serbench.studies.distilhubert.predict import PredictionError, load_model
+
+    export_onnx(torch.nn.Linear(16, 2), tmp_path / "bare.onnx", seconds=0.001, metadata={"classes": ["a", "b"]})
+    with pytest.raises(PredictionError, match="no 'sample_rate' in the model's metadata"):
+        load_model(tmp_path / "bare.onnx")
 
 
 def test_finetune_trains_encoder_and_head_end_to_end(tmp_path):
@@ -196,18 +225,23 @@ def test_finetune_trains_encoder_and_head_end_to_end(tmp_path):
     write_config(tmp_path, str(encoder), finetune=True, train={"epochs": 2}, extra_train=[], deployed_int8="static")
     done = snakemake(tmp_path, "all")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert not (tmp_path / "results/distilhubert/embeddings").exists()  # nothing cached per utterance
-    head = tmp_path / "results/distilhubert/heads/base/fold0/seed0"
-    metrics = json.loads((tmp_path / "results/distilhubert/heads/base/fold0.json").read_text())[0]
+    results = tmp_path / "results/distilhubert/tiny-distilhubert"
+    assert not (results / "embeddings").exists()  # nothing cached per utterance
+    head = results / "heads/base/fold0/seed0"
+    metrics = json.loads((results / "heads/base/fold0.json").read_text())[0]
     assert metrics["finetune"] is True and metrics["cross_corpus"]["n_test"] == 56
     saved = torch.load(head / "head.pt", weights_only=True)
-    original = load_upstream(str(encoder))[0].state_dict()
+    original = load_upstream(str(encoder)).model.state_dict()
     tuned = saved["encoder_state_dict"]
     assert any(not torch.equal(original[k], tuned[k]) for k in original if k.startswith("encoder.layers."))
-    assert "fine-tuned with the head" in (tmp_path / "results/tables/distilhubert_table1.md").read_text()
-    int8 = json.loads((tmp_path / "results/distilhubert/onnx/int8.json").read_text())
+    markdown = (tmp_path / "results/tables/distilhubert_table1.md").read_text()
+    assert "fine-tuned with the head" in markdown and "weights are random" in markdown
+    int8 = json.loads((results / "onnx/int8.json").read_text())
     assert len(int8["heads"]) == 2 and int8["encoder_int8_static_mb"] < int8["encoder_float_mb"]
-    deployed = onnx.load(str(tmp_path / "results/distilhubert/onnx/model.int8.onnx"))
-    assert int8["deployed_int8"] == "static" and [  # the whole encoder of the deployed model computes in int8
+    choice = json.loads((results / "onnx/deploy.json").read_text())["int8"]
+    assert (choice["scheme"], choice["rule_met"]) == ("static", None)  # named in the config, not measured
+    assert choice["uar_loss"] == pytest.approx(int8["uar_float_mean"] - int8["uar_int8_static_mean"])
+    deployed = onnx.load(str(results / "onnx/model.int8.onnx"))
+    assert [  # the whole encoder of the deployed model computes in int8
         n for n in deployed.graph.node if n.op_type == "QuantizeLinear" and "/feature_extractor/" in n.input[0]
     ]

@@ -26,7 +26,9 @@ class Command(NamedTuple):
     arguments: tuple[tuple[tuple[str, ...], dict], ...] = ()
 
 
-ARCHITECTURES = ["distilhubert", "hubert-base", "wav2vec2-base", "wavlm-base"]
+ARCHITECTURES = ["distilhubert", "hubert-base", "wav2vec2-base", "wavlm-base", "whisper-tiny"]
+UPSTREAM = (("--upstream",), {"required": True, "dest": "pretrained", "help": "hub id or save_pretrained folder"})
+WHISPER = (("--whisper-input",), {"choices": ["clip", "pad30"], "default": "clip", "help": "Whisper encoders only"})
 LATENCY = (
     (("--seconds",), {"type": float, "default": 8.0, "help": "clip length (s)"}),
     (("--repeats",), {"type": int, "default": 10, "help": "timed runs after warm-up; the median is reported"}),
@@ -45,7 +47,7 @@ COMMANDS: dict[str, Command] = {
     ),
     "predict": Command(
         "serbench.studies.distilhubert.predict:predict_files",
-        "emotion probabilities of audio files of any length (voice activity detection, 8-s windows)",
+        "emotion labels of audio files of any length, per file and per window, prepared as the model metadata says",
         (
             (("audio",), {"nargs": "+", "help": "audio files in any format libsndfile reads"}),
             (("--model",), {"required": True, "help": "model.onnx or model.int8.onnx from the DistilHuBERT study"}),
@@ -67,18 +69,15 @@ COMMANDS: dict[str, Command] = {
     ),
     "ssl-latency": Command(
         "serbench.studies.distilhubert.deploy:latency",
-        "bytes and CPU latency per clip of a full-size encoder + head: PyTorch, ONNX float, three int8 schemes",
-        (
-            (("--architecture",), {"required": True, "choices": ARCHITECTURES}),
-            (("--classes",), {"type": int, "default": 4, "dest": "n_classes"}),
-            *LATENCY,
-        ),
+        "bytes and CPU latency per clip of an upstream + head: PyTorch, ONNX float, three int8 schemes",
+        (UPSTREAM, WHISPER, (("--classes",), {"type": int, "default": 4, "dest": "n_classes"}), *LATENCY),
     ),
     "exit-latency": Command(
         "serbench.studies.selfdistill.steps:exit_latency",
-        "parameters, bytes and CPU latency per clip of every self-distillation exit, full size, float and int8",
+        "parameters, bytes and CPU latency per clip of every self-distillation exit of an upstream, float and int8",
         (
-            (("--architecture",), {"required": True, "choices": ARCHITECTURES}),
+            UPSTREAM,
+            WHISPER,
             (("--exit-layers",), {"type": int, "nargs": "+", "required": True}),
             (("--block",), {"choices": ["conv", "lstm", "gru"], "default": "conv"}),
             (("--classes",), {"type": int, "default": 7, "dest": "n_classes"}),

@@ -43,6 +43,23 @@ def read_folds(path: str | Path, seed: int | None = None) -> pd.DataFrame:
     return folds
 
 
+def fold_classes(folds: pd.DataFrame, manifest: pd.DataFrame | None = None) -> list[str]:
+    """The classes of a fold table, sorted: its ``emotion`` column, else its utterances' manifest emotions.
+
+    >>> fold_classes(pd.DataFrame({"utterance_id": ["a", "b"], "emotion": ["sad", "angry"]}))
+    ['angry', 'sad']
+
+    Raises:
+        ValueError: the table has no ``emotion`` column and no manifest is given.
+    """
+    if "emotion" in folds:
+        return sorted(folds["emotion"].unique())
+    if manifest is None:
+        raise ValueError("the fold table names no emotions: give its manifest")
+    emotion = dict(zip(manifest["utterance_id"].astype(str), manifest["emotion"]))
+    return sorted({emotion[u] for u in folds["utterance_id"]})
+
+
 def make_folds(protocol: str, manifests: dict[str, pd.DataFrame], seed: int, **settings) -> pd.DataFrame:
     """Fold table of one protocol and seed.
 

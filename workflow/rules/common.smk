@@ -4,6 +4,7 @@ import sys
 
 from serbench.provenance import study_config_hash
 from serbench.settings import SettingsError, load_settings
+from serbench.settings.ssl import upstream_name
 from serbench.workflow import export_rebuild_command
 
 try:
@@ -24,6 +25,8 @@ wildcard_constraints:
     protocol="random|speaker_independent|cross_corpus(_per_corpus|_per_speaker)?",
     model="[a-z0-9_]+",
     setting="base|extra",
+    upstream="[a-z0-9-]+",
+    preparation="ismail|raw",
     variant=r"(conv|lstm|gru)-[a-z0-9+]+|baseline-\d+",
 
 

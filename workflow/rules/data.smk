@@ -1,4 +1,5 @@
-# What the studies read: corpus copies, manifests; for the SSL studies, waveforms and their pretrained encoders.
+# What the studies read: corpus copies, manifests; for the SSL studies, waveforms (prepared as Ismail's paper or raw
+# as the self-distillation authors' code) and their upstreams.
 
 
 rule download_corpus:
@@ -46,11 +47,11 @@ rule waveforms:
     input:
         manifest=rules.manifest.output.manifest,
     output:
-        f"{RESULTS}/waveforms/{{corpus}}.npz",
+        f"{RESULTS}/waveforms/{{preparation}}/{{corpus}}.npz",
     log:
-        logs("waveforms/{corpus}"),
+        logs("waveforms/{preparation}/{corpus}"),
     benchmark:
-        benchmarks("waveforms/{corpus}")
+        benchmarks("waveforms/{preparation}/{corpus}")
     conda:
         "../envs/serbench.yaml"
     threads: 1
@@ -65,11 +66,11 @@ rule waveforms:
 
 rule describe_encoder:
     output:
-        f"{RESULTS}/{{study}}/encoder.json",
+        f"{RESULTS}/{{study}}/{{upstream}}/encoder.json",
     log:
-        logs("{study}/encoder"),
+        logs("{study}/{upstream}/encoder"),
     benchmark:
-        benchmarks("{study}/encoder")
+        benchmarks("{study}/{upstream}/encoder")
     wildcard_constraints:
         study="distilhubert|selfdistill",
     conda:
@@ -79,6 +80,9 @@ rule describe_encoder:
         mem_mb=4000,
         runtime=10,
     params:
-        pretrained=lambda w: getattr(SETTINGS, w.study).pretrained,
+        pretrained=lambda w: (
+            DH_UPSTREAMS if w.study == "distilhubert" else SD_UPSTREAMS
+        )[w.upstream],
+        whisper_input=SETTINGS.waveform.whisper_input,
     script:
         "../scripts/data/encoder.py"

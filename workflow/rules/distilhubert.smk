@@ -1,5 +1,5 @@
-# The DistilHuBERT study (Ismail): speaker folds of one corpus, with and without extra training corpora; a head on
-# cached encoder states (or encoder and head fine-tuned together) per fold; Table I; int8 ONNX; latency.
+# The DistilHuBERT study (Ismail), per upstream: speaker folds of one corpus, with and without extra training corpora;
+# a head on cached encoder states (or encoder and head fine-tuned together) per fold; Table I; int8 ONNX; latency.
 
 
 include: "distilhubert_inputs.smk"
@@ -7,14 +7,14 @@ include: "distilhubert_inputs.smk"
 
 rule distilhubert_embeddings:
     input:
-        waveforms=rules.waveforms.output[0],
-        encoder=f"{RESULTS}/distilhubert/encoder.json",
+        waveforms=f"{RESULTS}/waveforms/ismail/{{corpus}}.npz",
+        encoder=f"{DH_RESULTS}/encoder.json",
     output:
-        f"{RESULTS}/distilhubert/embeddings/{{corpus}}.npz",
+        f"{DH_RESULTS}/embeddings/{{corpus}}.npz",
     log:
-        logs("distilhubert/embeddings/{corpus}"),
+        logs("distilhubert/{upstream}/embeddings/{corpus}"),
     benchmark:
-        benchmarks("distilhubert/embeddings/{corpus}")
+        benchmarks("distilhubert/{upstream}/embeddings/{corpus}")
     conda:
         "../envs/serbench.yaml"
     threads: 1
@@ -22,7 +22,8 @@ rule distilhubert_embeddings:
         mem_mb=8000,
         runtime=240,
     params:
-        pretrained=DH.pretrained,
+        pretrained=lambda w: DH_UPSTREAMS[w.upstream],
+        whisper_input=SETTINGS.waveform.whisper_input,
         views=DH.views,
         augment=settings("distilhubert", "augment"),
         seed=DH.augment_seed,
@@ -66,14 +67,14 @@ rule distilhubert_split:
 rule distilhubert_train:
     input:
         unpack(distilhubert_train_inputs),
-        encoder=f"{RESULTS}/distilhubert/encoder.json",
+        encoder=f"{DH_RESULTS}/encoder.json",
     output:
-        heads=directory(f"{RESULTS}/distilhubert/heads/{{setting}}/{{head}}"),
-        metrics=f"{RESULTS}/distilhubert/heads/{{setting}}/{{head}}.json",
+        heads=directory(f"{DH_RESULTS}/heads/{{setting}}/{{head}}"),
+        metrics=f"{DH_RESULTS}/heads/{{setting}}/{{head}}.json",
     log:
-        logs("distilhubert/train/{setting}/{head}"),
+        logs("distilhubert/{upstream}/train/{setting}/{head}"),
     benchmark:
-        benchmarks("distilhubert/train/{setting}/{head}")
+        benchmarks("distilhubert/{upstream}/train/{setting}/{head}")
     wildcard_constraints:
         head=r"fold\d+|production",
     conda:
@@ -86,14 +87,21 @@ rule distilhubert_train:
     params:
         corpora=lambda w: distilhubert_corpora(w.setting) + DH_CROSS,
         distilhubert=settings("distilhubert"),
+        pretrained=lambda w: DH_UPSTREAMS[w.upstream],
+        whisper_input=SETTINGS.waveform.whisper_input,
     script:
         "../scripts/distilhubert/train.py"
 
 
 rule distilhubert_report:
     input:
-        metrics=[p for s in DH_SETTINGS for p in distilhubert_heads(s, ".json")],
-        encoder=f"{RESULTS}/distilhubert/encoder.json",
+        metrics=[
+            p
+            for u in DH_UPSTREAMS
+            for s in DH_SETTINGS
+            for p in distilhubert_heads(u, s, ".json")
+        ],
+        encoders=distilhubert_per_upstream(f"{DH_RESULTS}/encoder.json"),
     output:
         runs=f"{RESULTS}/tables/distilhubert_runs.csv",
         csv=report(
@@ -125,18 +133,17 @@ rule distilhubert_report:
 
 rule distilhubert_int8:
     input:
-        **distilhubert_production("base"),
-        heads=distilhubert_heads("base", "", production=False),
+        heads=lambda w: distilhubert_heads(w.upstream, "base", "", production=False),
         split=f"{RESULTS}/distilhubert/splits/base.csv",
         manifest=f"{RESULTS}/manifests/{DH.corpus}.csv",
-        waveforms=f"{RESULTS}/waveforms/{DH.corpus}.npz",
+        waveforms=f"{RESULTS}/waveforms/ismail/{DH.corpus}.npz",
     output:
-        measurements=f"{RESULTS}/distilhubert/onnx/int8.json",
-        model=f"{RESULTS}/distilhubert/onnx/model.int8.onnx",
+        measurements=f"{DH_RESULTS}/onnx/int8.json",
+        encoder=f"{DH_RESULTS}/onnx/encoder.onnx",
     log:
-        logs("distilhubert/int8"),
+        logs("distilhubert/{upstream}/int8"),
     benchmark:
-        benchmarks("distilhubert/int8")
+        benchmarks("distilhubert/{upstream}/int8")
     conda:
         "../envs/serbench.yaml"
     threads: 1
@@ -144,22 +151,25 @@ rule distilhubert_int8:
         mem_mb=8000,
         runtime=120,
     params:
-        pretrained=DH.pretrained,
+        pretrained=lambda w: DH_UPSTREAMS[w.upstream],
+        whisper_input=SETTINGS.waveform.whisper_input,
         corpus=DH.corpus,
         seeds=DH.seeds,
         calibration_utterances=DH.calibration_utterances,
-        deployed_int8=DH.deployed_int8,
     script:
         "../scripts/distilhubert/int8.py"
 
 
 rule distilhubert_latency:
+    input:
+        encoder=f"{DH_RESULTS}/encoder.json",
+        split=f"{RESULTS}/distilhubert/splits/base.csv",
     output:
-        f"{RESULTS}/distilhubert/latency.json",
+        f"{DH_RESULTS}/latency.json",
     log:
-        logs("distilhubert/latency"),
+        logs("distilhubert/{upstream}/latency"),
     benchmark:
-        benchmarks("distilhubert/latency")
+        benchmarks("distilhubert/{upstream}/latency")
     conda:
         "../envs/serbench.yaml"
     threads: max(DH.latency.threads)
@@ -167,17 +177,51 @@ rule distilhubert_latency:
         mem_mb=8000,
         runtime=30,
     params:
-        architecture=DH.architecture,
-        n_classes=4 if DH.label_map == "four_class" else 7,
+        pretrained=lambda w: DH_UPSTREAMS[w.upstream],
+        whisper_input=SETTINGS.waveform.whisper_input,
         latency=settings("distilhubert", "latency"),
     script:
         "../scripts/distilhubert/latency.py"
 
 
-rule distilhubert_int8_table:
+rule distilhubert_deploy:
     input:
+        head=distilhubert_deployed,
+        split=f"{RESULTS}/distilhubert/splits/base.csv",
+        manifest=f"{RESULTS}/manifests/{DH.corpus}.csv",
+        waveforms=f"{RESULTS}/waveforms/ismail/{DH.corpus}.npz",
         int8=rules.distilhubert_int8.output.measurements,
         latency=rules.distilhubert_latency.output[0],
+    output:
+        model=f"{DH_RESULTS}/onnx/model.int8.onnx",
+        float_model=f"{DH_RESULTS}/onnx/model.onnx",
+        record=f"{DH_RESULTS}/onnx/deploy.json",
+    log:
+        logs("distilhubert/{upstream}/deploy"),
+    benchmark:
+        benchmarks("distilhubert/{upstream}/deploy")
+    conda:
+        "../envs/serbench.yaml"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=30,
+    params:
+        pretrained=lambda w: DH_UPSTREAMS[w.upstream],
+        waveform=settings("waveform"),
+        corpus=DH.corpus,
+        seed=DH.seeds[0],
+        choice=[DH.deployed_int8, DH.max_int8_uar_loss],
+        calibration_utterances=DH.calibration_utterances,
+    script:
+        "../scripts/distilhubert/deploy.py"
+
+
+rule distilhubert_int8_table:
+    input:
+        int8=distilhubert_per_upstream(rules.distilhubert_int8.output.measurements),
+        latency=distilhubert_per_upstream(rules.distilhubert_latency.output[0]),
+        deploy=distilhubert_per_upstream(rules.distilhubert_deploy.output.record),
     output:
         report(
             f"{RESULTS}/tables/distilhubert_int8.md",

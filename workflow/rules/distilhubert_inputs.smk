@@ -1,8 +1,10 @@
 # Settings, paths and input functions of the distilhubert rules (distilhubert.smk).
 
 DH = SETTINGS.distilhubert
+DH_UPSTREAMS = {upstream_name(u): u for u in DH.upstreams}
 DH_SETTINGS = ["base", "extra"] if DH.extra_train else ["base"]
 DH_CROSS = [DH.cross_corpus_test] if DH.cross_corpus_test else []
+DH_RESULTS = f"{RESULTS}/distilhubert/{{upstream}}"
 
 
 def distilhubert_corpora(setting):
@@ -10,13 +12,11 @@ def distilhubert_corpora(setting):
     return [DH.corpus, *(DH.extra_train if setting == "extra" else [])]
 
 
-def distilhubert_cache(corpus):
+def distilhubert_cache(upstream, corpus):
     """What the heads read per utterance: cached encoder states, or the waveforms when the encoder is fine-tuned."""
-    return (
-        f"{RESULTS}/waveforms/{corpus}.npz"
-        if DH.finetune
-        else f"{RESULTS}/distilhubert/embeddings/{corpus}.npz"
-    )
+    if DH.finetune:
+        return f"{RESULTS}/waveforms/ismail/{corpus}.npz"
+    return f"{RESULTS}/distilhubert/{upstream}/embeddings/{corpus}.npz"
 
 
 def distilhubert_train_inputs(wildcards):
@@ -24,23 +24,28 @@ def distilhubert_train_inputs(wildcards):
     return {
         "split": f"{RESULTS}/distilhubert/splits/{wildcards.setting}.csv",
         "manifests": manifests(names),
-        "caches": [distilhubert_cache(c) for c in names],
+        "caches": [distilhubert_cache(wildcards.upstream, c) for c in names],
     }
 
 
-def distilhubert_heads(setting, name, production=True):
+def distilhubert_heads(upstream, setting, name, production=True):
     """A setting's head folders (name "") or metrics files (".json"): every fold's, and the production model's."""
     heads = [f"fold{f}" for f in range(DH.n_folds)]
     if production and DH.production_validation is not None:
         heads.append("production")
-    return [f"{RESULTS}/distilhubert/heads/{setting}/{h}{name}" for h in heads]
+    return [
+        f"{RESULTS}/distilhubert/{upstream}/heads/{setting}/{h}{name}" for h in heads
+    ]
 
 
-def distilhubert_production(setting):
-    """The production model's head folder, as input "production", when the study trains one; else nothing."""
-    if DH.production_validation is None:
-        return {}
-    return {"production": f"{RESULTS}/distilhubert/heads/{setting}/production"}
+def distilhubert_deployed(wildcards):
+    """The deployed model's head folder: the production model of the corpus-only setting, else its first fold's."""
+    head = "fold0" if DH.production_validation is None else "production"
+    return f"{RESULTS}/distilhubert/{wildcards.upstream}/heads/base/{head}"
+
+
+def distilhubert_per_upstream(path):
+    return [path.format(upstream=u) for u in DH_UPSTREAMS]
 
 
 def distilhubert_outputs():

@@ -1,5 +1,5 @@
-# The self-distillation study (Ren et al. 2023): wav2vec2 fine-tuned with student exits, per variant and fold;
-# every exit scored, exported to float and int8 ONNX and timed at full size; Tables 1 and 2.
+# The self-distillation study (Ren et al. 2023), per upstream: the encoder trained (or frozen) with student exits,
+# per variant and fold; every exit scored, exported to float and int8 ONNX and timed; Tables 1 and 2.
 
 
 include: "selfdistill_inputs.smk"
@@ -29,44 +29,72 @@ rule selfdistill_split:
         "../scripts/selfdistill/split.py"
 
 
-rule selfdistill_train:
+rule selfdistill_states:
     input:
-        split=rules.selfdistill_split.output[0],
-        manifest=f"{RESULTS}/manifests/{SD.corpus}.csv",
-        waveforms=f"{RESULTS}/waveforms/{SD.corpus}.npz",
-        encoder=f"{RESULTS}/selfdistill/encoder.json",
+        waveforms=SD_WAVEFORMS,
+        encoder=f"{SD_RESULTS}/encoder.json",
     output:
-        models=directory(f"{RESULTS}/selfdistill/runs/{{variant}}/fold{{fold}}"),
-        metrics=f"{RESULTS}/selfdistill/runs/{{variant}}/fold{{fold}}.json",
+        f"{SD_RESULTS}/states/{SD.corpus}.npz",
     log:
-        logs("selfdistill/train/{variant}/fold{fold}"),
+        logs("selfdistill/{upstream}/states"),
     benchmark:
-        benchmarks("selfdistill/train/{variant}/fold{fold}")
+        benchmarks("selfdistill/{upstream}/states")
     conda:
         "../envs/serbench.yaml"
     threads: 2
     resources:
+        mem_mb=8000,
+        runtime=60,
+    params:
+        selfdistill={
+            k: v
+            for k, v in settings("selfdistill").items()
+            if k in ("upstreams", "finetune", "batching", "clip_seconds")
+        },
+        whisper_input=SETTINGS.waveform.whisper_input,
+    script:
+        "../scripts/selfdistill/states.py"
+
+
+rule selfdistill_train:
+    input:
+        split=rules.selfdistill_split.output[0],
+        manifest=f"{RESULTS}/manifests/{SD.corpus}.csv",
+        cache=selfdistill_items,
+        encoder=f"{SD_RESULTS}/encoder.json",
+    output:
+        models=directory(f"{SD_RESULTS}/runs/{{variant}}/fold{{fold}}"),
+        metrics=f"{SD_RESULTS}/runs/{{variant}}/fold{{fold}}.json",
+    log:
+        logs("selfdistill/{upstream}/train/{variant}/fold{fold}"),
+    benchmark:
+        benchmarks("selfdistill/{upstream}/train/{variant}/fold{fold}")
+    conda:
+        "../envs/serbench.yaml"
+    threads: 2 if SD.finetune else 1
+    resources:
         mem_mb=16000,
         runtime=(1440 if SD.train.selection == "retrain" else 720) * len(SD.seeds),
-        gpu=1,
+        gpu=1 if SD.finetune else 0,
     params:
         selfdistill=settings("selfdistill"),
+        whisper_input=SETTINGS.waveform.whisper_input,
     script:
         "../scripts/selfdistill/train.py"
 
 
 rule selfdistill_int8:
     input:
-        models=f"{RESULTS}/selfdistill/runs/{{variant}}/fold0",
+        models=f"{SD_RESULTS}/runs/{{variant}}/fold0",
         split=rules.selfdistill_split.output[0],
         manifest=f"{RESULTS}/manifests/{SD.corpus}.csv",
-        waveforms=f"{RESULTS}/waveforms/{SD.corpus}.npz",
+        waveforms=SD_WAVEFORMS,
     output:
-        f"{RESULTS}/selfdistill/int8/{{variant}}.json",
+        f"{SD_RESULTS}/int8/{{variant}}.json",
     log:
-        logs("selfdistill/int8/{variant}"),
+        logs("selfdistill/{upstream}/int8/{variant}"),
     benchmark:
-        benchmarks("selfdistill/int8/{variant}")
+        benchmarks("selfdistill/{upstream}/int8/{variant}")
     conda:
         "../envs/serbench.yaml"
     threads: 1
@@ -74,21 +102,24 @@ rule selfdistill_int8:
         mem_mb=8000,
         runtime=60,
     params:
-        pretrained=SD.pretrained,
-        corpus=SD.corpus,
+        selfdistill=settings("selfdistill"),
+        whisper_input=SETTINGS.waveform.whisper_input,
         seed=SD.seeds[0],
-        calibration_utterances=SD.calibration_utterances,
     script:
         "../scripts/selfdistill/int8.py"
 
 
 rule selfdistill_latency:
+    input:
+        encoder=f"{SD_RESULTS}/encoder.json",
+        split=rules.selfdistill_split.output[0],
+        manifest=f"{RESULTS}/manifests/{SD.corpus}.csv",
     output:
-        f"{RESULTS}/selfdistill/latency.json",
+        f"{SD_RESULTS}/latency.json",
     log:
-        logs("selfdistill/latency"),
+        logs("selfdistill/{upstream}/latency"),
     benchmark:
-        benchmarks("selfdistill/latency")
+        benchmarks("selfdistill/{upstream}/latency")
     conda:
         "../envs/serbench.yaml"
     threads: max(SD.latency.threads)
@@ -96,19 +127,22 @@ rule selfdistill_latency:
         mem_mb=8000,
         runtime=30,
     params:
-        architecture=SD.architecture,
-        exit_layers=list(SD.exit_layers),
-        latency=settings("selfdistill", "latency"),
+        selfdistill=settings("selfdistill"),
+        whisper_input=SETTINGS.waveform.whisper_input,
     script:
         "../scripts/selfdistill/latency.py"
 
 
 rule selfdistill_report:
     input:
-        metrics=[p for v in SD_VARIANTS for p in selfdistill_runs(v, ".json")],
-        int8=expand(f"{RESULTS}/selfdistill/int8/{{variant}}.json", variant=SD.variants),
-        latency=rules.selfdistill_latency.output[0],
-        encoder=f"{RESULTS}/selfdistill/encoder.json",
+        metrics=[p for u in SD_UPSTREAMS for p in selfdistill_runs(u, ".json")],
+        int8=[
+            f"{RESULTS}/selfdistill/{u}/int8/{v}.json"
+            for u in SD_UPSTREAMS
+            for v in SD.variants
+        ],
+        latency=[f"{RESULTS}/selfdistill/{u}/latency.json" for u in SD_UPSTREAMS],
+        encoders=[f"{RESULTS}/selfdistill/{u}/encoder.json" for u in SD_UPSTREAMS],
     output:
         runs=f"{RESULTS}/tables/selfdistill_runs.csv",
         md=report(
@@ -128,6 +162,5 @@ rule selfdistill_report:
         runtime=5,
     params:
         config_hash=study_config_hash(SETTINGS.model_dump(mode="json"), "selfdistill"),
-        exit_layers=list(SD.exit_layers),
     script:
         "../scripts/selfdistill/report.py"

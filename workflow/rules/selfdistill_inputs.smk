@@ -1,12 +1,18 @@
 # Settings, paths and input functions of the selfdistill rules (selfdistill.smk).
 
 SD = SETTINGS.selfdistill
+SD_UPSTREAMS = {upstream_name(u.pretrained): u.pretrained for u in SD.upstreams}
 SD_FOLDS = range(1 if SD.protocol == "fixed_speakers" else SD.n_folds)
-SD_VARIANTS = list(SD.variants) + (
-    [f"baseline-{d}" for d in [*SD.exit_layers, SD.encoder_layers]]
-    if SD.baselines
-    else []
-)
+SD_RESULTS = f"{RESULTS}/selfdistill/{{upstream}}"
+SD_PREPARATION = "raw" if SD.preparation == "authors" else "ismail"
+SD_WAVEFORMS = f"{RESULTS}/waveforms/{SD_PREPARATION}/{SD.corpus}.npz"
+
+
+def selfdistill_variants(upstream):
+    """Table 1's variants and, with baselines, fine-tuned-only models at every exit depth and at full depth."""
+    spec = SD.upstream(upstream)
+    depths = [*spec.exit_layers, spec.layers] if SD.baselines else []
+    return list(SD.variants) + [f"baseline-{d}" for d in depths]
 
 
 def selfdistill_split_settings():
@@ -21,8 +27,19 @@ def selfdistill_split_settings():
     }
 
 
-def selfdistill_runs(variant, name):
-    return [f"{RESULTS}/selfdistill/runs/{variant}/fold{f}{name}" for f in SD_FOLDS]
+def selfdistill_items(wildcards):
+    """What training reads per utterance: the waveforms, or a frozen encoder's cached states."""
+    if SD.finetune:
+        return SD_WAVEFORMS
+    return f"{RESULTS}/selfdistill/{wildcards.upstream}/states/{SD.corpus}.npz"
+
+
+def selfdistill_runs(upstream, name):
+    return [
+        f"{RESULTS}/selfdistill/{upstream}/runs/{v}/fold{f}{name}"
+        for v in selfdistill_variants(upstream)
+        for f in SD_FOLDS
+    ]
 
 
 def selfdistill_outputs():

@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field, model_validator
 
 from serbench.settings.base import Corpus, Probability, Section, Seeds
 
-Architecture = Literal["distilhubert", "hubert-base", "wav2vec2-base", "wavlm-base"]
+
+def upstream_name(pretrained: str) -> str:
+    """The name of an upstream in paths and table rows: its last path part, lower case, ``[a-z0-9-]``.
+
+    >>> upstream_name("openai/whisper-tiny.en"), upstream_name("models/W2V2_small/")
+    ('whisper-tiny-en', 'w2v2-small')
+    """
+    return re.sub(r"[^a-z0-9]+", "-", pretrained.rstrip("/").rsplit("/", 1)[-1].lower()).strip("-")
+
+
+def _distinct_names(upstreams: list[str]) -> list[str]:
+    names = [upstream_name(u) for u in upstreams]
+    if len(set(names)) != len(names):
+        raise ValueError(f"two upstreams share a name in paths ({names}); rename a local folder")
+    return upstreams
+
+
+Upstreams = Annotated[list[str], Field(min_length=1), AfterValidator(_distinct_names)]
+
 Range = tuple[float, float]
 
 
@@ -20,6 +39,11 @@ class WaveformSettings(Section):
     pre_emphasis: Probability = Field(0.97, description="coefficient c of 1 - c z^-1 (0 disables)")
     peak: float = Field(0.95, gt=0, le=1, description="peak amplitude after normalisation")
     max_seconds: float = Field(8.0, gt=0, description="longer utterances are cut to this (s)")
+    whisper_input: Literal["clip", "pad30"] = Field(
+        "clip",
+        description="Whisper encoders: clip (positional embeddings cut to the clip, padded frames masked; measured as "
+        "accurate as pad30 at a fraction of its cost, see README) or pad30 (every clip padded to 30 s, as trained)",
+    )
 
 
 class AugmentSettings(Section):
@@ -35,7 +59,8 @@ class AugmentSettings(Section):
 
 
 class HeadSettings(Section):
-    """Downstream head: mean pooling over time, optionally a learned weighted sum of layers, two linear layers."""
+    """Downstream head: mean pooling over time, standardisation (frozen encoder: the training subset's statistics),
+    optionally a learned weighted sum of layers, two linear layers."""
 
     layer_weights: bool = Field(False, description="learn a softmax-weighted sum of layers (SUPERB); else the last")
     head_hidden: int = Field(256, ge=1, description="width of the first linear layer")
@@ -56,7 +81,7 @@ class HeadTrainSettings(Section):
 
 
 class LatencySettings(Section):
-    """CPU latency measurement on the full-size architecture (random weights)."""
+    """CPU latency measurement of each upstream + head, PyTorch and ONNX, float and int8."""
 
     seconds: float = Field(8.0, gt=0, description="clip length (s)")
     repeats: int = Field(10, ge=1, description="timed runs after warm-up; the median is reported")
@@ -67,8 +92,11 @@ class DistilHubertSettings(Section):
     """The DistilHuBERT study (Ismail). The paper: IEMOCAP 5-fold leave-one-session-out, CREMA-D as extra
     training corpus, RAVDESS as cross-corpus test; the default runs on EmoDB speaker folds with TESS."""
 
-    pretrained: str = Field("ntu-spml/distilhubert", description="hub id or local save_pretrained folder")
-    architecture: Architecture = Field("distilhubert", description="full-size config for sizes and latencies")
+    upstreams: Upstreams = Field(
+        ["ntu-spml/distilhubert"],
+        description="speech encoders compared side by side: hub ids or local save_pretrained folders, wav2vec2 family "
+        "(DistilHuBERT, wav2vec2, HuBERT, WavLM) or Whisper; each names its rows and output paths",
+    )
     finetune: bool = Field(
         True,
         description="the paper's recipe: the transformer trains with the head, the CNN feature encoder frozen (a GPU "
@@ -97,11 +125,15 @@ class DistilHubertSettings(Section):
     calibration_utterances: int = Field(
         32, ge=1, description="training utterances that calibrate the static int8 model's activation ranges"
     )
-    deployed_int8: Literal["mixed", "static", "dynamic"] = Field(
-        "mixed",
-        description="int8 scheme of the deployable model.int8.onnx: mixed (static int8 with float activations in the "
-        "CNN: the paper's size, float-like fidelity, 2x PyTorch), static (whole encoder: twice as fast again, but it "
-        "loses quiet frames), dynamic (MatMul/Gemm only)",
+    deployed_int8: Literal["measured", "mixed", "static", "dynamic"] = Field(
+        "measured",
+        description="int8 scheme of each upstream's deployable model.int8.onnx: measured (the fastest scheme at 1 "
+        "thread among those losing at most max_int8_uar_loss of UA over the test folds; float ONNX when none is "
+        "faster), or one scheme: mixed (static with float activations in the CNN), static, dynamic (MatMul/Gemm)",
+    )
+    max_int8_uar_loss: float = Field(0.01, ge=0, description="UA an int8 scheme may lose to be deployed (measured)")
+    baseline: bool = Field(
+        True, description="a logistic-regression row on the head's own pooled states, same folds (frozen encoder)"
     )
 
 
@@ -127,6 +159,9 @@ class DistillLossSettings(Section):
     detach_teacher: bool = Field(
         False, description="cut the teacher's gradient in the KL and similarity terms (the authors' code does not)"
     )
+    cosine_form: Literal["authors", "negative"] = Field(
+        "authors", description="the cosine similarity loss: -log sigmoid(cos) (the authors' code) or -cos"
+    )
 
 
 class DistillTrainSettings(Section):
@@ -140,25 +175,77 @@ class DistillTrainSettings(Section):
         description="retrain (the paper): every epoch on train, validation scored at the last, then a fresh model "
         "trained as long on train + validation is tested; best_epoch: the teacher's best validation epoch is tested",
     )
-    min_seconds: float = Field(1.0, ge=0, description="clips are padded to this so time masking fits (s)")
+    min_seconds: float = Field(1.0, ge=0, description="batching pad: clips are padded to this so time masking fits (s)")
 
 
 Variant = Annotated[str, Field(pattern=r"^(conv|lstm|gru)-(l1|l2|cosine)(\+(l1|l2|cosine))*$")]
 
 
+class SelfDistillUpstream(Section):
+    """One upstream of the self-distillation study and where its student exits sit."""
+
+    pretrained: str = Field(description="hub id or local save_pretrained folder")
+    layers: int = Field(ge=2, description="its transformer layers (checked when loaded): the teacher's depth")
+    exit_layers: tuple[Annotated[int, Field(ge=1)], ...] = Field(description="inner layers with a student exit")
+
+    @model_validator(mode="after")
+    def _inner(self) -> SelfDistillUpstream:
+        if not self.exit_layers or any(a >= self.layers for a in self.exit_layers):
+            raise ValueError(f"exit_layers {list(self.exit_layers)} must be inner layers, 1..{self.layers - 1}")
+        return self
+
+
 class SelfDistillSettings(Section):
     """The self-distillation study (Ren et al. 2023): wav2vec2 fine-tuned with student exits."""
 
-    pretrained: str = Field("facebook/wav2vec2-base", description="hub id or local save_pretrained folder")
-    architecture: Architecture = "wav2vec2-base"
-    encoder_layers: int = Field(12, ge=1, description="transformer layers of the teacher")
+    upstreams: list[SelfDistillUpstream] = Field(
+        [SelfDistillUpstream(pretrained="facebook/wav2vec2-base", layers=12, exit_layers=(3, 8, 10))],
+        min_length=1,
+        description="encoders with their exits (Ren et al.: wav2vec2-base, exits 3, 8, 10; Whisper tiny: 1, 2, 3)",
+    )
+
+    @model_validator(mode="after")
+    def _distinct(self) -> SelfDistillSettings:
+        _distinct_names([u.pretrained for u in self.upstreams])
+        return self
+
+    def upstream(self, name: str) -> SelfDistillUpstream:
+        """The upstream whose :func:`upstream_name` is ``name``.
+
+        Raises:
+            KeyError: no such upstream (the message lists them).
+        """
+        named = {upstream_name(u.pretrained): u for u in self.upstreams}
+        if name not in named:
+            raise KeyError(f"selfdistill.upstreams has no upstream named {name!r}; named: {sorted(named)}")
+        return named[name]
+
+    finetune: bool = Field(
+        True,
+        description="the paper: the encoder trains with the exits (wants a GPU). false: the encoder is frozen, its "
+        "states cached once per corpus, teacher and exits trained on them (CPU)",
+    )
+    preparation: Literal["authors", "ismail"] = Field(
+        "authors",
+        description="waveforms as the authors' code reads them (16 kHz, nothing else) or with Ismail's trim, "
+        "pre-emphasis, peak normalisation and cut (the shared waveform section)",
+    )
+    batching: Literal["tile", "pad"] = Field(
+        "tile", description="tile: every clip tiled or cut to clip_seconds (the authors'); pad: zero-padded, masked"
+    )
+    clip_seconds: float = Field(5.984, gt=0, description="tiled length (s): the authors' 95,744 samples")
+    layerdrop: Literal["checkpoint", "off"] = Field(
+        "checkpoint", description="LayerDrop in training as the checkpoint sets it (the authors') or off"
+    )
+    init: Literal["he_uniform", "pytorch"] = Field(
+        "he_uniform", description="exit and head initialisation: the authors' He-uniform, zero bias; or PyTorch's"
+    )
     corpus: Corpus = "emodb"
     protocol: Literal["speaker_independent", "fixed_speakers"] = "speaker_independent"
     n_folds: int = Field(2, ge=2)
     validation_speakers: int = Field(1, ge=1)
     speakers: SpeakerLists | None = None
     exclude_emotions: list[str] = Field([], description="left out before splitting (the paper drops DEMoS neutral)")
-    exit_layers: tuple[Annotated[int, Field(ge=1)], ...] = (3, 8, 10)
     variants: list[Variant] = Field(["conv-l2", "lstm-l2", "gru-l2"], description="Table 1 grid, BLOCK-SIM[+SIM]")
     baselines: bool = Field(True, description="also fine-tune without exits at every exit depth and full depth")
     head_hidden: int = Field(256, ge=1)
@@ -174,4 +261,9 @@ class SelfDistillSettings(Section):
     latency: LatencySettings = LatencySettings(repeats=5)
     calibration_utterances: int = Field(
         32, ge=1, description="training utterances that calibrate the static int8 exits' activation ranges"
+    )
+    int8_scheme: Literal["static", "mixed", "dynamic"] = Field(
+        "static",
+        description="ONNX Runtime int8 scheme of the exported exits (the DistilHuBERT study's three; static "
+        "activation grids fail on Whisper's activations, see its int8 table)",
     )

@@ -1,17 +1,18 @@
-"""ONNX export of encoder (+ head), ONNX Runtime int8 quantization, and CPU latency.
+"""ONNX export of an upstream (+ head), ONNX Runtime int8 quantization, and CPU timing.
 
-Two int8 schemes, both ONNX Runtime's own:
+Three int8 schemes, all ONNX Runtime's own:
 
-- ``static`` (the deployable default): weight norm folded into a plain kernel
+- ``static``: weight norm folded into a plain kernel
   before export, then QDQ quantization of every Conv, MatMul and Gemm with
   per-channel int8 weights and uint8 activations whose ranges are calibrated
   (min-max) on training utterances: the convolutional feature encoder, the
   positional convolution and the transformer are all int8.
 - ``mixed``: the static model with float activations in the convolutional
-  feature encoder (its weights stay int8, dequantized at run time): the file of
-  ``static``, the fidelity of float convolutions, the speed of the transformer's
-  int8 only. The feature encoder's activations span the utterance's 40-60 dB of
-  level per tensor, so 8-bit grids lose its quiet frames.
+  front-end (wav2vec2's feature encoder, Whisper's two convolutions; their weights
+  stay int8, dequantized at run time): the file of ``static``, the fidelity of
+  float convolutions, the speed of the transformer's int8 only. The feature
+  encoder's activations span the utterance's 40-60 dB of level per tensor, so
+  8-bit grids lose its quiet frames.
 - ``dynamic``: int8 weights of MatMul and Gemm only, activations quantized at
   run time; the convolutions stay float (earlier releases' only scheme).
 """
@@ -24,6 +25,7 @@ import json
 import logging
 import statistics
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -43,30 +45,30 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from serbench.atomic import atomic_path
-from serbench.ssl.upstream import normalize_batch
+from serbench.ssl.encoders import SAMPLE_RATE, Upstream
 
 INT8_KINDS = ("dynamic", "static", "mixed")
-CNN_SCOPE = "/feature_extractor/"  # exported node and tensor names of the convolutional feature encoder
+# exported node and tensor names of the convolutional front-ends (wav2vec2 family, Whisper)
+CNN_SCOPES = ("/feature_extractor/", "/conv1/", "/conv2/")
+FLOAT_SCOPES = ("/log_mel/",)  # computed in float by every scheme: Whisper's log-mel spectrogram
 DYNAMIC_OPS = ["MatMul", "Gemm"]
 STATIC_OPS = ["Conv", "MatMul", "Gemm"]
 
 
 class WaveformEncoder(nn.Module):
-    """Encoder with its feature extractor's normalisation, returning pooled states.
+    """An upstream (its own preprocessing included: normalisation, log-mel) returning pooled states.
 
     ``forward(waveform (1, samples)) -> (1, layers + 1, hidden)`` mean-pooled
     states of every layer, and with ``last_hidden`` also the last layer's frames
     ``(1, frames, hidden)``; with a ``head``, logits ``(1, classes)`` instead.
     """
 
-    def __init__(self, encoder: nn.Module, normalize: bool, head: nn.Module | None = None, last_hidden: bool = False):
+    def __init__(self, upstream: Upstream, head: nn.Module | None = None, last_hidden: bool = False):
         super().__init__()
-        self.encoder, self.normalize, self.head, self.last_hidden = encoder, normalize, head, last_hidden
+        self.upstream, self.head, self.last_hidden = upstream, head, last_hidden
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
-        if self.normalize:
-            waveform = normalize_batch(waveform, torch.full((waveform.shape[0],), waveform.shape[1]))
-        hidden = self.encoder(waveform, output_hidden_states=True).hidden_states
+        hidden, _ = self.upstream(waveform, torch.full((waveform.shape[0],), waveform.shape[1]))
         pooled = torch.stack(hidden, dim=1).mean(dim=2)  # (1, layers + 1, hidden)
         if self.head is not None:
             return self.head(pooled)
@@ -113,11 +115,14 @@ def export_onnx(module: nn.Module, path: str | Path, seconds: float = 8.0, metad
     class names) is stored as JSON in the model's metadata under ``serbench``.
     Returns the file size in bytes.
     """
-    example = torch.zeros(1, int(seconds * 16000))
+    example = torch.from_numpy(np.random.default_rng(0).uniform(-0.5, 0.5, (1, int(seconds * SAMPLE_RATE)))).float()
     two = getattr(module, "last_hidden", False) and getattr(module, "head", None) is None
     outputs = ["output", "last_hidden"] if two else ["output"]
     axes = {"waveform": {1: "samples"}} | ({"last_hidden": {1: "frames"}} if two else {})
-    with atomic_path(path, suffix=".onnx") as tmp:
+    with atomic_path(path, suffix=".onnx") as tmp, warnings.catch_warnings():
+        # the tracer's notes on shape arithmetic it records as constants: export is checked against PyTorch in tests
+        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+        warnings.filterwarnings("ignore", message="Constant folding")
         torch.onnx.export(
             fold_weight_norm(module).eval(),
             (example,),
@@ -183,10 +188,11 @@ def quantize_int8(
                     activation_type=QuantType.QUInt8,
                     weight_type=QuantType.QInt8,
                     extra_options={"MatMulConstBOnly": True},
+                    nodes_to_exclude=_nodes_within(str(prepared), FLOAT_SCOPES),
                 )
             prepared.unlink()
             if kind == "mixed":
-                onnx.save(float_activations(onnx.load(str(tmp)), CNN_SCOPE), str(tmp))
+                onnx.save(float_activations(onnx.load(str(tmp)), CNN_SCOPES), str(tmp))
         source_props = {p.key: p.value for p in onnx.load(str(source)).metadata_props}
         if source_props:
             model = onnx.load(str(tmp))
@@ -195,15 +201,22 @@ def quantize_int8(
     return Path(path).stat().st_size
 
 
-def float_activations(model: onnx.ModelProto, scope: str) -> onnx.ModelProto:
-    """``model`` (QDQ) without the QuantizeLinear → DequantizeLinear pairs of the activations named within ``scope``.
+def _nodes_within(path: str, scopes: tuple[str, ...]) -> list[str]:
+    """Names of the nodes of an ONNX model whose names lie within ``scopes``."""
+    return [n.name for n in onnx.load(path).graph.node if any(scope in n.name for scope in scopes)]
+
+
+def float_activations(model: onnx.ModelProto, scopes: tuple[str, ...]) -> onnx.ModelProto:
+    """``model`` (QDQ) without the QuantizeLinear → DequantizeLinear pairs of the activations named within ``scopes``.
 
     Their consumers read the float tensor; the weights' DequantizeLinear nodes
     stay, so weights are stored in int8 and those operators compute in float.
     Scales and zero-points left unused are dropped. Modifies and returns ``model``.
     """
     graph = model.graph
-    quantize = {n.output[0]: n for n in graph.node if n.op_type == "QuantizeLinear" and scope in n.input[0]}
+    quantize = {
+        n.output[0]: n for n in graph.node if n.op_type == "QuantizeLinear" and any(s in n.input[0] for s in scopes)
+    }
     dequantize = [n for n in graph.node if n.op_type == "DequantizeLinear" and n.input[0] in quantize]
     float_of = {n.output[0]: quantize[n.input[0]].input[0] for n in dequantize}
     removed = [*quantize.values(), *dequantize]

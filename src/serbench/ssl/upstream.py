@@ -1,11 +1,10 @@
-"""Loading self-supervised speech encoders with transformers, and building them from their configs.
+"""Loading speech encoders (upstreams) by name with transformers, and building random ones from their configs.
 
-``distilhubert.pretrained`` (or ``selfdistill.pretrained``) names a hub id (``ntu-spml/distilhubert``) or a local folder
-written by ``save_pretrained``; :func:`load_upstream` reads either with
-``from_pretrained``. Offline, :func:`save_random_upstream` writes a randomly
-initialised encoder of a registered architecture to a folder, which then
-loads through the same path: full size for true sizes and latencies, tiny for
-tests.
+An upstream is a hub id (``ntu-spml/distilhubert``, ``openai/whisper-tiny.en``) or a local folder written by
+``save_pretrained``; :func:`load_upstream` reads either with ``from_pretrained`` and wraps it in the contract of
+:mod:`serbench.ssl.encoders`. Offline, :func:`save_random_upstream` writes a randomly initialised encoder of a
+registered architecture to a folder, which then loads through the same path: full size for true sizes and
+latencies, small or tiny for tests. Every table says when an upstream's weights are random.
 """
 
 from __future__ import annotations
@@ -24,37 +23,41 @@ from transformers import (
     Wav2Vec2Config,
     Wav2Vec2FeatureExtractor,
     WavLMConfig,
+    WhisperConfig,
+    WhisperFeatureExtractor,
 )
 
-# Full-size configs of the encoders the studies use (the published architectures;
-# transformers' defaults for these classes are the base models).
+from serbench.settings.ssl import upstream_name
+from serbench.ssl.encoders import SAMPLE_RATE, Upstream, Wav2Vec2Upstream, WhisperUpstream, masked_mean
+
+WHISPER_TINY = dict(d_model=384, encoder_layers=4, decoder_layers=4, encoder_attention_heads=6)
+WHISPER_TINY.update(decoder_attention_heads=6, encoder_ffn_dim=1536, decoder_ffn_dim=1536)
+# Full-size configs of the registered encoders (the published architectures).
 ARCHITECTURES: dict[str, Callable[..., PretrainedConfig]] = {
-    "distilhubert": lambda **kw: HubertConfig(num_hidden_layers=2, **kw),  # Chang et al. 2022: 2 layers of HuBERT-base
+    "distilhubert": lambda **kw: HubertConfig(
+        **{"num_hidden_layers": 2, **kw}
+    ),  # Chang et al. 2022: 2 layers of HuBERT-base
     "hubert-base": HubertConfig,
     "wav2vec2-base": Wav2Vec2Config,
     "wavlm-base": WavLMConfig,
+    "whisper-tiny": lambda **kw: WhisperConfig(**{**WHISPER_TINY, **kw}),  # Radford et al. 2022, tiny
 }
-# Whether each architecture's feature extractor normalises the waveform (zero mean, unit variance).
+# Whether each wav2vec2-family feature extractor normalises the waveform (zero mean, unit variance).
 NORMALIZES: dict[str, bool] = {"distilhubert": False, "hubert-base": False, "wav2vec2-base": True, "wavlm-base": False}
-# A small shape of the same family, for tests: same layer types, few and narrow layers.
-TINY = dict(
-    hidden_size=32,
-    num_attention_heads=2,
-    intermediate_size=64,
-    conv_dim=(16,) * 7,
-    num_conv_pos_embeddings=16,
-    num_conv_pos_embedding_groups=2,
-)
-# Narrow but full-depth, to train on a CPU with every exit layer of the full model present.
-SMALL = dict(
-    hidden_size=64,
-    num_attention_heads=2,
-    intermediate_size=128,
-    conv_dim=(32,) * 7,
-    num_conv_pos_embeddings=16,
-    num_conv_pos_embedding_groups=2,
-)
-SIZES: dict[str, dict] = {"full": {}, "small": SMALL, "tiny": TINY}
+_W2V2_TINY = dict(conv_dim=(16,) * 7, num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2)
+_W2V2_SMALL = dict(conv_dim=(32,) * 7, num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2)
+# Smaller shapes of each family, for tests and CPUs: same layer types, narrow layers (small keeps full depth).
+SIZES: dict[str, dict[str, dict]] = {
+    "tiny": {
+        "wav2vec2": dict(hidden_size=32, num_attention_heads=2, intermediate_size=64, **_W2V2_TINY),
+        "whisper": dict(d_model=32, encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=64),
+    },
+    "small": {
+        "wav2vec2": dict(hidden_size=64, num_attention_heads=2, intermediate_size=128, **_W2V2_SMALL),
+        "whisper": dict(d_model=64, encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=128),
+    },
+    "full": {"wav2vec2": {}, "whisper": {}},
+}
 MARKER = "serbench_init.json"
 
 
@@ -72,9 +75,10 @@ def build_config(architecture: str, size: str = "full", num_hidden_layers: int |
         raise KeyError(
             f"unknown encoder {architecture!r} of size {size!r}; registered: {sorted(ARCHITECTURES)} × {sorted(SIZES)}"
         )
-    overrides = dict(SIZES[size])
+    family = "whisper" if architecture.startswith("whisper") else "wav2vec2"
+    overrides = dict(SIZES[size][family])
     if num_hidden_layers is not None:
-        overrides["num_hidden_layers"] = num_hidden_layers
+        overrides["encoder_layers" if family == "whisper" else "num_hidden_layers"] = num_hidden_layers
     return ARCHITECTURES[architecture](**overrides)
 
 
@@ -83,103 +87,89 @@ def save_random_upstream(
 ) -> Path:
     """Write a randomly initialised encoder and its feature extractor with ``save_pretrained``.
 
-    A marker file records that the weights are random, so that every table
-    built from this encoder can say so.
+    A marker file records that the weights are random, so that every table built from this encoder can say so.
+
+    Raises:
+        KeyError: as :func:`build_config`.
     """
     torch.manual_seed(seed)
-    model = AutoModel.from_config(build_config(architecture, size, num_hidden_layers))
+    config = build_config(architecture, size, num_hidden_layers)
+    model = AutoModel.from_config(config)
     out = Path(out_dir)
     model.save_pretrained(out)
-    Wav2Vec2FeatureExtractor(
-        feature_size=1,
-        sampling_rate=16000,
-        padding_value=0.0,
-        do_normalize=NORMALIZES[architecture],
-        return_attention_mask=False,
-    ).save_pretrained(out)
+    if config.model_type == "whisper":
+        extractor = WhisperFeatureExtractor(feature_size=config.num_mel_bins)
+    else:
+        extractor = Wav2Vec2FeatureExtractor(
+            feature_size=1, sampling_rate=SAMPLE_RATE, padding_value=0.0, do_normalize=NORMALIZES[architecture]
+        )
+    extractor.save_pretrained(out)
     (out / MARKER).write_text(
         json.dumps({"architecture": architecture, "size": size, "seed": seed, "random_init": True})
     )
     return out
 
 
-def load_upstream(
-    pretrained: str, key: str = "distilhubert.pretrained"
-) -> tuple[torch.nn.Module, Wav2Vec2FeatureExtractor]:
-    """Load an encoder and its feature extractor from a hub id or local folder, in eval mode.
+def wrap_upstream(model: torch.nn.Module, extractor, whisper_input: str = "clip") -> Upstream:
+    """The :class:`~serbench.ssl.encoders.Upstream` of a transformers model (Whisper: its encoder) and extractor."""
+    if model.config.model_type == "whisper":
+        encoder = model.encoder if hasattr(model, "decoder") else model
+        return WhisperUpstream(
+            encoder, extractor.mel_filters, extractor.n_fft, extractor.hop_length, whisper_input
+        ).eval()
+    return Wav2Vec2Upstream(model, bool(extractor.do_normalize)).eval()
+
+
+def load_upstream(pretrained: str, key: str = "distilhubert.upstreams", whisper_input: str = "clip") -> Upstream:
+    """Load an encoder from a hub id or local folder, in eval mode, behind the upstream contract.
 
     Args:
         pretrained: hub id or local ``save_pretrained`` folder.
         key: the config key that named it, for the error message.
+        whisper_input: ``"clip"`` or ``"pad30"`` for Whisper encoders (``waveform.whisper_input``).
 
     Raises:
         EncoderUnavailable: neither reachable on a hub nor a local folder; the message names ``key``.
     """
     looks_local = pretrained.startswith((".", "/", "~")) or pretrained.count("/") > 1
+    hint = (
+        f"set {key} (--config or your --configfile) to a hub id in your HF_HUB_CACHE (HF_HUB_OFFLINE=1 offline) "
+        f"or a local folder saved with save_pretrained ('serbench init-encoder' writes a random one)"
+    )
     if looks_local and not Path(pretrained).expanduser().is_dir():
-        raise EncoderUnavailable(
-            f"speech encoder folder {pretrained!r} not found; set {key} in config.yaml to a hub id or a "
-            f"local folder saved with save_pretrained ('serbench init-encoder' writes a random one)"
-        )
+        raise EncoderUnavailable(f"speech encoder folder {pretrained!r} not found; {hint}")
     try:
         model = AutoModel.from_pretrained(pretrained)
         extractor = AutoFeatureExtractor.from_pretrained(pretrained)
     except (OSError, ValueError) as err:
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise EncoderUnavailable(
-            f"cannot load speech encoder {pretrained!r} ({reason}); without hub access set {key} in "
-            f"config.yaml to a local folder saved with save_pretrained ('serbench init-encoder' writes a random one)"
-        ) from err
-    return model.eval(), extractor
+        raise EncoderUnavailable(f"cannot load speech encoder {pretrained!r} ({reason}); {hint}") from err
+    return wrap_upstream(model, extractor, whisper_input)
 
 
-def normalize_batch(waveforms: torch.Tensor, sample_lengths: torch.Tensor) -> torch.Tensor:
-    """Zero mean and unit variance per waveform over its valid samples, padding kept at zero.
-
-    What ``Wav2Vec2FeatureExtractor`` with ``do_normalize`` does (variance floor
-    1e-7), written in torch so that it trains on a GPU and exports to ONNX.
-
-    Args:
-        waveforms: ``(batch, samples)``, zero-padded.
-        sample_lengths: ``(batch,)`` valid samples per row.
-
-    Returns:
-        ``(batch, samples)``.
-    """
-    mask = (torch.arange(waveforms.shape[1], device=waveforms.device)[None, :] < sample_lengths[:, None]).to(
-        waveforms.dtype
-    )
-    count = mask.sum(dim=1, keepdim=True).clamp(min=1)
-    mean = (waveforms * mask).sum(dim=1, keepdim=True) / count
-    variance = (((waveforms - mean) * mask) ** 2).sum(dim=1, keepdim=True) / count
-    return (waveforms - mean) / torch.sqrt(variance + 1e-7) * mask
+def random_upstream(architecture: str, size: str = "full", whisper_input: str = "clip") -> Upstream:
+    """A randomly initialised upstream of a registered architecture, in memory (sizes and latencies)."""
+    config = build_config(architecture, size)
+    model = AutoModel.from_config(config)
+    if config.model_type == "whisper":
+        return wrap_upstream(model, WhisperFeatureExtractor(feature_size=config.num_mel_bins), whisper_input)
+    return wrap_upstream(model, Wav2Vec2FeatureExtractor(do_normalize=NORMALIZES[architecture]))
 
 
-def masked_mean(states: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """Mean over each row's first ``lengths`` frames: ``(batch, frames, hidden)`` -> ``(batch, hidden)``."""
-    mask = (torch.arange(states.shape[1], device=states.device)[None, :] < lengths[:, None]).to(states.dtype)
-    return (states * mask[..., None]).sum(dim=1) / mask.sum(dim=1, keepdim=True).clamp(min=1)
-
-
-def frame_lengths(encoder: torch.nn.Module, sample_lengths: torch.Tensor) -> torch.Tensor:
-    """Encoder frames per waveform, from sample counts (the CNN's strides)."""
-    return encoder._get_feat_extract_output_lengths(sample_lengths).long()
-
-
-def describe_upstream(pretrained: str, key: str) -> dict:
-    """Load an encoder once and describe it: type, layers, width, parameters, normalisation, random weights.
+def describe_upstream(pretrained: str, key: str, whisper_input: str = "clip") -> dict:
+    """Load an encoder once and describe it: name, type, layers, width, parameters, random weights.
 
     Raises:
         EncoderUnavailable: as :func:`load_upstream`.
     """
-    model, extractor = load_upstream(pretrained, key)
+    upstream = load_upstream(pretrained, key, whisper_input)
     return {
+        "upstream": upstream_name(pretrained),
         "pretrained": pretrained,
-        "model_type": model.config.model_type,
-        "num_hidden_layers": model.config.num_hidden_layers,
-        "hidden_size": model.config.hidden_size,
-        "n_params": sum(p.numel() for p in model.parameters()),
-        "normalizes": bool(extractor.do_normalize),
+        "model_type": upstream.model.config.model_type,
+        "num_hidden_layers": upstream.num_layers,
+        "hidden_size": upstream.hidden_size,
+        "n_params": sum(p.numel() for p in upstream.model.parameters()),
         "random_init": is_random_init(pretrained),
     }
 
@@ -190,20 +180,24 @@ def is_random_init(pretrained: str) -> bool:
 
 
 @torch.no_grad()
-def pooled_hidden_states(
-    model: torch.nn.Module, extractor: Wav2Vec2FeatureExtractor, waveform: np.ndarray
-) -> np.ndarray:
-    """Time-mean of every hidden state of one utterance.
+def pooled_hidden_states(upstream: Upstream, waveform: np.ndarray) -> np.ndarray:
+    """Time-mean of every hidden state of one clip: ``(samples,)`` at 16 kHz -> ``(layers + 1, hidden)`` float32,
+    the input projection's output, then each transformer layer's."""
+    return pooled_batches(upstream, [waveform])[0]
 
-    Args:
-        model: encoder from :func:`load_upstream`.
-        extractor: its feature extractor (normalisation as the encoder expects).
-        waveform: ``(samples,)`` at 16 kHz, one utterance (no padding, so no mask is needed).
 
-    Returns:
-        ``(layers + 1, hidden)`` float32: the CNN projection's output, then each
-        transformer layer's.
-    """
-    inputs = extractor(waveform, sampling_rate=16000, return_tensors="pt")
-    hidden = model(inputs["input_values"], output_hidden_states=True).hidden_states  # layers+1 × (1, frames, hidden)
-    return torch.stack(hidden).squeeze(1).mean(dim=1).numpy()  # (layers+1, hidden)
+@torch.no_grad()
+def pooled_batches(upstream: Upstream, waveforms: list[np.ndarray], batch_size: int = 16) -> np.ndarray:
+    """:func:`pooled_hidden_states` of many clips, encoded in batches of similar length (the upstream's contract
+    makes a clip's states independent of its batch): ``(N, layers + 1, hidden)`` float32, in input order."""
+    order = np.argsort([len(w) for w in waveforms], kind="stable")
+    pooled = np.zeros((len(waveforms), upstream.num_layers + 1, upstream.hidden_size), dtype=np.float32)
+    for start in range(0, len(order), batch_size):
+        chosen = order[start : start + batch_size]
+        lengths = torch.tensor([len(waveforms[i]) for i in chosen])
+        batch = torch.zeros(len(chosen), int(lengths.max()))
+        for row, i in enumerate(chosen):
+            batch[row, : len(waveforms[i])] = torch.from_numpy(np.asarray(waveforms[i], dtype=np.float32))
+        hidden, frames = upstream(batch, lengths)
+        pooled[chosen] = torch.stack([masked_mean(h, frames) for h in hidden], dim=1).numpy()
+    return pooled

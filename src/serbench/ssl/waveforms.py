@@ -1,9 +1,9 @@
-"""Waveform preparation for self-supervised encoders (Ismail, Sec. III-B).
+"""Waveform preparation for self-supervised encoders.
 
-16 kHz mono, leading and trailing silence trimmed at 20 dB below peak,
-pre-emphasis ``H(z) = 1 - 0.97 z^-1``, peak-normalised to 0.95, cut to 8.0 s.
-The cache keeps each utterance at its own length (at most 8 s); padding to the
-window happens where batches are formed.
+``ismail`` (Ismail, Sec. III-B): 16 kHz mono, leading and trailing silence trimmed at 20 dB below peak,
+pre-emphasis ``H(z) = 1 - 0.97 z^-1``, peak-normalised to 0.95, cut to 8.0 s. ``raw`` (the self-distillation
+authors' code): 16 kHz mono as read, nothing else. The cache keeps each utterance at its own length; padding or
+tiling happens where batches are formed.
 """
 
 from __future__ import annotations
@@ -52,13 +52,24 @@ def emphasise_and_normalise(waveform: np.ndarray, pre_emphasis: float, peak: flo
     return (peak * emphasised / top if top > 0 else emphasised).astype(np.float32)
 
 
-def prepare_corpus(manifest: pd.DataFrame, cfg: WaveformSettings) -> tuple[list[str], list[np.ndarray]]:
-    """Prepared waveforms of every manifest row; an unusable file is logged by path and left out."""
+def prepare_corpus(
+    manifest: pd.DataFrame, cfg: WaveformSettings, preparation: str = "ismail"
+) -> tuple[list[str], list[np.ndarray]]:
+    """Waveforms of every manifest row, ``ismail`` (:func:`prepare_waveform`) or ``raw``; an unusable file is
+    logged by path and left out.
+
+    Raises:
+        ValueError: an unknown ``preparation``.
+    """
+    if preparation not in ("ismail", "raw"):
+        raise ValueError(f"unknown waveform preparation {preparation!r}; expected 'ismail' or 'raw'")
     ids, waveforms = [], []
     for utterance_id, path in zip(manifest["utterance_id"], manifest["path"]):
         try:
             waveform, _ = load_audio(path, cfg.sample_rate)
-            waveforms.append(prepare_waveform(waveform, cfg))
+            waveforms.append(
+                prepare_waveform(waveform, cfg) if preparation == "ismail" else waveform.astype(np.float32)
+            )
         except (AudioError, ValueError) as err:
             log.warning("skipped %s: %s", path, err)
             continue

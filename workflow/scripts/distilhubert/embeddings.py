@@ -2,13 +2,14 @@
 
 from serbench.workflow import snakemake_job
 
-with snakemake_job(globals(), "distilhubert_embeddings", corpus="emodb") as job:
+with snakemake_job(globals(), "distilhubert_embeddings", upstream="distilhubert", corpus="emodb") as job:
     from serbench.settings.ssl import AugmentSettings
     from serbench.studies.distilhubert.steps import embeddings
 
     embeddings(
         job.input.waveforms,
         job.params.pretrained,
+        job.params.whisper_input,
         job.params.views,
         AugmentSettings(**job.params.augment),
         job.params.seed,

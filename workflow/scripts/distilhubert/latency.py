@@ -1,11 +1,19 @@
-"""Bytes and CPU latency per clip of the full-size encoder + head: PyTorch and ONNX float, ONNX int8 dynamic, static."""
+"""Bytes and CPU latency per clip of one upstream + head: PyTorch and ONNX float, ONNX int8 in every scheme."""
 
 from serbench.workflow import snakemake_job
 
-with snakemake_job(globals(), "distilhubert_latency") as job:
+with snakemake_job(globals(), "distilhubert_latency", upstream="distilhubert") as job:
+    from serbench.folds import fold_classes, read_folds
     from serbench.studies.distilhubert.deploy import latency
 
     cfg = job.params.latency
+    n_classes = len(fold_classes(read_folds(job.input.split)))
     latency(
-        job.params.architecture, job.params.n_classes, cfg["seconds"], cfg["repeats"], cfg["threads"], job.output[0]
+        job.params.pretrained,
+        n_classes,
+        cfg["seconds"],
+        cfg["repeats"],
+        cfg["threads"],
+        job.output[0],
+        job.params.whisper_input,
     )

@@ -7,7 +7,7 @@ with snakemake_job(globals(), "distilhubert_report") as job:
 
     write_report(
         job.input.metrics,
-        job.input.encoder,
+        list(job.input.encoders),
         job.output.runs,
         job.output.csv,
         job.output.md,

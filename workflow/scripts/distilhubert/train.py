@@ -3,7 +3,7 @@ head fine-tuned together."""
 
 from serbench.workflow import snakemake_job
 
-with snakemake_job(globals(), "distilhubert_train", setting="base", head="fold0") as job:
+with snakemake_job(globals(), "distilhubert_train", upstream="distilhubert", setting="base", head="fold0") as job:
     from serbench.dataset import CorpusFiles
     from serbench.settings.ssl import DistilHubertSettings
     from serbench.studies.distilhubert.steps import train_fold
@@ -13,4 +13,5 @@ with snakemake_job(globals(), "distilhubert_train", setting="base", head="fold0"
     cross = (cfg.cross_corpus_test, files.pop(cfg.cross_corpus_test)) if cfg.cross_corpus_test else None
     run = {"dataset": cfg.corpus, "setting": job.wildcards.setting}
     fold = job.wildcards.head.removeprefix("fold")
-    train_fold(job.input.split, fold, files, cross, cfg, run, job.output.heads, job.output.metrics)
+    upstream = (job.params.whisper_input, job.params.pretrained)
+    train_fold(job.input.split, fold, files, cross, cfg, upstream, run, job.output.heads, job.output.metrics)

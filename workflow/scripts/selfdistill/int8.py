@@ -4,19 +4,19 @@ from pathlib import Path
 
 from serbench.workflow import snakemake_job
 
-with snakemake_job(globals(), "selfdistill_int8", variant="conv-l2") as job:
+with snakemake_job(globals(), "selfdistill_int8", upstream="wav2vec2-base", variant="conv-l2") as job:
     from serbench.dataset import CorpusFiles
+    from serbench.settings.ssl import SelfDistillSettings
     from serbench.studies.selfdistill.steps import int8_exits
 
-    model = str(Path(job.input.models, f"seed{job.params.seed}", "model.pt"))
-    corpora = {job.params.corpus: CorpusFiles(job.input.manifest, job.input.waveforms)}
+    cfg = SelfDistillSettings(**job.params.selfdistill)
     int8_exits(
-        model,
-        job.params.pretrained,
+        str(Path(job.input.models, f"seed{job.params.seed}", "model.pt")),
+        cfg,
+        (job.params.whisper_input, job.wildcards.upstream),
         job.input.split,
-        "0",
+        Path(job.input.models).name.removeprefix("fold"),
         job.params.seed,
-        corpora,
+        {cfg.corpus: CorpusFiles(job.input.manifest, job.input.waveforms)},
         job.output[0],
-        job.params.calibration_utterances,
     )

@@ -1,4 +1,4 @@
-"""The self-distillation study's tables: Table 1 and 2 layouts, exits for deployment."""
+"""The self-distillation study's tables: Table 1 and 2 layouts, exits for deployment, a section per upstream."""
 
 from serbench.workflow import snakemake_job
 
@@ -6,11 +6,10 @@ with snakemake_job(globals(), "selfdistill_report") as job:
     from serbench.studies.selfdistill.report import write_report
 
     write_report(
-        job.input.metrics,
-        job.input.int8,
-        job.input.latency,
-        job.input.encoder,
-        job.params.exit_layers,
+        list(job.input.metrics),
+        list(job.input.int8),
+        list(job.input.latency),
+        list(job.input.encoders),
         job.output.runs,
         job.output.md,
         job.params.config_hash,

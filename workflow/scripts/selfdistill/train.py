@@ -1,20 +1,20 @@
-"""Fine-tune one self-distillation variant (or fine-tuned-only baseline) on every seed of one fold."""
+"""Train one self-distillation variant (or fine-tuned-only baseline) of one upstream on every seed of one fold."""
 
 from serbench.workflow import snakemake_job
 
-with snakemake_job(globals(), "selfdistill_train", variant="conv-l2", fold="0") as job:
+with snakemake_job(globals(), "selfdistill_train", upstream="wav2vec2-base", variant="conv-l2", fold="0") as job:
     from serbench.dataset import CorpusFiles
     from serbench.settings.ssl import SelfDistillSettings
     from serbench.studies.selfdistill.steps import train_fold
 
     cfg = SelfDistillSettings(**job.params.selfdistill)
-    corpora = {cfg.corpus: CorpusFiles(job.input.manifest, job.input.waveforms)}
     train_fold(
         job.input.split,
         job.wildcards.fold,
-        corpora,
+        {cfg.corpus: CorpusFiles(job.input.manifest, job.input.cache)},
         job.wildcards.variant,
         cfg,
+        (job.params.whisper_input, job.wildcards.upstream),
         {"dataset": cfg.corpus},
         job.output.models,
         job.output.metrics,

@@ -1,5 +1,5 @@
-"""The study's 8-bit model: int8 encoders (static and dynamic) over the test folds, their fidelity, deployable
-ONNX files, and size/latency of the full-size architecture."""
+"""The study's 8-bit models, per upstream: int8 encoders (static, mixed, dynamic) evaluated over the test folds with
+their fidelity; then the deployable model, its scheme chosen by those measurements; sizes and latency."""
 
 from __future__ import annotations
 
@@ -10,87 +10,69 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import AutoModel
 
 from serbench.atomic import write_json
+from serbench.cache import read_json
 from serbench.dataset import CorpusArrays, CorpusFiles
 from serbench.folds import read_folds
 from serbench.metrics import unweighted_average_recall
-from serbench.settings.ssl import HeadSettings
-from serbench.ssl.onnx_export import (
-    INT8_KINDS,
-    WaveformEncoder,
-    export_onnx,
-    mean_cosine,
-    median_latency,
-    onnx_session,
-    quantize_int8,
-    run_onnx,
-)
-from serbench.ssl.upstream import NORMALIZES, build_config, load_upstream
+from serbench.settings.ssl import HeadSettings, WaveformSettings, upstream_name
+from serbench.ssl.encoders import SAMPLE_RATE, Upstream
+from serbench.ssl.latency import MB, measure_latency
+from serbench.ssl.onnx_export import INT8_KINDS, WaveformEncoder, export_onnx, mean_cosine, onnx_session, quantize_int8
+from serbench.ssl.upstream import is_random_init, load_upstream
 from serbench.studies.distilhubert.head import PooledHead, head_probabilities
 from serbench.studies.distilhubert.steps import load_head
 
 log = logging.getLogger(__name__)
-MB = 1_000_000
 ENCODER_FILES = {
     "float": "encoder.onnx",
     "int8_static": "encoder.int8.onnx",
     "int8_dynamic": "encoder.int8_dynamic.onnx",
     "int8_mixed": "encoder.int8_mixed.onnx",
 }
+Head = tuple[str, str, str, int]  # (head_path, split_path, fold, seed)
 
 
-def int8(
+def evaluate_int8(
     pretrained: str,
-    heads: list[tuple[str, str, str, int]],
+    whisper_input: str,
+    heads: list[Head],
     corpora: dict[str, CorpusFiles],
     out_dir: str,
     out_json: str,
     calibration_utterances: int = 32,
-    deployed: tuple[str, str, str, int] | None = None,
-    deployed_kind: str = "static",
 ) -> None:
-    """UA of every fold's model with a float and three int8 ONNX encoders, their fidelity, and deployable models.
+    """UA of every fold's model with a float and three int8 ONNX encoders, and their fidelity.
 
-    Int8 schemes (:func:`serbench.ssl.onnx_export.quantize_int8`): ``static``
-    (whole encoder, calibrated on the first ``calibration_utterances`` training
-    utterances of the head's own fold), ``mixed`` (static with float activations
-    in the CNN) and ``dynamic`` (MatMul/Gemm weights).
-    A frozen study shares one encoder, exported once; a fine-tuned study
-    (``distilhubert.finetune``) exports each head's own encoder. Fidelity is the
-    mean over test utterances of the mean cosine similarity, frame by frame,
-    of the last hidden states float vs int8.
+    Int8 schemes (:func:`serbench.ssl.onnx_export.quantize_int8`): ``static`` (whole encoder, calibrated on the
+    first ``calibration_utterances`` training utterances of the head's own fold), ``mixed`` (static with float
+    activations in the convolutional front-end) and ``dynamic`` (MatMul/Gemm weights). A frozen study shares one
+    encoder, exported once; a fine-tuned study (``distilhubert.finetune``) exports each head's own encoder.
+    Fidelity is the mean over test utterances of the mean cosine similarity, frame by frame, of the last hidden
+    states float vs int8.
 
     Args:
-        pretrained: the study's encoder.
+        pretrained, whisper_input: the upstream (:func:`~serbench.ssl.upstream.load_upstream`).
         heads: ``(head_path, split_path, fold, seed)`` per trained head.
         corpora: manifest and prepared-waveform cache per corpus of the folds.
-        out_dir: receives ``encoder.onnx``, ``encoder.int8.onnx`` (static), ``encoder.int8_dynamic.onnx`` and
-            ``encoder.int8_mixed.onnx`` (the first head's encoder), ``model.onnx`` and ``model.int8.onnx`` (the
-            deployed model's encoder and head, int8 by ``deployed_kind``, class names in the metadata), the
-            latter for ``serbench predict``.
-        out_json: sizes (MB = 10^6 bytes), per-head UA and fidelity per scheme, and their means.
-        deployed: ``(head_path, split_path, fold, seed)`` of the model to deploy, calibrated on its own training
-            utterances: the production model, as the paper exported it; ``None``: the first head.
-        deployed_kind: its int8 scheme (``distilhubert.deployed_int8``).
+        out_dir: receives the first head's encoder as ``encoder.onnx`` and one file per int8 scheme.
+        out_json: sizes (MB = 10^6 bytes), per-head UA and fidelity per scheme, and their means and stds.
     """
-    base, extractor = load_upstream(pretrained)
-    normalize, out = bool(extractor.do_normalize), Path(out_dir)
+    base = load_upstream(pretrained, whisper_input=whisper_input)
+    out = Path(out_dir)
     arrays = CorpusArrays(corpora, "waveforms")  # the waveform caches, read once for every head
-    rows, shared, calibration = [], None, []
+    rows, shared = [], None
     with tempfile.TemporaryDirectory() as tmp:
         for head_path, split_path, fold, seed in heads:
             head, _, encoder_state = load_head(head_path)
             data = arrays.split(read_folds(split_path, seed), fold, split_path)
             own = list(data.subsets["train"].features[:calibration_utterances])
             if shared is None:  # the first head's encoder: exported to out_dir, shared by a frozen study
-                shared, calibration = _encoder_sessions(_with_state(base, encoder_state), normalize, out, own), own
+                shared = _encoder_sessions(_with_state(base, encoder_state), out, own)
             later_fine_tuned = encoder_state is not None and rows  # a later head with its own encoder
             sessions = (
-                _encoder_sessions(_with_state(base, encoder_state), normalize, Path(tmp), own)
-                if later_fine_tuned
-                else shared
+                _encoder_sessions(_with_state(base, encoder_state), Path(tmp), own) if later_fine_tuned else shared
             )
             test = data.subsets["test"]
             outputs = {kind: [session.run(None, _feed(w)) for w in test.features] for kind, session in sessions.items()}
@@ -103,48 +85,106 @@ def int8(
                         np.mean([mean_cosine(f[1][0], q[1][0]) for f, q in zip(outputs["float"], encoded)])
                     )
             rows.append(row)
-    sizes = {kind: (out / ENCODER_FILES[kind]).stat().st_size / MB for kind in ENCODER_FILES}
-    summary = {"pretrained": pretrained, "calibration_utterances": len(calibration)}
-    deployed = deployed or heads[0]
-    summary |= {"deployed_head": deployed[0], "deployed_int8": deployed_kind}
-    _deploy(base, normalize, deployed, arrays, out, calibration_utterances, deployed_kind)
-    summary |= {f"encoder_{kind}_mb": size for kind, size in sizes.items()}
+            log.info("int8 evaluation: %d/%d heads", len(rows), len(heads))
+    summary = {
+        "upstream": upstream_name(pretrained),
+        "pretrained": pretrained,
+        "random_init": is_random_init(pretrained),
+    }
+    summary |= {"calibration_utterances": calibration_utterances}
+    summary |= {f"encoder_{kind}_mb": (out / name).stat().st_size / MB for kind, name in ENCODER_FILES.items()}
     for key in [k for k in rows[0] if k.startswith(("uar_", "cosine_"))]:
         values = np.array([r[key] for r in rows])
         summary |= {f"{key}_mean": values.mean(), f"{key}_std": values.std(ddof=1) if len(rows) > 1 else 0.0}
     write_json(out_json, summary | {"heads": rows})
 
 
-def _deploy(
-    base: torch.nn.Module,
-    normalize: bool,
-    head: tuple[str, str, str, int],
-    arrays: CorpusArrays,
-    out: Path,
+def choose_scheme(int8: dict, latency: dict, max_uar_loss: float, requested: str = "measured") -> dict:
+    """The int8 scheme to deploy, from the measurements: the fastest at 1 thread (or the fewest threads measured)
+    among the schemes that lose at most ``max_uar_loss`` of mean UA against float ONNX over the test folds and run
+    faster than float ONNX; when none does, the one with the smallest UA loss, flagged. ``requested`` other than
+    ``measured`` names the scheme outright.
+
+    Returns:
+        ``{"scheme", "rule_met", "uar_loss", "speedup_vs_onnx_float"}``; ``rule_met`` is ``None`` when requested.
+
+    >>> int8 = {"uar_float_mean": 0.6, "uar_int8_static_mean": 0.5, "uar_int8_dynamic_mean": 0.6,
+    ...         "uar_int8_mixed_mean": 0.595}
+    >>> latency = {"threads": [1], "latency_onnx_float_s": {1: 1.0}, "latency_onnx_int8_static_s": {1: 0.3},
+    ...            "latency_onnx_int8_dynamic_s": {1: 0.8}, "latency_onnx_int8_mixed_s": {1: 0.7}}
+    >>> choose_scheme(int8, latency, 0.01)["scheme"]
+    'mixed'
+    """
+    threads = min(int(t) for t in latency["threads"])
+
+    def seconds(name: str) -> float:
+        return {int(k): v for k, v in latency[f"latency_{name}_s"].items()}[threads]
+
+    loss = {kind: int8["uar_float_mean"] - int8[f"uar_int8_{kind}_mean"] for kind in INT8_KINDS}
+    speedup = {kind: seconds("onnx_float") / seconds(f"onnx_int8_{kind}") for kind in INT8_KINDS}
+    if requested != "measured":
+        chosen, met = requested, None
+    else:
+        qualifying = [kind for kind in INT8_KINDS if loss[kind] <= max_uar_loss and speedup[kind] > 1]
+        met = bool(qualifying)
+        chosen = max(qualifying, key=speedup.get) if qualifying else min(INT8_KINDS, key=loss.get)
+    return {"scheme": chosen, "rule_met": met, "uar_loss": loss[chosen], "speedup_vs_onnx_float": speedup[chosen]}
+
+
+def deploy(
+    pretrained: str,
+    waveform: WaveformSettings,
+    head: Head,
+    corpora: dict[str, CorpusFiles],
+    int8_json: str,
+    latency_json: str,
+    choice: tuple[str, float],
     calibration_utterances: int,
-    kind: str,
+    out_dir: str,
+    out_json: str,
 ) -> None:
-    """``model.onnx`` and ``model.int8.onnx`` (int8 ``kind``) of one head with its encoder."""
+    """``model.onnx`` and ``model.int8.onnx`` of one head with its encoder, calibrated on its own training
+    utterances, in the scheme :func:`choose_scheme` picks (``choice``: ``deployed_int8`` and ``max_int8_uar_loss``).
+
+    The metadata carries what ``serbench predict`` needs: class names, every waveform preparation setting
+    (sample rate, trim, pre-emphasis, peak, window length, Whisper input mode), the upstream, whether its weights
+    are random, and the int8 scheme with the measurements that chose it.
+    """
+    upstream = load_upstream(pretrained, whisper_input=waveform.whisper_input)
     model, classes, state = load_head(head[0])
-    folds = arrays.split(read_folds(head[1], head[3]), head[2], head[1], optional=("test",))
+    folds = CorpusArrays(corpora, "waveforms").split(read_folds(head[1], head[3]), head[2], head[1], optional=("test",))
     calibration = list(folds.subsets["train"].features[:calibration_utterances])
-    metadata = {"classes": classes, "sample_rate": 16000, "window_seconds": 8.0}
-    export_onnx(WaveformEncoder(_with_state(base, state), normalize, model), out / "model.onnx", metadata=metadata)
-    quantize_int8(out / "model.onnx", out / "model.int8.onnx", kind, calibration)
+    chosen = choose_scheme(read_json(int8_json), read_json(latency_json), choice[1], choice[0])
+    metadata = {
+        "classes": classes,
+        **waveform.model_dump(mode="json"),
+        "upstream": upstream_name(pretrained),
+        "pretrained": pretrained,
+        "random_init": is_random_init(pretrained),
+        "int8": chosen,
+    }
+    out = Path(out_dir)
+    export_onnx(WaveformEncoder(_with_state(upstream, state), model), out / "model.onnx", metadata=metadata)
+    quantize_int8(out / "model.onnx", out / "model.int8.onnx", chosen["scheme"], calibration)
+    sizes = {
+        f"{name}_mb": (out / f"model{suffix}.onnx").stat().st_size / MB
+        for name, suffix in (("float", ""), ("int8", ".int8"))
+    }
+    write_json(out_json, {"head": head[0], **metadata, **sizes})
 
 
-def _with_state(base: torch.nn.Module, state: dict | None) -> torch.nn.Module:
+def _with_state(base: Upstream, state: dict | None) -> Upstream:
     """``base`` itself for a frozen study, else a copy carrying a head's fine-tuned encoder weights; eval mode."""
     if state is None:
         return base.eval()
-    encoder = copy.deepcopy(base)
-    encoder.load_state_dict(state)
-    return encoder.eval()
+    upstream = copy.deepcopy(base)
+    upstream.model.load_state_dict(state)
+    return upstream.eval()
 
 
-def _encoder_sessions(encoder: torch.nn.Module, normalize: bool, folder: Path, calibration: list) -> dict:
-    """Float and both int8 ONNX sessions of one encoder (outputs: pooled states, last hidden states)."""
-    export_onnx(WaveformEncoder(encoder, normalize, last_hidden=True), folder / ENCODER_FILES["float"])
+def _encoder_sessions(upstream: Upstream, folder: Path, calibration: list) -> dict:
+    """Float and int8 ONNX sessions of one encoder (outputs: pooled states, last hidden states)."""
+    export_onnx(WaveformEncoder(upstream, last_hidden=True), folder / ENCODER_FILES["float"])
     for kind in INT8_KINDS:
         quantize_int8(folder / ENCODER_FILES["float"], folder / ENCODER_FILES[f"int8_{kind}"], kind, calibration)
     return {kind: onnx_session(folder / name) for kind, name in ENCODER_FILES.items()}
@@ -155,51 +195,25 @@ def _feed(waveform: np.ndarray) -> dict:
 
 
 def latency(
-    architecture: str,
+    pretrained: str,
     n_classes: int,
     seconds: float,
     repeats: int,
     threads: list[int],
     out: str,
-    calibration: list[np.ndarray] | None = None,
+    whisper_input: str = "clip",
 ) -> None:
-    """Bytes on disk and CPU latency per clip of the full-size architecture (random weights), five ways, one run.
+    """Bytes and CPU latency per clip of the upstream + a head (:func:`serbench.ssl.latency.measure_latency`).
 
-    PyTorch float, ONNX float, ONNX int8 dynamic, static and mixed run the
-    same ``seconds``-long clip, each ``repeats`` times after a warm-up, at every
-    thread count of ``threads``. Static and mixed int8 are calibrated on ``calibration``
-    (waveforms at 16 kHz; by default four clips of noise, as sizes and latency do
-    not depend on the calibration values). Keys ``<model>_mb`` (MB = 10^6 bytes)
-    and ``latency_<model>_s`` (``{threads: seconds}``) for models
-    ``pytorch_float``, ``onnx_float``, ``onnx_int8_dynamic``, ``onnx_int8_static``, ``onnx_int8_mixed``.
+    The upstream's own weights (pretrained, or random when its folder says so) and a head of ``n_classes``; the
+    head's weights do not change its cost. Static and mixed int8 are calibrated on four clips of noise.
     """
+    upstream = load_upstream(pretrained, whisper_input=whisper_input)
     torch.manual_seed(0)
-    encoder = AutoModel.from_config(build_config(architecture)).eval()
-    hidden = encoder.config.hidden_size
-    head = PooledHead(encoder.config.num_hidden_layers + 1, hidden, n_classes, **HeadSettings().model_dump()).eval()
-    model = WaveformEncoder(encoder, NORMALIZES[architecture], head).eval()
-    rng = np.random.default_rng(0)
-    clip = rng.uniform(-0.5, 0.5, int(seconds * 16000)).astype(np.float32)
-    calibration = calibration or [rng.uniform(-0.5, 0.5, int(seconds * 16000)).astype(np.float32) for _ in range(4)]
-    n_params = sum(p.numel() for p in model.parameters())
-    result = {"architecture": architecture, "random_weights": True, "n_params": n_params, "clip_seconds": seconds}
-    result |= {"threads": threads, "repeats": repeats, "calibration_utterances": len(calibration)}
-    result["pytorch_float_mb"] = 4 * n_params / MB
-    files = {"onnx_float": "float.onnx"} | {f"onnx_int8_{kind}": f"{kind}.onnx" for kind in INT8_KINDS}
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        result["onnx_float_mb"] = export_onnx(model, folder / files["onnx_float"], seconds) / MB
-        for kind in INT8_KINDS:
-            name = f"onnx_int8_{kind}"
-            result[f"{name}_mb"] = quantize_int8(folder / "float.onnx", folder / files[name], kind, calibration) / MB
-        tensor = torch.from_numpy(clip)[None, :]
-        for model_name in ("pytorch_float", *files):
-            result[f"latency_{model_name}_s"] = {}
-        for count in threads:
-            torch.set_num_threads(count)
-            with torch.no_grad():
-                result["latency_pytorch_float_s"][count] = median_latency(lambda: model(tensor), repeats)
-            for name, file in files.items():
-                session = onnx_session(folder / file, count)
-                result[f"latency_{name}_s"][count] = median_latency(lambda s=session: run_onnx(s, clip), repeats)
-    write_json(out, result)
+    head = PooledHead(upstream.num_layers + 1, upstream.hidden_size, n_classes, **HeadSettings().model_dump())
+    model = WaveformEncoder(upstream, head.eval()).eval()
+    rng = np.random.default_rng(1)
+    calibration = [rng.uniform(-0.5, 0.5, int(seconds * SAMPLE_RATE)).astype(np.float32) for _ in range(4)]
+    result = measure_latency(model, calibration, seconds, repeats, threads)
+    meta = {"upstream": upstream_name(pretrained), "pretrained": pretrained, "random_init": is_random_init(pretrained)}
+    write_json(out, meta | result)

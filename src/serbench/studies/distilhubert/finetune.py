@@ -21,46 +21,41 @@ from torch import nn
 
 from serbench.metrics import unweighted_average_recall
 from serbench.settings.ssl import AugmentSettings, HeadTrainSettings
-from serbench.ssl.upstream import frame_lengths, masked_mean, normalize_batch
+from serbench.ssl.encoders import SAMPLE_RATE, Upstream, masked_mean
 from serbench.ssl.waveforms import pad_batch
 from serbench.studies.distilhubert.augment import augment
 from serbench.studies.distilhubert.head import PooledHead, balanced_class_weights, focal_loss, optimizer_and_schedule
 from serbench.training import fit
 
-MIN_SAMPLES = 16000  # pad batches to at least 1 s so the encoder's time masking has room
-
 
 class FineTuneModel(nn.Module):
-    """Encoder and :class:`PooledHead` trained end to end (LayerDrop off, CNN feature encoder frozen).
+    """Upstream and :class:`PooledHead` trained end to end (LayerDrop off, convolutional front-end frozen).
 
     ``forward(waveforms (batch, samples), sample_lengths (batch,)) -> logits (batch, classes)``:
     every hidden state is mean-pooled over its valid frames, giving the head
-    the ``(batch, layers + 1, hidden)`` input it takes from the frozen cache.
+    the ``(batch, layers + 1, hidden)`` input it takes from the frozen cache. A clip's logits do not depend on
+    its batch (the upstream's contract).
 
     Args:
-        encoder: from :func:`~serbench.ssl.upstream.load_upstream`.
+        upstream: from :func:`~serbench.ssl.upstream.load_upstream`.
         head: the downstream head.
-        normalize: zero mean and unit variance per waveform first (the feature extractor's ``do_normalize``).
     """
 
-    def __init__(self, encoder: nn.Module, head: PooledHead, normalize: bool):
+    def __init__(self, upstream: Upstream, head: PooledHead):
         super().__init__()
-        self.encoder, self.head, self.normalize = encoder, head, normalize
-        encoder.config.layerdrop = 0.0  # the head reads every layer: LayerDrop's random skips would drop some
-        for parameter in encoder.feature_extractor.parameters():
+        self.upstream, self.head = upstream, head
+        upstream.layerdrop = 0.0  # the head reads every layer: LayerDrop's random skips would drop some
+        for parameter in upstream.front_end().parameters():
             parameter.requires_grad = False
 
     def forward(self, waveforms: torch.Tensor, sample_lengths: torch.Tensor) -> torch.Tensor:
-        if self.normalize:
-            waveforms = normalize_batch(waveforms, sample_lengths)
-        hidden = self.encoder(waveforms, output_hidden_states=True).hidden_states  # layers+1 × (batch, frames, hidden)
-        lengths = frame_lengths(self.encoder, sample_lengths)
+        hidden, lengths = self.upstream(waveforms, sample_lengths)  # layers+1 × (batch, frames, hidden)
         pooled = torch.stack([masked_mean(h, lengths) for h in hidden], dim=1)  # (batch, layers + 1, hidden)
         return self.head(pooled)
 
 
 def _device_batch(waveforms: list[np.ndarray], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    padded, lengths = pad_batch(waveforms, MIN_SAMPLES)
+    padded, lengths = pad_batch(waveforms)
     return torch.from_numpy(padded).to(device), torch.as_tensor(lengths, device=device)
 
 
@@ -111,7 +106,7 @@ def train_finetune(
         total = 0.0
         for batch in torch.as_tensor(rng.permutation(len(labels))).split(cfg.batch_size):
             chosen = [
-                waveforms[i] if augment_cfg is None else augment(waveforms[i], 16000, augment_cfg, rng)
+                waveforms[i] if augment_cfg is None else augment(waveforms[i], SAMPLE_RATE, augment_cfg, rng)
                 for i in batch.tolist()
             ]
             optimizer.zero_grad()

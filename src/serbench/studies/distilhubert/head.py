@@ -22,9 +22,11 @@ from serbench.training import fit
 
 
 class PooledHead(nn.Module):
-    """Layer choice or learned layer weighting, dropout, two linear layers (s3prl's "downstream").
+    """Standardisation, layer choice or learned layer weighting, dropout, two linear layers (s3prl's "downstream").
 
-    Input is the time-mean of every hidden state, ``(batch, layers + 1, hidden)``.
+    Input is the time-mean of every hidden state, ``(batch, layers + 1, hidden)``, first standardised per layer
+    and dimension with the statistics :meth:`standardise_with` stores (identity until then: a fine-tuned encoder's
+    states move, so only a frozen encoder's are standardised).
     With ``layer_weights`` a softmax-weighted sum over layers is learned
     (SUPERB's weighted sum; the mean over time commutes with it); otherwise the
     last layer is used.
@@ -50,6 +52,8 @@ class PooledHead(nn.Module):
             head_hidden=head_hidden,
             dropout=dropout,
         )
+        self.register_buffer("mean", torch.zeros(n_layers, hidden_size))
+        self.register_buffer("std", torch.ones(n_layers, hidden_size))
         self.layer_logits = nn.Parameter(torch.zeros(n_layers)) if layer_weights else None
         self.classifier = nn.Sequential(
             nn.Dropout(dropout),
@@ -59,8 +63,14 @@ class PooledHead(nn.Module):
             nn.Linear(head_hidden, n_classes),
         )
 
+    def standardise_with(self, pooled: np.ndarray) -> None:
+        """Store the mean and standard deviation (floor 1e-5) of training states ``(N, layers + 1, hidden)``."""
+        self.mean.copy_(torch.as_tensor(pooled.mean(axis=0)))
+        self.std.copy_(torch.as_tensor(pooled.std(axis=0) + 1e-5))
+
     def forward(self, pooled: torch.Tensor) -> torch.Tensor:
         """Logits ``(batch, n_classes)`` from ``(batch, layers + 1, hidden)``."""
+        pooled = (pooled - self.mean) / self.std
         if self.layer_logits is None:
             summary = pooled[:, -1]  # (batch, hidden)
         else:
@@ -132,7 +142,8 @@ def clean_view(subset: Subset) -> np.ndarray:
 def train_head(
     head: PooledHead, train: Subset, validation: Subset, n_classes: int, cfg: HeadTrainSettings, seed: int
 ) -> dict:
-    """Train ``head`` in place on cached states; keep the epoch with the best validation UA.
+    """Standardise ``head``'s input with the training states (clean view), then train it in place on cached
+    states; keep the epoch with the best validation UA.
 
     Args:
         head: a downstream head.
@@ -147,6 +158,7 @@ def train_head(
     """
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
+    head.standardise_with(clean_view(train))
     alpha = torch.as_tensor(balanced_class_weights(train.labels, n_classes), dtype=torch.float32)
     n, views = train.features.shape[:2]
     optimizer, schedule = optimizer_and_schedule(head.parameters(), cfg, -(-n // cfg.batch_size))

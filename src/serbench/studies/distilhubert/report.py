@@ -19,15 +19,15 @@ from serbench.protocols import PRODUCTION_FOLD  # noqa: E402
 from serbench.provenance import distinct_values  # noqa: E402
 
 SETTINGS = {"base": "corpus only", "extra": "+ extra training corpora"}
+MODELS = {"head": "pooled head (focal loss)", "logreg": "logistic regression on the same pooled states (baseline)"}
 SCORES = ("accuracy", "uar", "macro_f1")
-METRIC = re.compile(r"(production_validation_|(production_)?cross_)?(accuracy|uar|macro_f1)|f1_.+")
-RANDOM_NOTE = (
-    "Encoder weights are random (no pretrained encoder offline): these scores measure the pipeline, not DistilHuBERT."
-)
+METRIC = re.compile(r"(production_validation_|(production_)?cross_(chance_)?)?(accuracy|uar|macro_f1)|f1_.+")
+RANDOM_NOTE = "weights are random (a stand-in written offline): its scores measure the pipeline, not the encoder"
 
 
 def run_rows(records: list[dict]) -> pd.DataFrame:
-    """One row per (dataset, setting, fold, seed): WA, UA, macro-F1, per-class F1, cross-corpus scores, provenance.
+    """One row per (upstream, model, dataset, setting, fold, seed): WA, UA, macro-F1, per-class F1, cross-corpus
+    scores (with the cross-corpus set's chance UA, 1/classes, and majority-class WA), provenance.
 
     The production model's row (fold ``production``) has no test scores; its
     scores are ``production_validation_*`` (the 5 % share that chose its epoch)
@@ -35,7 +35,7 @@ def run_rows(records: list[dict]) -> pd.DataFrame:
     """
     rows = []
     for record in records:
-        keys = ("dataset", "setting", "fold", "seed", "n_test", "serbench_version", "git_commit")
+        keys = ("upstream", "model", "dataset", "setting", "fold", "seed", "n_test", "serbench_version", "git_commit")
         row = {k: record[k] for k in keys}
         prefix = "production_" if record["fold"] == PRODUCTION_FOLD else ""
         if prefix:
@@ -45,29 +45,33 @@ def run_rows(records: list[dict]) -> pd.DataFrame:
         if "cross_corpus" in record:
             cross = record["cross_corpus"]
             row.update({"cross_corpus": cross["corpus"], **{f"{prefix}cross_{k}": cross[k] for k in SCORES}})
+            counts = np.asarray(cross["confusion"]).sum(axis=1)
+            row.update({"cross_chance_uar": 1 / len(counts), "cross_chance_accuracy": counts.max() / counts.sum()})
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def table1(runs: pd.DataFrame) -> pd.DataFrame:
-    """Mean and std over folds and seeds per dataset, setting and metric (long format).
+    """Mean and std over folds and seeds per upstream, model, dataset, setting and metric (long format).
 
-    Columns ``dataset, metric, setting, mean, std, n_runs``; the paper's Table I
+    Columns ``upstream, model, dataset, metric, setting, mean, std, n_runs``; the paper's Table I
     figures (IEMOCAP) are added as ``paper_mean, paper_std`` on IEMOCAP rows.
     """
     metrics = [c for c in runs.columns if METRIC.fullmatch(c)]
-    long = runs.melt(id_vars=["dataset", "setting"], value_vars=metrics, var_name="metric").dropna(subset=["value"])
-    grouped = long.groupby(["dataset", "metric", "setting"], sort=False)["value"]
+    ids = ["upstream", "model", "dataset", "setting"]
+    long = runs.melt(id_vars=ids, value_vars=metrics, var_name="metric").dropna(subset=["value"])
+    grouped = long.groupby(["upstream", "model", "dataset", "metric", "setting"], sort=False)["value"]
     table = grouped.agg(mean="mean", std=lambda v: v.std(ddof=1) if len(v) > 1 else 0.0, n_runs="size").reset_index()
     paper = ismail_table1().rename(columns={"mean": "paper_mean", "std": "paper_std"}).drop(columns="source")
     paper["dataset"] = "iemocap"
     return table.merge(paper, on=["dataset", "metric", "setting"], how="left")
 
 
-def table1_markdown(table: pd.DataFrame, encoder: dict) -> str:
-    """Table I layout: metrics as rows, settings side by side as ``mean ± std``, the gain, paper figures."""
+def table1_markdown(table: pd.DataFrame, encoders: list[dict]) -> str:
+    """Table I layout per upstream, dataset and model: metrics as rows, settings side by side as ``mean ± std``,
+    the gain in points, paper figures."""
     sections = []
-    for dataset, rows in table.groupby("dataset", sort=False):
+    for (upstream, dataset, model), rows in table.groupby(["upstream", "dataset", "model"], sort=False):
         wide = rows.pivot(index="metric", columns="setting", values=["mean", "std"])
         order = [m for m in rows["metric"].drop_duplicates()]
         lines = []
@@ -77,29 +81,29 @@ def table1_markdown(table: pd.DataFrame, encoder: dict) -> str:
                 mean, std = wide.loc[metric, ("mean", setting)], wide.loc[metric, ("std", setting)]
                 line[SETTINGS[setting]] = "" if pd.isna(mean) else f"{mean:.3f} ± {std:.3f}"
             if {("mean", "base"), ("mean", "extra")} <= set(wide.columns):
-                line["gain (Δ)"] = (
-                    f"{100 * (wide.loc[metric, ('mean', 'extra')] - wide.loc[metric, ('mean', 'base')]):+.1f}%"
-                )
+                gain = 100 * (wide.loc[metric, ("mean", "extra")] - wide.loc[metric, ("mean", "base")])
+                line["gain (points)"] = f"{gain + 0.0:+.1f}"
             paper = rows[(rows.metric == metric) & rows.paper_mean.notna()]
             line["paper (IEMOCAP)"] = " / ".join(f"{r.paper_mean:.3f} ± {r.paper_std:.3f}" for r in paper.itertuples())
             lines.append(line)
         n_runs = int(rows["n_runs"].max())
         sections.append(
-            f"## {dataset} ({n_runs} runs per setting: folds × seeds)\n\n"
+            f"## {upstream}, {dataset}: {MODELS.get(model, model)} ({n_runs} runs per setting: folds × seeds)\n\n"
             f"{pd.DataFrame(lines).to_markdown(index=False)}\n"
         )
-    header = (
-        f"# DistilHuBERT study (Ismail, Table I layout)\n\nEncoder: {encoder['pretrained']} ({encoder['model_type']}, "
-        f"{encoder['num_hidden_layers']} layers, {encoder['n_params']:,} parameters), "
-        f"{'fine-tuned with the head' if encoder.get('finetuned') else 'frozen'}.\n"
+    header = "# DistilHuBERT study (Ismail, Table I layout)\n\nUpstreams:\n\n" + "".join(
+        f"- **{e['upstream']}**: {e['pretrained']} ({e['model_type']}, {e['num_hidden_layers']} layers, "
+        f"{e['n_params']:,} parameters), {'fine-tuned with the head' if e.get('finetuned') else 'frozen'}, "
+        + (f"**{RANDOM_NOTE}**" if e.get("random_init") else "pretrained weights")
+        + ".\n"
+        for e in encoders
     )
-    if encoder.get("random_init"):
-        header += f"\n**{RANDOM_NOTE}**\n"
     return (
         header
         + "\n"
         + "\n".join(sections)
-        + "\ncross_* rows: the cross-corpus test corpus, scored by every fold's model.\n"
+        + "\ncross_* rows: the cross-corpus test corpus, scored by every fold's model, on the study classes it has; "
+        "cross_chance_uar is 1/classes, cross_chance_accuracy the majority class's share.\n"
         + "production_* rows: the paper's production model, one per seed, trained on all of the corpus but a "
         "stratified random share (5 % by default) that validates and picks its epoch; production_validation_* "
         "scores that share (as the paper reports it, so it is not a held-out test), production_cross_* the "
@@ -107,14 +111,15 @@ def table1_markdown(table: pd.DataFrame, encoder: dict) -> str:
     )
 
 
-def plot_confusion(records: list[dict], out: str | Path, encoder: dict) -> None:
-    """Row-normalised cross-corpus confusion matrix, summed over seeds (and folds), one panel per setting and
-    model: the fold models, and the production model when there is one."""
+def plot_confusion(records: list[dict], out: str | Path, encoders: list[dict]) -> None:
+    """Row-normalised cross-corpus confusion matrix of the heads, summed over seeds (and folds), one panel per
+    upstream, setting and model: the fold models, and the production model when there is one."""
     by_setting: dict[tuple[str, str], np.ndarray] = {}
     classes: list[str] = []
     for record in records:
-        if "cross_corpus" in record:
-            key = (record["setting"], "production model" if record["fold"] == PRODUCTION_FOLD else "fold models")
+        if "cross_corpus" in record and record["model"] == "head":
+            models = "production model" if record["fold"] == PRODUCTION_FOLD else "fold models"
+            key = (f"{record['upstream']}, {SETTINGS.get(record['setting'], record['setting'])}", models)
             by_setting[key] = by_setting.get(key, 0) + np.asarray(record["cross_corpus"]["confusion"], dtype=float)
             classes, corpus = record["classes"], record["cross_corpus"]["corpus"]
     fig, axes = plt.subplots(1, max(len(by_setting), 1), figsize=(5 * max(len(by_setting), 1), 4.5), squeeze=False)
@@ -127,11 +132,12 @@ def plot_confusion(records: list[dict], out: str | Path, encoder: dict) -> None:
         ax.set_yticks(range(len(classes)), classes)
         ax.set_xlabel("predicted")
         ax.set_ylabel("true")
-        ax.set_title(f"{corpus}, {models}, {SETTINGS.get(setting, setting)}", fontsize=10)
+        ax.set_title(f"{corpus}, {models},\n{setting}", fontsize=10)
     if not by_setting:
         axes[0][0].text(0.5, 0.5, "no cross-corpus test configured", ha="center")
-    if encoder.get("random_init"):
-        fig.suptitle("random encoder weights", fontsize=9)
+    random = [e["upstream"] for e in encoders if e.get("random_init")]
+    if random:
+        fig.suptitle(f"random encoder weights: {', '.join(random)}", fontsize=9)
     write_figure(out, fig)
 
 
@@ -150,8 +156,9 @@ RUNTIMES = (
 )
 
 
-def int8_markdown(int8: dict, latency: dict) -> str:
-    """The 8-bit model table: sizes (MB), UA and fidelity per scheme, and CPU latency per clip per thread count."""
+def int8_markdown(int8: dict, latency: dict, deployed: dict) -> str:
+    """One upstream's 8-bit section: sizes (MB), UA and fidelity per scheme, the deployed scheme and why, and CPU
+    latency per clip per thread count beside PyTorch and ONNX float."""
     sizes = pd.DataFrame(
         [
             {
@@ -166,29 +173,36 @@ def int8_markdown(int8: dict, latency: dict) -> str:
         ]
     )
     clip = f"{latency['clip_seconds']:.0f} s clip"
+    float_ms = {int(t): 1000 * v for t, v in latency["latency_onnx_float_s"].items()}
     timing = pd.DataFrame(
         [
             {"runtime": name, "size (MB)": f"{latency[f'{key}_mb']:.1f}"}
             | {
-                f"ms per {clip}, {threads} thread(s)": f"{1000 * seconds:.0f}"
+                f"ms per {clip}, {threads} thread(s) (× vs ONNX float)": f"{1000 * seconds:.0f} "
+                f"({float_ms[int(threads)] / (1000 * seconds):.2f}×)"
                 for threads, seconds in latency[f"latency_{key}_s"].items()
             }
             for name, key in RUNTIMES
         ]
     )
+    choice = deployed["int8"]
+    rule = {True: "the rule was met", False: "no scheme met the rule: the smallest UA loss", None: "as configured"}
+    weights = RANDOM_NOTE if int8.get("random_init") else "pretrained weights"
     return (
-        f"# 8-bit model\n\n## Accuracy and fidelity before and after int8 ({int8['pretrained']}, "
-        f"{len(int8['heads'])} heads, static and mixed schemes calibrated on {int8['calibration_utterances']} "
+        f"## {int8['upstream']} ({int8['pretrained']}, {weights})\n\n### Accuracy and fidelity before and after "
+        f"int8 ({len(int8['heads'])} heads, static and mixed schemes calibrated on {int8['calibration_utterances']} "
         f"training utterances)\n\n{sizes.to_markdown(index=False)}\n\nDeployable `model.int8.onnx`: "
-        f"{int8['deployed_int8']} int8 of `{int8['deployed_head']}`.\n\n## Size and CPU latency, full-size "
-        f"{latency['architecture']} ({latency['n_params']:,} parameters, random weights, median of "
+        f"**{choice['scheme']}** int8 ({rule[choice['rule_met']]}: UA loss {100 * choice['uar_loss'] + 0.0:.1f} "
+        f"points over the test folds, {choice['speedup_vs_onnx_float']:.2f}× ONNX float at 1 thread), "
+        f"{deployed['int8_mb']:.1f} MB beside the float model's {deployed['float_mb']:.1f} MB, of `{deployed['head']}`."
+        f"\n\n### Size and CPU latency (upstream + head, {latency['n_params']:,} parameters, median of "
         f"{latency['repeats']} runs, measured in one run)\n\n{timing.to_markdown(index=False)}\n"
     )
 
 
 def write_report(
     metrics_paths: list[str],
-    encoder_json: str,
+    encoder_jsons: list[str],
     runs_out: str,
     table_csv: str,
     table_md: str,
@@ -206,15 +220,18 @@ def write_report(
         seeds=distinct_values(runs["seed"]),
         **{c: distinct_values(runs[c]) for c in ("serbench_version", "git_commit")},
     )
-    encoder = {**read_json(encoder_json, "encoder description"), "finetuned": any(r.get("finetune") for r in records)}
+    finetuned = any(r.get("finetune") for r in records)
+    encoders = [{**read_json(path, "encoder description"), "finetuned": finetuned} for path in encoder_jsons]
     write_csv(runs_out, runs)
     write_csv(table_csv, summary)
-    write_text(table_md, table1_markdown(summary, encoder))
-    plot_confusion(records, confusion_png, encoder)
+    write_text(table_md, table1_markdown(summary, encoders))
+    plot_confusion(records, confusion_png, encoders)
 
 
-def write_int8_table(int8_json: str, latency_json: str, out: str) -> None:
-    """The 8-bit model table (Markdown) from the int8 and latency measurements."""
-    write_text(
-        out, int8_markdown(read_json(int8_json, "int8 measurements"), read_json(latency_json, "latency measurements"))
-    )
+def write_int8_table(int8_jsons: list[str], latency_jsons: list[str], deploy_jsons: list[str], out: str) -> None:
+    """The 8-bit model table (Markdown), a section per upstream, from its int8, latency and deployment records."""
+    sections = [
+        int8_markdown(read_json(i, "int8 measurements"), read_json(la, "latency measurements"), read_json(d, "deploy"))
+        for i, la, d in zip(int8_jsons, latency_jsons, deploy_jsons)
+    ]
+    write_text(out, "# 8-bit models\n\n" + "\n".join(sections))

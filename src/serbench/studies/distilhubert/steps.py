@@ -20,9 +20,11 @@ from serbench.labels import LABEL_MAPS
 from serbench.metrics import classification_scores
 from serbench.protocols import PRODUCTION_FOLD
 from serbench.provenance import stamp
-from serbench.settings.ssl import AugmentSettings, DistilHubertSettings
-from serbench.ssl.upstream import load_upstream, pooled_hidden_states
+from serbench.settings.ssl import AugmentSettings, DistilHubertSettings, upstream_name
+from serbench.ssl.encoders import SAMPLE_RATE
+from serbench.ssl.upstream import load_upstream, pooled_batches
 from serbench.studies.distilhubert.augment import augment
+from serbench.studies.distilhubert.baseline import fit_logistic_regression
 from serbench.studies.distilhubert.finetune import FineTuneModel, finetuned_probabilities, train_finetune
 from serbench.studies.distilhubert.head import PooledHead, clean_view, head_probabilities, train_head
 
@@ -30,22 +32,27 @@ log = logging.getLogger(__name__)
 
 
 def embeddings(
-    waveforms_path: str, pretrained: str, views: int, augment_cfg: AugmentSettings, seed: int, out: str
+    waveforms_path: str,
+    pretrained: str,
+    whisper_input: str,
+    views: int,
+    augment_cfg: AugmentSettings,
+    seed: int,
+    out: str,
 ) -> None:
     """Pooled hidden states of every utterance: ``(N, 1 + views, layers + 1, hidden)``; view 0 is clean.
 
-    Augmented view ``v`` of utterance ``i`` draws from a generator seeded with
-    ``(seed, i, v)``, so a rerun reproduces the cache.
+    Clips are encoded in batches of similar length (a clip's states do not depend on its batch). Augmented view
+    ``v`` of utterance ``i`` draws from a generator seeded with ``(seed, i, v)``, so a rerun reproduces the cache.
     """
-    model, extractor = load_upstream(pretrained)
+    upstream = load_upstream(pretrained, whisper_input=whisper_input)
     ids, waveforms = load_ragged(waveforms_path)
-    start, rows = time.perf_counter(), []
-    for i, waveform in enumerate(waveforms):
-        copies = [waveform] + [
-            augment(waveform, 16000, augment_cfg, np.random.default_rng([seed, i, v])) for v in range(1, views + 1)
-        ]
-        rows.append(np.stack([pooled_hidden_states(model, extractor, w) for w in copies]))
-    save_rows(out, list(ids), np.stack(rows).astype(np.float32))
+    start = time.perf_counter()
+    copies = [waveforms] + [
+        [augment(w, SAMPLE_RATE, augment_cfg, np.random.default_rng([seed, i, v])) for i, w in enumerate(waveforms)]
+        for v in range(1, views + 1)
+    ]
+    save_rows(out, list(ids), np.stack([pooled_batches(upstream, view) for view in copies], axis=1))
     log.info("%d utterances × %d views encoded in %.1f s", len(ids), views + 1, time.perf_counter() - start)
 
 
@@ -91,11 +98,23 @@ def load_head(path: str | Path) -> tuple[PooledHead, list[str], dict | None]:
     return head.eval(), saved["classes"], saved.get("encoder_state_dict")
 
 
+def _head_input(layer_weights: bool):
+    """What the head reads, for the baseline: every layer's pooled state side by side when the head weighs layers,
+    else the last layer's; ``(N, layers + 1, hidden)`` -> ``(N, features)``."""
+    return (lambda states: states.reshape(len(states), -1)) if layer_weights else (lambda states: states[:, -1])
+
+
 def _train_seed(
-    data: SplitData, seed: int, cfg: DistilHubertSettings, cross: tuple[list, np.ndarray] | None, out: Path
-) -> tuple[dict, np.ndarray, np.ndarray | None]:
-    """One seed: train, then predictions for the scored subset (``test``, or ``validation`` of a production fold
-    without one) and the cross-corpus set; saves ``out``."""
+    data: SplitData,
+    seed: int,
+    cfg: DistilHubertSettings,
+    upstream: tuple[str, str],
+    cross: tuple[list, np.ndarray] | None,
+    out: Path,
+) -> dict[str, tuple[dict, np.ndarray, np.ndarray | None]]:
+    """One seed: train the head (and, on a frozen encoder, the logistic-regression baseline); per model, its
+    history and predictions for the scored subset (``test``, or ``validation`` of a production fold without one)
+    and the cross-corpus set. Saves the head to ``out``."""
     train, validation = data.subsets["train"], data.subsets["validation"]
     scored = data.subsets.get("test", validation)
     n_classes = len(data.classes)
@@ -105,14 +124,26 @@ def _train_seed(
         head = PooledHead(n_layers, hidden, n_classes, **cfg.head.model_dump())
         history = train_head(head, train, validation, n_classes, cfg.train, seed)
         _save_head(out, head, data.classes)
-        crossed = head_probabilities(head, np.stack(cross[0])[:, 0]).argmax(1) if cross else None
-        return history, head_probabilities(head, clean_view(scored)).argmax(1), crossed
-    encoder, extractor = load_upstream(cfg.pretrained)
+        cross_states = np.stack(cross[0])[:, 0] if cross else None
+
+        def head_labels(states: np.ndarray | None) -> np.ndarray | None:
+            return None if states is None else head_probabilities(head, states).argmax(1)
+
+        models = {"head": (history, head_labels(clean_view(scored)), head_labels(cross_states))}
+        if cfg.baseline:
+            head_input = _head_input(cfg.head.layer_weights)
+            baseline, c = fit_logistic_regression(
+                (head_input(clean_view(train)), train.labels),
+                (head_input(clean_view(validation)), validation.labels),
+                seed,
+            )
+            crossed = baseline.predict(head_input(cross_states)) if cross else None
+            models["logreg"] = ({"C": c}, baseline.predict(head_input(clean_view(scored))), crossed)
+        return models
+    encoder = load_upstream(upstream[1], whisper_input=upstream[0])
     torch.manual_seed(seed)
-    head = PooledHead(
-        encoder.config.num_hidden_layers + 1, encoder.config.hidden_size, n_classes, **cfg.head.model_dump()
-    )
-    model = FineTuneModel(encoder, head, bool(extractor.do_normalize))
+    head = PooledHead(encoder.num_layers + 1, encoder.hidden_size, n_classes, **cfg.head.model_dump())
+    model = FineTuneModel(encoder, head)
     augment_cfg = cfg.augment if cfg.views > 0 else None
     history = train_finetune(
         model,
@@ -123,10 +154,10 @@ def _train_seed(
         augment_cfg,
         seed,
     )
-    _save_head(out, head, data.classes, encoder)
+    _save_head(out, head, data.classes, encoder.model)
     predicted = finetuned_probabilities(model, list(scored.features), cfg.train.batch_size).argmax(1)
     crossed = finetuned_probabilities(model, cross[0], cfg.train.batch_size).argmax(1) if cross else None
-    return history, predicted, crossed
+    return {"head": (history, predicted, crossed)}
 
 
 def train_fold(
@@ -135,11 +166,15 @@ def train_fold(
     corpora: dict[str, CorpusFiles],
     cross: tuple[str, CorpusFiles] | None,
     cfg: DistilHubertSettings,
+    upstream: tuple[str, str],
     run: dict,
     out_dir: str,
     out_metrics: str,
 ) -> None:
-    """Every seed of one fold: a head on cached encoder states, or (``finetune``) encoder and head on waveforms.
+    """Every seed of one fold: a head on cached encoder states (and the logistic-regression baseline, ``baseline``),
+    or (``finetune``) encoder and head on waveforms.
+
+    ``upstream`` is ``(whisper_input, pretrained)``; records carry its name and ``model`` (``head``, ``logreg``).
 
     Scores the test subset and, when ``cross`` names a corpus and its files, the
     cross-corpus set. The ``production`` fold (Ismail's production model) has no
@@ -154,22 +189,26 @@ def train_fold(
         data = arrays.split(folds[folds["seed"] == seed], fold, split_path, optional=("test",) if production else ())
         if cross is not None and cross_items is None:
             cross_items = _cross_subset(cross[1], cfg.label_map, data.classes, ragged=cfg.finetune)
-        history, predicted, crossed = _train_seed(data, seed, cfg, cross_items, Path(out_dir, f"seed{seed}", "head.pt"))
+        out = Path(out_dir, f"seed{seed}", "head.pt")
+        models = _train_seed(data, seed, cfg, upstream, cross_items, out)
         scored = data.subsets["validation" if production else "test"]
-        scores = {"n_test": len(scored.labels), **_scores(scored.labels, predicted, data.classes)}
-        record = {
-            **run,
-            "fold": fold,
-            "seed": seed,
-            "classes": data.classes,
-            "n_train": len(data.subsets["train"].labels),
-            **({"n_test": 0, "validation": scores} if production else scores),
-            "history": history,
-            "config": cfg.train.model_dump(),
-            "finetune": cfg.finetune,
-            **stamp(),
-        }
-        if cross is not None:
-            record["cross_corpus"] = {"corpus": cross[0], **_cross_scores(cross_items[1], crossed, data.classes)}
-        records.append(record)
+        for model, (history, predicted, crossed) in models.items():
+            scores = {"n_test": len(scored.labels), **_scores(scored.labels, predicted, data.classes)}
+            record = {
+                **run,
+                "upstream": upstream_name(upstream[1]),
+                "model": model,
+                "fold": fold,
+                "seed": seed,
+                "classes": data.classes,
+                "n_train": len(data.subsets["train"].labels),
+                **({"n_test": 0, "validation": scores} if production else scores),
+                "history": history,
+                "config": cfg.train.model_dump(),
+                "finetune": cfg.finetune,
+                **stamp(),
+            }
+            if cross is not None:
+                record["cross_corpus"] = {"corpus": cross[0], **_cross_scores(cross_items[1], crossed, data.classes)}
+            records.append(record)
     write_json(out_metrics, records)

@@ -4,6 +4,7 @@ L = L_c + α·L_k + β·L_s, with
 L_c = CE(O, y) + γ · mean_a CE(O_a, y)                          (eq. 2)
 L_k = mean_a KL(softmax(O) ‖ softmax(O_a))                        (eq. 3, O log(O / O_a))
 L_s = mean_a L_sim(H_N, H_M_a)  or  mean_a L_sim(H_L, H_L_a)      (eq. 4)
+The cosine term of L_sim is -log sigmoid(cos) by default, as in the authors' code (``loss.cosine_form``), or -cos.
 By default the teacher side of L_k and L_s is not detached, as in the authors'
 code: gradients of both terms reach the teacher too. ``loss.detach_teacher``
 detaches it (students learn from the teacher, the teacher from the labels only).
@@ -38,9 +39,22 @@ def kl_term(
 
 
 def similarity_term(
-    student: torch.Tensor, teacher: torch.Tensor, kinds: tuple[str, ...], detach: bool = False
+    student: torch.Tensor,
+    teacher: torch.Tensor,
+    kinds: tuple[str, ...],
+    detach: bool = False,
+    cosine_form: str = "authors",
 ) -> torch.Tensor:
-    """Sum of the chosen similarity losses between ``(batch, d)`` features; ``detach`` cuts the teacher's gradient."""
+    """Sum of the chosen similarity losses between ``(batch, d)`` features; ``detach`` cuts the teacher's gradient.
+
+    ``cosine_form``: ``"authors"`` takes ``-log sigmoid(cos)``, ``"negative"`` takes ``-cos``, each averaged over
+    the batch.
+
+    Raises:
+        ValueError: an unknown similarity or cosine form.
+    """
+    if cosine_form not in ("authors", "negative"):
+        raise ValueError(f"unknown cosine_form {cosine_form!r}; expected 'authors' or 'negative'")
     teacher = teacher.detach() if detach else teacher
     total = student.new_zeros(())
     for kind in kinds:
@@ -49,7 +63,8 @@ def similarity_term(
         elif kind == "l2":
             total = total + F.mse_loss(student, teacher)
         elif kind == "cosine":
-            total = total - F.cosine_similarity(student, teacher, dim=1).mean()
+            cosine = F.cosine_similarity(student, teacher, dim=1)
+            total = total - (F.logsigmoid(cosine) if cosine_form == "authors" else cosine).mean()
         else:
             raise ValueError(f"unknown similarity {kind!r}; expected any of {SIMILARITIES}")
     return total
@@ -76,6 +91,8 @@ def self_distillation_loss(
     detach = cfg.detach_teacher
     kl = torch.stack([kl_term(s[2], teacher_logits, cfg.temperature, cfg.kl_form, detach) for s in students]).mean()
     teacher_feature = (teacher_embedding, teacher_linear)[feature]
-    sim = torch.stack([similarity_term(s[feature], teacher_feature, similarity, detach) for s in students]).mean()
+    sim = torch.stack(
+        [similarity_term(s[feature], teacher_feature, similarity, detach, cfg.cosine_form) for s in students]
+    ).mean()
     loss = ce + cfg.alpha * kl + cfg.beta * sim
     return loss, {"ce": ce.item(), "kl": kl.item(), "sim": sim.item()}

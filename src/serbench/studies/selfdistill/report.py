@@ -25,6 +25,7 @@ def exit_rows(records: list[dict]) -> pd.DataFrame:
             for exit_name, scores in exits.items():
                 rows.append(
                     {
+                        "upstream": record["upstream"],
                         "variant": record["variant"],
                         "fold": record["fold"],
                         "seed": record["seed"],
@@ -74,7 +75,7 @@ def table2_markdown(runs: pd.DataFrame, latency: dict, exit_layers: list[int]) -
         baseline = test[(test["variant"] == f"baseline-{depth}") & (test.exit == "teacher")]["uar"]
         line = {
             "depth (transformer layers)": depth,
-            "parameters (full size)": f"{latency['exits'][name]['n_params']:,}",
+            "parameters": f"{latency['exits'][name]['n_params']:,}",
             "fine-tuned only": _cell(baseline),
         }
         for variant, rows in distilled.groupby("variant", sort=True):
@@ -88,23 +89,24 @@ def table2_markdown(runs: pd.DataFrame, latency: dict, exit_layers: list[int]) -
 
 
 def deployment_markdown(int8: list[dict], latency: dict) -> str:
-    """Per exit, full size (one run): parameters, float and int8 ONNX bytes, CPU latency per runtime and thread
-    count beside the exit's compute bound; and the study model's float/int8 ONNX size and UAR."""
+    """Per exit (one run): parameters it runs, float and int8 ONNX bytes, CPU latency per runtime and thread count
+    beside the exit's compute bound; and the study model's float/int8 ONNX size and UAR."""
     lines = []
     ms = f"ms per {latency['clip_seconds']:.0f} s clip"
+    quantized = f"onnx_int8_{latency['int8_scheme']}"
     for name, timing in latency["exits"].items():
         line = {
             "exit": name,
             "depth": timing["depth"],
-            "parameters (full size)": f"{timing['n_params']:,}",
+            "parameters": f"{timing['n_params']:,}",
             "float ONNX (MB)": f"{timing['onnx_float_mb']:.1f}",
-            "int8 ONNX (MB)": f"{timing['onnx_int8_static_mb']:.1f}",
+            "int8 ONNX (MB)": f"{timing[f'{quantized}_mb']:.1f}",
         }
         for threads in timing["compute_bound_s"]:
             for runtime, label in (
                 ("pytorch_float", "PyTorch"),
                 ("onnx_float", "ONNX float"),
-                ("onnx_int8_static", "ONNX int8"),
+                (quantized, "ONNX int8"),
             ):
                 line[f"{label}, {threads} thr ({ms})"] = f"{1000 * timing[f'latency_{runtime}_s'][threads]:.0f}"
             bound = timing["latency_pytorch_float_s"][threads] / timing["compute_bound_s"][threads]
@@ -121,38 +123,48 @@ def deployment_markdown(int8: list[dict], latency: dict) -> str:
             )
         lines.append(line)
     return (
-        f"## Exits for deployment: full-size {latency['architecture']} (random weights, median of "
-        f"{latency['repeats']} runs, one run); int8 = ONNX Runtime static QDQ (Conv + MatMul, per-channel weights, "
-        f"calibrated); compute bound = the CNN front-end and the exit's transformer layers timed alone\n\n"
+        f"## Exits for deployment (median of {latency['exits']['teacher']['repeats']} runs, one run); int8 = ONNX "
+        f"Runtime {latency['int8_scheme']} quantization (the DistilHuBERT study's schemes); compute bound = the "
+        f"front-end and the "
+        f"exit's transformer layers timed alone\n\n"
         f"{pd.DataFrame(lines).to_markdown(index=False)}\n"
     )
 
 
-def report_markdown(records: list[dict], int8: list[dict], latency: dict, exit_layers: list[int], encoder: dict) -> str:
-    """The study's whole Markdown report."""
+def report_markdown(records: list[dict], int8: list[dict], latencies: list[dict], encoders: list[dict]) -> str:
+    """The study's whole Markdown report: per upstream, Tables 1 and 2 and the exits for deployment."""
     runs = exit_rows(records)
-    header = (
-        f"# Self-distillation study (Ren et al. 2023)\n\n"
-        f"Encoder: {encoder['pretrained']} ({encoder['n_params']:,} parameters).\n"
-    )
-    if encoder.get("random_init"):
-        header += f"\n**{RANDOM_NOTE.replace('DistilHuBERT', 'wav2vec2')}**\n"
-    return "\n".join(
-        [
-            header,
-            table1_markdown(runs, exit_layers),
-            table2_markdown(runs, latency, exit_layers),
-            deployment_markdown(int8, latency),
+    sections = ["# Self-distillation study (Ren et al. 2023)\n"]
+    for encoder, latency in zip(encoders, latencies):
+        name = encoder["upstream"]
+        exit_layers = [int(e) for e in latency["exits"] if e != "teacher"]
+        trained = {r.get("finetune") for r in records if r["upstream"] == name}
+        sections.append(
+            f"# {name}: {encoder['pretrained']} ({encoder['model_type']}, {encoder['num_hidden_layers']} layers, "
+            f"{encoder['n_params']:,} parameters), "
+            + (
+                "encoder fine-tuned with the exits"
+                if trained == {True}
+                else "encoder frozen, heads trained on its states"
+            )
+            + ", "
+            + (f"**{RANDOM_NOTE}**" if encoder.get("random_init") else "pretrained weights")
+            + "\n"
+        )
+        own = runs[runs["upstream"] == name]
+        sections += [
+            table1_markdown(own, exit_layers),
+            table2_markdown(own, latency, exit_layers),
+            deployment_markdown([i for i in int8 if i["upstream"] == name], latency),
         ]
-    )
+    return "\n".join(sections)
 
 
 def write_report(
     metrics: list[str],
     int8: list[str],
-    latency: str,
-    encoder: str,
-    exit_layers: list[int],
+    latencies: list[str],
+    encoders: list[str],
     runs_out: str,
     md_out: str,
     config_hash: str = "",
@@ -165,8 +177,7 @@ def write_report(
         report_markdown(
             records,
             [read_json(p, "int8 measurements") for p in int8],
-            read_json(latency, "latency measurements"),
-            exit_layers,
-            read_json(encoder, "encoder description"),
+            [read_json(p, "latency measurements") for p in latencies],
+            [read_json(p, "encoder description") for p in encoders],
         ),
     )

@@ -3,26 +3,29 @@ export every exit to float and int8 ONNX, measure each exit's latency (report: :
 
 from __future__ import annotations
 
+import copy
+import logging
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import AutoModel
 
 from serbench.atomic import atomic_path, write_json
-from serbench.cache import load_checkpoint
+from serbench.cache import load_checkpoint, load_ragged, save_ragged
 from serbench.dataset import CorpusArrays, CorpusFiles, load_split_data
 from serbench.folds import read_folds
 from serbench.metrics import unweighted_average_recall
 from serbench.provenance import stamp
-from serbench.settings.ssl import SelfDistillSettings
-from serbench.ssl.onnx_export import export_onnx, median_latency, onnx_session, quantize_int8, run_onnx
-from serbench.ssl.upstream import NORMALIZES, build_config, load_upstream
-from serbench.studies.selfdistill.model import ExitHead, ExitModel, SelfDistillModel, truncate_encoder
-from serbench.studies.selfdistill.training import exit_logits, score_exits, train_self_distillation
+from serbench.settings.ssl import SelfDistillSettings, SelfDistillUpstream, upstream_name
+from serbench.ssl.encoders import SAMPLE_RATE, Upstream
+from serbench.ssl.latency import MB, measure_latency
+from serbench.ssl.onnx_export import export_onnx, median_latency, onnx_session, quantize_int8
+from serbench.ssl.upstream import is_random_init, load_upstream
+from serbench.studies.selfdistill.model import AllExitsModel, ExitHead, ExitModel, SelfDistillModel
+from serbench.studies.selfdistill.training import Feed, exit_logits, score_exits, tile, train_self_distillation
 
-MB = 1_000_000
+log = logging.getLogger(__name__)
 
 
 def parse_variant(variant: str) -> dict:
@@ -44,25 +47,66 @@ def parse_variant(variant: str) -> dict:
     raise ValueError(f"unknown self-distillation variant {variant!r}; expected BLOCK-SIM[+SIM] or baseline-DEPTH")
 
 
+def cached_layers(spec: SelfDistillUpstream) -> tuple[int, ...]:
+    """The layers a frozen encoder's cache keeps: every exit's (and baseline depth's) and the teacher's."""
+    return tuple(sorted({*spec.exit_layers, spec.layers}))
+
+
+def open_upstream(spec: SelfDistillUpstream, cfg: SelfDistillSettings, whisper_input: str) -> Upstream:
+    """The upstream of ``spec``, its depth checked, LayerDrop as ``cfg.layerdrop`` says, frozen unless fine-tuned.
+
+    Raises:
+        ValueError: the encoder has another number of layers than ``spec.layers`` (the message names the key).
+    """
+    upstream = load_upstream(spec.pretrained, "selfdistill.upstreams", whisper_input)
+    if upstream.num_layers != spec.layers:
+        raise ValueError(
+            f"selfdistill.upstreams: {spec.pretrained} has {upstream.num_layers} layers, the config says "
+            f"layers: {spec.layers}"
+        )
+    if cfg.layerdrop == "off":
+        upstream.layerdrop = 0.0
+    upstream.requires_grad_(cfg.finetune)
+    return upstream
+
+
 def build_model(
-    pretrained: str,
-    variant: str,
-    exit_layers: tuple[int, ...],
-    n_classes: int,
-    head_hidden: int,
-    blocks: str = "authors",
-    head_relu: bool = False,
+    upstream: Upstream, spec: SelfDistillUpstream, variant: str, n_classes: int, cfg: SelfDistillSettings
 ) -> SelfDistillModel:
-    """The encoder (truncated for baselines) with teacher and student heads, per variant (``blocks``,
-    ``head_relu``: :class:`~serbench.studies.selfdistill.model.ExitHead`'s ``style`` and ``inner_relu``)."""
-    spec = parse_variant(variant)
-    encoder, extractor = load_upstream(pretrained, "selfdistill.pretrained")
-    encoder.config.layerdrop = 0.0  # students read fixed layers: LayerDrop's random skips would shift them
-    normalize = bool(extractor.do_normalize)
-    heads = {"head_hidden": head_hidden, "normalize": normalize, "style": blocks, "inner_relu": head_relu}
-    if spec["depth"] is not None:
-        return SelfDistillModel(truncate_encoder(encoder, spec["depth"]), n_classes, (), "conv", **heads)
-    return SelfDistillModel(encoder, n_classes, exit_layers, spec["block"], **heads)
+    """Teacher and student heads on ``upstream`` per variant; a baseline's teacher sits at its depth, no exits."""
+    parsed = parse_variant(variant)
+    heads = {"head_hidden": cfg.head_hidden, "style": cfg.blocks, "inner_relu": cfg.head_relu, "init": cfg.init}
+    if parsed["depth"] is not None:
+        return SelfDistillModel(upstream, n_classes, (), "conv", depth=parsed["depth"], **heads)
+    return SelfDistillModel(upstream, n_classes, spec.exit_layers, parsed["block"], **heads)
+
+
+def make_feed(cfg: SelfDistillSettings, spec: SelfDistillUpstream) -> Feed:
+    """The study's :class:`Feed`: cached states of a frozen encoder, or tiled (padded) waveforms."""
+    if not cfg.finetune:
+        return Feed(cached_layers=cached_layers(spec))
+    if cfg.batching == "tile":
+        return Feed(tile_samples=int(round(cfg.clip_seconds * SAMPLE_RATE)))
+    return Feed(min_samples=int(cfg.train.min_seconds * SAMPLE_RATE))
+
+
+@torch.no_grad()
+def encode_states(
+    waveforms_path: str, spec: SelfDistillUpstream, cfg: SelfDistillSettings, whisper_input: str, out: str
+) -> None:
+    """A frozen encoder's hidden states of every clip (tiled as the study batches them), the layers of
+    :func:`cached_layers` side by side: ``(frames, layers * hidden)`` float16 per utterance, ragged."""
+    upstream = open_upstream(spec, cfg, whisper_input).eval()
+    layers, samples = cached_layers(spec), int(round(cfg.clip_seconds * SAMPLE_RATE))
+    ids, waveforms = load_ragged(waveforms_path)
+    rows = []
+    for i, waveform in enumerate(waveforms):
+        clip = torch.from_numpy(tile(waveform, samples) if cfg.batching == "tile" else waveform)[None]
+        hidden, _ = upstream(clip, torch.tensor([clip.shape[1]]), depth=spec.layers)
+        rows.append(torch.cat([hidden[layer][0] for layer in layers], dim=1).half().numpy())
+        if (i + 1) % 100 == 0:
+            log.info("encoded %d/%d utterances", i + 1, len(waveforms))
+    save_ragged(out, list(ids), rows)
 
 
 def train_fold(
@@ -71,11 +115,15 @@ def train_fold(
     corpora: dict[str, CorpusFiles],
     variant: str,
     cfg: SelfDistillSettings,
+    upstream: tuple[str, str],
     run: dict,
     out_dir: str,
     out_metrics: str,
 ) -> None:
-    """Fine-tune one variant on every seed of one fold; score every exit on validation and test.
+    """Train one variant on every seed of one fold; score every exit on validation and test.
+
+    ``upstream`` is ``(whisper_input, name)``, the name one of ``cfg.upstreams``; ``corpora`` hold its
+    waveforms, or its cached states when the encoder is frozen (``finetune: false``).
 
     ``selection: retrain`` (the paper): train ``epochs`` epochs on the training
     subset and score validation with the last epoch's model; then train a fresh
@@ -85,46 +133,39 @@ def train_fold(
     """
     folds = read_folds(split_path)
     arrays = CorpusArrays(corpora, "waveforms")
-    spec = parse_variant(variant)
-    similarity = spec["similarity"] or ("l2",)
+    spec = cfg.upstream(upstream[1])
+    encoder = open_upstream(spec, cfg, upstream[0])
+    feed, similarity = make_feed(cfg, spec), parse_variant(variant)["similarity"] or ("l2",)
     records = []
     for seed in sorted(folds["seed"].unique().tolist()):
         data = arrays.split(folds[folds["seed"] == seed], fold, split_path)
         subsets = {name: (list(s.features), s.labels) for name, s in data.subsets.items()}
-        model = _train(cfg, variant, len(data.classes), subsets["train"], subsets["validation"], similarity, seed)
+
+        args = (encoder, spec, variant, len(data.classes), cfg)
+        model = _train(*args, subsets["train"], subsets["validation"], similarity, seed, feed)
         history = model.history
-        min_samples = int(cfg.train.min_seconds * 16000)
-        scores = {"validation": _scores(model, subsets["validation"], cfg.train.batch_size, min_samples)}
+        scores = {"validation": _scores(model, subsets["validation"], cfg.train.batch_size, feed)}
         if cfg.train.selection == "retrain":
             both = (
                 subsets["train"][0] + subsets["validation"][0],
                 np.concatenate([subsets["train"][1], subsets["validation"][1]]),
             )
-            model = _train(cfg, variant, len(data.classes), both, None, similarity, seed)
+            model = _train(*args, both, None, similarity, seed, feed)
             history = {**history, "retrain": model.history}
-        scores["test"] = _scores(model, subsets["test"], cfg.train.batch_size, min_samples)
-        depth = spec["depth"] or model.encoder.config.num_hidden_layers
+        scores["test"] = _scores(model, subsets["test"], cfg.train.batch_size, feed)
+        state = {k: v for k, v in model.state_dict().items() if cfg.finetune or not k.startswith("upstream.")}
         with atomic_path(Path(out_dir, f"seed{seed}", "model.pt"), suffix=".pt") as tmp:
-            torch.save(
-                {
-                    "state_dict": model.state_dict(),
-                    "variant": variant,
-                    "exit_layers": list(model.exit_layers),
-                    "classes": data.classes,
-                    "head_hidden": cfg.head_hidden,
-                    "blocks": cfg.blocks,
-                    "head_relu": cfg.head_relu,
-                    "teacher_depth": depth,
-                },
-                tmp,
-            )
+            torch.save({"state_dict": state, "variant": variant, "classes": data.classes}, tmp)
         records.append(
             {
                 **run,
+                "upstream": upstream[1],
+                "random_init": is_random_init(spec.pretrained),
+                "finetune": cfg.finetune,
                 "fold": fold,
                 "seed": seed,
                 "variant": variant,
-                "teacher_depth": depth,
+                "teacher_depth": model.depth,
                 "classes": data.classes,
                 "scores": scores,
                 "history": history,
@@ -138,81 +179,87 @@ def train_fold(
 
 
 def _train(
-    cfg: SelfDistillSettings,
+    encoder: Upstream,
+    spec: SelfDistillUpstream,
     variant: str,
     n_classes: int,
+    cfg: SelfDistillSettings,
     train: tuple[list, np.ndarray],
     validation: tuple[list, np.ndarray] | None,
     similarity: tuple[str, ...],
     seed: int,
+    feed: Feed,
 ) -> SelfDistillModel:
-    """A fresh model of ``variant`` fine-tuned on ``train``; its history as ``model.history``."""
+    """A fresh model of ``variant`` trained on ``train`` (its own copy of the encoder when fine-tuned); its
+    history as ``model.history``."""
     torch.manual_seed(seed)
-    model = build_model(cfg.pretrained, variant, cfg.exit_layers, n_classes, cfg.head_hidden, cfg.blocks, cfg.head_relu)
-    model.history = train_self_distillation(model, train, validation, cfg.loss, similarity, cfg.train, seed)
+    model = build_model(copy.deepcopy(encoder) if cfg.finetune else encoder, spec, variant, n_classes, cfg)
+    model.history = train_self_distillation(model, train, validation, cfg.loss, similarity, cfg.train, seed, feed)
     return model
 
 
-def _scores(model: SelfDistillModel, subset: tuple[list, np.ndarray], batch_size: int, min_samples: int) -> dict:
-    return score_exits(exit_logits(model, subset[0], batch_size, min_samples), subset[1])
+def _scores(model: SelfDistillModel, subset: tuple[list, np.ndarray], batch_size: int, feed: Feed) -> dict:
+    return score_exits(exit_logits(model, subset[0], batch_size, feed), subset[1])
 
 
 def int8_exits(
     model_path: str,
-    pretrained: str,
+    cfg: SelfDistillSettings,
+    upstream: tuple[str, str],
     split_path: str,
     fold: str,
     seed: int,
     corpora: dict[str, CorpusFiles],
     out: str,
-    calibration_utterances: int = 32,
 ) -> None:
-    """Every exit of a trained model as float and static int8 ONNX: file sizes (MB) and test UAR of each.
+    """Every exit of a trained model as float and int8 ONNX: file sizes (MB) and test UAR of each.
 
-    The int8 exits are ONNX Runtime's static QDQ quantization (Conv + MatMul,
-    per-channel weights), calibrated on the first ``calibration_utterances``
-    training utterances of the fold.
+    The int8 exits are ONNX Runtime's quantization in ``cfg.int8_scheme`` (static and mixed calibrated on the first
+    ``calibration_utterances`` training utterances of the fold). ``corpora`` hold waveforms, fed as the
+    study batches them (tiled when ``batching: tile``).
     """
     saved = load_checkpoint(model_path)
-    model = build_model(
-        pretrained,
-        saved["variant"],
-        tuple(saved["exit_layers"]),
-        len(saved["classes"]),
-        saved["head_hidden"],
-        saved["blocks"],
-        saved["head_relu"],
-    )
-    model.load_state_dict(saved["state_dict"])
+    spec = cfg.upstream(upstream[1])
+    encoder = open_upstream(spec, cfg, upstream[0])
+    model = build_model(encoder, spec, saved["variant"], len(saved["classes"]), cfg)
+    model.load_state_dict(saved["state_dict"], strict=cfg.finetune)
     data = load_split_data(split_path, fold, corpora, level="waveforms", seed=seed)
-    test, calibration = data.subsets["test"], list(data.subsets["train"].features[:calibration_utterances])
-    exits = {str(a): (a, model.students[str(a)]) for a in model.exit_layers}
-    exits["teacher"] = (saved["teacher_depth"], model.teacher)
+    samples = int(round(cfg.clip_seconds * SAMPLE_RATE))
+
+    def clips(subset, count=None) -> list[np.ndarray]:
+        chosen = list(subset.features[:count])
+        return [tile(w, samples) for w in chosen] if cfg.batching == "tile" else chosen
+
+    test = clips(data.subsets["test"])
+    calibration = clips(data.subsets["train"], cfg.calibration_utterances) if cfg.int8_scheme != "dynamic" else None
+    exits = {str(a): (a, model.students[str(a)]) for a in model.exit_layers} | {"teacher": (model.depth, model.teacher)}
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, (depth, head) in exits.items():
-            exit_model = ExitModel(
-                model.encoder, min(depth, len(model.encoder.encoder.layers)), head, model.normalize
-            ).eval()
-            float_bytes = export_onnx(exit_model, Path(tmp) / f"{name}.onnx", seconds=2.0)
-            int8_bytes = quantize_int8(
-                Path(tmp) / f"{name}.onnx", Path(tmp) / f"{name}.int8.onnx", "static", calibration
-            )
+        for name, (depth, head) in exits.items():  # each exit's own files: what it would deploy
+            exit_model = ExitModel(model.upstream, depth, head).eval()
+            float_path, int8_path = Path(tmp) / f"{name}.onnx", Path(tmp) / f"{name}.int8.onnx"
             rows[name] = {
                 "depth": depth,
-                "n_params": sum(p.numel() for p in exit_model.parameters()),
-                "float_mb": float_bytes / MB,
-                "int8_mb": int8_bytes / MB,
+                "n_params": exit_model.n_params,
+                "float_mb": export_onnx(exit_model, float_path, seconds=2.0) / MB,
+                "int8_mb": quantize_int8(float_path, int8_path, cfg.int8_scheme, calibration) / MB,
             }
-            for kind in ("float", "int8"):
-                session = onnx_session(Path(tmp) / (f"{name}.onnx" if kind == "float" else f"{name}.int8.onnx"))
-                predicted = [run_onnx(session, w).argmax() for w in test.features]
-                rows[name][f"uar_{kind}"] = unweighted_average_recall(test.labels, predicted)
-    write_json(out, {"model": model_path, "exits": rows})
+        float_path, int8_path = Path(tmp) / "all.onnx", Path(tmp) / "all.int8.onnx"
+        export_onnx(AllExitsModel(model).eval(), float_path, seconds=2.0)
+        quantize_int8(float_path, int8_path, cfg.int8_scheme, calibration)
+        for kind, path in (("float", float_path), ("int8", int8_path)):
+            session = onnx_session(path)
+            feeds = ({"waveform": w[None, :].astype(np.float32)} for w in test)
+            logits = np.concatenate([session.run(None, feed)[0] for feed in feeds], axis=1)  # (exits + 1, N, classes)
+            for name, exit_logits_ in zip(exits, logits):
+                rows[name][f"uar_{kind}"] = unweighted_average_recall(
+                    data.subsets["test"].labels, exit_logits_.argmax(1)
+                )
+    write_json(out, {"model": model_path, "upstream": upstream[1], "int8_scheme": cfg.int8_scheme, "exits": rows})
 
 
 def exit_latency(
-    architecture: str,
+    pretrained: str,
     exit_layers: list[int],
     block: str,
     n_classes: int,
@@ -220,53 +267,34 @@ def exit_latency(
     repeats: int,
     threads: list[int],
     out: str,
+    whisper_input: str = "clip",
+    int8_scheme: str = "static",
 ) -> None:
-    """Parameters, bytes and CPU latency per clip of every exit of the full-size architecture (random weights).
+    """Parameters, bytes and CPU latency per clip of every exit of an upstream (its own weights), in one run.
 
-    Each exit (encoder truncated at its layer + its head) runs in PyTorch float,
-    ONNX float and ONNX int8 static (calibrated on four noise clips: sizes and
-    latency do not depend on the calibration values), at every thread count, in
-    one run. ``compute_bound_s`` is the time of the parts an exit cannot skip,
-    timed alone: the convolutional front-end plus its transformer layers, PyTorch
-    float. Keys per exit: ``latency_<runtime>_s`` (``{threads: seconds}``) and
-    ``<runtime>_mb`` (MB = 10^6 bytes) for ``onnx_float``, ``onnx_int8_static``.
+    Each exit (encoder run to its layer + its head) runs in PyTorch float, ONNX float and ONNX int8 in
+    ``int8_scheme`` (:func:`serbench.ssl.latency.measure_latency`, calibrated on four noise clips: sizes and latency
+    do not depend on the calibration values), at every thread count; the teacher runs every layer.
+    ``compute_bound_s`` is the time of the parts an exit cannot skip, timed alone: the front-end plus its
+    transformer layers, PyTorch float.
     """
-    torch.manual_seed(0)
-    encoder = AutoModel.from_config(build_config(architecture)).eval()
-    hidden, depth = encoder.config.hidden_size, encoder.config.num_hidden_layers
+    encoder = load_upstream(pretrained, "selfdistill.upstreams", whisper_input).eval()
     rng = np.random.default_rng(0)
-    clip = rng.uniform(-0.5, 0.5, int(seconds * 16000)).astype(np.float32)
-    calibration = [rng.uniform(-0.5, 0.5, int(seconds * 16000)).astype(np.float32) for _ in range(4)]
-    tensor = torch.from_numpy(clip)[None, :]
+    samples = int(seconds * SAMPLE_RATE)
+    clip = torch.from_numpy(rng.uniform(-0.5, 0.5, samples).astype(np.float32))[None]
+    calibration = [rng.uniform(-0.5, 0.5, samples).astype(np.float32) for _ in range(4)]
     rows = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, layer, kind in [*((str(a), a, block) for a in exit_layers), ("teacher", depth, "none")]:
-            model = ExitModel(encoder, layer, ExitHead(kind, hidden, n_classes), NORMALIZES[architecture]).eval()
-            float_path, int8_path = Path(tmp) / f"{name}.onnx", Path(tmp) / f"{name}.int8.onnx"
-            row = {"depth": layer, "n_params": sum(p.numel() for p in model.parameters())}
-            row["onnx_float_mb"] = export_onnx(model, float_path, seconds) / MB
-            row["onnx_int8_static_mb"] = quantize_int8(float_path, int8_path, "static", calibration) / MB
-            for runtime in ("pytorch_float", "onnx_float", "onnx_int8_static"):
-                row[f"latency_{runtime}_s"] = {}
-            row["compute_bound_s"] = {}
-            for count in threads:
-                torch.set_num_threads(count)
-                with torch.no_grad():
-                    row["latency_pytorch_float_s"][count] = median_latency(lambda m=model: m(tensor), repeats)
-                    row["compute_bound_s"][count] = median_latency(lambda m=model: m.encoder(tensor), repeats)
-                for runtime, path in (("onnx_float", float_path), ("onnx_int8_static", int8_path)):
-                    session = onnx_session(path, count)
-                    row[f"latency_{runtime}_s"][count] = median_latency(lambda s=session: run_onnx(s, clip), repeats)
-            rows[name] = row
-    write_json(
-        out,
-        {
-            "architecture": architecture,
-            "random_weights": True,
-            "block": block,
-            "clip_seconds": seconds,
-            "threads": threads,
-            "repeats": repeats,
-            "exits": rows,
-        },
-    )
+    for name, layer, kind in [*((str(a), a, block) for a in exit_layers), ("teacher", encoder.num_layers, "none")]:
+        torch.manual_seed(0)
+        model = ExitModel(encoder, layer, ExitHead(kind, encoder.hidden_size, n_classes)).eval()
+        row = {"depth": layer} | measure_latency(model, calibration, seconds, repeats, threads, (int8_scheme,))
+        row["compute_bound_s"] = {}
+        for count in threads:
+            torch.set_num_threads(count)
+            with torch.no_grad():
+                bound = lambda d=layer: encoder(clip, torch.tensor([samples]), depth=d)  # noqa: E731
+                row["compute_bound_s"][count] = median_latency(bound, repeats)
+        rows[name] = row
+    meta = {"upstream": upstream_name(pretrained), "pretrained": pretrained, "random_init": is_random_init(pretrained)}
+    meta |= {"block": block, "int8_scheme": int8_scheme, "clip_seconds": seconds, "threads": threads}
+    write_json(out, meta | {"exits": rows})

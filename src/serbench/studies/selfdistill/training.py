@@ -1,20 +1,23 @@
-"""Fine-tuning an encoder with student exits, and scoring every exit (Ren et al. 2023, Sec. 3.2).
+"""Training an encoder with student exits, and scoring every exit (Ren et al. 2023, Sec. 3.2).
 
-Adam, lr 3e-5, batch 16, 20 epochs (the paper's settings). Waveforms of a batch
-are zero-padded to the longest, and to at least ``min_seconds`` so that the
-encoder's time masking always has room; pooling ignores the padding. With
-``selection: best_epoch`` the epoch kept is the one with the best validation
-UAR of the teacher; with ``retrain`` (the paper) the last epoch is kept.
+Adam, lr 3e-5, batch 16, 20 epochs (the paper's settings). How utterances reach the model is a :class:`Feed`:
+waveforms tiled (or cut) to one length as the authors' code does (``batching: tile``, the default: no padding
+at all), or zero-padded to the longest and at least ``min_seconds`` with pooling over the valid frames
+(``pad``); or, with a frozen encoder (``finetune: false``), the encoder's cached hidden states. With
+``selection: best_epoch`` the epoch kept is the one with the best validation UAR of the teacher; with
+``retrain`` (the paper) the last epoch is kept.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from scipy.special import softmax
 
+from serbench.dataset import pad_frames
 from serbench.metrics import classification_scores, unweighted_average_recall
 from serbench.settings.ssl import DistillLossSettings, DistillTrainSettings
 from serbench.ssl.waveforms import pad_batch
@@ -23,18 +26,52 @@ from serbench.studies.selfdistill.model import SelfDistillModel
 from serbench.training import fit
 
 
-def _batch(waveforms: list[np.ndarray], min_samples: int) -> tuple[torch.Tensor, torch.Tensor]:
-    padded, lengths = pad_batch(waveforms, min_samples)
-    return torch.from_numpy(padded), torch.as_tensor(lengths)
+def tile(waveform: np.ndarray, samples: int) -> np.ndarray:
+    """The authors' ``audio_unify``: a shorter clip repeated until it fills ``samples``, a longer one cut.
+
+    >>> tile(np.array([1.0, 2.0]), 5).tolist(), tile(np.arange(6.0), 4).tolist()
+    ([1.0, 2.0, 1.0, 2.0, 1.0], [0.0, 1.0, 2.0, 3.0])
+    """
+    return np.tile(waveform, -(-samples // len(waveform)))[:samples]
+
+
+@dataclass(frozen=True)
+class Feed:
+    """How a batch of utterances reaches a :class:`SelfDistillModel`.
+
+    Attributes:
+        tile_samples: waveforms tiled or cut to this many samples; ``None``: zero-padded.
+        min_samples: with padding, the batch is at least this long (time masking needs room).
+        cached_layers: items are cached hidden states ``(frames, len(cached_layers) * hidden)`` of these
+            layers (a frozen encoder) instead of waveforms.
+    """
+
+    tile_samples: int | None = None
+    min_samples: int = 0
+    cached_layers: tuple[int, ...] | None = None
+
+    def __call__(self, model: SelfDistillModel, items: list[np.ndarray]) -> dict:
+        if self.cached_layers is None:
+            clips = [tile(w, self.tile_samples) for w in items] if self.tile_samples else items
+            padded, lengths = pad_batch(clips, self.min_samples)
+            return model(torch.from_numpy(padded), torch.as_tensor(lengths))
+        if len({len(s) for s in items}) == 1:  # tiled: one length, nothing to pad
+            padded, lengths = np.stack(items), np.full(len(items), len(items[0]))
+        else:
+            padded, lengths = pad_frames(items, max(len(s) for s in items))
+        states = torch.from_numpy(padded).float().unflatten(2, (len(self.cached_layers), -1))  # (batch, frames, L, R)
+        return model.heads(
+            {layer: states[:, :, i] for i, layer in enumerate(self.cached_layers)}, torch.as_tensor(lengths)
+        )
 
 
 @torch.no_grad()
-def exit_logits(model: SelfDistillModel, waveforms: list[np.ndarray], batch_size: int, min_samples: int) -> dict:
+def exit_logits(model: SelfDistillModel, items: list[np.ndarray], batch_size: int, feed: Feed) -> dict:
     """Logits ``(N, C)`` of the teacher and every student (keys ``"teacher"`` and the exit layers), eval mode."""
     model.eval()
     chunks: dict = {}
-    for start in range(0, len(waveforms), batch_size):
-        outputs = model(*_batch(waveforms[start : start + batch_size], min_samples))
+    for start in range(0, len(items), batch_size):
+        outputs = feed(model, items[start : start + batch_size])
         for exit_name, (_, _, logits) in outputs.items():
             chunks.setdefault(exit_name, []).append(logits)
     return {name: torch.cat(parts).numpy() for name, parts in chunks.items()}
@@ -90,32 +127,34 @@ def train_self_distillation(
     similarity: tuple[str, ...],
     cfg: DistillTrainSettings,
     seed: int,
+    feed: Feed,
 ) -> dict:
-    """Fine-tune ``model`` in place for ``cfg.epochs`` epochs.
+    """Train ``model`` in place for ``cfg.epochs`` epochs (its encoder too, unless it is frozen).
 
     With ``cfg.selection == "best_epoch"`` the weights of the epoch with the
     best teacher validation UAR are kept; with ``retrain``, the last epoch's.
 
     Args:
-        train, validation: ``(waveforms, labels)``; waveforms at 16 kHz, any lengths. ``validation``
-            is ``None`` when retraining on train + validation (its history then reads NaN).
+        train, validation: ``(items, labels)``; items as ``feed`` takes them (waveforms at 16 kHz, any
+            lengths, or cached states). ``validation`` is ``None`` when retraining on train + validation (its
+            history then reads NaN).
         loss_cfg, similarity: eq. 1's weights and L_sim's terms.
+        feed: how a batch reaches the model.
 
     Returns:
         History (:func:`serbench.training.fit`, metric ``uar`` of the teacher) and per-epoch ``loss`` parts.
     """
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    min_samples = int(cfg.min_seconds * 16000)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
-    waveforms, labels = train
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=cfg.learning_rate)
+    items, labels = train
     loss_parts: list[dict] = []
 
     def epoch() -> float:
         parts = []
         for batch in np.array_split(rng.permutation(len(labels)), max(1, -(-len(labels) // cfg.batch_size))):
             optimizer.zero_grad()
-            outputs = model(*_batch([waveforms[i] for i in batch], min_samples))
+            outputs = feed(model, [items[i] for i in batch])
             loss, part = self_distillation_loss(outputs, torch.as_tensor(labels[batch]), loss_cfg, similarity)
             loss.backward()
             optimizer.step()
@@ -126,7 +165,7 @@ def train_self_distillation(
     def validate() -> float:
         if validation is None:
             return float("nan")
-        teacher = exit_logits(model, validation[0], cfg.batch_size, min_samples)["teacher"]
+        teacher = exit_logits(model, validation[0], cfg.batch_size, feed)["teacher"]
         return unweighted_average_recall(validation[1], teacher.argmax(1))
 
     best = cfg.selection == "best_epoch" and validation is not None

@@ -1,0 +1,68 @@
+"""Bytes on disk and CPU latency of one waveform model five ways, in one run: the helper of both SSL studies.
+
+PyTorch float (eager), ONNX float, and ONNX int8 in every scheme of :data:`~serbench.ssl.onnx_export.INT8_KINDS`
+run the same clip, each ``repeats`` times after a warm-up, at every thread count. ONNX float is the honest
+deployment baseline of an int8 model: a speed-up is read against it, not only against PyTorch.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from serbench.ssl.encoders import SAMPLE_RATE
+from serbench.ssl.onnx_export import INT8_KINDS, export_onnx, median_latency, onnx_session, quantize_int8, run_onnx
+
+MB = 1_000_000
+
+
+def measure_latency(
+    model: nn.Module,
+    calibration: list[np.ndarray],
+    seconds: float,
+    repeats: int,
+    threads: list[int],
+    kinds: tuple[str, ...] = INT8_KINDS,
+) -> dict:
+    """Sizes and median latencies of ``model`` (input ``waveform (1, samples)``) as PyTorch, ONNX float and int8.
+
+    Args:
+        model: a waveform model (eval mode), e.g. upstream + head; its ``n_params`` when it has one (an exit
+            counts only the layers it runs), else all its parameters.
+        calibration: waveforms ``(samples,)`` at 16 kHz for the static and mixed schemes (sizes and latency do
+            not depend on their values).
+        seconds: clip length (s).
+        repeats: timed runs after two warm-up runs; the median is reported.
+        threads: CPU thread counts.
+        kinds: int8 schemes to measure.
+
+    Returns:
+        ``n_params``; ``<runtime>_mb`` (MB = 10^6 bytes; PyTorch: 4 bytes per parameter) and ``latency_<runtime>_s``
+        (``{threads: seconds}``) for runtimes ``pytorch_float``, ``onnx_float`` and ``onnx_int8_<kind>``.
+    """
+    clip = np.random.default_rng(0).uniform(-0.5, 0.5, int(seconds * SAMPLE_RATE)).astype(np.float32)
+    n_params = getattr(model, "n_params", None) or sum(p.numel() for p in model.parameters())
+    result: dict = {"n_params": n_params, "pytorch_float_mb": 4 * n_params / MB, "clip_seconds": seconds}
+    result |= {"threads": threads, "repeats": repeats}
+    files = {"onnx_float": "float.onnx"} | {f"onnx_int8_{kind}": f"{kind}.onnx" for kind in kinds}
+    tensor = torch.from_numpy(clip)[None, :]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        result["onnx_float_mb"] = export_onnx(model, folder / files["onnx_float"], seconds) / MB
+        for kind in kinds:
+            name = f"onnx_int8_{kind}"
+            result[f"{name}_mb"] = quantize_int8(folder / "float.onnx", folder / files[name], kind, calibration) / MB
+        for name in ("pytorch_float", *files):
+            result[f"latency_{name}_s"] = {}
+        for count in threads:
+            torch.set_num_threads(count)
+            with torch.no_grad():
+                result["latency_pytorch_float_s"][count] = median_latency(lambda: model(tensor), repeats)
+            for name, file in files.items():
+                session = onnx_session(folder / file, count)
+                result[f"latency_{name}_s"][count] = median_latency(lambda s=session: run_onnx(s, clip), repeats)
+    return result

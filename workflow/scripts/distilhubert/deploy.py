@@ -1,0 +1,25 @@
+"""One upstream's deployable float and int8 ONNX models, the int8 scheme chosen by measurement."""
+
+from pathlib import Path
+
+from serbench.workflow import snakemake_job
+
+with snakemake_job(globals(), "distilhubert_deploy", upstream="distilhubert") as job:
+    from serbench.dataset import CorpusFiles
+    from serbench.settings.ssl import WaveformSettings
+    from serbench.studies.distilhubert.deploy import deploy
+
+    seed = job.params.seed
+    fold = Path(job.input.head).name.removeprefix("fold")
+    deploy(
+        job.params.pretrained,
+        WaveformSettings(**job.params.waveform),
+        (str(Path(job.input.head, f"seed{seed}", "head.pt")), job.input.split, fold, seed),
+        {job.params.corpus: CorpusFiles(job.input.manifest, job.input.waveforms)},
+        job.input.int8,
+        job.input.latency,
+        tuple(job.params.choice),
+        job.params.calibration_utterances,
+        str(Path(job.output.model).parent),
+        job.output.record,
+    )

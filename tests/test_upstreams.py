@@ -144,3 +144,16 @@ def test_pooled_states_have_one_row_per_layer(upstreams):
 def test_upstream_names_are_path_safe():
     assert upstream_name("openai/whisper-tiny.en") == "whisper-tiny-en"
     assert upstream_name("ntu-spml/distilhubert") == "distilhubert"
+
+
+def test_layerdrop_in_training_passes_a_skipped_layers_input_on_and_keeps_every_state(upstreams):
+    upstream = upstreams["wav2vec2 (group norm)"]
+    upstream.train()
+    upstream.layerdrop = 1.0  # every layer skipped
+    try:
+        hidden, _ = upstream(torch.randn(2, 8000), torch.tensor([8000, 6000]))
+    finally:
+        upstream.layerdrop = 0.0
+        upstream.eval()
+    assert len(hidden) == upstream.num_layers + 1
+    assert all(torch.equal(h, hidden[0]) for h in hidden[1:])

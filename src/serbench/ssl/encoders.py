@@ -147,20 +147,13 @@ class Wav2Vec2Upstream(Upstream):
         self.model, self.normalize = model, normalize
         self.num_layers, self.hidden_size = model.config.num_hidden_layers, model.config.hidden_size
         self.masks = model.config.feat_extract_norm == "layer"  # group norm spans the padded time axis
+        self.layerdrop, model.config.layerdrop = model.config.layerdrop, 0.0  # applied here, keeping every state
 
     def front_end(self) -> nn.Module:
         return self.model.feature_extractor
 
     def transformer_layers(self) -> nn.ModuleList:
         return self.model.encoder.layers
-
-    @property
-    def layerdrop(self) -> float:
-        return self.model.config.layerdrop
-
-    @layerdrop.setter
-    def layerdrop(self, value: float) -> None:
-        self.model.config.layerdrop = value
 
     def _encode(self, waveforms, sample_lengths, depth):
         if self.normalize:
@@ -179,15 +172,22 @@ class Wav2Vec2Upstream(Upstream):
 
     def _layers(self, waveforms, mask, depth):
         """hidden_states[0..depth] of the full encoder, running only ``depth`` layers (weights shared); in
-        stable-layer-norm encoders (the large ones) the deepest state returned is after the final layer norm."""
+        stable-layer-norm encoders (the large ones) the deepest state returned is after the final layer norm.
+        LayerDrop (training only) skips a layer by passing its input on as its output."""
         encoder = self.model.encoder
         kept = encoder.layers
-        encoder.layers = nn.ModuleList(list(kept)[:depth])
+        run = [
+            i for i in range(depth) if not (self.training and self.layerdrop > 0 and torch.rand([]) < self.layerdrop)
+        ]
+        encoder.layers = nn.ModuleList([kept[i] for i in run] or kept[:1])  # transformers needs one layer to run
         try:
-            hidden = self.model(waveforms, attention_mask=mask, output_hidden_states=True).hidden_states
+            computed = self.model(waveforms, attention_mask=mask, output_hidden_states=True).hidden_states
         finally:
             encoder.layers = kept
-        return list(hidden)
+        hidden, produced = [computed[0]], iter(computed[1:])
+        for i in range(depth):
+            hidden.append(next(produced) if i in run else hidden[-1])
+        return hidden
 
 
 class WhisperUpstream(Upstream):

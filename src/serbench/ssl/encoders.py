@@ -171,23 +171,37 @@ class Wav2Vec2Upstream(Upstream):
         return padded, frame_lengths
 
     def _layers(self, waveforms, mask, depth):
-        """hidden_states[0..depth] of the full encoder, running only ``depth`` layers (weights shared); in
-        stable-layer-norm encoders (the large ones) the deepest state returned is after the final layer norm.
-        LayerDrop (training only) skips a layer by passing its input on as its output."""
+        """The input projection's state and the first ``depth`` layers' outputs, running only those layers
+        (weights shared), read by hooks on the layers; in stable-layer-norm encoders (the large ones) the deepest
+        state is after the final layer norm, as transformers returns it. LayerDrop (training only) skips a layer by
+        passing its input on as its output."""
         encoder = self.model.encoder
         kept = encoder.layers
         run = [
             i for i in range(depth) if not (self.training and self.layerdrop > 0 and torch.rand([]) < self.layerdrop)
         ]
-        encoder.layers = nn.ModuleList([kept[i] for i in run] or kept[:1])  # transformers needs one layer to run
+        chosen = [kept[i] for i in run] or [kept[0]]  # transformers needs one layer to run
+        inputs, outputs = [], []
+        hooks = [chosen[0].register_forward_pre_hook(lambda _, args: inputs.append(args[0]))]
+        hooks += [layer.register_forward_hook(lambda *io: outputs.append(_first(io[2]))) for layer in chosen]
+        encoder.layers = nn.ModuleList(chosen)
         try:
-            computed = self.model(waveforms, attention_mask=mask, output_hidden_states=True).hidden_states
+            last = self.model(waveforms, attention_mask=mask).last_hidden_state
         finally:
             encoder.layers = kept
-        hidden, produced = [computed[0]], iter(computed[1:])
+            for hook in hooks:
+                hook.remove()
+        if run and run[-1] == depth - 1:
+            outputs[-1] = last
+        hidden, produced = [inputs[0]], iter(outputs)
         for i in range(depth):
             hidden.append(next(produced) if i in run else hidden[-1])
         return hidden
+
+
+def _first(output):
+    """A layer's hidden state from its output (a tensor, or a tuple led by it)."""
+    return output[0] if isinstance(output, tuple) else output
 
 
 class WhisperUpstream(Upstream):

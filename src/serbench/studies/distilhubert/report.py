@@ -46,7 +46,8 @@ def run_rows(records: list[dict]) -> pd.DataFrame:
             cross = record["cross_corpus"]
             row.update({"cross_corpus": cross["corpus"], **{f"{prefix}cross_{k}": cross[k] for k in SCORES}})
             counts = np.asarray(cross["confusion"]).sum(axis=1)
-            row.update({"cross_chance_uar": 1 / len(counts), "cross_chance_accuracy": counts.max() / counts.sum()})
+            chance = {"uar": 1 / len(counts), "accuracy": counts.max() / counts.sum()}
+            row.update({f"{prefix}cross_chance_{k}": v for k, v in chance.items()})
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -113,7 +113,7 @@ def test_table1_has_both_settings_both_models_per_class_f1_and_says_the_weights_
     chance = table[(table.metric == "cross_chance_uar")]["mean"]
     assert chance.tolist() == pytest.approx([0.25] * len(chance))  # four RAVDESS classes
     markdown = (work / "results/tables/distilhubert_table1.md").read_text()
-    assert "pretrained weights" in markdown and "random" not in markdown
+    assert "pretrained weights" in markdown and "weights are random" not in markdown
     assert "± " in markdown and "gain (points)" in markdown and "logistic regression" in markdown
     runs = pd.read_csv(work / "results/tables/distilhubert_runs.csv", dtype={"config_hash": str})
     assert set(runs["cross_corpus"]) == {"ravdess"}

@@ -82,6 +82,15 @@ def _too_short(path: Path) -> None:
     write_tone(path, seconds=0.05)
 
 
+def _one_sample(value: float):
+    def damage(path: Path) -> None:
+        wave = 0.3 * np.sin(np.arange(16000) / 5.0).astype(np.float32)
+        wave[4000] = value
+        sf.write(path, wave, 16000, subtype="FLOAT")
+
+    return damage
+
+
 @pytest.mark.parametrize(
     "damage, reason",
     [
@@ -90,6 +99,8 @@ def _too_short(path: Path) -> None:
         (_header_only, "unreadable audio"),
         (_silent, "digital silence"),
         (_too_short, "50 ms long, shorter than one feature window"),
+        (_one_sample(np.nan), "non-finite samples (NaN/Inf)"),
+        (_one_sample(np.inf), "non-finite samples (NaN/Inf)"),
     ],
 )
 def test_bad_audio_is_reported_and_the_scan_goes_on(emodb_copy, damage, reason):

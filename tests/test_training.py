@@ -41,6 +41,16 @@ def test_training_learns_and_keeps_the_best_validation_epoch():
     assert history["epochs_run"] <= 30 and history["epochs_run"] - history["best_epoch"] <= 3
 
 
+def test_a_non_finite_loss_stops_training_and_names_the_run():
+    from serbench.training import NonFiniteLossError
+
+    model = family("mlp", 4, 3, hidden=(8,))
+    train = blobs(60, 0)
+    train.features[7, 2] = np.nan  # one utterance with a NaN feature
+    with pytest.raises(NonFiniteLossError, match=r"^mlp fold 3 seed 1: training loss is nan at epoch 1;"):
+        train_classifier(model, train, blobs(30, 1), TrainSettings(max_epochs=5), seed=1, run="mlp fold 3 seed 1")
+
+
 def test_standardization_is_fitted_on_training_features():
     model = family("mlp", 4, 3, hidden=(8,))
     train = blobs(200, 0)

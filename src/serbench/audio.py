@@ -26,6 +26,7 @@ class AudioError(ValueError):
         self.reason = reason
 
 
+NON_FINITE = "non-finite samples (NaN/Inf)"
 MIN_SECONDS = 0.1  # shorter clips do not fill one STFT window of features (2048 samples at 16 kHz = 0.128 s)
 
 
@@ -48,7 +49,8 @@ def read_samples(path: str | Path) -> tuple[np.ndarray, int]:
 
     Raises:
         AudioError: the file is missing, empty (0 bytes), truncated (its data chunk shorter than its header
-            declares), unreadable, or holds no samples; the reason says which.
+            declares), unreadable, holds no samples, or holds non-finite samples (NaN or Inf, possible in
+            float WAV and FLAC files); the reason says which.
     """
     if not Path(path).is_file():
         raise AudioError(path, "file not found")
@@ -62,6 +64,8 @@ def read_samples(path: str | Path) -> tuple[np.ndarray, int]:
         raise AudioError(path, f"unreadable audio ({err})") from err
     if samples.shape[0] == 0:
         raise AudioError(path, "no audio samples (zero-length recording)")
+    if not np.isfinite(samples).all():
+        raise AudioError(path, NON_FINITE)
     return samples, int(rate)
 
 
@@ -72,8 +76,8 @@ def probe_audio(path: str | Path) -> AudioInfo:
     stream or a truncated WAV before training does.
 
     Raises:
-        AudioError: empty (0 bytes), unreadable, truncated, without samples, digital silence (every sample
-            0), or shorter than :data:`MIN_SECONDS`; the reason says which.
+        AudioError: empty (0 bytes), unreadable, truncated, without samples, with non-finite samples, digital
+            silence (every sample 0), or shorter than :data:`MIN_SECONDS`; the reason says which.
     """
     samples, sample_rate = read_samples(path)
     duration = samples.shape[0] / sample_rate

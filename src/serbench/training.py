@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 import time
 from collections.abc import Callable
 
 from torch import nn
 
 log = logging.getLogger(__name__)
+
+
+class NonFiniteLossError(RuntimeError):
+    """A training run whose loss became NaN or Inf: its weights are lost, nothing is kept of it."""
 
 
 class BestEpoch:
@@ -59,6 +64,7 @@ def fit(
     metric: str = "accuracy",
     restore_best: bool = True,
     epoch_log_level: int = logging.DEBUG,
+    run: str = "training",
 ) -> dict:
     """Train ``model`` in place for up to ``epochs`` epochs, scoring it on validation data after each.
 
@@ -71,10 +77,14 @@ def fit(
         metric: name of the score in the history (``accuracy``, ``uar``).
         restore_best: load the best epoch's weights at the end (``False`` keeps the last epoch's).
         epoch_log_level: logging level of the per-epoch line (INFO for long epochs such as fine-tuning).
+        run: what is trained (``mlp fold 3 seed 1``), for the error message.
 
     Returns:
         History: per-epoch ``train_loss``, ``validation_<metric>`` and ``epoch_seconds``;
         ``best_epoch``, ``best_validation_<metric>``, ``epochs_run``.
+
+    Raises:
+        NonFiniteLossError: an epoch's mean training loss is NaN or Inf.
     """
     history: dict = {"train_loss": [], f"validation_{metric}": [], "epoch_seconds": []}
     best = BestEpoch(patience)
@@ -83,6 +93,11 @@ def fit(
         start = time.perf_counter()
         model.train()
         loss = train_epoch()
+        if not math.isfinite(loss):
+            raise NonFiniteLossError(
+                f"{run}: training loss is {loss} at epoch {epoch}; non-finite features or weights "
+                "(a corpus file with NaN/Inf samples, or a learning rate too high)"
+            )
         score = validate()
         history["train_loss"].append(loss)
         history[f"validation_{metric}"].append(score)

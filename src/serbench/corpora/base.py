@@ -112,8 +112,8 @@ def build_manifest(adapter: CorpusAdapter, root: str | Path) -> tuple[pd.DataFra
     """Scan a corpus copy into a manifest.
 
     Every audio file is labelled from its name and decoded in full. A file
-    with an unreadable name or unusable audio (empty, truncated, digital
-    silence, shorter than 0.1 s) is reported (logged and listed in the second
+    with an unreadable name or unusable audio (empty, truncated, NaN or Inf
+    samples, digital silence, shorter than 0.1 s) is reported (logged and listed in the second
     table) and left out; a suspect one is kept and flagged there; the scan goes on.
 
     Returns:

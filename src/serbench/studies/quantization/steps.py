@@ -85,7 +85,9 @@ def train_cell(
         torch.manual_seed(seed)  # seeds weight initialisation
         model = build_model(model_name, **kwargs)
         start = time.perf_counter()
-        history = train_classifier(model, train, data.subsets["validation"], cfg, seed)
+        history = train_classifier(
+            model, train, data.subsets["validation"], cfg, seed, run=f"{model_name} fold {fold} seed {seed}"
+        )
         history.update(
             train_seconds=time.perf_counter() - start,
             n_params=count_parameters(model),

@@ -52,7 +52,9 @@ def validation_accuracy(model: nn.Module, validation: Subset) -> Callable[[], fl
     return lambda: float((predict(model, validation.features, validation.lengths) == validation.labels).mean())
 
 
-def train_classifier(model: nn.Module, train: Subset, validation: Subset, cfg: TrainSettings, seed: int) -> dict:
+def train_classifier(
+    model: nn.Module, train: Subset, validation: Subset, cfg: TrainSettings, seed: int, run: str = "training"
+) -> dict:
     """Train ``model`` in place and keep the epoch with the best validation accuracy.
 
     Args:
@@ -61,6 +63,7 @@ def train_classifier(model: nn.Module, train: Subset, validation: Subset, cfg: T
         validation: the validation subset (never the test subset).
         cfg: training settings.
         seed: seeds weight init order, shuffling and dropout.
+        run: what is trained, for error messages (``mlp fold 3 seed 1``).
 
     Returns:
         History (see :func:`serbench.training.fit`): ``best_epoch``, ``best_validation_accuracy``,
@@ -75,4 +78,5 @@ def train_classifier(model: nn.Module, train: Subset, validation: Subset, cfg: T
         validation_accuracy(model, validation),
         cfg.max_epochs,
         cfg.patience,
+        run=run,
     )

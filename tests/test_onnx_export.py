@@ -61,10 +61,8 @@ def test_static_int8_quantizes_every_conv_and_weight_matmul_and_dynamic_only_mat
     assert weight_matmuls and set(weight_matmuls) <= {"DequantizeLinear", "Mul", "Softmax", "Div"}
     dynamic = onnx.load(str(tmp_path / "dynamic.onnx"))
     assert set(_weight_sources(dynamic, "Conv")) == {"initializer"}  # dynamic: the convolutions stay float
-    per_channel = [
-        i for i in static.graph.initializer if i.name.endswith("_scale") and len(i.dims) == 1 and i.dims[0] > 1
-    ]
-    assert per_channel  # per-channel weight scales
+    for model in (static, dynamic):  # per-channel weight scales in both schemes
+        assert [i for i in model.graph.initializer if i.name.endswith("_scale") and len(i.dims) == 1 and i.dims[0] > 1]
     sizes = {name: (tmp_path / f"{name}.onnx").stat().st_size for name in ("float", "static", "dynamic")}
     assert sizes["static"] < sizes["dynamic"] < sizes["float"]
 

@@ -55,17 +55,18 @@ def fetch_corpus(corpus: str, dest: str | Path, checksum: str | None = None) -> 
                 )
         else:
             log.warning(
-                "%s: no pinned checksum; sha256 of %s is %s (pin it in config.yaml, download_checksums)",
+                "%s: no pinned checksum; sha256 of %s is %s (pin it as download_checksums.%s in your --configfile)",
                 corpus,
                 archive.name,
                 pooch.file_hash(str(archive)),
+                corpus,
             )
         pooch.Unzip(extract_dir=str(dest))(str(archive), "download", None)
     except (OSError, ValueError) as err:
         raise DownloadError(
             f"could not download {corpus} from {download.url} ({type(err).__name__}); "
-            f"put a local copy of the corpus in {dest} or set data_root in config.yaml "
-            f"to the folder holding '{corpus}/'"
+            f"put a local copy of the corpus in {dest} or set data_root (--config data_root=PATH or your "
+            f"--configfile) to the folder holding '{corpus}/'"
         ) from err
     finally:
         archive.unlink(missing_ok=True)

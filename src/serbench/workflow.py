@@ -58,6 +58,24 @@ def snakemake_job(scope: dict, rule: str, **wildcards: str) -> Iterator[Any]:
         sys.exit(2)
 
 
+def data_root_problem(root: str | Path) -> str | None:
+    """Why ``root`` cannot be ``data_root`` (the folder of corpus folders, downloads included), or ``None``.
+
+    >>> data_root_problem("/no/such/corpora")
+    'data_root /no/such/corpora: no such folder; create it (corpora with a public archive are downloaded into it) or set data_root to the folder holding your corpora (--config data_root=PATH or your --configfile)'
+    """  # noqa: E501
+    folder = Path(root)
+    hint = "set data_root to the folder holding your corpora (--config data_root=PATH or your --configfile)"
+    if not folder.exists():
+        return (
+            f"data_root {folder}: no such folder; create it (corpora with a public archive are downloaded into it) "
+            f"or {hint}"
+        )
+    if not folder.is_dir():
+        return f"data_root {folder}: a file, not a folder; {hint}"
+    return None
+
+
 def rebuild_command(
     snakefile: str | Path, directory: str | Path, configfiles: list[str | Path], config_args: list[str]
 ) -> str:

@@ -1,11 +1,14 @@
 # What every study shares: validated settings, result paths, log and benchmark paths, wildcard constraints.
 import os
+import shlex
 import sys
+
+from snakemake.settings.types import DeploymentMethod
 
 from serbench.provenance import study_config_hash
 from serbench.settings import SettingsError, load_settings
 from serbench.settings.ssl import upstream_name
-from serbench.workflow import export_rebuild_command
+from serbench.workflow import data_root_problem, export_rebuild_command
 
 try:
     SETTINGS = load_settings(config)
@@ -14,6 +17,23 @@ except SettingsError as err:
         f"{err}\n(every key, its type and default: workflow/schemas/config.schema.json)"
     )
 
+DATA_ROOT_PROBLEM = data_root_problem(SETTINGS.data_root)
+if DATA_ROOT_PROBLEM and os.path.exists(SETTINGS.data_root):
+    sys.exit(DATA_ROOT_PROBLEM)  # a file: no input path under it can even be checked
+
+
+onstart:
+    # a missing data_root stops a run before its first job (dry runs and --lint still plan)
+    if DATA_ROOT_PROBLEM:
+        sys.exit(DATA_ROOT_PROBLEM)
+
+
+# the serbench command of shell rules: the running interpreter's, or the conda environment's with --use-conda
+SERBENCH = (
+    "python -m serbench"
+    if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
+    else f"{shlex.quote(sys.executable)} -m serbench"
+)
 RESULTS = "results"
 # damaged-file messages print a rebuild command that works as printed (serbench.cache.damaged)
 export_rebuild_command(workflow, os.getcwd())

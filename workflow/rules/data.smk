@@ -19,8 +19,8 @@ rule download_corpus:
         checksum=lambda w: SETTINGS.download_checksums.get(w.corpus) or "",
     shell:
         # a shell rule on purpose: a script rule reruns when its outputs are older than the script,
-        # and a user's corpus copy always is
-        "serbench download --corpus {wildcards.corpus} --dest {output} --checksum '{params.checksum}' 2> {log}"
+        # and a user's corpus copy always is; SERBENCH (common.smk) is the interpreter's, never PATH's
+        "{SERBENCH} download --corpus {wildcards.corpus} --dest {output} --checksum '{params.checksum}' 2> {log}"
 
 
 rule manifest:

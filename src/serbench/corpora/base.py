@@ -103,7 +103,8 @@ def audio_files(adapter: CorpusAdapter, root: str | Path) -> list[Path]:
     if not folder.is_dir():
         raise CorpusNotFoundError(
             f"{adapter.name}: corpus folder {folder} not found; put a copy of the official "
-            f"distribution there or point data_root in config.yaml at the folder holding '{adapter.name}/'"
+            f"distribution there or set data_root (--config data_root=PATH or your --configfile) to the folder "
+            f"holding '{adapter.name}/'"
         )
     return sorted(p for p in folder.glob(adapter.audio_glob) if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file())
 

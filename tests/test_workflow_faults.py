@@ -1,0 +1,54 @@
+"""A user's mistakes and a machine's faults as Snakemake meets them: each ends in one line naming the file or key.
+
+These runs need no corpus: each stops before the first step that would read one.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))  # the environment's, called by its full path
+
+
+def run(work: Path, config: dict, *targets: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    (work / "my.yaml").write_text(yaml.safe_dump(config))
+    command = [SNAKEMAKE, "--snakefile", str(REPO / "workflow/Snakefile"), "--directory", str(work)]
+    command += ["--configfile", str(work / "my.yaml"), "--cores", "1", *targets]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+
+
+def last_line(done: subprocess.CompletedProcess) -> str:
+    return done.stderr.strip().splitlines()[-1]
+
+
+def test_a_missing_data_root_stops_the_run_in_one_line_before_any_download(tmp_path):
+    missing = tmp_path / "no" / "corpora"
+    done = run(tmp_path, {"data_root": str(missing), "corpora": ["emodb"]}, "results/manifests/emodb.csv")
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert last_line(done).startswith(f"data_root {missing}: no such folder; create it")
+    assert "--config data_root=PATH" in last_line(done) and "config.yaml" not in last_line(done)
+    assert not missing.exists() and not (tmp_path / "results/logs/download").exists()
+
+
+def test_a_data_root_that_is_a_file_is_one_line(tmp_path):
+    (tmp_path / "corpora.txt").write_text("not a folder")
+    done = run(tmp_path, {"data_root": str(tmp_path / "corpora.txt"), "corpora": ["emodb"]}, "-n")
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert last_line(done).startswith(f"data_root {tmp_path / 'corpora.txt'}: a file, not a folder;")
+
+
+def test_the_download_step_runs_the_suite_by_the_running_interpreter_not_path(tmp_path):
+    (tmp_path / "data").mkdir()
+    bare = {**os.environ, "PATH": "/usr/bin:/bin"}  # no serbench on PATH, as with the venv not activated
+    done = run(
+        tmp_path, {"data_root": str(tmp_path / "data"), "corpora": ["savee"]}, "results/manifests/savee.csv", env=bare
+    )
+    log = (tmp_path / "results/logs/download/savee.log").read_text()
+    assert done.returncode != 0 and "command not found" not in log
+    assert "serbench download: error: " in log and "kahlan.eps.surrey.ac.uk/savee" in log

@@ -79,3 +79,26 @@ def test_a_step_s_known_failure_is_one_line_in_its_log_and_exit_status_2(tmp_pat
     assert exited.value.code == 2
     assert capsys.readouterr().err.strip() == "serbench manifest: error: emodb: corpus folder /nowhere not found"
     assert (tmp_path / "step.log").read_text().strip().endswith("emodb: corpus folder /nowhere not found")
+
+
+def test_a_full_disk_is_one_line_naming_the_output(tmp_path, capsys):
+    import errno
+
+    from serbench.atomic import atomic_path
+
+    job = SimpleNamespace(threads=1, log=[str(tmp_path / "step.log")], output=[])
+    out = tmp_path / "cell" / "fp32.sbq"
+    with pytest.raises(SystemExit) as exited, snakemake_job({"snakemake": job}, "train"):
+        with atomic_path(out):
+            raise OSError(errno.ENOSPC, "No space left on device")
+    assert exited.value.code == 2 and not out.exists() and list(out.parent.iterdir()) == []
+    assert capsys.readouterr().err.strip() == (
+        f"serbench train: error: {out}: cannot write (No space left on device); nothing of it was kept"
+    )
+
+
+def test_an_interrupted_step_is_one_line(tmp_path, capsys):
+    job = SimpleNamespace(threads=1, log=[str(tmp_path / "step.log")], output=[])
+    with pytest.raises(SystemExit) as exited, snakemake_job({"snakemake": job}, "quantize"):
+        raise KeyboardInterrupt
+    assert exited.value.code == 130 and capsys.readouterr().err.strip() == "serbench quantize: interrupted"

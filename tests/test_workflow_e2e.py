@@ -248,6 +248,21 @@ def test_interrupted_run_resumes_to_identical_tables(work, tmp_path):
         )
 
 
+def test_a_damaged_model_inside_a_cell_is_noticed_by_a_plain_rerun_and_rebuilt(work):
+    """Snakemake sees a cell as one folder; its checksum index makes a truncated model file inside it visible."""
+    before = pd.read_csv(work / "results/tables/quantization_runs.csv")
+    model = work / "results/quantization/models/emodb/speaker_independent/mlp/fold1/seed1/fp32.sbq"
+    packed = sorted((work / "results/quantization/quantized/emodb/random/lstm/packed").rglob("*.sbq"))[0]
+    for path in (model, packed):
+        os.truncate(path, 1000)
+    planned = scheduled_rules(snakemake(work, work / "config.yaml", "all", "--dry-run"))
+    # the damaged training cell, and the quantization of it and of the damaged packed cell; nothing else
+    assert planned == {"train": 1, "quantize": 2, **REPORT}
+    snakemake(work, work / "config.yaml", "all")
+    assert load_packed(model) and load_packed(packed)
+    pd.testing.assert_frame_equal(pd.read_csv(work / "results/tables/quantization_runs.csv"), before)
+
+
 def test_a_damaged_file_names_a_rebuild_command_that_works_as_printed(work):
     """Last in this module: it damages and rebuilds one cell's metrics file of the shared run."""
     metrics = work / "results/quantization/quantized/emodb/random/lstm/metrics.json"

@@ -7,15 +7,28 @@ with :func:`os.replace`, which is atomic on POSIX file systems.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+# errors of the writing itself (not of reading inputs inside the block): full disk, quota, read-only, too large, I/O
+WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG, errno.EIO})
+
+
+class OutputWriteError(RuntimeError):
+    """An output that could not be written (disk full, quota, read-only folder): the message names its path."""
+
+    def __init__(self, path: str | os.PathLike, err: OSError):
+        super().__init__(f"{path}: cannot write ({err.strerror or err}); nothing of it was kept")
 
 
 @contextmanager
@@ -28,17 +41,32 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
             from it, e.g. ``".png"`` for matplotlib).
 
     On an exception the temporary file is removed and ``path`` is untouched.
+
+    Raises:
+        OutputWriteError: the folder or temporary file cannot be created or moved into place, or the block
+            fails for want of space, quota or a writable disk (:data:`WRITE_ERRNOS`).
     """
     dest = Path(path)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=suffix or dest.suffix)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=suffix or dest.suffix)
+    except OSError as err:
+        raise OutputWriteError(dest, err) from err
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would hide results from other users
     try:
         yield Path(tmp)
-        os.replace(tmp, dest)
+        try:
+            os.replace(tmp, dest)
+        except OSError as err:
+            raise OutputWriteError(dest, err) from err
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        if err.errno in WRITE_ERRNOS:
+            raise OutputWriteError(dest, err) from err
+        raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

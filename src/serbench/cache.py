@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from serbench.atomic import atomic_path
+from serbench.integrity import rebuild_target
 from serbench.workflow import REBUILD_VARIABLE
 
 
@@ -23,8 +24,10 @@ class DamagedFileError(ValueError):
 def damaged(path: str | Path, what: str, reason: object) -> DamagedFileError:
     """The error for a damaged workflow output: names the file, the reason and the command that rebuilds it.
 
-    Under the workflow the command is the run's own (``SERBENCH_REBUILD``, set by ``common.smk`` from
-    :func:`serbench.workflow.rebuild_command`): its Snakefile, folder, config files and ``--config`` values.
+    The command rebuilds the output Snakemake knows (:func:`serbench.integrity.rebuild_target`): the file, or
+    the folder output (a cell of models) holding it. Under the workflow the command is the run's own
+    (``SERBENCH_REBUILD``, set by ``common.smk`` from :func:`serbench.workflow.rebuild_command`): its
+    Snakefile, folder, config files and ``--config`` values.
 
     >>> message = str(damaged("results/features/emodb.npz", "feature cache", "truncated"))
     >>> message.startswith("results/features/emodb.npz: damaged feature cache (truncated); rebuild it with: ")
@@ -33,7 +36,9 @@ def damaged(path: str | Path, what: str, reason: object) -> DamagedFileError:
     True
     """
     command = os.environ.get(REBUILD_VARIABLE, "snakemake --cores 1 --force")
-    return DamagedFileError(f"{path}: damaged {what} ({reason}); rebuild it with: {command} {path}")
+    target = rebuild_target(path)
+    hint = "rebuild it with" if target == Path(path) else f"rebuild {target}, which holds it, with"
+    return DamagedFileError(f"{path}: damaged {what} ({reason}); {hint}: {command} {target}")
 
 
 def load_checkpoint(path: str | Path) -> dict:

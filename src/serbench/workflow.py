@@ -4,8 +4,9 @@ Every rule's script (``workflow/scripts/<study>/<step>.py``) opens
 :func:`snakemake_job`, imports its step inside the block (so a job imports
 only what its step needs) and calls it with the rule's inputs, outputs and
 settings. The block logs to the rule's log file, caps the job's CPU threads,
-and turns a known failure (bad input, missing corpus, damaged cache) into one
-``serbench <rule>: error: ...`` line and exit status 2, never a traceback.
+turns a known failure (bad input, missing corpus, damaged cache) into one
+``serbench <rule>: error: ...`` line and exit status 2, never a traceback, and
+indexes the files of the job's folder outputs (:mod:`serbench.integrity`).
 
 Run stand-alone (``python workflow/scripts/quantization/train.py``), a script
 gets the Snakemake object of its rule from :func:`mock_snakemake`, built from
@@ -23,6 +24,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from serbench.integrity import write_index
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 KNOWN_FAILURES = (ValueError, KeyError, FileNotFoundError, RuntimeError, TypeError)
@@ -51,11 +54,18 @@ def snakemake_job(scope: dict, rule: str, **wildcards: str) -> Iterator[Any]:
     )
     try:
         yield job
+        for path in job.output:
+            if os.path.isdir(path):
+                write_index(path)
     except KNOWN_FAILURES as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         logging.getLogger(rule).error("%s", message)
         print(f"serbench {rule}: error: {message}", file=sys.stderr)
         sys.exit(2)
+    except KeyboardInterrupt:  # Ctrl-C reaches every job of the run: one line each, Snakemake reports the rest
+        logging.getLogger(rule).error("interrupted")
+        print(f"serbench {rule}: interrupted", file=sys.stderr)
+        sys.exit(130)
 
 
 def data_root_problem(root: str | Path) -> str | None:

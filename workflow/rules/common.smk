@@ -3,8 +3,7 @@ import os
 import shlex
 import sys
 
-from snakemake.settings.types import DeploymentMethod
-
+from serbench import integrity
 from serbench.provenance import study_config_hash
 from serbench.settings import SettingsError, load_settings
 from serbench.settings.ssl import upstream_name
@@ -28,12 +27,6 @@ onstart:
         sys.exit(DATA_ROOT_PROBLEM)
 
 
-# the serbench command of shell rules: the running interpreter's, or the conda environment's with --use-conda
-SERBENCH = (
-    "python -m serbench"
-    if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
-    else f"{shlex.quote(sys.executable)} -m serbench"
-)
 RESULTS = "results"
 # damaged-file messages print a rebuild command that works as printed (serbench.cache.damaged)
 export_rebuild_command(workflow, os.getcwd())
@@ -56,6 +49,12 @@ def settings(*keys):
     for key in keys:
         section = getattr(section, key)
     return section.model_dump(mode="json")
+
+
+def intact(wildcards, output):
+    """Whether the job's folder outputs still hold the files indexed when it ran; a damaged one changes this
+    param and reruns the job (serbench.integrity)."""
+    return all(integrity.intact(path) for path in output)
 
 
 def logs(name):

@@ -9,18 +9,19 @@ rule download_corpus:
         logs("download/{corpus}"),
     benchmark:
         benchmarks("download/{corpus}")
-    conda:
-        "../envs/serbench.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=120,
     params:
         checksum=lambda w: SETTINGS.download_checksums.get(w.corpus) or "",
-    shell:
-        # a shell rule on purpose: a script rule reruns when its outputs are older than the script,
-        # and a user's corpus copy always is; SERBENCH (common.smk) is the interpreter's, never PATH's
-        "{SERBENCH} download --corpus {wildcards.corpus} --dest {output} --checksum '{params.checksum}' 2> {log}"
+    run:
+        # not a script rule: that reruns when its outputs are older than the script, and a user's corpus copy
+        # always is; Snakemake's own interpreter (it imports serbench), never a `serbench` found on PATH
+        shell(
+            f"{shlex.quote(sys.executable)} -m serbench download --corpus {{wildcards.corpus}} --dest {{output}} "
+            "--checksum '{params.checksum}' 2> {log}"
+        )
 
 
 rule manifest:

@@ -85,6 +85,7 @@ rule distilhubert_train:
         runtime=(600 if DH.finetune else 30) * len(DH.seeds),
         gpu=1 if DH.finetune else 0,
     params:
+        intact=intact,
         corpora=lambda w: distilhubert_corpora(w.setting) + DH_CROSS,
         distilhubert=settings("distilhubert"),
         pretrained=lambda w: DH_UPSTREAMS[w.upstream],

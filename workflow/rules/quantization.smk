@@ -67,6 +67,7 @@ rule train:
         mem_mb=4000,
         runtime=lambda w: 10 + 2 * cell_runs(w),
     params:
+        intact=intact,
         corpora=lambda w: dataset_corpora(w.dataset),
         model=lambda w: settings(w.model),
         train=settings("train"),
@@ -96,6 +97,7 @@ rule quantize:
         mem_mb=4000,
         runtime=lambda w: 10 + cell_runs(w),
     params:
+        intact=intact,
         corpora=lambda w: dataset_corpora(w.dataset),
         quantization=settings("quantization"),
         batch_size=SETTINGS.train.batch_size,

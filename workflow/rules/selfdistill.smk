@@ -77,6 +77,7 @@ rule selfdistill_train:
         runtime=(1440 if SD.train.selection == "retrain" else 720) * len(SD.seeds),
         gpu=1 if SD.finetune else 0,
     params:
+        intact=intact,
         selfdistill=settings("selfdistill"),
         whisper_input=SETTINGS.waveform.whisper_input,
     script:

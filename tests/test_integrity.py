@@ -8,7 +8,7 @@ import re
 import pytest
 
 from serbench.cache import DamagedFileError
-from serbench.integrity import INDEX, intact, write_index
+from serbench.integrity import INDEX, damage, write_index
 from serbench.quantization.packing import load_packed
 
 
@@ -24,26 +24,39 @@ def cell(tmp_path):
     return cell
 
 
+def _rewrite(path, data: bytes) -> None:
+    """Write ``data`` in place, one second later (file systems with coarse times would otherwise hide it)."""
+    mtime = path.stat().st_mtime_ns
+    path.write_bytes(data)
+    os.utime(path, ns=(mtime + 10**9, mtime + 10**9))
+
+
+def test_a_file_copied_back_unchanged_is_no_damage(cell):
+    path = cell / "fold0" / "fp32.sbq"
+    _rewrite(path, path.read_bytes())
+    assert damage(cell) is None
+
+
 def test_an_untouched_cell_is_intact_and_so_is_one_never_indexed(cell, tmp_path):
-    assert intact(cell) and intact(tmp_path / "not" / "yet") and (cell / INDEX).exists()
+    assert damage(cell) is None and damage(tmp_path / "not" / "yet") is None and (cell / INDEX).exists()
     (cell / INDEX).unlink()
-    assert intact(cell)
+    assert damage(cell) is None
 
 
 @pytest.mark.parametrize(
-    "damage",
+    "harm, found",
     [
-        lambda cell: os.truncate(cell / "fold1" / "fp32.sbq", 1000),
-        lambda cell: (cell / "fold1" / "fp32.sbq").write_bytes(os.urandom(5000)),  # same size, other bytes
-        lambda cell: (cell / "fold0" / "fp32.sbq").unlink(),
-        lambda cell: (cell / "fold0" / "stray.sbq").write_bytes(b"x"),
-        lambda cell: (cell / INDEX).write_text("{"),
+        (lambda cell: os.truncate(cell / "fold1" / "fp32.sbq", 1000), "changed: fold1/fp32.sbq"),
+        (lambda cell: _rewrite(cell / "fold1" / "fp32.sbq", os.urandom(5000)), "changed: fold1/fp32.sbq"),
+        (lambda cell: (cell / "fold0" / "fp32.sbq").unlink(), "missing: fold0/fp32.sbq"),
+        (lambda cell: (cell / "fold0" / "stray.sbq").write_bytes(b"x"), "not written by its job: fold0/stray.sbq"),
+        (lambda cell: (cell / INDEX).write_text("{"), "unreadable checksums.json: "),
     ],
-    ids=["truncated", "overwritten", "removed", "added", "index damaged"],
+    ids=["truncated", "overwritten, same size", "removed", "added", "index damaged"],
 )
-def test_a_damaged_cell_is_not_intact(cell, damage):
-    damage(cell)
-    assert not intact(cell)
+def test_a_damaged_cell_says_what_is_damaged(cell, harm, found):
+    harm(cell)
+    assert damage(cell).startswith(found)
 
 
 def test_a_damaged_file_inside_a_folder_output_names_the_folder_to_rebuild(cell):

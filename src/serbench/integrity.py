@@ -2,9 +2,10 @@
 
 Snakemake sees a folder output (``directory()``) as one thing: a truncated model file inside it leaves the folder
 "up to date", and a rebuild must name the folder, not the file. Each finished job writes :data:`INDEX` into each
-of its folder outputs: the SHA-256 of every file in it. At DAG time :func:`intact` compares them (a rule's
-``params``, so a damaged folder changes the job's params and Snakemake reruns it), and :func:`rebuild_target`
-gives the output Snakemake can rebuild for any file inside one.
+of its folder outputs: the size, modification time and SHA-256 of every file in it. At DAG time :func:`damage`
+compares them (the workflow removes a damaged folder, saying so, and Snakemake rebuilds it), hashing only a file
+whose time differs (a copy, or a write in place), so that a check of unchanged fine-tuned encoders costs stat
+calls. :func:`rebuild_target` gives the output Snakemake can rebuild for any file inside one.
 """
 
 from __future__ import annotations
@@ -19,30 +20,51 @@ INDEX = "checksums.json"
 TIMESTAMP = ".snakemake_timestamp"  # Snakemake's mark in every folder output it has finished
 
 
-def _checksums(folder: Path) -> dict[str, str]:
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name not in (INDEX, TIMESTAMP))
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+def _files(folder: Path) -> dict[str, Path]:
+    files = (p for p in folder.rglob("*") if p.is_file() and p.name not in (INDEX, TIMESTAMP))
+    return {str(p.relative_to(folder)): p for p in files}
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def write_index(folder: str | Path) -> None:
-    """Record the SHA-256 of every file under ``folder`` in ``folder/checksums.json`` (atomically)."""
-    write_json(Path(folder) / INDEX, _checksums(Path(folder)))
+    """Record ``[bytes, mtime_ns, sha256]`` of every file under ``folder`` in ``folder/checksums.json``."""
+    entries = {}
+    for name, path in sorted(_files(Path(folder)).items()):
+        stat = path.stat()
+        entries[name] = [stat.st_size, stat.st_mtime_ns, _sha256(path)]
+    write_json(Path(folder) / INDEX, entries)
 
 
-def intact(folder: str | Path) -> bool:
-    """Whether ``folder``'s files are those its index recorded: none missing, added, truncated or changed.
+def _unchanged(path: Path, size: int, mtime_ns: int, sha256: str) -> bool:
+    stat = path.stat()
+    return stat.st_size == size and (stat.st_mtime_ns == mtime_ns or _sha256(path) == sha256)
 
-    A folder that does not exist yet, or has no index (written before indexes were kept), counts as intact;
-    an unreadable index does not.
+
+def damage(folder: str | Path) -> str | None:
+    """What differs in ``folder`` from its index (files missing, added or changed), or ``None`` when nothing does.
+
+    A folder that does not exist yet, or has no index (written before indexes were kept), has none;
+    an unreadable index is damage.
     """
     index = Path(folder) / INDEX
     if not Path(folder).is_dir() or not index.exists():
-        return True
+        return None
     try:
         recorded = json.loads(index.read_text())
-    except (OSError, ValueError):
-        return False
-    return recorded == _checksums(Path(folder))
+    except (OSError, ValueError) as err:
+        return f"unreadable {INDEX}: {err}"
+    current = _files(Path(folder))
+    changed = sorted(
+        name for name in recorded.keys() & current.keys() if not _unchanged(current[name], *recorded[name])
+    )
+    for what, names in (("missing", recorded.keys() - current.keys()), ("changed", changed)):
+        if names:
+            return f"{what}: {', '.join(sorted(names)[:3])}" + (" ..." if len(names) > 3 else "")
+    added = sorted(current.keys() - recorded.keys())
+    return f"not written by its job: {', '.join(added[:3])}" + (" ..." if len(added) > 3 else "") if added else None
 
 
 def rebuild_target(path: str | Path) -> Path:

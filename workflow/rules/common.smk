@@ -1,6 +1,7 @@
 # What every study shares: validated settings, result paths, log and benchmark paths, wildcard constraints.
 import os
 import shlex
+import shutil
 import sys
 
 from serbench import integrity
@@ -19,12 +20,6 @@ except SettingsError as err:
 DATA_ROOT_PROBLEM = data_root_problem(SETTINGS.data_root)
 if DATA_ROOT_PROBLEM and os.path.exists(SETTINGS.data_root):
     sys.exit(DATA_ROOT_PROBLEM)  # a file: no input path under it can even be checked
-
-
-onstart:
-    # a missing data_root stops a run before its first job (dry runs and --lint still plan)
-    if DATA_ROOT_PROBLEM:
-        sys.exit(DATA_ROOT_PROBLEM)
 
 
 RESULTS = "results"
@@ -51,10 +46,22 @@ def settings(*keys):
     return section.model_dump(mode="json")
 
 
-def intact(wildcards, output):
-    """Whether the job's folder outputs still hold the files indexed when it ran; a damaged one changes this
-    param and reruns the job (serbench.integrity)."""
-    return all(integrity.intact(path) for path in output)
+def drop_damaged(folder):
+    """Input function of the job writing ``folder`` (a pattern), adding no input. A folder whose files no
+    longer match the checksums its job recorded (serbench.integrity) is removed, saying so, and so rebuilt.
+    """
+
+    def check(wildcards):
+        path = folder.format(**wildcards)
+        problem = integrity.damage(path)
+        if problem:
+            print(
+                f"{path}: damaged ({problem}); removed, to be rebuilt", file=sys.stderr
+            )
+            shutil.rmtree(path)
+        return []
+
+    return check
 
 
 def logs(name):

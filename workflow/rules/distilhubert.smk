@@ -68,6 +68,7 @@ rule distilhubert_train:
     input:
         unpack(distilhubert_train_inputs),
         encoder=f"{DH_RESULTS}/encoder.json",
+        damaged=drop_damaged(f"{DH_RESULTS}/heads/{{setting}}/{{head}}"),
     output:
         heads=directory(f"{DH_RESULTS}/heads/{{setting}}/{{head}}"),
         metrics=f"{DH_RESULTS}/heads/{{setting}}/{{head}}.json",
@@ -85,7 +86,6 @@ rule distilhubert_train:
         runtime=(600 if DH.finetune else 30) * len(DH.seeds),
         gpu=1 if DH.finetune else 0,
     params:
-        intact=intact,
         corpora=lambda w: distilhubert_corpora(w.setting) + DH_CROSS,
         distilhubert=settings("distilhubert"),
         pretrained=lambda w: DH_UPSTREAMS[w.upstream],

@@ -54,6 +54,9 @@ rule split:
 rule train:
     input:
         unpack(cell_inputs),
+        damaged=drop_damaged(
+            f"{RESULTS}/quantization/models/{{dataset}}/{{protocol}}/{{model}}"
+        ),
     output:
         directory(f"{RESULTS}/quantization/models/{{dataset}}/{{protocol}}/{{model}}"),
     log:
@@ -67,7 +70,6 @@ rule train:
         mem_mb=4000,
         runtime=lambda w: 10 + 2 * cell_runs(w),
     params:
-        intact=intact,
         corpora=lambda w: dataset_corpora(w.dataset),
         model=lambda w: settings(w.model),
         train=settings("train"),
@@ -81,6 +83,9 @@ rule quantize:
     input:
         unpack(cell_inputs),
         models=rules.train.output[0],
+        damaged=drop_damaged(
+            f"{RESULTS}/quantization/quantized/{{dataset}}/{{protocol}}/{{model}}/packed"
+        ),
     output:
         packed=directory(
             f"{RESULTS}/quantization/quantized/{{dataset}}/{{protocol}}/{{model}}/packed"
@@ -97,7 +102,6 @@ rule quantize:
         mem_mb=4000,
         runtime=lambda w: 10 + cell_runs(w),
     params:
-        intact=intact,
         corpora=lambda w: dataset_corpora(w.dataset),
         quantization=settings("quantization"),
         batch_size=SETTINGS.train.batch_size,

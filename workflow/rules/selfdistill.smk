@@ -62,6 +62,7 @@ rule selfdistill_train:
         manifest=f"{RESULTS}/manifests/{SD.corpus}.csv",
         cache=selfdistill_items,
         encoder=f"{SD_RESULTS}/encoder.json",
+        damaged=drop_damaged(f"{SD_RESULTS}/runs/{{variant}}/fold{{fold}}"),
     output:
         models=directory(f"{SD_RESULTS}/runs/{{variant}}/fold{{fold}}"),
         metrics=f"{SD_RESULTS}/runs/{{variant}}/fold{{fold}}.json",
@@ -77,7 +78,6 @@ rule selfdistill_train:
         runtime=(1440 if SD.train.selection == "retrain" else 720) * len(SD.seeds),
         gpu=1 if SD.finetune else 0,
     params:
-        intact=intact,
         selfdistill=settings("selfdistill"),
         whisper_input=SETTINGS.waveform.whisper_input,
     script:

@@ -10,7 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import yaml
+
+from conftest import write_tone
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))  # the environment's, called by its full path
@@ -52,3 +55,19 @@ def test_the_download_step_runs_the_suite_by_the_running_interpreter_not_path(tm
     log = (tmp_path / "results/logs/download/savee.log").read_text()
     assert done.returncode != 0 and "command not found" not in log
     assert "serbench download: error: " in log and "kahlan.eps.surrey.ac.uk/savee" in log
+
+
+def test_a_file_added_or_removed_inside_a_corpus_sub_folder_rescans_that_corpus(emodb_copy, tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    config = {"data_root": str(emodb_copy.parent), "corpora": ["emodb"]}
+    target = "results/manifests/emodb.csv"
+    assert run(work, config, target).returncode == 0
+    assert run(work, config, target, "-n").stdout.count("rule manifest") == 0
+    (emodb_copy / "wav" / "03a01Wa.wav").unlink()  # the corpus folder's own time does not change
+    planned = run(work, config, target, "-n")
+    assert "emodb: 1 files removed since its manifest; rescanned" in planned.stderr
+    assert run(work, config, target).returncode == 0
+    assert len(pd.read_csv(work / target)) == 27 and run(work, config, target, "-n").stdout.count("rule manifest") == 0
+    write_tone(emodb_copy / "wav" / "03a01Wa.wav")
+    assert "emodb: 1 files added since its manifest; rescanned" in run(work, config, target, "-n").stderr

@@ -1,4 +1,5 @@
-"""Checksums of a job's folder outputs (the cells of trained and packed models), so that a damaged file is noticed.
+"""Checksums of a job's folder outputs (the cells of trained and packed models), so that a damaged file is noticed;
+listings of corpus folders, so that a changed corpus is.
 
 Snakemake sees a folder output (``directory()``) as one thing: a truncated model file inside it leaves the folder
 "up to date", and a rebuild must name the folder, not the file. Each finished job writes :data:`INDEX` into each
@@ -6,12 +7,18 @@ of its folder outputs: the size, modification time and SHA-256 of every file in 
 compares them (the workflow removes a damaged folder, saying so, and Snakemake rebuilds it), hashing only a file
 whose time differs (a copy, or a write in place), so that a check of unchanged fine-tuned encoders costs stat
 calls. :func:`rebuild_target` gives the output Snakemake can rebuild for any file inside one.
+
+Snakemake sees a corpus folder by its own time only, which a file added, removed or replaced in a sub-folder
+(``ravdess/Actor_02/``) leaves alone. The manifest step records the corpus's :func:`listing` (paths, sizes,
+modification times); :func:`listing_change` says at DAG time what differs, and the workflow rebuilds that
+corpus's manifest and what reads it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 from serbench.atomic import write_json
@@ -65,6 +72,36 @@ def damage(folder: str | Path) -> str | None:
             return f"{what}: {', '.join(sorted(names)[:3])}" + (" ..." if len(names) > 3 else "")
     added = sorted(current.keys() - recorded.keys())
     return f"not written by its job: {', '.join(added[:3])}" + (" ..." if len(added) > 3 else "") if added else None
+
+
+def listing(folder: str | Path) -> dict[str, list[int]]:
+    """``{path relative to folder: [bytes, mtime_ns]}`` of every file under ``folder``, symbolic links followed."""
+    entries = {}
+    for parent, _, names in os.walk(folder, followlinks=True):
+        for name in names:
+            stat = os.stat(os.path.join(parent, name))
+            entries[os.path.relpath(os.path.join(parent, name), folder)] = [stat.st_size, stat.st_mtime_ns]
+    return entries
+
+
+def listing_change(folder: str | Path, recorded: str | Path) -> str | None:
+    """What differs between ``folder`` now and the :func:`listing` saved as JSON in ``recorded``, or ``None``.
+
+    ``None`` too when either is missing (nothing scanned yet, or a corpus still to be downloaded).
+    """
+    if not Path(folder).is_dir() or not Path(recorded).exists():
+        return None
+    try:
+        before = json.loads(Path(recorded).read_text())
+    except (OSError, ValueError) as err:
+        return f"unreadable {recorded}: {err}"
+    now = listing(folder)
+    counts = {
+        "added": len(now.keys() - before.keys()),
+        "removed": len(before.keys() - now.keys()),
+        "changed": sum(now[name] != before[name] for name in now.keys() & before.keys()),
+    }
+    return ", ".join(f"{n} files {what}" for what, n in counts.items() if n) or None
 
 
 def rebuild_target(path: str | Path) -> Path:

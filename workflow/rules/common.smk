@@ -64,6 +64,23 @@ def drop_damaged(folder):
     return check
 
 
+def drop_stale_manifest(wildcards):
+    """Input function of the manifest job, adding no input: a manifest whose corpus has files added, removed or
+    replaced since its scan (serbench.integrity.listing_change) is removed, saying so, and so rebuilt.
+    """
+    manifest = f"{RESULTS}/manifests/{wildcards.corpus}"
+    change = integrity.listing_change(
+        f"{SETTINGS.data_root}/{wildcards.corpus}", f"{manifest}.files.json"
+    )
+    if change and os.path.exists(f"{manifest}.csv"):
+        print(
+            f"{wildcards.corpus}: {change} since its manifest; rescanned",
+            file=sys.stderr,
+        )
+        os.remove(f"{manifest}.csv")
+    return []
+
+
 def logs(name):
     return f"{RESULTS}/logs/{name}.log"
 

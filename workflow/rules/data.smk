@@ -27,9 +27,11 @@ rule download_corpus:
 rule manifest:
     input:
         corpus=f"{SETTINGS.data_root}/{{corpus}}",
+        changed=drop_stale_manifest,
     output:
         manifest=f"{RESULTS}/manifests/{{corpus}}.csv",
         skipped=f"{RESULTS}/manifests/{{corpus}}.skipped.csv",
+        listing=f"{RESULTS}/manifests/{{corpus}}.files.json",
     log:
         logs("manifest/{corpus}"),
     benchmark:

@@ -5,7 +5,17 @@ A new corpus (SAVEE, CREMA-D, IEMOCAP, DEMoS) is one module that defines an
 """
 
 from serbench.corpora import cremad, demos, emodb, iemocap, ravdess, savee, tess
-from serbench.corpora.base import CorpusAdapter, CorpusNotFoundError, build_manifest, read_manifest
+from serbench.corpora.base import CorpusAdapter, CorpusNotFoundError, build_manifest, left_out, read_manifest
+
+__all__ = [
+    "CORPORA",
+    "CorpusAdapter",
+    "CorpusNotFoundError",
+    "build_manifest",
+    "get_adapter",
+    "left_out",
+    "read_manifest",
+]
 
 CORPORA: dict[str, CorpusAdapter] = {
     "emodb": emodb.ADAPTER,

@@ -162,6 +162,23 @@ def build_manifest(adapter: CorpusAdapter, root: str | Path) -> tuple[pd.DataFra
     return manifest, pd.DataFrame(skipped, columns=["path", "action", "reason"])
 
 
+def left_out(manifest: pd.DataFrame, kept_ids: list[str], step: str) -> str | None:
+    """The console line for manifest rows a later step could not read (files changed since the scan), or ``None``.
+
+    >>> manifest = pd.DataFrame({"utterance_id": ["a", "b", "c"], "path": ["/d/a.wav", "/d/b.wav", "/d/c.wav"]})
+    >>> left_out(manifest, ["a"], "features")
+    'features: 2 of 3 manifest files left out, unreadable since the corpus scan (see the log): /d/b.wav, /d/c.wav'
+    """
+    lost = manifest.loc[~manifest["utterance_id"].isin(kept_ids), "path"].tolist()
+    if not lost:
+        return None
+    shown = ", ".join(lost[:3]) + (" ..." if len(lost) > 3 else "")
+    return (
+        f"{step}: {len(lost)} of {len(manifest)} manifest files left out, unreadable since the corpus scan "
+        f"(see the log): {shown}"
+    )
+
+
 def _index_lookup(index: dict[str, Labelled]) -> Callable[[Path], Labelled]:
     def lookup(path: Path) -> Labelled:
         if path.stem not in index:

@@ -20,7 +20,7 @@ from torch import nn
 
 from serbench.atomic import write_json
 from serbench.cache import save_ragged, save_rows
-from serbench.corpora import read_manifest
+from serbench.corpora import left_out, read_manifest
 from serbench.dataset import CorpusArrays, CorpusFiles, Subset
 from serbench.features import extract_corpus
 from serbench.folds import read_folds
@@ -39,16 +39,21 @@ from serbench.studies.quantization.training import train_classifier
 log = logging.getLogger(__name__)
 
 
-def features(manifest_path: str, utterance_out: str, frames_out: str, cfg: FeatureSettings, threads: int = 1) -> None:
+def features(
+    manifest_path: str, utterance_out: str, frames_out: str, cfg: FeatureSettings, threads: int = 1
+) -> str | None:
     """Frame-level features of every manifest row (``frames_out``) and their time-means (``utterance_out``).
 
-    ``threads`` decode files and run the batched STFT (:func:`serbench.features.extract_corpus`).
+    ``threads`` decode files and run the batched STFT (:func:`serbench.features.extract_corpus`). Returns the
+    console line for rows left out (:func:`serbench.corpora.left_out`), ``None`` when every row was kept.
     """
     start = time.perf_counter()
-    ids, frames = extract_corpus(read_manifest(manifest_path), cfg, threads)
+    manifest = read_manifest(manifest_path)
+    ids, frames = extract_corpus(manifest, cfg, threads)
     save_ragged(frames_out, ids, frames)
     save_rows(utterance_out, ids, np.stack([f.mean(axis=0, dtype=np.float64) for f in frames]).astype(np.float32))
     log.info("%d utterances, %d frames in %.1f s", len(ids), sum(map(len, frames)), time.perf_counter() - start)
+    return left_out(manifest, ids, "features")
 
 
 def _run_dir(root: str | Path, fold: str, seed: int) -> Path:

@@ -1,4 +1,5 @@
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -160,3 +161,19 @@ def test_plots_written_as_png(tmp_path):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ValueError, match="tess"):
         plot_pareto(table, "tess", tmp_path / "q.png")
+
+
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        ("[]", "not a non-empty list of run records"),
+        ('{"a": 1}', "not a non-empty list of run records"),
+        ('[{"dataset": "emodb"}]', "run record 0 lacks protocol, model"),
+    ],
+)
+def test_a_metrics_file_of_the_wrong_shape_is_one_error_naming_it(tmp_path, content, reason):
+    metrics = tmp_path / "metrics.json"
+    metrics.write_text(content)
+    outputs = [str(tmp_path / name) for name in ("runs.csv", "summary.csv", "table.md", "literature.md")]
+    with pytest.raises(DamagedFileError, match=rf"^{re.escape(str(metrics))}: damaged metrics file \({reason}"):
+        write_tables([str(metrics)], *outputs)

@@ -71,6 +71,23 @@ def read_json(path: str | Path, what: str = "JSON file"):
         raise damaged(path, what, err) from err
 
 
+def read_records(path: str | Path, keys: tuple[str, ...] = ("dataset", "fold", "seed")) -> list[dict]:
+    """The run records of a step's metrics file: a non-empty JSON list of objects, each holding ``keys``.
+
+    Raises:
+        DamagedFileError: not JSON, or JSON of another shape (``[]``, an object, a record without a key); the
+            message names the file, what is wrong and the rebuild command.
+    """
+    records = read_json(path, "metrics file")
+    if not isinstance(records, list) or not records or not all(isinstance(r, dict) for r in records):
+        raise damaged(path, "metrics file", "not a non-empty list of run records")
+    for number, record in enumerate(records):
+        missing = [key for key in keys if key not in record]
+        if missing:
+            raise damaged(path, "metrics file", f"run record {number} lacks {', '.join(missing)}")
+    return records
+
+
 def save_rows(path: str | Path, utterance_ids: list[str], rows: np.ndarray) -> None:
     """Write ``ids (N,)`` and ``features (N, ...)`` as .npz, atomically."""
     with atomic_path(path, suffix=".npz") as tmp:

@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from serbench.atomic import write_csv, write_figure, write_text  # noqa: E402
-from serbench.cache import read_json  # noqa: E402
+from serbench.cache import read_json, read_records  # noqa: E402
 from serbench.literature import ismail_table1  # noqa: E402
 from serbench.protocols import PRODUCTION_FOLD  # noqa: E402
 from serbench.provenance import distinct_values  # noqa: E402
@@ -214,7 +214,7 @@ def write_report(
 
     Rows of both CSVs carry the study's ``config_hash``; per-run rows also their version, commit and seed.
     """
-    records = [record for path in metrics_paths for record in read_json(path, "metrics file")]
+    records = [record for path in metrics_paths for record in read_records(path)]
     runs = run_rows(records).assign(config_hash=config_hash)
     summary = table1(runs).assign(
         config_hash=config_hash,

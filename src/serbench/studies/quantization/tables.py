@@ -17,7 +17,7 @@ import pandas as pd
 from scipy.stats import bootstrap
 
 from serbench.atomic import write_csv, write_text
-from serbench.cache import read_json
+from serbench.cache import read_records
 from serbench.literature import shinde2024_table2
 from serbench.provenance import distinct_values
 from serbench.studies.quantization.literature import literature_markdown
@@ -260,7 +260,7 @@ def write_tables(
     Raises:
         DamagedFileError: a metrics file is not readable JSON; the message names it and how to rebuild it.
     """
-    records = [record for path in metrics_paths for record in read_json(path, "metrics file")]
+    records = [record for path in metrics_paths for record in read_records(path, RUN_COLUMNS)]
     runs = read_runs(records).assign(config_hash=config_hash)
     table = summarize(runs).assign(config_hash=config_hash)
     write_csv(runs_out, runs)

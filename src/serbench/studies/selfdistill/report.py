@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from serbench.atomic import write_csv, write_text
-from serbench.cache import read_json
+from serbench.cache import read_json, read_records
 from serbench.studies.distilhubert.report import RANDOM_NOTE
 
 
@@ -170,7 +170,7 @@ def write_report(
     config_hash: str = "",
 ) -> None:
     """Per-exit runs (CSV, each row with the study's ``config_hash``, version, commit, seed) and the Markdown tables."""
-    records = [record for path in metrics for record in read_json(path, "metrics file")]
+    records = [record for path in metrics for record in read_records(path)]
     write_csv(runs_out, exit_rows(records).assign(config_hash=config_hash))
     write_text(
         md_out,

@@ -71,3 +71,31 @@ def test_a_file_added_or_removed_inside_a_corpus_sub_folder_rescans_that_corpus(
     assert len(pd.read_csv(work / target)) == 27 and run(work, config, target, "-n").stdout.count("rule manifest") == 0
     write_tone(emodb_copy / "wav" / "03a01Wa.wav")
     assert "emodb: 1 files added since its manifest; rescanned" in run(work, config, target, "-n").stderr
+
+
+JOB = """
+import sys, types
+import numpy as np
+from serbench.workflow import snakemake_job
+job = types.SimpleNamespace(threads=1, log=[], output=[sys.argv[1]])
+with snakemake_job({"snakemake": job}, "features"):
+    import librosa  # after the job's cache folder is set, as every step imports it
+    librosa.feature.chroma_stft(y=np.random.default_rng(0).normal(size=16000).astype(np.float32), sr=16000)
+"""
+
+
+def test_parallel_jobs_on_a_cold_numba_cache_each_compile_into_their_own_folder(tmp_path):
+    import librosa
+
+    shared = Path(librosa.__file__).parent
+    before = {p: p.stat().st_mtime_ns for p in shared.rglob("*.nb[ci]")}
+    outputs = [f"results/features/{corpus}.npz" for corpus in ("emodb", "tess")]
+    jobs = [subprocess.Popen([sys.executable, "-c", JOB, output], cwd=tmp_path) for output in outputs]
+    assert [job.wait(timeout=300) for job in jobs] == [0, 0]
+    caches = sorted((tmp_path / ".snakemake" / "numba").iterdir())
+    assert len(caches) == 2 and all(list(cache.rglob("*.nbi")) for cache in caches)
+    assert {p: p.stat().st_mtime_ns for p in shared.rglob("*.nb[ci]")} == before  # the shared cache untouched
+    compiled = {p: p.stat().st_mtime_ns for p in (tmp_path / ".snakemake").rglob("*.nb[ci]")}
+    for output in outputs:  # the same job again loads what it compiled, and compiles nothing new
+        assert subprocess.run([sys.executable, "-c", JOB, output], cwd=tmp_path, timeout=300).returncode == 0
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / ".snakemake").rglob("*.nb[ci]")} == compiled

@@ -4,9 +4,10 @@ Every rule's script (``workflow/scripts/<study>/<step>.py``) opens
 :func:`snakemake_job`, imports its step inside the block (so a job imports
 only what its step needs) and calls it with the rule's inputs, outputs and
 settings. The block logs to the rule's log file, caps the job's CPU threads,
-turns a known failure (bad input, missing corpus, damaged cache) into one
-``serbench <rule>: error: ...`` line and exit status 2, never a traceback, and
-indexes the files of the job's folder outputs (:mod:`serbench.integrity`).
+gives it a numba cache folder of its own, turns a known failure (bad input,
+missing corpus, damaged cache) into one ``serbench <rule>: error: ...`` line
+and exit status 2, never a traceback, and indexes the files of the job's
+folder outputs (:mod:`serbench.integrity`).
 
 Run stand-alone (``python workflow/scripts/quantization/train.py``), a script
 gets the Snakemake object of its rule from :func:`mock_snakemake`, built from
@@ -16,6 +17,7 @@ pypsa-eur's scripts do.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import shlex
@@ -31,6 +33,7 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 KNOWN_FAILURES = (ValueError, KeyError, FileNotFoundError, RuntimeError, TypeError)
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 REBUILD_VARIABLE = "SERBENCH_REBUILD"
+NUMBA_CACHES = Path(".snakemake") / "numba"  # under the run's folder: one cache folder per job
 
 
 @contextmanager
@@ -48,6 +51,7 @@ def snakemake_job(scope: dict, rule: str, **wildcards: str) -> Iterator[Any]:
     job = scope.get("snakemake") or mock_snakemake(rule, **wildcards)
     for variable in THREAD_VARIABLES:
         os.environ[variable] = str(job.threads)
+    os.environ["NUMBA_CACHE_DIR"] = str(numba_cache(rule, getattr(job, "output", [])))
     handlers = [logging.FileHandler(job.log[0])] if job.log else [logging.StreamHandler()]
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", handlers=handlers, force=True
@@ -66,6 +70,21 @@ def snakemake_job(scope: dict, rule: str, **wildcards: str) -> Iterator[Any]:
         logging.getLogger(rule).error("interrupted")
         print(f"serbench {rule}: interrupted", file=sys.stderr)
         sys.exit(130)
+
+
+def numba_cache(rule: str, outputs: list[str]) -> Path:
+    """The job's own numba cache folder, ``.snakemake/numba/<rule>-<digest of its outputs>`` (absolute).
+
+    numba's on-disk cache (librosa's ``@guvectorize(cache=True)`` functions) is not safe when several processes
+    compile one function at once (numba issue 10128, librosa issue 1998): mismatched files crash every later
+    process that loads them. A job of its own never shares its folder with a running job, and a rerun of the same
+    job finds its compiled functions again. Set before the step imports librosa.
+
+    >>> numba_cache("features", ["results/features/emodb.npz"]).name
+    'features-02faf3b1d425'
+    """
+    digest = hashlib.sha1("\n".join(map(str, outputs)).encode()).hexdigest()[:12]
+    return (NUMBA_CACHES / f"{rule}-{digest}").absolute()
 
 
 def data_root_problem(root: str | Path) -> str | None:

@@ -99,3 +99,22 @@ def test_parallel_jobs_on_a_cold_numba_cache_each_compile_into_their_own_folder(
     for output in outputs:  # the same job again loads what it compiled, and compiles nothing new
         assert subprocess.run([sys.executable, "-c", JOB, output], cwd=tmp_path, timeout=300).returncode == 0
     assert {p: p.stat().st_mtime_ns for p in (tmp_path / ".snakemake").rglob("*.nb[ci]")} == compiled
+
+
+def test_an_upstream_that_cannot_be_loaded_stops_the_run_before_any_job(emodb_copy, tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    config = {
+        "data_root": str(emodb_copy.parent),
+        "corpora": ["emodb"],
+        "studies": ["distilhubert", "selfdistill"],
+        "distilhubert": {"upstreams": ["nobody/no-such-encoder"]},
+        "selfdistill": {"upstreams": [{"pretrained": str(tmp_path / "no-folder"), "layers": 4, "exit_layers": [1]}]},
+    }
+    offline = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    done = run(work, config, env=offline)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert lines[-2].startswith("distilhubert.upstreams: 'nobody/no-such-encoder' is not in the Hugging Face cache")
+    assert lines[-1].startswith(f"selfdistill.upstreams: speech encoder folder '{tmp_path / 'no-folder'}' not found")
+    assert not (work / "results" / "logs").exists()  # no job ran

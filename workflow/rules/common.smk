@@ -95,3 +95,22 @@ def manifests(corpora):
 
 def studies(name):
     return name in SETTINGS.studies
+
+
+def run_problems():
+    """What stops a run before its first job, one line each: a data_root that is no folder, an upstream of a
+    chosen SSL study that cannot be loaded (serbench.ssl.hub: a cache or folder look-up, no model loaded).
+    """
+    from serbench.ssl.hub import upstream_problem
+
+    upstreams = {
+        "distilhubert": SETTINGS.distilhubert.upstreams,
+        "selfdistill": [u.pretrained for u in SETTINGS.selfdistill.upstreams],
+    }
+    problems = [DATA_ROOT_PROBLEM] + [
+        upstream_problem(pretrained, f"{study}.upstreams")
+        for study, names in upstreams.items()
+        if studies(study)
+        for pretrained in names
+    ]
+    return [problem for problem in problems if problem]

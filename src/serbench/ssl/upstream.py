@@ -29,6 +29,7 @@ from transformers import (
 
 from serbench.settings.ssl import upstream_name
 from serbench.ssl.encoders import SAMPLE_RATE, Upstream, Wav2Vec2Upstream, WhisperUpstream, masked_mean
+from serbench.ssl.hub import HINT, looks_local
 
 WHISPER_TINY = dict(d_model=384, encoder_layers=4, decoder_layers=4, encoder_attention_heads=6)
 WHISPER_TINY.update(decoder_attention_heads=6, encoder_ffn_dim=1536, decoder_ffn_dim=1536)
@@ -131,12 +132,8 @@ def load_upstream(pretrained: str, key: str = "distilhubert.upstreams", whisper_
     Raises:
         EncoderUnavailable: neither reachable on a hub nor a local folder; the message names ``key``.
     """
-    looks_local = pretrained.startswith((".", "/", "~")) or pretrained.count("/") > 1
-    hint = (
-        f"set {key} (--config or your --configfile) to a hub id in your HF_HUB_CACHE (HF_HUB_OFFLINE=1 offline) "
-        f"or a local folder saved with save_pretrained ('serbench init-encoder' writes a random one)"
-    )
-    if looks_local and not Path(pretrained).expanduser().is_dir():
+    hint = HINT.format(key=key)
+    if looks_local(pretrained) and not Path(pretrained).expanduser().is_dir():
         raise EncoderUnavailable(f"speech encoder folder {pretrained!r} not found; {hint}")
     try:
         model = AutoModel.from_pretrained(pretrained)

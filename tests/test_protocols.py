@@ -1,6 +1,7 @@
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -243,3 +244,19 @@ def test_a_two_speaker_training_corpus_validates_on_a_share_not_a_held_out_speak
     for subset in ("train", "validation"):
         assert {speaker[u] for u in folds.loc[folds.subset == subset, "utterance_id"]} == {"OAF", "YAF"}
     assert (folds.subset == "validation").sum() == 8  # 10 % of 80, stratified
+
+
+def test_a_validation_subset_without_some_class_is_logged(tmp_path, caplog):
+    from serbench.cache import save_rows
+    from serbench.corpora.base import MANIFEST_COLUMNS
+    from serbench.dataset import CorpusArrays, CorpusFiles
+
+    manifest = tmp_path / "c.csv"
+    ids = ["a", "b", "c", "d"]
+    rows = pd.DataFrame({"utterance_id": ids, "emotion": ["anger", "sadness", "fear", "anger"]})
+    rows.reindex(columns=MANIFEST_COLUMNS).assign(speaker="s").to_csv(manifest, index=False)
+    save_rows(tmp_path / "c.npz", ids, np.eye(4, dtype=np.float32))
+    folds = pd.DataFrame({"fold": "0", "corpus": "c", "utterance_id": ids, "subset": ["train"] * 3 + ["validation"]})
+    folds.loc[2, "subset"] = "test"
+    CorpusArrays({"c": CorpusFiles(manifest, tmp_path / "c.npz")}).split(folds, "0", "split.csv")
+    assert "split.csv: fold 0: its validation subset (1 utterances) holds no fear, sadness utterance" in caplog.text

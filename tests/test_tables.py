@@ -45,6 +45,7 @@ def run(variant, seed, correct, fold="0", n_test=50, quantizer="uniform"):
         n_search=25,
         chance_wa=0.3,
         chance_ua=0.25,
+        classes="anger happiness neutral sadness",
         serbench_version="0.1.0",
         git_commit="abc123",
     )
@@ -177,3 +178,26 @@ def test_a_metrics_file_of_the_wrong_shape_is_one_error_naming_it(tmp_path, cont
     outputs = [str(tmp_path / name) for name in ("runs.csv", "summary.csv", "table.md", "literature.md")]
     with pytest.raises(DamagedFileError, match=rf"^{re.escape(str(metrics))}: damaged metrics file \({reason}"):
         write_tables([str(metrics)], *outputs)
+
+
+def test_cross_corpus_rows_name_the_emotions_they_keep():
+    from serbench.studies.quantization.tables import classes_note
+
+    runs = read_runs(
+        [run("fp32", 0, 40)]
+        + [
+            {
+                **run("fp32", 0, 30),
+                "dataset": "emodb_to_ravdess",
+                "protocol": "cross_corpus",
+                "classes": "anger sadness",
+            }
+        ]
+    )
+    table = summarize(runs)
+    assert table.set_index("dataset").loc["emodb_to_ravdess", "classes"] == "anger sadness"
+    assert classes_note(table) == (
+        "\nCross-corpus rows keep the emotions both sides hold, the others are left out: "
+        "emodb_to_ravdess: 2 (anger, sadness).\n"
+    )
+    assert classes_note(table[table.protocol == "random"]) == ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import pandas as pd
 from serbench.cache import load_ragged, load_rows
 from serbench.corpora import read_manifest
 from serbench.folds import SUBSETS, read_folds
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -134,7 +137,8 @@ class CorpusArrays:
         manifest's emotion is the class.
 
         ``search`` and the subsets named in ``optional`` (``test`` of a production
-        fold) may be absent; ``subsets`` then lacks them.
+        fold) may be absent; ``subsets`` then lacks them. A validation or search
+        subset without some class is logged as a warning, naming the classes.
 
         Raises:
             ValueError: the table names a corpus without files, an utterance
@@ -164,6 +168,16 @@ class CorpusArrays:
                 values.append(self.items[key])
             labels = np.array([classes.index(e) for e in rows["emotion"]])
             subsets[subset] = Subset(*self._stack(values), labels, rows["utterance_id"].to_numpy())
+            absent = sorted(set(classes) - set(rows["emotion"]))
+            if absent and subset in ("validation", "search"):  # what chooses epochs and bits never sees them
+                log.warning(
+                    "%s: fold %s: its %s subset (%d utterances) holds no %s utterance",
+                    source,
+                    fold,
+                    subset,
+                    len(rows),
+                    ", ".join(absent),
+                )
         return SplitData(classes, subsets)
 
     def _stack(self, values: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

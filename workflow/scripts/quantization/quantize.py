@@ -1,4 +1,5 @@
-"""Quantize every trained model of one cell with every quantizer and variant, packed, and score each file."""
+"""Quantize every trained model of one cell with every quantizer and variant, packed, and score each file (records
+name the classes the protocol keeps)."""
 
 from serbench.workflow import snakemake_job
 

@@ -172,7 +172,8 @@ def quantize_cell(
     ``<out_dir>/fold<f>/seed<s>/<quantizer>/<variant>.sbq`` and one JSON list of run records to
     ``out_metrics``. Allocators score the ``search`` subset, QAT chooses its epoch on ``validation``;
     the test split is scored once per file, on the model loaded back from it. Each record carries the
-    test set's chance levels: the majority class's share (WA) and ``1/k`` for ``k`` classes (UA).
+    test set's chance levels: the majority class's share (WA) and ``1/k`` for ``k`` classes (UA), and
+    the classes (the emotions the protocol keeps: a cross-corpus pair's shared ones).
     """
     folds = read_folds(split_path)
     arrays, records = None, []
@@ -187,6 +188,7 @@ def quantize_cell(
             "n_search": int(len(search.labels)),
             "chance_wa": float(np.bincount(test.labels).max() / len(test.labels)),
             "chance_ua": 1 / len(data.classes),
+            "classes": " ".join(data.classes),
         }
         directory = _run_dir(out_dir, fold, seed)
         fp32 = _packed_record(model, header, {}, "uniform", directory / "fp32.sbq", test)

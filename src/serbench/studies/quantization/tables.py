@@ -24,7 +24,7 @@ from serbench.studies.quantization.literature import literature_markdown
 
 RUN_COLUMNS = (
     "dataset protocol model quantizer variant fold seed n_params avg_bits size_kb paper_count_kb file_bytes accuracy "
-    "uar macro_f1 chance_wa chance_ua n_test n_correct n_search serbench_version git_commit"
+    "uar macro_f1 chance_wa chance_ua n_test n_correct n_search classes serbench_version git_commit"
 ).split()
 SCORES = ["accuracy", "uar", "macro_f1"]
 KEYS = ["dataset", "model", "protocol", "quantizer", "variant"]
@@ -34,7 +34,7 @@ SUMMARY_COLUMNS = (
     + (
         "allocator qat n_params avg_bits size_kb paper_count_kb file_bytes accuracy accuracy_std uar uar_std macro_f1 "
         "macro_f1_std delta_vs_fp32 delta_ci95_low delta_ci95_high chance_wa chance_ua n_test n_seeds n_folds n_runs "
-        "pooling paper_accuracy paper_size_kb serbench_version git_commit seeds"
+        "classes pooling paper_accuracy paper_size_kb serbench_version git_commit seeds"
     ).split()
 )
 POOLING = "per seed, test utterances of all folds pooled; Δ mean and 95% bootstrap interval over seeds"
@@ -156,7 +156,7 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
         grouped["fold"].nunique(),
         grouped.size(),
     )
-    for column in ("serbench_version", "git_commit", "seed"):
+    for column in ("classes", "serbench_version", "git_commit", "seed"):
         table["seeds" if column == "seed" else column] = grouped[column].agg(distinct_values)
     table = table.reset_index()
     deltas = paired_deltas(runs).groupby(KEYS)["delta"]
@@ -226,7 +226,18 @@ def to_markdown(table: pd.DataFrame) -> str:
         "Bit searches score the search half of the validation split. Paper figures: Shinde et al. 2024, Table 2 "
         "(random 80/10/10 split).\n"
     )
-    return shown.to_markdown(index=False) + note
+    return shown.to_markdown(index=False) + note + classes_note(table)
+
+
+def classes_note(table: pd.DataFrame) -> str:
+    """The emotions each cross-corpus dataset keeps (those every corpus of the pair holds), as a Markdown line."""
+    cross = table[table["protocol"].str.startswith("cross_corpus")].drop_duplicates("dataset")
+    if cross.empty:
+        return ""
+    kept = "; ".join(
+        f"{d}: {len(c.split())} ({', '.join(c.split())})" for d, c in zip(cross["dataset"], cross["classes"])
+    )
+    return f"\nCross-corpus rows keep the emotions both sides hold, the others are left out: {kept}.\n"
 
 
 def allocators_markdown(comparison: pd.DataFrame) -> str:

@@ -68,3 +68,34 @@ def test_a_damaged_file_inside_a_folder_output_names_the_folder_to_rebuild(cell)
         load_packed(path)
     with pytest.raises(DamagedFileError, match=rf"--force {folder}$"):
         load_packed(path)
+
+
+def test_damaged_cells_under_results_are_dated_back_and_intact_ones_kept(cell, tmp_path):
+    from serbench.integrity import outdate_damaged
+
+    intact_cell = tmp_path / "models" / "lstm"
+    (intact_cell / "fold0").mkdir(parents=True)
+    (intact_cell / "fold0" / "fp32.sbq").write_bytes(b"ok")
+    write_index(intact_cell)
+    os.truncate(cell / "fold1" / "fp32.sbq", 10)
+    assert outdate_damaged(tmp_path) == [f"{cell}: damaged (changed: fold1/fp32.sbq); to be rebuilt"]
+    assert (cell / ".snakemake_timestamp").stat().st_mtime == 0 and (cell / "fold1" / "fp32.sbq").exists()
+    assert intact_cell.stat().st_mtime > 0
+
+
+def test_a_manifest_whose_corpus_changed_is_dated_back(tmp_path):
+    from serbench.atomic import write_json
+    from serbench.integrity import listing, outdate_stale_manifests
+
+    corpus, manifests = tmp_path / "data" / "emodb", tmp_path / "manifests"
+    (corpus / "wav").mkdir(parents=True)
+    (corpus / "wav" / "a.wav").write_bytes(b"a")
+    manifests.mkdir()
+    (manifests / "emodb.csv").write_text("utterance_id\na\n")
+    write_json(manifests / "emodb.files.json", listing(corpus))
+    assert outdate_stale_manifests(manifests, tmp_path / "data") == []
+    (corpus / "wav" / "b.wav").write_bytes(b"b")
+    assert outdate_stale_manifests(manifests, tmp_path / "data") == [
+        "emodb: 1 files added since its manifest; to be rescanned"
+    ]
+    assert (manifests / "emodb.csv").stat().st_mtime == 0

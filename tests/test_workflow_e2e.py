@@ -261,6 +261,7 @@ def test_a_damaged_model_inside_a_cell_is_noticed_by_a_plain_rerun_and_rebuilt(w
     snakemake(work, work / "config.yaml", "all")
     assert load_packed(model) and load_packed(packed)
     pd.testing.assert_frame_equal(pd.read_csv(work / "results/tables/quantization_runs.csv"), before)
+    assert scheduled_rules(snakemake(work, work / "config.yaml", "all", "--dry-run")) == {}
 
 
 def test_a_damaged_file_names_a_rebuild_command_that_works_as_printed(work):

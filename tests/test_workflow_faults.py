@@ -66,11 +66,11 @@ def test_a_file_added_or_removed_inside_a_corpus_sub_folder_rescans_that_corpus(
     assert run(work, config, target, "-n").stdout.count("rule manifest") == 0
     (emodb_copy / "wav" / "03a01Wa.wav").unlink()  # the corpus folder's own time does not change
     planned = run(work, config, target, "-n")
-    assert "emodb: 1 files removed since its manifest; rescanned" in planned.stderr
+    assert "emodb: 1 files removed since its manifest; to be rescanned" in planned.stderr
     assert run(work, config, target).returncode == 0
     assert len(pd.read_csv(work / target)) == 27 and run(work, config, target, "-n").stdout.count("rule manifest") == 0
     write_tone(emodb_copy / "wav" / "03a01Wa.wav")
-    assert "emodb: 1 files added since its manifest; rescanned" in run(work, config, target, "-n").stderr
+    assert "emodb: 1 files added since its manifest; to be rescanned" in run(work, config, target, "-n").stderr
 
 
 JOB = """

@@ -4,14 +4,15 @@ listings of corpus folders, so that a changed corpus is.
 Snakemake sees a folder output (``directory()``) as one thing: a truncated model file inside it leaves the folder
 "up to date", and a rebuild must name the folder, not the file. Each finished job writes :data:`INDEX` into each
 of its folder outputs: the size, modification time and SHA-256 of every file in it. At DAG time :func:`damage`
-compares them (the workflow removes a damaged folder, saying so, and Snakemake rebuilds it), hashing only a file
+compares them (:func:`outdate_damaged`: the workflow dates a damaged folder back, saying so, and Snakemake
+rebuilds it), hashing only a file
 whose time differs (a copy, or a write in place), so that a check of unchanged fine-tuned encoders costs stat
 calls. :func:`rebuild_target` gives the output Snakemake can rebuild for any file inside one.
 
 Snakemake sees a corpus folder by its own time only, which a file added, removed or replaced in a sub-folder
 (``ravdess/Actor_02/``) leaves alone. The manifest step records the corpus's :func:`listing` (paths, sizes,
-modification times); :func:`listing_change` says at DAG time what differs, and the workflow rebuilds that
-corpus's manifest and what reads it.
+modification times); :func:`listing_change` says what differs, and :func:`outdate_stale_manifests` dates that
+corpus's manifest back, so that the workflow rebuilds it and what reads it.
 """
 
 from __future__ import annotations
@@ -102,6 +103,45 @@ def listing_change(folder: str | Path, recorded: str | Path) -> str | None:
         "changed": sum(now[name] != before[name] for name in now.keys() & before.keys()),
     }
     return ", ".join(f"{n} files {what}" for what, n in counts.items() if n) or None
+
+
+def outdate(path: Path) -> None:
+    """Give ``path`` (a file, or a folder output's Snakemake timestamp) the time 0, so that Snakemake sees it older
+    than its inputs and reruns the job that writes it, in a dry run as in a run; nothing is removed."""
+    stamp = path / TIMESTAMP if (path / TIMESTAMP).exists() else path
+    os.utime(stamp, ns=(0, 0))
+
+
+def outdate_damaged(results: str | Path) -> list[str]:
+    """:func:`outdate` every folder output under ``results`` whose files no longer match its index.
+
+    Called when the workflow is parsed, before Snakemake looks at any output. Returns a line per folder, saying
+    what was damaged.
+    """
+    lines = []
+    for index in sorted(Path(results).rglob(INDEX)) if Path(results).is_dir() else []:
+        problem = damage(index.parent)
+        if problem:
+            outdate(index.parent)
+            lines.append(f"{index.parent}: damaged ({problem}); to be rebuilt")
+    return lines
+
+
+def outdate_stale_manifests(manifests: str | Path, data_root: str | Path) -> list[str]:
+    """:func:`outdate` every manifest under ``manifests`` whose corpus under ``data_root`` changed since its scan.
+
+    A manifest ``<corpus>.csv`` has its corpus's listing beside it (``<corpus>.files.json``). Called when the
+    workflow is parsed, as :func:`outdate_damaged`. Returns a line per manifest, saying what changed.
+    """
+    lines = []
+    for recorded in sorted(Path(manifests).glob("*.files.json")) if Path(manifests).is_dir() else []:
+        corpus = recorded.name.removesuffix(".files.json")
+        change = listing_change(Path(data_root) / corpus, recorded)
+        manifest = recorded.with_name(f"{corpus}.csv")
+        if change and manifest.exists():
+            outdate(manifest)
+            lines.append(f"{corpus}: {change} since its manifest; to be rescanned")
+    return lines
 
 
 def rebuild_target(path: str | Path) -> Path:

@@ -1,7 +1,6 @@
 # What every study shares: validated settings, result paths, log and benchmark paths, wildcard constraints.
 import os
 import shlex
-import shutil
 import sys
 
 from serbench import integrity
@@ -23,6 +22,12 @@ if DATA_ROOT_PROBLEM and os.path.exists(SETTINGS.data_root):
 
 
 RESULTS = "results"
+# before Snakemake sees any output: damaged cells and manifests of changed corpora dated back, so rebuilt
+if workflow.is_main_process:
+    for line in integrity.outdate_damaged(RESULTS) + integrity.outdate_stale_manifests(
+        f"{RESULTS}/manifests", SETTINGS.data_root
+    ):
+        print(line, file=sys.stderr)
 # damaged-file messages print a rebuild command that works as printed (serbench.cache.damaged)
 export_rebuild_command(workflow, os.getcwd())
 
@@ -44,41 +49,6 @@ def settings(*keys):
     for key in keys:
         section = getattr(section, key)
     return section.model_dump(mode="json")
-
-
-def drop_damaged(folder):
-    """Input function of the job writing ``folder`` (a pattern), adding no input. A folder whose files no
-    longer match the checksums its job recorded (serbench.integrity) is removed, saying so, and so rebuilt.
-    """
-
-    def check(wildcards):
-        path = folder.format(**wildcards)
-        problem = integrity.damage(path)
-        if problem:
-            print(
-                f"{path}: damaged ({problem}); removed, to be rebuilt", file=sys.stderr
-            )
-            shutil.rmtree(path)
-        return []
-
-    return check
-
-
-def drop_stale_manifest(wildcards):
-    """Input function of the manifest job, adding no input: a manifest whose corpus has files added, removed or
-    replaced since its scan (serbench.integrity.listing_change) is removed, saying so, and so rebuilt.
-    """
-    manifest = f"{RESULTS}/manifests/{wildcards.corpus}"
-    change = integrity.listing_change(
-        f"{SETTINGS.data_root}/{wildcards.corpus}", f"{manifest}.files.json"
-    )
-    if change and os.path.exists(f"{manifest}.csv"):
-        print(
-            f"{wildcards.corpus}: {change} since its manifest; rescanned",
-            file=sys.stderr,
-        )
-        os.remove(f"{manifest}.csv")
-    return []
 
 
 def logs(name):

@@ -27,7 +27,6 @@ rule download_corpus:
 rule manifest:
     input:
         corpus=f"{SETTINGS.data_root}/{{corpus}}",
-        changed=drop_stale_manifest,
     output:
         manifest=f"{RESULTS}/manifests/{{corpus}}.csv",
         skipped=f"{RESULTS}/manifests/{{corpus}}.skipped.csv",

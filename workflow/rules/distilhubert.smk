@@ -68,7 +68,6 @@ rule distilhubert_train:
     input:
         unpack(distilhubert_train_inputs),
         encoder=f"{DH_RESULTS}/encoder.json",
-        damaged=drop_damaged(f"{DH_RESULTS}/heads/{{setting}}/{{head}}"),
     output:
         heads=directory(f"{DH_RESULTS}/heads/{{setting}}/{{head}}"),
         metrics=f"{DH_RESULTS}/heads/{{setting}}/{{head}}.json",

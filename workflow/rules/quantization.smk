@@ -54,9 +54,6 @@ rule split:
 rule train:
     input:
         unpack(cell_inputs),
-        damaged=drop_damaged(
-            f"{RESULTS}/quantization/models/{{dataset}}/{{protocol}}/{{model}}"
-        ),
     output:
         directory(f"{RESULTS}/quantization/models/{{dataset}}/{{protocol}}/{{model}}"),
     log:
@@ -83,9 +80,6 @@ rule quantize:
     input:
         unpack(cell_inputs),
         models=rules.train.output[0],
-        damaged=drop_damaged(
-            f"{RESULTS}/quantization/quantized/{{dataset}}/{{protocol}}/{{model}}/packed"
-        ),
     output:
         packed=directory(
             f"{RESULTS}/quantization/quantized/{{dataset}}/{{protocol}}/{{model}}/packed"

@@ -62,7 +62,6 @@ rule selfdistill_train:
         manifest=f"{RESULTS}/manifests/{SD.corpus}.csv",
         cache=selfdistill_items,
         encoder=f"{SD_RESULTS}/encoder.json",
-        damaged=drop_damaged(f"{SD_RESULTS}/runs/{{variant}}/fold{{fold}}"),
     output:
         models=directory(f"{SD_RESULTS}/runs/{{variant}}/fold{{fold}}"),
         metrics=f"{SD_RESULTS}/runs/{{variant}}/fold{{fold}}.json",

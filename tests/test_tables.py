@@ -19,7 +19,7 @@ from serbench.studies.quantization.tables import (
     write_tables,
 )
 
-BITS = {"fp32": 32, "fixed2": 2, "adaptive": 1.5, "sensitivity": 1.4, "fixed2+qat": 2}
+BITS = {"fp32": 32, "fp32+ft": 32, "fixed2": 2, "adaptive": 1.5, "sensitivity": 1.4, "fixed2+qat": 2}
 
 
 def run(variant, seed, correct, fold="0", n_test=50, quantizer="uniform"):
@@ -28,7 +28,7 @@ def run(variant, seed, correct, fold="0", n_test=50, quantizer="uniform"):
         dataset="emodb",
         protocol="random",
         model="mlp",
-        quantizer="none" if variant == "fp32" else quantizer,
+        quantizer="none" if variant.startswith("fp32") else quantizer,
         variant=variant,
         fold=fold,
         seed=seed,
@@ -201,3 +201,17 @@ def test_cross_corpus_rows_name_the_emotions_they_keep():
         "emodb_to_ravdess: 2 (anger, sadness).\n"
     )
     assert classes_note(table[table.protocol == "random"]) == ""
+
+
+def test_qat_rows_are_also_measured_against_the_same_fine_tuning_without_a_quantizer():
+    correct = {"fp32": (40, 41), "fp32+ft": (44, 45), "fixed2": (30, 30), "fixed2+qat": (46, 46)}
+    runs = read_runs([run(v, seed, c[seed]) for v, c in correct.items() for seed in (0, 1)])
+    table = summarize(runs).set_index("variant")
+    assert table.index.tolist() == ["fp32", "fp32+ft", "fixed2", "fixed2+qat"]
+    assert table.loc["fixed2+qat", "delta_vs_fp32"] == pytest.approx((6 + 5) / 2 / 50)
+    assert table.loc["fixed2+qat", "delta_vs_ft"] == pytest.approx((2 + 1) / 2 / 50)  # what the quantizer adds
+    assert table.loc["fp32+ft", "delta_vs_fp32"] == pytest.approx(4 / 50)  # what the extra training adds
+    assert table.loc[["fp32", "fp32+ft", "fixed2"], "delta_vs_ft"].isna().all()
+    markdown = to_markdown(summarize(runs)).splitlines()
+    assert "Δ WA vs fp32+ft [95% CI]" in markdown[0]
+    assert "| 3.00 [" in next(line for line in markdown if "fixed2+qat" in line)

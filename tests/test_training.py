@@ -1,3 +1,5 @@
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -49,6 +51,23 @@ def test_a_non_finite_loss_stops_training_and_names_the_run():
     train.features[7, 2] = np.nan  # one utterance with a NaN feature
     with pytest.raises(NonFiniteLossError, match=r"^mlp fold 3 seed 1: training loss is nan at epoch 1;"):
         train_classifier(model, train, blobs(30, 1), TrainSettings(max_epochs=5), seed=1, run="mlp fold 3 seed 1")
+
+
+def test_the_weights_before_training_are_a_candidate_when_asked():
+    from serbench.training import fit
+
+    model = torch.nn.Linear(2, 2)
+    start = copy.deepcopy(model.state_dict())
+    scores = iter([0.9, 0.5, 0.6])  # epoch 0 (before training), then epochs 1 and 2
+
+    def epoch() -> float:
+        with torch.no_grad():
+            model.weight.add_(1.0)
+        return 0.1
+
+    history = fit(model, epoch, lambda: next(scores), epochs=2, patience=None, score_start=True)
+    assert history["best_epoch"] == 0 and history["best_validation_accuracy"] == 0.9
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in start.items())
 
 
 def test_standardization_is_fitted_on_training_features():

@@ -102,9 +102,9 @@ def link_corpora(root: Path) -> None:
 def test_table_has_every_family_protocol_quantizer_and_variant(work):
     summary = pd.read_csv(work / "results/tables/quantization.csv", keep_default_na=False, na_values=[""])
     mlp_variants = ["fixed8", "fixed2", "fixed1", "adaptive", "sensitivity"]
-    # per protocol: fp32, then per quantizer five variants, and three QAT rows of the MLP's uniform assignments
+    # per protocol: fp32, then per quantizer five variants; the MLP's three QAT rows and their control fp32+ft
     assert summary.groupby(["model", "protocol"]).size().to_dict() == {
-        (m, p): 1 + 2 * 5 + 3 * (m == "mlp") for m in ("mlp", "lstm") for p in ("random", "speaker_independent")
+        (m, p): 1 + 2 * 5 + 4 * (m == "mlp") for m in ("mlp", "lstm") for p in ("random", "speaker_independent")
     }
     assert set(summary["dataset"]) == {"emodb"} and set(summary["quantizer"]) == {"none", "uniform", "ternary"}
     si = summary[summary.protocol == "speaker_independent"]
@@ -113,6 +113,7 @@ def test_table_has_every_family_protocol_quantizer_and_variant(work):
     table = summary[(summary.model == "mlp") & (summary.protocol == "random")]
     assert table["variant"].tolist() == [
         "fp32",
+        "fp32+ft",
         *mlp_variants,
         *mlp_variants,
         "fixed2+qat",
@@ -132,6 +133,8 @@ def test_table_has_every_family_protocol_quantizer_and_variant(work):
     quantized = table[table.variant != "fp32"]
     assert quantized[["delta_vs_fp32", "delta_ci95_low", "delta_ci95_high"]].notna().all().all()
     assert (quantized["delta_ci95_low"] <= quantized["delta_vs_fp32"] + 1e-12).all()
+    assert table["delta_vs_ft"].notna().tolist() == table["variant"].str.endswith("+qat").tolist()
+    assert uniform.loc["fp32+ft", "avg_bits"] == 32 and uniform.loc["fp32+ft", "file_bytes"] > 4 * 211_207
     assert table["accuracy"].between(0, 1).all() and table.iloc[0]["accuracy"] > 1 / 7  # beyond chance
     assert table.loc[table.variant.isin(["fp32", "fixed2", "adaptive"]), "paper_accuracy"].notna().all()
     markdown = (work / "results/tables/quantization.md").read_text()

@@ -65,6 +65,7 @@ def fit(
     restore_best: bool = True,
     epoch_log_level: int = logging.DEBUG,
     run: str = "training",
+    score_start: bool = False,
 ) -> dict:
     """Train ``model`` in place for up to ``epochs`` epochs, scoring it on validation data after each.
 
@@ -78,6 +79,8 @@ def fit(
         restore_best: load the best epoch's weights at the end (``False`` keeps the last epoch's).
         epoch_log_level: logging level of the per-epoch line (INFO for long epochs such as fine-tuning).
         run: what is trained (``mlp fold 3 seed 1``), for the error message.
+        score_start: score the weights before any epoch as epoch 0, a candidate like the others (fine-tuning
+            of a trained model: training on may not help).
 
     Returns:
         History: per-epoch ``train_loss``, ``validation_<metric>`` and ``epoch_seconds``;
@@ -88,6 +91,8 @@ def fit(
     """
     history: dict = {"train_loss": [], f"validation_{metric}": [], "epoch_seconds": []}
     best = BestEpoch(patience)
+    if score_start:
+        best.update(0, validate(), model)
     epoch = 0
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()

@@ -117,11 +117,16 @@ class AdaptiveSettings(Section):
 QuantizerName = Literal["uniform", "mse", "ternary", "symmetric"]
 
 
+FINE_TUNED = "fp32+ft"  # QAT's control: the float32 model fine-tuned by the same loop, no quantizer
+
+
 class QATSettings(Section):
     """Quantization-aware fine-tuning (beyond the paper): straight-through estimator from the trained model."""
 
     families: list[ModelFamily] = Field(
-        ["mlp"], description="model families fine-tuned (each costs a few training epochs)"
+        ["mlp"],
+        description="model families fine-tuned (each costs a few training epochs), with the fp32+ft control: the "
+        "float32 model fine-tuned by the same loop, no quantizer",
     )
     quantizers: list[QuantizerName] = Field(["uniform"], description="quantizers whose assignments are fine-tuned")
     fixed_bits: tuple[Bits, ...] = Field((2,), description="fixed widths fine-tuned (variants fixed<b>+qat)")

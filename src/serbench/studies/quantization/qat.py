@@ -6,7 +6,10 @@ the chosen layers (same quantizer and widths as the packed file), the backward
 pass treats quantization as the identity (Bengio et al. 2013; Courbariaux et
 al. 2015), and the float weights are updated. The epoch kept is the one whose
 quantized model scores best on the validation subset (the early-stopping one,
-never the test split).
+never the test split); epoch 0, the post-training quantized model, is a
+candidate too. With no layer quantized the same loop is the control of QAT:
+the float32 model fine-tuned exactly as long (``fp32+ft``), so that a QAT gain
+is measured against more training without a quantizer.
 """
 
 from __future__ import annotations
@@ -57,7 +60,7 @@ def quantization_aware_training(
 
     Args:
         model: the trained float32 model (left unchanged).
-        bits: width per layer to train for (a layer left out stays float32).
+        bits: width per layer to train for (a layer left out stays float32; ``{}``: the fine-tuning control).
         quantizer: a registered quantizer.
         train: the training subset.
         validation: the early-stopping validation subset; it chooses the epoch.
@@ -67,7 +70,7 @@ def quantization_aware_training(
 
     Returns:
         ``(model, history)``: packing the model with ``quantizer`` and ``bits`` gives the selected epoch's
-        quantized network; history as :func:`serbench.training.fit`'s.
+        quantized network (epoch 0: ``model`` as it was); history as :func:`serbench.training.fit`'s.
     """
     torch.manual_seed(seed)
     tuned = copy.deepcopy(model)
@@ -79,5 +82,5 @@ def quantization_aware_training(
         predicted = predict(fake_quantize_model(tuned, bits, quantizer), validation.features, validation.lengths)
         return float((predicted == validation.labels).mean())
 
-    history = fit(tuned, epoch, validate, cfg.epochs, cfg.patience)
+    history = fit(tuned, epoch, validate, cfg.epochs, cfg.patience, score_start=True)
     return tuned, history

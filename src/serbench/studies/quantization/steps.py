@@ -33,6 +33,7 @@ from serbench.quantization.packing import load_packed, save_packed, stored_bytes
 from serbench.quantization.quantizers import FLOAT_BITS, fake_quantize_model
 from serbench.quantization.variants import allocations, layer_counts
 from serbench.settings import FeatureSettings, QuantizationSettings, TrainSettings
+from serbench.settings.quantization import FINE_TUNED
 from serbench.studies.quantization.qat import quantization_aware_training
 from serbench.studies.quantization.training import train_classifier
 
@@ -193,6 +194,23 @@ def quantize_cell(
         directory = _run_dir(out_dir, fold, seed)
         fp32 = _packed_record(model, header, {}, "uniform", directory / "fp32.sbq", test)
         records.append({**run, "fold": fold, "seed": seed, "variant": "fp32", **fp32, **sizes, **stamp()})
+        if header["model"] in cfg.qat.families:  # QAT's control: the same fine-tuning, no quantizer
+            tuned, history = quantization_aware_training(
+                model, {}, "uniform", data.subsets["train"], validation, cfg.qat, batch_size, seed
+            )
+            control = _packed_record(tuned, header, {}, "uniform", directory / f"{FINE_TUNED}.sbq", test)
+            records.append(
+                {
+                    **run,
+                    "fold": fold,
+                    "seed": seed,
+                    "variant": FINE_TUNED,
+                    **control,
+                    **sizes,
+                    "qat": history,
+                    **stamp(),
+                }
+            )
         for quantizer in cfg.quantizers:
             cache: dict = {}  # codes of the trained model, shared by the allocators and the packing
             assigned = allocations(model, search, cfg, quantizer, cache)

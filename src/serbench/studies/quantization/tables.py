@@ -20,6 +20,7 @@ from serbench.atomic import write_csv, write_text
 from serbench.cache import read_records
 from serbench.literature import shinde2024_table2
 from serbench.provenance import distinct_values
+from serbench.settings.quantization import FINE_TUNED
 from serbench.studies.quantization.literature import literature_markdown
 
 RUN_COLUMNS = (
@@ -33,7 +34,8 @@ SUMMARY_COLUMNS = (
     KEYS
     + (
         "allocator qat n_params avg_bits size_kb paper_count_kb file_bytes accuracy accuracy_std uar uar_std macro_f1 "
-        "macro_f1_std delta_vs_fp32 delta_ci95_low delta_ci95_high chance_wa chance_ua n_test n_seeds n_folds n_runs "
+        "macro_f1_std delta_vs_fp32 delta_ci95_low delta_ci95_high delta_vs_ft delta_vs_ft_ci95_low "
+        "delta_vs_ft_ci95_high chance_wa chance_ua n_test n_seeds n_folds n_runs "
         "classes pooling paper_accuracy paper_size_kb serbench_version git_commit seeds"
     ).split()
 )
@@ -41,14 +43,14 @@ POOLING = "per seed, test utterances of all folds pooled; Δ mean and 95% bootst
 
 
 def variant_order(variant: str) -> int:
-    """Sort key: fp32, fixed8 ... fixed1, adaptive, sensitivity, then the QAT rows in the same order.
+    """Sort key: fp32, its fine-tuned control, fixed8 ... fixed1, adaptive, sensitivity, then the QAT rows.
 
-    >>> sorted(["adaptive+qat", "fixed2", "fp32", "sensitivity", "fixed8", "adaptive"], key=variant_order)
-    ['fp32', 'fixed8', 'fixed2', 'adaptive', 'sensitivity', 'adaptive+qat']
+    >>> sorted(["adaptive+qat", "fixed2", "fp32+ft", "fp32", "sensitivity", "fixed8", "adaptive"], key=variant_order)
+    ['fp32', 'fp32+ft', 'fixed8', 'fixed2', 'adaptive', 'sensitivity', 'adaptive+qat']
     """
     base, _, qat = variant.partition("+")
     if base == "fp32":
-        return 0
+        return 1 if qat else 0
     rank = 9 - int(base[5:]) if base.startswith("fixed") else {"adaptive": 9, "sensitivity": 10}.get(base, 11)
     return rank + (20 if qat else 0)
 
@@ -131,7 +133,8 @@ def allocator_comparison(runs: pd.DataFrame) -> pd.DataFrame:
 
 def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     """Mean over folds and seeds per dataset × model × protocol × quantizer × variant, with std of each score,
-    the paired Δ against fp32 and its interval, and the paper's figures.
+    the paired Δ against fp32 and its interval (for QAT rows also against ``fp32+ft``, the same fine-tuning
+    without a quantizer), and the paper's figures.
 
     The paper's accuracy and size (Shinde et al. 2024, Table 2) stand beside rows of its protocol (random)
     for the corpus, model and variant it reports.
@@ -159,10 +162,10 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     for column in ("classes", "serbench_version", "git_commit", "seed"):
         table["seeds" if column == "seed" else column] = grouped[column].agg(distinct_values)
     table = table.reset_index()
-    deltas = paired_deltas(runs).groupby(KEYS)["delta"]
-    stats = pd.DataFrame({"delta_vs_fp32": deltas.mean(), "ci": deltas.agg(lambda d: interval(d.to_numpy()))})
-    stats[["delta_ci95_low", "delta_ci95_high"]] = pd.DataFrame(stats.pop("ci").tolist(), index=stats.index)
-    table = table.merge(stats.reset_index(), on=KEYS, how="left")
+    table = table.merge(_delta_stats(paired_deltas(runs), "delta_vs_fp32", "delta_ci95"), on=KEYS, how="left")
+    against_ft = paired_deltas(runs, FINE_TUNED)  # QAT against the same fine-tuning without a quantizer
+    against_ft = against_ft[against_ft["variant"].str.endswith("+qat")]
+    table = table.merge(_delta_stats(against_ft, "delta_vs_ft", "delta_vs_ft_ci95"), on=KEYS, how="left")
     paper = shinde2024_table2().rename(
         columns={"corpus": "dataset", "accuracy": "paper_accuracy", "size_kb": "paper_size_kb"}
     )
@@ -183,6 +186,15 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     table = table.sort_values(["dataset", "model", "protocol", "_fp32", "quantizer", "_order"])
     table = table.drop(columns=["_order", "_fp32"])
     return table[SUMMARY_COLUMNS].reset_index(drop=True)
+
+
+def _delta_stats(deltas: pd.DataFrame, mean: str, interval_prefix: str) -> pd.DataFrame:
+    """Per row of ``KEYS``, the mean of :func:`paired_deltas`' ``delta`` over seeds and its :func:`interval`."""
+    grouped = deltas.groupby(KEYS)["delta"]
+    stats = pd.DataFrame({mean: grouped.mean(), "ci": grouped.agg(lambda d: interval(d.to_numpy()))})
+    bounds = pd.DataFrame(stats.pop("ci").tolist(), index=stats.index, columns=["low", "high"])
+    stats[f"{interval_prefix}_low"], stats[f"{interval_prefix}_high"] = bounds["low"], bounds["high"]
+    return stats.reset_index()
 
 
 def _percent(value: float, digits: int = 2) -> str:
@@ -207,6 +219,12 @@ def to_markdown(table: pd.DataFrame) -> str:
                     table["variant"], table["delta_vs_fp32"], table["delta_ci95_low"], table["delta_ci95_high"]
                 )
             ],
+            "Δ WA vs fp32+ft [95% CI]": [
+                "" if pd.isna(d) else f"{_percent(d)} [{_percent(lo)}, {_percent(hi)}]"
+                for d, lo, hi in zip(
+                    table["delta_vs_ft"], table["delta_vs_ft_ci95_low"], table["delta_vs_ft_ci95_high"]
+                )
+            ],
             "chance WA / UA %": [
                 f"{100 * w:.1f} / {100 * u:.1f}" for w, u in zip(table["chance_wa"], table["chance_ua"])
             ],
@@ -222,7 +240,9 @@ def to_markdown(table: pd.DataFrame) -> str:
         "standardisation buffers included. Quantizers: uniform = 2^b levels, min-max per tensor (default; the paper "
         "names none); mse = per-channel, MSE-optimal clipping; ternary = TWN at 2 bits, XNOR at 1; symmetric = "
         "2^(b-1)-1 levels a side (earlier releases). Variants: adaptive = the paper's importance-guided search "
-        "(eq. 4); sensitivity = measured loss increase at the adaptive b̄; +qat = quantization-aware fine-tuning. "
+        "(eq. 4); sensitivity = measured loss increase at the adaptive b̄; +qat = quantization-aware fine-tuning; "
+        "fp32+ft = QAT's control, the float32 model fine-tuned by the same loop (epochs, rate, validation-chosen "
+        "epoch, epoch 0 a candidate) without a quantizer: Δ vs fp32+ft is what the quantizer itself adds. "
         "Bit searches score the search half of the validation split. Paper figures: Shinde et al. 2024, Table 2 "
         "(random 80/10/10 split).\n"
     )

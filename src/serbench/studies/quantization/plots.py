@@ -12,6 +12,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from serbench.atomic import write_figure  # noqa: E402
+from serbench.settings.quantization import FINE_TUNED  # noqa: E402
 
 
 def pareto_front(size: pd.Series, accuracy: pd.Series) -> list[int]:
@@ -33,10 +34,10 @@ MARKER_SIZES = {"o": 6, "*": 15, "D": 7}
 
 
 def _style(row: pd.Series, colours: dict[str, str]) -> dict:
-    """Colour by quantizer (fp32 black), marker by allocator, hollow for quantization-aware fine-tuning."""
+    """Colour by quantizer (float32 black), marker by allocator, hollow when fine-tuned (QAT, and its control)."""
     marker = MARKERS[row["allocator"]]
-    colour = "black" if row["variant"] == "fp32" else colours[row["quantizer"]]
-    face = "none" if row["qat"] else colour
+    colour = "black" if row["quantizer"] == "none" else colours[row["quantizer"]]
+    face = "none" if row["qat"] or row["variant"] == FINE_TUNED else colour
     return dict(
         marker=marker, markersize=MARKER_SIZES[marker], color=colour, markerfacecolor=face, linestyle="none", capsize=2
     )
@@ -47,7 +48,7 @@ def _legend(ax, colours: dict[str, str]) -> None:
     handles += [
         Line2D([], [], color="grey", marker=m, linestyle="none", label=a or "fp32") for a, m in MARKERS.items() if a
     ]
-    handles.append(Line2D([], [], color="grey", marker="o", markerfacecolor="none", linestyle="none", label="+ QAT"))
+    handles.append(Line2D([], [], color="grey", marker="o", markerfacecolor="none", linestyle="none", label="+ QAT (black: fp32+ft)"))
     ax.legend(handles=handles, fontsize=7)
 
 

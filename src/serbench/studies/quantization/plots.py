@@ -48,7 +48,8 @@ def _legend(ax, colours: dict[str, str]) -> None:
     handles += [
         Line2D([], [], color="grey", marker=m, linestyle="none", label=a or "fp32") for a, m in MARKERS.items() if a
     ]
-    handles.append(Line2D([], [], color="grey", marker="o", markerfacecolor="none", linestyle="none", label="+ QAT (black: fp32+ft)"))
+    hollow = Line2D([], [], color="grey", marker="o", markerfacecolor="none", linestyle="none", label="+ QAT")
+    handles.append(hollow)  # black and hollow: fp32+ft, the fine-tuned control
     ax.legend(handles=handles, fontsize=7)
 
 

@@ -48,8 +48,8 @@ def _legend(ax, colours: dict[str, str]) -> None:
     handles += [
         Line2D([], [], color="grey", marker=m, linestyle="none", label=a or "fp32") for a, m in MARKERS.items() if a
     ]
-    hollow = Line2D([], [], color="grey", marker="o", markerfacecolor="none", linestyle="none", label="+ QAT")
-    handles.append(hollow)  # black and hollow: fp32+ft, the fine-tuned control
+    hollow = dict(color="grey", marker="o", markerfacecolor="none", linestyle="none")
+    handles.append(Line2D([], [], **hollow, label="fine-tuned: + QAT, fp32+ft"))
     ax.legend(handles=handles, fontsize=7)
 
 

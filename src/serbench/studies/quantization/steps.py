@@ -185,7 +185,9 @@ def quantize_cell(
         test, validation = data.subsets["test"], data.subsets["validation"]
         search = data.subsets.get("search", validation)
         if "search" not in data.subsets:
-            log.warning("fold %s seed %d: no search subset; the bit search scores the whole validation split", fold, seed)
+            log.warning(
+                "fold %s seed %d: no search subset; the bit search scores the whole validation split", fold, seed
+            )
         sizes = {
             "n_validation": int(len(validation.labels)),
             "n_search": int(len(search.labels)),

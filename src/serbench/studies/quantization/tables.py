@@ -254,9 +254,7 @@ def classes_note(table: pd.DataFrame) -> str:
     cross = table[table["protocol"].str.startswith("cross_corpus")].drop_duplicates("dataset")
     if cross.empty:
         return ""
-    kept = "; ".join(
-        f"{d}: {len(c.split())} ({', '.join(c.split())})" for d, c in zip(cross["dataset"], cross["classes"])
-    )
+    kept = "; ".join(f"{d}: {len(c.split())} ({', '.join(c.split())})" for d, c in cross[["dataset", "classes"]].values)
     return f"\nCross-corpus rows keep the emotions both sides hold, the others are left out: {kept}.\n"
 
 

@@ -1,5 +1,4 @@
-"""Workflow steps of the self-distillation study (Ren et al. 2023): train every seed of one variant and fold,
-export every exit to float and int8 ONNX, measure each exit's latency (report: :mod:`.report`)."""
+"""Self-distillation steps (Ren et al. 2023): train a variant × fold, export its exits to ONNX, time them."""
 
 from __future__ import annotations
 

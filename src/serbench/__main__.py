@@ -1,4 +1,4 @@
-"""``python -m serbench``: the ``serbench`` command through a given interpreter (workflow shell rules use it)."""
+"""``python -m serbench``: the ``serbench`` command through a given interpreter (the download rule runs it so)."""
 
 import sys
 

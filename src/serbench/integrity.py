@@ -5,9 +5,9 @@ Snakemake sees a folder output (``directory()``) as one thing: a truncated model
 "up to date", and a rebuild must name the folder, not the file. Each finished job writes :data:`INDEX` into each
 of its folder outputs: the size, modification time and SHA-256 of every file in it. At DAG time :func:`damage`
 compares them (:func:`outdate_damaged`: the workflow dates a damaged folder back, saying so, and Snakemake
-rebuilds it), hashing only a file
-whose time differs (a copy, or a write in place), so that a check of unchanged fine-tuned encoders costs stat
-calls. :func:`rebuild_target` gives the output Snakemake can rebuild for any file inside one.
+rebuilds it), hashing only a file whose time differs (a copy, or a write in place), so that a check of unchanged
+fine-tuned encoders costs stat calls. :func:`rebuild_target` gives the output Snakemake can rebuild for any file
+inside one.
 
 Snakemake sees a corpus folder by its own time only, which a file added, removed or replaced in a sub-folder
 (``ravdess/Actor_02/``) leaves alone. The manifest step records the corpus's :func:`listing` (paths, sizes,

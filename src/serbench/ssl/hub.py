@@ -1,4 +1,4 @@
-"""Whether a study's upstream can be loaded, checked in well under a second before any job runs, without loading it.
+"""Whether a study's upstream can be loaded, checked before any job runs without loading it (a hub query: 5 s at most).
 
 A local folder must hold a ``config.json``; a hub id must be in the Hugging Face cache (``HF_HUB_CACHE``), or,
 when the hub may be reached (``HF_HUB_OFFLINE`` unset), known to the hub. Loading itself

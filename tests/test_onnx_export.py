@@ -67,6 +67,22 @@ def test_static_int8_quantizes_every_conv_and_weight_matmul_and_dynamic_only_mat
     assert sizes["static"] < sizes["dynamic"] < sizes["float"]
 
 
+def test_dynamic_ffn_float_keeps_only_the_feed_forward_down_projections_float(encoder, tmp_path):
+    export_onnx(WaveformEncoder(encoder, last_hidden=True), tmp_path / "float.onnx", seconds=1.0)
+    for kind in ("dynamic", "dynamic_ffn_float"):
+        quantize_int8(tmp_path / "float.onnx", tmp_path / f"{kind}.onnx", kind)
+    integer = {}
+    for kind in ("dynamic", "dynamic_ffn_float"):
+        nodes = onnx.load(str(tmp_path / f"{kind}.onnx")).graph.node
+        integer[kind] = {n.name for n in nodes if n.op_type == "MatMulInteger"}
+        float_down = [n for n in nodes if n.op_type == "MatMul" and "/feed_forward/output_dense/" in n.name]
+        assert len(float_down) == (2 if kind == "dynamic_ffn_float" else 0)  # the tiny encoder's two layers
+    down = integer["dynamic"] - integer["dynamic_ffn_float"]
+    assert len(down) == 2 and all("output_dense" in name for name in down)
+    sizes = {kind: (tmp_path / f"{kind}.onnx").stat().st_size for kind in ("float", "dynamic", "dynamic_ffn_float")}
+    assert sizes["dynamic"] < sizes["dynamic_ffn_float"] < sizes["float"]
+
+
 def test_static_int8_encoder_stays_close_to_float(encoder, waveforms, tmp_path):
     export_onnx(WaveformEncoder(encoder, last_hidden=True), tmp_path / "float.onnx", seconds=1.0)
     quantize_int8(tmp_path / "float.onnx", tmp_path / "static.onnx", "static", waveforms)

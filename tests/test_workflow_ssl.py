@@ -136,14 +136,16 @@ def test_table1_has_both_settings_both_models_per_class_f1_and_says_the_weights_
 
 def test_int8_schemes_measured_and_the_deployed_one_chosen_by_the_measurements(work):
     int8 = json.loads((work / f"{RESULTS}/onnx/int8.json").read_text())
-    assert int8["encoder_int8_static_mb"] < int8["encoder_int8_dynamic_mb"] < int8["encoder_float_mb"]
+    assert int8["encoder_int8_static_mb"] < int8["encoder_int8_dynamic_mb"] < int8["encoder_int8_dynamic_ffn_float_mb"]
+    assert int8["encoder_int8_dynamic_ffn_float_mb"] < int8["encoder_float_mb"]
     assert len(int8["heads"]) == 2 and int8["calibration_utterances"] == 32 and int8["random_init"] is False
     for head in int8["heads"]:
-        for kind in ("static", "mixed", "dynamic"):
+        for kind in ("static", "mixed", "dynamic", "dynamic_ffn_float"):
             assert 0 <= head[f"uar_int8_{kind}"] <= 1 and -1 <= head[f"cosine_int8_{kind}"] <= 1.0 + 1e-6
     latency = json.loads((work / f"{RESULTS}/latency.json").read_text())
     assert 8_000_000 < latency["n_params"] < 9_000_000  # Whisper tiny's encoder + head, its own weights
-    for runtime in ("pytorch_float", "onnx_float", "onnx_int8_dynamic", "onnx_int8_static", "onnx_int8_mixed"):
+    runtimes = ("pytorch_float", "onnx_float", "onnx_int8_static", "onnx_int8_mixed")
+    for runtime in (*runtimes, "onnx_int8_dynamic", "onnx_int8_dynamic_ffn_float"):
         assert set(latency[f"latency_{runtime}_s"]) == {"1", "2"}
     deployed = json.loads((work / f"{RESULTS}/onnx/deploy.json").read_text())
     choice = deployed["int8"]

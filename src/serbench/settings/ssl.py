@@ -125,11 +125,13 @@ class DistilHubertSettings(Section):
     calibration_utterances: int = Field(
         32, ge=1, description="training utterances that calibrate the static int8 model's activation ranges"
     )
-    deployed_int8: Literal["measured", "mixed", "static", "dynamic"] = Field(
+    deployed_int8: Literal["measured", "mixed", "static", "dynamic", "dynamic_ffn_float"] = Field(
         "measured",
         description="int8 scheme of each upstream's deployable model.int8.onnx: measured (the fastest scheme at 1 "
-        "thread among those losing at most max_int8_uar_loss of UA over the test folds; float ONNX when none is "
-        "faster), or one scheme: mixed (static with float activations in the CNN), static, dynamic (MatMul/Gemm)",
+        "thread among those faster than float ONNX losing at most max_int8_uar_loss of UA over the test folds; "
+        "when none does, the one losing least, flagged), or one scheme: mixed (static with float activations in "
+        "the CNN), static, dynamic (MatMul/Gemm), "
+        "dynamic_ffn_float (dynamic, the feed-forward down-projections float)",
     )
     max_int8_uar_loss: float = Field(0.01, ge=0, description="UA an int8 scheme may lose to be deployed (measured)")
     baseline: bool = Field(
@@ -262,7 +264,7 @@ class SelfDistillSettings(Section):
     calibration_utterances: int = Field(
         32, ge=1, description="training utterances that calibrate the static int8 exits' activation ranges"
     )
-    int8_scheme: Literal["static", "mixed", "dynamic"] = Field(
+    int8_scheme: Literal["static", "mixed", "dynamic", "dynamic_ffn_float"] = Field(
         "static",
         description="ONNX Runtime int8 scheme of the exported exits (the DistilHuBERT study's three; static "
         "activation grids fail on Whisper's activations, see its int8 table)",

@@ -7,7 +7,10 @@ deployment baseline of an int8 model: a speed-up is read against it, not only ag
 
 from __future__ import annotations
 
+import statistics
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -15,9 +18,21 @@ import torch
 from torch import nn
 
 from serbench.ssl.encoders import SAMPLE_RATE
-from serbench.ssl.onnx_export import INT8_KINDS, export_onnx, median_latency, onnx_session, quantize_int8, run_onnx
+from serbench.ssl.onnx_export import INT8_KINDS, export_onnx, onnx_session, quantize_int8, run_onnx
 
 MB = 1_000_000
+
+
+def median_latency(run: Callable[[], object], repeats: int = 10, warmup: int = 2) -> float:
+    """Median wall time of ``run()`` in seconds over ``repeats`` calls, after ``warmup`` calls."""
+    for _ in range(warmup):
+        run()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def measure_latency(

@@ -30,6 +30,7 @@ ENCODER_FILES = {
     "int8_static": "encoder.int8.onnx",
     "int8_dynamic": "encoder.int8_dynamic.onnx",
     "int8_mixed": "encoder.int8_mixed.onnx",
+    "int8_dynamic_ffn_float": "encoder.int8_dynamic_ffn_float.onnx",
 }
 Head = tuple[str, str, str, int]  # (head_path, split_path, fold, seed)
 

@@ -147,6 +147,7 @@ INT8_ROWS = (
     ("int8_static", "int8 ONNX, static (whole encoder: Conv + MatMul, calibrated)"),
     ("int8_mixed", "int8 ONNX, mixed (static, float activations in the CNN)"),
     ("int8_dynamic", "int8 ONNX, dynamic (MatMul/Gemm only)"),
+    ("int8_dynamic_ffn_float", "int8 ONNX, dynamic, feed-forward down-projections float"),
 )
 RUNTIMES = (
     ("PyTorch float32", "pytorch_float"),
@@ -154,6 +155,7 @@ RUNTIMES = (
     ("ONNX Runtime int8, static (Conv + MatMul, QDQ, per-channel)", "onnx_int8_static"),
     ("ONNX Runtime int8, mixed (static, float activations in the CNN)", "onnx_int8_mixed"),
     ("ONNX Runtime int8, dynamic (MatMul/Gemm)", "onnx_int8_dynamic"),
+    ("ONNX Runtime int8, dynamic, feed-forward down-projections float", "onnx_int8_dynamic_ffn_float"),
 )
 
 

@@ -18,8 +18,8 @@ from serbench.metrics import unweighted_average_recall
 from serbench.provenance import stamp
 from serbench.settings.ssl import SelfDistillSettings, SelfDistillUpstream, upstream_name
 from serbench.ssl.encoders import SAMPLE_RATE, Upstream
-from serbench.ssl.latency import MB, measure_latency
-from serbench.ssl.onnx_export import export_onnx, median_latency, onnx_session, quantize_int8
+from serbench.ssl.latency import MB, measure_latency, median_latency
+from serbench.ssl.onnx_export import export_onnx, onnx_session, quantize_int8
 from serbench.ssl.upstream import is_random_init, load_upstream
 from serbench.studies.selfdistill.model import AllExitsModel, ExitHead, ExitModel, SelfDistillModel
 from serbench.studies.selfdistill.training import Feed, exit_logits, score_exits, tile, train_self_distillation
@@ -230,7 +230,7 @@ def int8_exits(
         return [tile(w, samples) for w in chosen] if cfg.batching == "tile" else chosen
 
     test = clips(data.subsets["test"])
-    calibration = clips(data.subsets["train"], cfg.calibration_utterances) if cfg.int8_scheme != "dynamic" else None
+    calibration = clips(data.subsets["train"], cfg.calibration_utterances)  # read by the calibrated schemes only
     exits = {str(a): (a, model.students[str(a)]) for a in model.exit_layers} | {"teacher": (model.depth, model.teacher)}
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:

@@ -7,23 +7,24 @@ import pytest
 
 from serbench.cache import DamagedFileError
 from serbench.studies.quantization.literature import literature_markdown
+from serbench.studies.quantization.markdown import classes_note, to_markdown
 from serbench.studies.quantization.plots import pareto_front, plot_accuracy_vs_bits, plot_pareto
+from serbench.studies.quantization.pooling import paired_differences, utterance_results
 from serbench.studies.quantization.tables import (
     RUN_COLUMNS,
     allocator_comparison,
-    interval,
-    paired_deltas,
     read_runs,
     summarize,
-    to_markdown,
     write_tables,
 )
 
 BITS = {"fp32": 32, "fp32+ft": 32, "fixed2": 2, "adaptive": 1.5, "sensitivity": 1.4, "fixed2+qat": 2}
 
 
-def run(variant, seed, correct, fold="0", n_test=50, quantizer="uniform"):
+def run(variant, seed, correct, fold="0", n_test=50, quantizer="uniform", speakers=5):
+    """A run record: its first ``correct`` of ``n_test`` utterances right, utterances spread over ``speakers``."""
     accuracy = correct / n_test
+    utterances = [f"{fold}-{i}" for i in range(n_test)]
     return dict(
         dataset="emodb",
         protocol="random",
@@ -48,7 +49,14 @@ def run(variant, seed, correct, fold="0", n_test=50, quantizer="uniform"):
         classes="anger happiness neutral sadness",
         serbench_version="0.1.0",
         git_commit="abc123",
+        test_utterances=utterances,
+        test_speakers=[f"emodb/{i % speakers}" for i in range(n_test)],
+        test_correct="1" * correct + "0" * (n_test - correct),
     )
+
+
+def summary(records):
+    return summarize(read_runs(records), utterance_results(records))
 
 
 def test_summary_means_stds_order_and_paper_column():
@@ -67,37 +75,55 @@ def test_summary_means_stds_order_and_paper_column():
     ]
     runs = read_runs(records)
     assert list(runs.columns) == RUN_COLUMNS and len(runs) == 8
-    table = summarize(runs)
+    table = summary(records)
     assert table["variant"].tolist() == ["fp32", "fixed2", "adaptive", "sensitivity", "fixed2+qat"]
     assert table["allocator"].tolist() == ["", "fixed", "importance", "sensitivity", "fixed"]
     assert table["qat"].tolist() == [False, False, False, False, True]
     fp32 = table.iloc[0]
-    assert fp32["accuracy"] == pytest.approx(0.7) and fp32["accuracy_std"] == pytest.approx(0.141421, abs=1e-5)
+    assert fp32["accuracy"] == pytest.approx(0.7) and fp32["accuracy_seed_std"] == pytest.approx(0.141421, abs=1e-5)
     assert fp32["n_runs"] == 2 and fp32["n_seeds"] == 2 and fp32["n_folds"] == 1
+    assert fp32["n_test"] == 50 and fp32["n_speakers_test"] == 5  # distinct utterances: both seeds test the same
     assert fp32["file_bytes"] == 500  # mean of 500 and 501, rounded half to even
     assert fp32["paper_accuracy"] == pytest.approx(0.7407) and table.iloc[2]["paper_accuracy"] == pytest.approx(0.7593)
     assert fp32["seeds"] == "0 1" and fp32["git_commit"] == "abc123" and fp32["serbench_version"] == "0.1.0"
     adaptive = table.set_index("variant").loc["adaptive"]
     assert adaptive["delta_vs_fp32"] == pytest.approx(0.0)  # +0.1 on seed 0, -0.1 on seed 1
-    assert adaptive["delta_ci95_low"] == pytest.approx(-0.1) and adaptive["delta_ci95_high"] == pytest.approx(0.1)
-    assert np.isnan(table.set_index("variant").loc["sensitivity", "delta_ci95_low"])  # one seed: no interval
+    t_half = 12.7062 * 0.1  # t(0.975, 1 df) × the standard error of the two per-seed deltas
+    assert adaptive["delta_vs_fp32_ci95_seeds_low"] == pytest.approx(-t_half, abs=1e-4)
+    low, high = adaptive["delta_vs_fp32_ci95_seeds_units_low"], adaptive["delta_vs_fp32_ci95_seeds_units_high"]
+    assert -0.2 < low < 0 < high < 0.2
+    sensitivity = table.set_index("variant").loc["sensitivity"]
+    assert np.isnan(sensitivity["delta_vs_fp32_ci95_seeds_low"])  # one seed: no interval over seeds
+    assert sensitivity["delta_vs_fp32_ci95_seeds_units_low"] == 0  # seed 0 alone: the same utterances right
     markdown = to_markdown(table)
-    assert "70.00 ± 14.14" in markdown and "74.07" in markdown and "-20.00 [-30.00, -10.00]" in markdown
+    assert "| 70.00 [" in markdown and "74.07" in markdown and "| -20.00 [" in markdown
 
 
-def test_folds_are_pooled_within_a_seed_before_pairing():
-    # seed 0: fold 0 has 10 utterances, fold 1 has 90; fp32 gets 5 + 45, fixed2 gets 10 + 36
+def test_folds_and_seeds_are_pooled_before_pairing():
+    # seed 0: fold 0 has 10 utterances, fold 1 has 90; fp32 gets 5 + 45, fixed2 gets 10 + 36; seed 1: 50 vs 50
     records = [
         run("fp32", 0, 5, "0", 10),
         run("fp32", 0, 45, "1", 90),
         run("fixed2", 0, 10, "0", 10),
         run("fixed2", 0, 36, "1", 90),
+        run("fp32", 1, 50, "0", 100),
+        run("fixed2", 1, 50, "0", 100),
     ]
-    deltas = paired_deltas(read_runs(records))
-    assert deltas.set_index("variant").loc["fixed2", "delta"] == pytest.approx((46 - 50) / 100)
+    deltas = paired_differences(utterance_results(records), "fp32", ["dataset", "model", "protocol"], "delta")
+    assert deltas.set_index("variant").loc["fixed2", "delta"] == pytest.approx((46 - 50) / 200)
+    table = summary(records).set_index("variant")
+    assert table.loc["fp32", "accuracy"] == pytest.approx(100 / 200)
+    assert table.loc["fp32", "n_test"] == 190  # distinct utterances: seed 1 tests 90 that seed 0 does not
 
 
-def test_allocators_are_compared_per_seed_on_the_same_models_within_a_quantizer():
+def test_speakers_are_the_test_units_outside_the_random_split():
+    records = [{**run(v, s, c, speakers=2), "protocol": "speaker_independent"} for v, s, c in [("fp32", 0, 30)]]
+    units = utterance_results(records)
+    assert sorted(units["unit"].unique()) == ["emodb/0", "emodb/1"]
+    assert units["correct"].sum() == 30 and len(units) == 50
+
+
+def test_allocators_are_compared_on_the_same_runs_within_a_quantizer():
     # seed 0: sensitivity 40 vs adaptive 35 correct of 50; seed 1: 30 vs 35; a ternary row must not pair with these
     records = [
         run("adaptive", 0, 35),
@@ -106,20 +132,12 @@ def test_allocators_are_compared_per_seed_on_the_same_models_within_a_quantizer(
         run("sensitivity", 1, 30),
         run("adaptive", 0, 10, quantizer="ternary"),
     ]
-    comparison = allocator_comparison(read_runs(records)).set_index("quantizer")
+    comparison = allocator_comparison(utterance_results(records), read_runs(records)).set_index("quantizer")
     assert comparison.loc["uniform", "comparison"] == "sensitivity − adaptive"
     assert comparison.loc["uniform", "delta"] == pytest.approx(0.0)
-    assert (comparison.loc["uniform", "low"], comparison.loc["uniform", "high"]) == pytest.approx((-0.1, 0.1))
+    assert -0.2 < comparison.loc["uniform", "low"] < 0 < comparison.loc["uniform", "high"] < 0.2
     assert comparison.loc["uniform", "bits_sensitivity"] == 1.4 and comparison.loc["uniform", "bits_importance"] == 1.5
     assert "ternary" not in comparison.index  # no sensitivity row to pair with
-
-
-def test_bootstrap_interval_covers_the_mean_and_narrows_with_agreement():
-    rng = np.random.default_rng(0)
-    spread, tight = rng.normal(0.02, 0.05, 10), rng.normal(0.02, 0.005, 10)
-    low, high = interval(spread)
-    assert low < spread.mean() < high
-    assert interval(tight)[1] - interval(tight)[0] < high - low
 
 
 def test_damaged_metrics_file_is_named_with_its_rebuild_command(tmp_path):
@@ -135,7 +153,7 @@ def test_damaged_metrics_file_is_named_with_its_rebuild_command(tmp_path):
 
 
 def test_literature_table_footnotes_the_paper_and_counts_runs_in_words():
-    table = summarize(read_runs([run(v, s, 30) for v in ("fp32", "adaptive") for s in (0, 1)]))
+    table = summary([run(v, s, 30) for v in ("fp32", "adaptive") for s in (0, 1)])
     markdown = literature_markdown(table)
     assert "Proposed (Shinde et al.) [a, b]" in markdown and "211,207 parameters" in markdown
     assert "4.06" in markdown and "99.6 %" in markdown and "97.86 % at 4-bit" in markdown
@@ -155,7 +173,7 @@ def test_plots_written_as_png(tmp_path):
         for v in ("fixed2", "adaptive", "sensitivity", "fixed2+qat")
         for q in ("uniform", "mse")
     ] + [run("fp32", 0, 32)]
-    table = summarize(read_runs(records))
+    table = summary(records)
     plot_pareto(table, "emodb", tmp_path / "p.png")
     plot_accuracy_vs_bits(table, "emodb", "random", tmp_path / "b.png")
     for name in ("p.png", "b.png"):
@@ -181,9 +199,7 @@ def test_a_metrics_file_of_the_wrong_shape_is_one_error_naming_it(tmp_path, cont
 
 
 def test_cross_corpus_rows_name_the_emotions_they_keep():
-    from serbench.studies.quantization.tables import classes_note
-
-    runs = read_runs(
+    table = summary(
         [run("fp32", 0, 40)]
         + [
             {
@@ -194,7 +210,6 @@ def test_cross_corpus_rows_name_the_emotions_they_keep():
             }
         ]
     )
-    table = summarize(runs)
     assert table.set_index("dataset").loc["emodb_to_ravdess", "classes"] == "anger sadness"
     assert classes_note(table) == (
         "\nCross-corpus rows keep the emotions both sides hold, the others are left out: "
@@ -205,13 +220,13 @@ def test_cross_corpus_rows_name_the_emotions_they_keep():
 
 def test_qat_rows_are_also_measured_against_the_same_fine_tuning_without_a_quantizer():
     correct = {"fp32": (40, 41), "fp32+ft": (44, 45), "fixed2": (30, 30), "fixed2+qat": (46, 46)}
-    runs = read_runs([run(v, seed, c[seed]) for v, c in correct.items() for seed in (0, 1)])
-    table = summarize(runs).set_index("variant")
+    records = [run(v, seed, c[seed]) for v, c in correct.items() for seed in (0, 1)]
+    table = summary(records).set_index("variant")
     assert table.index.tolist() == ["fp32", "fp32+ft", "fixed2", "fixed2+qat"]
     assert table.loc["fixed2+qat", "delta_vs_fp32"] == pytest.approx((6 + 5) / 2 / 50)
     assert table.loc["fixed2+qat", "delta_vs_ft"] == pytest.approx((2 + 1) / 2 / 50)  # what the quantizer adds
     assert table.loc["fp32+ft", "delta_vs_fp32"] == pytest.approx(4 / 50)  # what the extra training adds
     assert table.loc[["fp32", "fp32+ft", "fixed2"], "delta_vs_ft"].isna().all()
-    markdown = to_markdown(summarize(runs)).splitlines()
-    assert "Δ WA vs fp32+ft [95% CI]" in markdown[0]
+    markdown = to_markdown(summary(records)).splitlines()
+    assert "Δ WA vs fp32+ft, points [95% CI]" in markdown[0]
     assert "| 3.00 [" in next(line for line in markdown if "fixed2+qat" in line)

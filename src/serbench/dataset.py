@@ -26,12 +26,14 @@ class Subset:
         lengths: ``(N,)`` valid frames (or samples) per utterance (1 for utterance-level).
         labels: ``(N,)`` indices into :attr:`SplitData.classes`.
         ids: ``(N,)`` utterance ids.
+        speakers: ``(N,)`` each utterance's speaker (``"corpus/speaker"``), or ``None`` when not known.
     """
 
     features: np.ndarray
     lengths: np.ndarray
     labels: np.ndarray
     ids: np.ndarray
+    speakers: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -110,10 +112,13 @@ class CorpusArrays:
     ):
         self.files, self.level, self.max_frames = corpora, level, max_frames
         self.emotion: dict[tuple[str, str], str] = {}
+        self.speaker: dict[tuple[str, str], str] = {}
         self.items: dict[tuple[str, str], np.ndarray] = {}
         for name, files in corpora.items():
             manifest = read_manifest(files.manifest)
             self.emotion.update(((name, u), e) for u, e in zip(manifest["utterance_id"], manifest["emotion"]))
+            speakers = zip(manifest["utterance_id"], manifest["speaker"])
+            self.speaker.update(((name, u), f"{name}/{s}") for u, s in speakers)
             ids, items = load_rows(files.features) if level == "utterance" else load_ragged(files.features)
             items = standardise_groups(list(items), self._groups(manifest, ids, normalise))
             self.items.update(((name, str(u)), item) for u, item in zip(ids, items))
@@ -167,7 +172,8 @@ class CorpusArrays:
                     )
                 values.append(self.items[key])
             labels = np.array([classes.index(e) for e in rows["emotion"]])
-            subsets[subset] = Subset(*self._stack(values), labels, rows["utterance_id"].to_numpy())
+            speakers = np.array([self.speaker[k] for k in zip(rows["corpus"], rows["utterance_id"])])
+            subsets[subset] = Subset(*self._stack(values), labels, rows["utterance_id"].to_numpy(), speakers)
             absent = sorted(set(classes) - set(rows["emotion"]))
             if absent and subset in ("validation", "search"):  # what chooses epochs and bits never sees them
                 log.warning(

@@ -1,5 +1,5 @@
 """Quantize every trained model of one cell with every quantizer and variant, packed, and score each file (records
-name the classes the protocol keeps)."""
+name the classes the protocol keeps, and each test utterance's speaker and whether it was classified correctly)."""
 
 from serbench.workflow import snakemake_job
 

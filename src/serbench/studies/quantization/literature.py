@@ -62,7 +62,7 @@ def literature_markdown(table: pd.DataFrame, quantizer: str = "uniform") -> str:
                 "system": f"serbench {r.model} {r.variant}" + (f" ({r.quantizer})" if r.variant != "fp32" else ""),
                 "year": "",
                 "protocol": r.protocol,
-                "accuracy %": f"{100 * r.accuracy:.2f} ± {100 * r.accuracy_std:.2f}",
+                "accuracy %": f"{100 * r.accuracy:.2f} ± {100 * r.accuracy_seed_std:.2f}",
                 "parameters": f"{r.n_params / 1000:.0f}K",
                 "b̄": "32" if r.variant == "fp32" else f"{r.avg_bits:.2f}",
                 "source": f"this run ({_runs(r.n_seeds, r.n_folds)})",

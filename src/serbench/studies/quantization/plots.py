@@ -81,7 +81,8 @@ def plot_pareto(table: pd.DataFrame, dataset: str, out: str | Path, protocol: st
     for ax, model in zip(axes[0], models):
         group = rows[rows["model"] == model]
         for _, row in group.iterrows():
-            ax.errorbar(row["size_kb"], 100 * row["accuracy"], yerr=100 * row["accuracy_std"], **_style(row, colours))
+            spread = 100 * row["accuracy_seed_std"]
+            ax.errorbar(row["size_kb"], 100 * row["accuracy"], yerr=spread, **_style(row, colours))
         front = group.loc[pareto_front(group["size_kb"], group["accuracy"])]
         ax.step(front["size_kb"], 100 * front["accuracy"], where="post", color="grey", linestyle="--", linewidth=0.8)
         paper = group.dropna(subset=["paper_accuracy"]).drop_duplicates("variant")
@@ -136,7 +137,7 @@ def plot_accuracy_vs_bits(table: pd.DataFrame, dataset: str, protocol: str, out:
             ax.errorbar(
                 line["avg_bits"],
                 100 * line["accuracy"],
-                yerr=100 * line["accuracy_std"],
+                yerr=100 * line["accuracy_seed_std"],
                 marker="o",
                 capsize=3,
                 color=colour,
@@ -146,7 +147,7 @@ def plot_accuracy_vs_bits(table: pd.DataFrame, dataset: str, protocol: str, out:
                 ax.errorbar(
                     row["avg_bits"],
                     100 * row["accuracy"],
-                    yerr=100 * row["accuracy_std"],
+                    yerr=100 * row["accuracy_seed_std"],
                     **{**_style(row, {quantizer: colour}), "markeredgecolor": "black"},
                 )
         ax.set_xscale("log", base=2)

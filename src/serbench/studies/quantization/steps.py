@@ -149,6 +149,8 @@ def _packed_record(
         "n_test": int(len(test.labels)),
         "n_correct": int((predicted == test.labels).sum()),
         "test_utterances": test.ids.tolist(),
+        "test_speakers": test.speakers.tolist(),
+        "test_correct": "".join("1" if hit else "0" for hit in predicted == test.labels),
         **classification_scores(test.labels, predicted),
     }
 

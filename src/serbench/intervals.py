@@ -1,0 +1,96 @@
+"""Confidence intervals for pooled accuracy and paired accuracy differences over seeds and test units.
+
+A benchmark's number varies for two reasons: the training seed, and which
+utterances (or speakers) happened to be tested. Two intervals, each named for
+what it covers:
+
+- :func:`seeds_t_interval`: Student's t interval of the mean of per-seed values
+  (one value per seed, all folds of the seed pooled). It covers retraining with
+  another seed on the same test set, nothing else.
+- :func:`seeds_units_interval`: a two-way (seeds × test units) bootstrap of the
+  pooled accuracy, or of the pooled paired difference between two variants
+  scored on the same seeds and utterances. Each replicate reweights the seeds
+  and, independently, the test units with multinomial counts, so it covers
+  both a new seed and a new draw of utterances or speakers from the same
+  population: the interval to read before claiming one variant beats another.
+
+Test units are utterances under the random split and speakers under
+speaker-independent and cross-corpus protocols, where the utterances of one
+speaker are not independent. Units are drawn from the union of the cell's
+test units; a unit a seed did not test weighs nothing for that seed, so the
+random split, whose test set changes with the seed, is resampled within each
+seed (a Poisson-like bootstrap, Hanley & MacGibbon 2006), and a fixed test set
+shared by every seed is resampled once for all seeds (crossed factors, as in
+Owen 2007, "The pigeonhole bootstrap").
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+N_RESAMPLES = 4999
+
+
+def seeds_t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """Student's t interval of the mean of per-seed ``values`` ``(seeds,)``; NaN with fewer than two.
+
+    >>> low, high = seeds_t_interval(np.array([0.01, 0.03]))
+    >>> round(low, 4), round(high, 4)
+    (-0.1071, 0.1471)
+    >>> seeds_t_interval(np.array([0.02, 0.02]))
+    (0.02, 0.02)
+    """
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2:
+        return float("nan"), float("nan")
+    mean = float(values.mean())
+    if np.ptp(values) == 0:
+        return mean, mean
+    half = stats.t.ppf(0.5 + level / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
+    return float(mean - half), float(mean + half)
+
+
+def seeds_units_interval(
+    correct: np.ndarray,
+    counts: np.ndarray,
+    reference: np.ndarray | None = None,
+    level: float = 0.95,
+    n_resamples: int = N_RESAMPLES,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile interval of the pooled accuracy (or paired difference) under a seeds × units bootstrap.
+
+    Args:
+        correct: ``(seeds, units)`` correctly classified test utterances of each unit in each seed.
+        counts: ``(seeds, units)`` test utterances of each unit in each seed (0 where the seed did not test it).
+        reference: ``(seeds, units)`` correct utterances of the reference variant on the same runs; the
+            statistic is then the pooled difference ``Σ (correct - reference) / Σ counts``, else ``Σ correct /
+            Σ counts``.
+        level: coverage (0.95: the 2.5th and 97.5th percentiles).
+        n_resamples: bootstrap replicates; ``seed``: their random generator's seed (fixed: reproducible).
+
+    Returns:
+        ``(low, high)``; NaN when there is a single seed and a single unit.
+
+    >>> correct = np.array([[3, 5], [4, 4]]); counts = np.array([[5, 5], [5, 5]])
+    >>> low, high = seeds_units_interval(correct, counts, reference=correct)
+    >>> (low, high)
+    (0.0, 0.0)
+    """
+    correct, counts = np.asarray(correct, dtype=float), np.asarray(counts, dtype=float)
+    if correct.shape != counts.shape or (reference is not None and np.shape(reference) != counts.shape):
+        raise ValueError(f"correct, counts and reference must share a (seeds, units) shape, got {correct.shape}")
+    n_seeds, n_units = counts.shape
+    if n_seeds * n_units < 2:
+        return float("nan"), float("nan")
+    numerator = correct if reference is None else correct - np.asarray(reference, dtype=float)
+    rng = np.random.default_rng(seed)
+    seed_weights = rng.multinomial(n_seeds, np.full(n_seeds, 1 / n_seeds), size=n_resamples).astype(float)
+    unit_weights = rng.multinomial(n_units, np.full(n_units, 1 / n_units), size=n_resamples).astype(float)
+    top = np.einsum("bs,su,bu->b", seed_weights, numerator, unit_weights)
+    bottom = np.einsum("bs,su,bu->b", seed_weights, counts, unit_weights)
+    replicates = top[bottom > 0] / bottom[bottom > 0]
+    tail = 100 * (1 - level) / 2
+    low, high = np.percentile(replicates, [tail, 100 - tail])
+    return float(low), float(high)

@@ -1,0 +1,138 @@
+"""The quantization table's accuracies and paired differences on one pooled basis, with intervals over seeds and
+test units.
+
+Every number of a table row pools the test utterances of all its folds and
+seeds: accuracy = Σ correct / Σ tested, and a variant's difference against a
+reference (fp32, or QAT's control fp32+ft) is the difference of those pooled
+accuracies over the same runs and utterances. Two 95 % intervals stand beside
+each (:mod:`serbench.intervals`): ``ci95_seeds`` (Student's t over the
+per-seed pooled values: another training seed, the same test set) and
+``ci95_seeds_units`` (a seeds × test-units bootstrap: another seed and
+another draw of test utterances, or of test speakers under the
+speaker-independent and cross-corpus protocols).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from serbench.intervals import seeds_t_interval, seeds_units_interval
+
+KEYS = ["dataset", "model", "protocol", "quantizer", "variant"]
+CELL = ["dataset", "model", "protocol"]
+
+
+def unit_of(protocol: str) -> str:
+    """What a test unit is: an utterance under the random split, a speaker under the others.
+
+    >>> unit_of("random"), unit_of("speaker_independent"), unit_of("cross_corpus_emodb_to_ravdess")
+    ('utterance', 'speaker', 'speaker')
+    """
+    return "utterance" if protocol == "random" else "speaker"
+
+
+def utterance_results(records: list[dict]) -> pd.DataFrame:
+    """Correct and tested utterances per run record and test unit.
+
+    Args:
+        records: the quantize step's run records, each with ``test_utterances``, ``test_speakers`` and
+            ``test_correct`` (one ``"0"``/``"1"`` per test utterance).
+
+    Returns:
+        One row per run and test utterance: ``KEYS + [seed, utterance, speaker, unit, correct]``, ``unit`` being
+        the utterance or its speaker (:func:`unit_of`).
+
+    Raises:
+        ValueError: a record's three per-utterance lists differ in length.
+    """
+    frames = []
+    for record in records:
+        utterances, speakers, correct = record["test_utterances"], record["test_speakers"], record["test_correct"]
+        if not len(utterances) == len(speakers) == len(correct):
+            raise ValueError(f"run {[record[k] for k in KEYS]} seed {record['seed']}: per-utterance lists differ")
+        frame = pd.DataFrame({"utterance": utterances, "speaker": speakers, "correct": [c == "1" for c in correct]})
+        frame["unit"] = frame["utterance" if unit_of(record["protocol"]) == "utterance" else "speaker"]
+        frames.append(frame.assign(**{k: record[k] for k in [*KEYS, "seed"]}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _matrices(rows: pd.DataFrame, seeds: pd.Index, units: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    """``(correct, tested)``, each ``(seeds, units)``, of one table row's utterances."""
+    grouped = rows.groupby(["seed", "unit"])["correct"].agg(["sum", "size"])
+    shape = pd.MultiIndex.from_product([seeds, units], names=["seed", "unit"])
+    grouped = grouped.reindex(shape, fill_value=0)
+    return (
+        grouped["sum"].to_numpy(float).reshape(len(seeds), len(units)),
+        grouped["size"].to_numpy(float).reshape(len(seeds), len(units)),
+    )
+
+
+def pooled_accuracy(units: pd.DataFrame) -> pd.DataFrame:
+    """Per table row (``KEYS``): pooled accuracy, its std over seeds and both intervals, and the test set's size.
+
+    Returns:
+        Columns ``KEYS + [accuracy, accuracy_seed_std, accuracy_ci95_seeds_low/high,
+        accuracy_ci95_seeds_units_low/high, n_test, n_speakers_test]``; ``n_test`` counts distinct test
+        utterances over all folds and seeds, ``n_speakers_test`` distinct test speakers.
+    """
+    rows = []
+    for key, group in units.groupby(KEYS, sort=False):
+        seeds, cell_units = pd.Index(sorted(group["seed"].unique())), pd.Index(sorted(group["unit"].unique()))
+        correct, tested = _matrices(group, seeds, cell_units)
+        per_seed = correct.sum(1) / tested.sum(1)
+        t_low, t_high = seeds_t_interval(per_seed)
+        low, high = seeds_units_interval(correct, tested)
+        rows.append(
+            dict(zip(KEYS, key))
+            | {"accuracy": correct.sum() / tested.sum(), "accuracy_seed_std": _std(per_seed)}
+            | {"accuracy_ci95_seeds_low": t_low, "accuracy_ci95_seeds_high": t_high}
+            | {"accuracy_ci95_seeds_units_low": low, "accuracy_ci95_seeds_units_high": high}
+            | {"n_test": group["utterance"].nunique(), "n_speakers_test": group["speaker"].nunique()}
+        )
+    return pd.DataFrame(rows)
+
+
+def paired_differences(units: pd.DataFrame, reference: str, within: list[str], name: str) -> pd.DataFrame:
+    """Per table row, pooled accuracy minus the ``reference`` variant's over the same runs and utterances.
+
+    Args:
+        units: :func:`utterance_results`.
+        reference: the variant compared against (``fp32``: matched on the cell; others also on the quantizer,
+            as ``within`` says).
+        within: the columns that pair a row with its reference.
+        name: the difference's column; intervals are ``<name>_ci95_seeds_*`` and ``<name>_ci95_seeds_units_*``.
+
+    Returns:
+        Columns ``KEYS + [name, <name>_ci95_seeds_low/high, <name>_ci95_seeds_units_low/high]``, one row per
+        variant other than the reference that has one.
+    """
+    references = {key: group for key, group in units[units["variant"] == reference].groupby(within, sort=False)}
+    rows = []
+    for key, group in units[units["variant"] != reference].groupby(KEYS, sort=False):
+        matched = references.get(tuple(group[c].iloc[0] for c in within))
+        if matched is None:
+            continue
+        seeds = pd.Index(sorted(set(group["seed"]) & set(matched["seed"])))
+        cell_units = pd.Index(sorted(group["unit"].unique()))
+        correct, tested = _matrices(group[group["seed"].isin(seeds)], seeds, cell_units)
+        base, _ = _matrices(matched[matched["seed"].isin(seeds)], seeds, cell_units)
+        per_seed = (correct - base).sum(1) / tested.sum(1)
+        t_low, t_high = seeds_t_interval(per_seed)
+        low, high = seeds_units_interval(correct, tested, base)
+        rows.append(
+            dict(zip(KEYS, key))
+            | {name: (correct - base).sum() / tested.sum()}
+            | {f"{name}_ci95_seeds_low": t_low, f"{name}_ci95_seeds_high": t_high}
+            | {f"{name}_ci95_seeds_units_low": low, f"{name}_ci95_seeds_units_high": high}
+        )
+    return pd.DataFrame(rows, columns=[*KEYS, name, *interval_columns(name)])
+
+
+def interval_columns(name: str) -> list[str]:
+    """The four interval columns of ``name`` (``accuracy``, ``delta_vs_fp32``, ...)."""
+    return [f"{name}_ci95_{basis}_{side}" for basis in ("seeds", "seeds_units") for side in ("low", "high")]
+
+
+def _std(values: np.ndarray) -> float:
+    return float(values.std(ddof=1)) if len(values) > 1 else 0.0

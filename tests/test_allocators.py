@@ -6,7 +6,7 @@ import torch
 
 from conftest import family
 from serbench.dataset import Subset
-from serbench.models import predict
+from serbench.models import logits, predict
 from serbench.quantization.importance import average_bits
 from serbench.quantization.quantizers import fake_quantize_model
 from serbench.quantization.sensitivity import allocate, layer_sensitivity
@@ -71,6 +71,19 @@ def test_sensitivity_allocator_meets_the_adaptive_b_bar_and_reads_the_search_sub
     details = assigned["sensitivity"][1]["sensitivity"]
     assert details["subset"] == "search" and details["budget_avg_bits"] == pytest.approx(adaptive_bits)
     assert assigned["adaptive"][1]["search"]["n_utterances"] == 80
+
+
+def test_the_search_can_score_the_log_likelihood_of_the_true_class(trained):
+    search = blobs(80, 2)
+    cfg = QuantizationSettings(fixed_bits=(2,), adaptive={"t_margin": 0.3, "signal": "log_likelihood"})
+    details = allocations(trained, search, cfg, "uniform")["adaptive"][1]["search"]
+    expected = -float(
+        torch.nn.functional.cross_entropy(logits(trained, search.features), torch.as_tensor(search.labels))
+    )
+    assert details["signal"] == "log_likelihood" and details["baseline_score"] == pytest.approx(expected, rel=1e-5)
+    assert all(t["score"] < 0 for t in details["trials"])  # nats, not a share of utterances
+    accuracy = allocations(trained, search, QuantizationSettings(fixed_bits=(2,)), "uniform")["adaptive"][1]["search"]
+    assert accuracy["signal"] == "accuracy" and 0 < accuracy["baseline_score"] <= 1
 
 
 def test_quantization_aware_training_recovers_one_bit_accuracy_and_leaves_the_model_alone(trained):

@@ -27,6 +27,7 @@ def run(variant, seed, correct, fold="0", n_test=50, quantizer="uniform", speake
     utterances = [f"{fold}-{i}" for i in range(n_test)]
     return dict(
         dataset="emodb",
+        features="mfcc_chroma_mel",
         protocol="random",
         model="mlp",
         quantizer="none" if variant.startswith("fp32") else quantizer,
@@ -109,7 +110,9 @@ def test_folds_and_seeds_are_pooled_before_pairing():
         run("fp32", 1, 50, "0", 100),
         run("fixed2", 1, 50, "0", 100),
     ]
-    deltas = paired_differences(utterance_results(records), "fp32", ["dataset", "model", "protocol"], "delta")
+    deltas = paired_differences(
+        utterance_results(records), "fp32", ["dataset", "features", "model", "protocol"], "delta"
+    )
     assert deltas.set_index("variant").loc["fixed2", "delta"] == pytest.approx((46 - 50) / 200)
     table = summary(records).set_index("variant")
     assert table.loc["fp32", "accuracy"] == pytest.approx(100 / 200)
@@ -187,7 +190,7 @@ def test_plots_written_as_png(tmp_path):
     [
         ("[]", "not a non-empty list of run records"),
         ('{"a": 1}', "not a non-empty list of run records"),
-        ('[{"dataset": "emodb"}]', "run record 0 lacks protocol, model"),
+        ('[{"dataset": "emodb"}]', "run record 0 lacks features, protocol, model"),
     ],
 )
 def test_a_metrics_file_of_the_wrong_shape_is_one_error_naming_it(tmp_path, content, reason):

@@ -168,7 +168,7 @@ def test_bit_search_read_its_own_validation_subset_only(work):
     files = CorpusFiles(work / "results/manifests/emodb.csv", work / "results/features/emodb/utterance.npz")
     split_path = work / "results/quantization/splits/emodb/random.csv"
     search = load_split_data(split_path, "0", {"emodb": files}, seed=1).subsets["search"]
-    assert metrics["search"]["baseline_accuracy"] == weighted_accuracy(search.labels, predict(model, search.features))
+    assert metrics["search"]["baseline_score"] == weighted_accuracy(search.labels, predict(model, search.features))
     chosen: dict[str, int] = {}
     for trial in metrics["search"]["trials"]:
         bits = {**chosen, trial["layer"]: trial["bits"]}

@@ -26,6 +26,8 @@ Owen 2007, "The pigeonhole bootstrap").
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy import stats
 
@@ -85,12 +87,20 @@ def seeds_units_interval(
     if n_seeds * n_units < 2:
         return float("nan"), float("nan")
     numerator = correct if reference is None else correct - np.asarray(reference, dtype=float)
-    rng = np.random.default_rng(seed)
-    seed_weights = rng.multinomial(n_seeds, np.full(n_seeds, 1 / n_seeds), size=n_resamples).astype(float)
-    unit_weights = rng.multinomial(n_units, np.full(n_units, 1 / n_units), size=n_resamples).astype(float)
-    top = np.einsum("bs,su,bu->b", seed_weights, numerator, unit_weights)
-    bottom = np.einsum("bs,su,bu->b", seed_weights, counts, unit_weights)
+    seed_weights, unit_weights = _weights(n_seeds, n_units, n_resamples, seed)
+    top = ((unit_weights @ numerator.T) * seed_weights).sum(axis=1)  # (resamples,)
+    bottom = ((unit_weights @ counts.T) * seed_weights).sum(axis=1)
     replicates = top[bottom > 0] / bottom[bottom > 0]
     tail = 100 * (1 - level) / 2
     low, high = np.percentile(replicates, [tail, 100 - tail])
     return float(low), float(high)
+
+
+@functools.lru_cache(maxsize=4)
+def _weights(n_seeds: int, n_units: int, n_resamples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Multinomial resampling counts ``(resamples, seeds)`` and ``(resamples, units)``, drawn once per shape: every
+    row of a table cell is resampled with the same draws (common random numbers), and reproducibly."""
+    rng = np.random.default_rng(seed)
+    seeds = rng.multinomial(n_seeds, np.full(n_seeds, 1 / n_seeds), size=n_resamples).astype(float)
+    units = rng.multinomial(n_units, np.full(n_units, 1 / n_units), size=n_resamples).astype(float)
+    return seeds, units

@@ -34,6 +34,7 @@ export_rebuild_command(workflow, os.getcwd())
 
 wildcard_constraints:
     corpus="[a-z0-9]+",
+    features="mfcc_chroma_mel|egemaps",
     dataset="[a-z0-9_]+",
     protocol="random|speaker_independent|cross_corpus(_per_corpus|_per_speaker)?",
     model="[a-z0-9_]+",
@@ -43,12 +44,13 @@ wildcard_constraints:
     variant=r"(conv|lstm|gru)-[a-z0-9+]+|baseline-\d+",
 
 
-def settings(*keys):
-    """A config section as the plain dict a job's params carry (a changed value reruns the job)."""
+def settings(*keys, exclude=()):
+    """A config section as the plain dict a job's params carry (a changed value reruns the job), less the
+    subsections in exclude (a step that does not read them)."""
     section = SETTINGS
     for key in keys:
         section = getattr(section, key)
-    return section.model_dump(mode="json")
+    return section.model_dump(mode="json", exclude=set(exclude))
 
 
 def logs(name):

@@ -9,12 +9,12 @@ rule features:
     input:
         manifest=rules.manifest.output.manifest,
     output:
-        utterance=f"{RESULTS}/features/{{corpus}}/utterance.npz",
-        frames=f"{RESULTS}/features/{{corpus}}/frames.npz",
+        utterance=f"{RESULTS}/features/{{features}}/{{corpus}}/utterance.npz",
+        frames=f"{RESULTS}/features/{{features}}/{{corpus}}/frames.npz",
     log:
-        logs("features/{corpus}"),
+        logs("features/{features}/{corpus}"),
     benchmark:
-        benchmarks("features/{corpus}")
+        benchmarks("features/{features}/{corpus}")
     conda:
         "../envs/serbench.yaml"
     threads: 2
@@ -22,7 +22,7 @@ rule features:
         mem_mb=4000,
         runtime=30,
     params:
-        features=settings("features"),
+        features=settings("features", exclude=["sets"]),
     script:
         "../scripts/quantization/features.py"
 
@@ -55,11 +55,13 @@ rule train:
     input:
         unpack(cell_inputs),
     output:
-        directory(f"{RESULTS}/quantization/models/{{dataset}}/{{protocol}}/{{model}}"),
+        directory(
+            f"{RESULTS}/quantization/models/{{features}}/{{dataset}}/{{protocol}}/{{model}}"
+        ),
     log:
-        logs("quantization/train/{dataset}/{protocol}/{model}"),
+        logs("quantization/train/{features}/{dataset}/{protocol}/{model}"),
     benchmark:
-        benchmarks("quantization/train/{dataset}/{protocol}/{model}")
+        benchmarks("quantization/train/{features}/{dataset}/{protocol}/{model}")
     conda:
         "../envs/serbench.yaml"
     threads: 1
@@ -82,13 +84,39 @@ rule quantize:
         models=rules.train.output[0],
     output:
         packed=directory(
-            f"{RESULTS}/quantization/quantized/{{dataset}}/{{protocol}}/{{model}}/packed"
+            f"{RESULTS}/quantization/quantized/{{features}}/{{dataset}}/{{protocol}}/{{model}}/packed"
         ),
-        metrics=f"{RESULTS}/quantization/quantized/{{dataset}}/{{protocol}}/{{model}}/metrics.json",
+        metrics=f"{RESULTS}/quantization/quantized/{{features}}/{{dataset}}/{{protocol}}/{{model}}/metrics.json",
     log:
-        logs("quantization/quantize/{dataset}/{protocol}/{model}"),
+        logs("quantization/quantize/{features}/{dataset}/{protocol}/{model}"),
     benchmark:
-        benchmarks("quantization/quantize/{dataset}/{protocol}/{model}")
+        benchmarks("quantization/quantize/{features}/{dataset}/{protocol}/{model}")
+    conda:
+        "../envs/serbench.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=lambda w: 10 + cell_runs(w),
+    params:
+        corpora=lambda w: dataset_corpora(w.dataset),
+        quantization=settings("quantization", exclude=["curves"]),
+        batch_size=SETTINGS.train.batch_size,
+        normalise=normalisation,
+        max_frames=SETTINGS.sequences.max_frames,
+    script:
+        "../scripts/quantization/quantize.py"
+
+
+rule allocator_curves:
+    input:
+        unpack(cell_inputs),
+        models=rules.train.output[0],
+    output:
+        f"{RESULTS}/quantization/allocators/{{features}}/{{dataset}}/{{protocol}}/{{model}}.json",
+    log:
+        logs("quantization/allocators/{features}/{dataset}/{protocol}/{model}"),
+    benchmark:
+        benchmarks("quantization/allocators/{features}/{dataset}/{protocol}/{model}")
     conda:
         "../envs/serbench.yaml"
     threads: 1
@@ -98,11 +126,68 @@ rule quantize:
     params:
         corpora=lambda w: dataset_corpora(w.dataset),
         quantization=settings("quantization"),
-        batch_size=SETTINGS.train.batch_size,
         normalise=normalisation,
         max_frames=SETTINGS.sequences.max_frames,
     script:
-        "../scripts/quantization/quantize.py"
+        "../scripts/quantization/allocators.py"
+
+
+rule svm_baseline:
+    input:
+        unpack(cell_inputs),
+    output:
+        f"{RESULTS}/quantization/svm/{{features}}/{{dataset}}/{{protocol}}.json",
+    log:
+        logs("quantization/svm/{features}/{dataset}/{protocol}"),
+    benchmark:
+        benchmarks("quantization/svm/{features}/{dataset}/{protocol}")
+    conda:
+        "../envs/serbench.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=lambda w: 10 + cell_runs(w),
+    params:
+        corpora=lambda w: dataset_corpora(w.dataset),
+        svm=settings("svm"),
+        normalise=normalisation,
+    script:
+        "../scripts/quantization/svm.py"
+
+
+rule allocator_report:
+    input:
+        curves=allocator_metrics,
+        summary=f"{RESULTS}/tables/quantization.csv",
+    output:
+        csv=report(
+            f"{RESULTS}/tables/allocators.csv",
+            category="Tables",
+            caption="../report/allocators.rst",
+        ),
+        plots=[
+            report(
+                f"{RESULTS}/plots/allocators_{d}_{p}.png",
+                category="Quantization",
+                subcategory="Allocators as curves",
+                caption="../report/allocator_curves.rst",
+            )
+            for d, p in CELLS
+        ],
+    log:
+        logs("quantization/allocator_report"),
+    benchmark:
+        benchmarks("quantization/allocator_report")
+    conda:
+        "../envs/serbench.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        cells=CELLS,
+    script:
+        "../scripts/quantization/allocator_report.py"
 
 
 rule quantization_table:

@@ -11,6 +11,7 @@ CELLS = [(c, p) for c in SETTINGS.corpora for p in SETTINGS.protocols] + [
     (d, NORMALISED[n]) for d in CROSS for n in SETTINGS.cross_corpus_normalisation
 ]
 FRAME_LEVEL = {"lstm", "attention_gru", "cnn1d"}
+FEATURE_SETS = list(SETTINGS.features.sets)
 
 
 def dataset_corpora(dataset):
@@ -21,13 +22,16 @@ def dataset_corpora(dataset):
 
 
 def cell_inputs(wildcards):
-    """The cell's fold table, and per corpus its manifest and the feature cache its model family reads."""
+    """The cell's fold table, and per corpus its manifest and the feature cache its model family reads (the
+    utterance-level one where no model family is named, as for the SVM baseline)."""
     corpora = dataset_corpora(wildcards.dataset)
-    level = "frames" if wildcards.model in FRAME_LEVEL else "utterance"
+    level = "frames" if getattr(wildcards, "model", "") in FRAME_LEVEL else "utterance"
     return {
         "split": f"{RESULTS}/quantization/splits/{wildcards.dataset}/{split_protocol(wildcards.protocol)}.csv",
         "manifests": manifests(corpora),
-        "features": [f"{RESULTS}/features/{c}/{level}.npz" for c in corpora],
+        "features": [
+            f"{RESULTS}/features/{wildcards.features}/{c}/{level}.npz" for c in corpora
+        ],
     }
 
 
@@ -62,8 +66,25 @@ def cell_runs(wildcards):
 
 
 def quantization_metrics(wildcards):
+    """Every cell's quantize records, and the SVM baseline's per feature set and dataset × protocol."""
+    cells = [
+        f"{RESULTS}/quantization/quantized/{f}/{d}/{p}/{m}/metrics.json"
+        for f in FEATURE_SETS
+        for d, p in CELLS
+        for m in SETTINGS.models
+    ]
+    svm = [
+        f"{RESULTS}/quantization/svm/{f}/{d}/{p}.json"
+        for f in FEATURE_SETS
+        for d, p in CELLS
+    ]
+    return cells + (svm if SETTINGS.svm.enabled else [])
+
+
+def allocator_metrics(wildcards):
     return [
-        f"{RESULTS}/quantization/quantized/{d}/{p}/{m}/metrics.json"
+        f"{RESULTS}/quantization/allocators/{f}/{d}/{p}/{m}.json"
+        for f in FEATURE_SETS
         for d, p in CELLS
         for m in SETTINGS.models
     ]
@@ -72,9 +93,11 @@ def quantization_metrics(wildcards):
 def quantization_outputs():
     if not studies("quantization"):
         return []
+    curves = SETTINGS.quantization.curves.enabled
     return [
         f"{RESULTS}/tables/quantization.csv",
         f"{RESULTS}/tables/literature.md",
         *(f"{RESULTS}/plots/pareto_{c}.png" for c in SETTINGS.corpora),
         *(f"{RESULTS}/plots/accuracy_vs_bits_{d}_{p}.png" for d, p in CELLS),
+        *([f"{RESULTS}/tables/allocators.csv"] if curves else []),
     ]

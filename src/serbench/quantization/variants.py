@@ -41,7 +41,8 @@ def allocations(
         cache: codes of this model and quantizer, kept for packing (``quantizers.cached_codes``).
 
     Returns:
-        Variant -> ``(bits, details)``: ``fixed<b>`` (every layer at b), ``adaptive`` (eq. 4's search, with
+        Variant -> ``(bits, details)``: ``fixed<b>`` (every layer at b), ``adaptive`` (eq. 4's search on
+        ``cfg.adaptive.signal``: accuracy as printed, or the log-likelihood of the true class; with
         the layer importances and the full trace), ``sensitivity`` (the measured loss increases and the b̄
         budget it met).
     """
@@ -61,16 +62,18 @@ def allocations(
 
     stats = layer_importance(model, cfg.adaptive.alpha, cfg.adaptive.entropy_weight)
     importance = {layer: s["importance"] for layer, s in stats.items()}
-    result = search_bit_widths(importance, accuracy, cfg.adaptive.t_margin, cfg.adaptive.candidates)
+    score = accuracy if cfg.adaptive.signal == "accuracy" else lambda bits: -loss(bits)
+    result = search_bit_widths(importance, score, cfg.adaptive.t_margin, cfg.adaptive.candidates)
     out["adaptive"] = (
         result.bits,
         {
             "layer_stats": stats,
             "search": {
                 "subset": "search",
+                "signal": cfg.adaptive.signal,
                 "n_utterances": int(len(search.labels)),
                 "order": result.order,
-                "baseline_accuracy": result.baseline_score,
+                "baseline_score": result.baseline_score,
                 "trials": result.trials,
             },
         },

@@ -28,6 +28,7 @@ from serbench.settings.quantization import (
     RandomSplitSettings,
     SequenceSettings,
     SpeakerIndependentSettings,
+    SVMSettings,
     TrainSettings,
 )
 from serbench.settings.ssl import DistilHubertSettings, SelfDistillSettings, WaveformSettings
@@ -43,6 +44,7 @@ __all__ = [
     "MLPSettings",
     "QATSettings",
     "QuantizationSettings",
+    "SVMSettings",
     "RandomSplitSettings",
     "SelfDistillSettings",
     "SequenceSettings",
@@ -101,6 +103,7 @@ class Settings(Section):
     sequences: SequenceSettings = SequenceSettings()
     train: TrainSettings = TrainSettings()
     quantization: QuantizationSettings = QuantizationSettings()
+    svm: SVMSettings = SVMSettings()
     waveform: WaveformSettings = WaveformSettings()
     distilhubert: DistilHubertSettings = DistilHubertSettings()
     selfdistill: SelfDistillSettings = SelfDistillSettings()

@@ -8,9 +8,21 @@ from pydantic import Field, model_validator
 
 from serbench.settings.base import Bits, Corpus, Fraction, ModelFamily, Probability, Section
 
+FeatureSet = Literal["mfcc_chroma_mel", "egemaps"]
+PAPER_FEATURES = "mfcc_chroma_mel"
+
 
 class FeatureSettings(Section):
-    """MFCC + Chroma + Mel features (Shinde et al. 2024, Sec. 3; STFT settings are librosa's defaults)."""
+    """Feature sets of the quantization study: the paper's MFCC + Chroma + Mel (Shinde et al. 2024, Sec. 3; STFT
+    settings are librosa's defaults) and eGeMAPS (Eyben et al. 2016, through openSMILE)."""
+
+    sets: tuple[FeatureSet, ...] = Field(
+        ("mfcc_chroma_mel", "egemaps"),
+        min_length=1,
+        description="feature sets, each read by every family, quantizer and allocator: mfcc_chroma_mel (the "
+        "paper's 180 values per frame, their time-means per utterance), egemaps (eGeMAPSv02: 25 descriptors per "
+        "10-ms frame, 88 functionals per utterance)",
+    )
 
     sample_rate: int = Field(16000, ge=8000, description="audio is resampled to this rate (Hz)")
     n_fft: int = Field(2048, ge=64, description="STFT window and FFT size (samples)")
@@ -105,6 +117,11 @@ class AdaptiveSettings(Section):
         0.0, description="weight of the journal version's weight-entropy term N_E (0 = eq. 3 as printed)"
     )
     t_margin: float = Field(0.05, ge=0, description="T_margin (eq. 4): allowed validation-accuracy drop at I(l) = 1")
+    signal: Literal["accuracy", "log_likelihood"] = Field(
+        "accuracy",
+        description="what the search's margin is on: accuracy (eq. 4 as printed) or the mean log-likelihood of "
+        "the true class (a drop in nats; moves with every utterance's confidence, not only with whole utterances)",
+    )
     candidates: tuple[Bits, ...] = Field((1, 2, 3, 4, 5, 6, 7, 8), min_length=1, description="bit-widths searched")
 
     @model_validator(mode="after")
@@ -118,6 +135,32 @@ QuantizerName = Literal["uniform", "mse", "ternary", "symmetric"]
 
 
 FINE_TUNED = "fp32+ft"  # QAT's control: the float32 model fine-tuned by the same loop, no quantizer
+
+
+class SVMSettings(Section):
+    """The classic baseline (beyond the paper): a float SVM on each feature set's utterance-level features."""
+
+    enabled: bool = Field(True, description="an svm row per feature set, dataset and protocol, on the same splits")
+    kernels: tuple[Literal["linear", "rbf"], ...] = Field(("linear", "rbf"), min_length=1, description="kernels tried")
+    c: tuple[Annotated[float, Field(gt=0)], ...] = Field(
+        (0.01, 0.1, 1.0, 10.0, 100.0), min_length=1, description="C values tried, each with every kernel"
+    )
+
+
+class AllocatorCurveSettings(Section):
+    """Allocators traced over their own knobs on the same trained models (beyond the paper): importance I(l)
+    over T_margin (accuracy and log-likelihood margins), sensitivity and HAWQ-V2's Hessian trace over b̄ budgets."""
+
+    enabled: bool = Field(True, description="trace the curves (results/tables/allocators.csv and its plots)")
+    quantizer: QuantizerName = Field("uniform", description="the one quantizer every curve uses")
+    t_margins: tuple[Annotated[float, Field(ge=0)], ...] = Field(
+        (0.02, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6), min_length=1, description="T_margin values of the importance curves"
+    )
+    budgets: tuple[Annotated[float, Field(ge=1)], ...] = Field(
+        (1.25, 1.5, 2.0, 3.0, 4.0, 6.0), min_length=1, description="b̄ budgets of the sensitivity and Hessian curves"
+    )
+    hessian_samples: int = Field(32, ge=1, description="Rademacher vectors of Hutchinson's trace estimate")
+    hessian_utterances: int = Field(256, ge=1, description="training utterances the Hessian is taken on")
 
 
 class QATSettings(Section):
@@ -155,6 +198,7 @@ class QuantizationSettings(Section):
         True, description="also allocate by measured validation-loss increase at the adaptive variant's b̄"
     )
     qat: QATSettings = QATSettings()
+    curves: AllocatorCurveSettings = AllocatorCurveSettings()
     search_fraction: float = Field(
         0.5,
         gt=0,

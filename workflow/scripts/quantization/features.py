@@ -1,15 +1,21 @@
-"""MFCC + Chroma + Mel features of a corpus, per frame and per utterance (serbench.features)."""
+"""One feature set of a corpus, per frame and per utterance: MFCC + Chroma + Mel (serbench.features) or eGeMAPS
+(serbench.egemaps)."""
 
 import sys
 
 from serbench.workflow import snakemake_job
 
-with snakemake_job(globals(), "features", corpus="emodb") as job:
+with snakemake_job(globals(), "features", features="mfcc_chroma_mel", corpus="emodb") as job:
     from serbench.settings import FeatureSettings
     from serbench.studies.quantization.steps import features
 
     lost = features(
-        job.input.manifest, job.output.utterance, job.output.frames, FeatureSettings(**job.params.features), job.threads
+        job.input.manifest,
+        job.output.utterance,
+        job.output.frames,
+        FeatureSettings(**job.params.features),
+        job.threads,
+        job.wildcards.features,
     )
     if lost:
-        print(f"{job.wildcards.corpus} {lost}", file=sys.stderr)
+        print(f"{job.wildcards.corpus} {job.wildcards.features} {lost}", file=sys.stderr)

@@ -3,13 +3,15 @@ name the classes the protocol keeps, and each test utterance's speaker and wheth
 
 from serbench.workflow import snakemake_job
 
-with snakemake_job(globals(), "quantize", dataset="emodb", protocol="random", model="mlp") as job:
+with snakemake_job(
+    globals(), "quantize", features="mfcc_chroma_mel", dataset="emodb", protocol="random", model="mlp"
+) as job:
     from serbench.dataset import CorpusFiles
     from serbench.settings import QuantizationSettings
     from serbench.studies.quantization.steps import quantize_cell
 
     corpora = {c: CorpusFiles(m, f) for c, m, f in zip(job.params.corpora, job.input.manifests, job.input.features)}
-    run = {"dataset": job.wildcards.dataset, "protocol": job.wildcards.protocol, "model": job.wildcards.model}
+    run = {k: getattr(job.wildcards, k) for k in ("dataset", "features", "protocol", "model")}
     quantize_cell(
         job.input.models,
         job.input.split,

@@ -2,7 +2,9 @@
 
 from serbench.workflow import snakemake_job
 
-with snakemake_job(globals(), "train", dataset="emodb", protocol="random", model="mlp") as job:
+with snakemake_job(
+    globals(), "train", features="mfcc_chroma_mel", dataset="emodb", protocol="random", model="mlp"
+) as job:
     from serbench.dataset import CorpusFiles
     from serbench.settings import TrainSettings
     from serbench.studies.quantization.steps import train_cell

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from serbench.literature import shinde2024_table3
+from serbench.settings.quantization import PAPER_FEATURES
 
 CORPUS_TITLES = {"tess": "TESS", "emodb": "EmoDB", "savee": "SAVEE"}
 FOOTNOTES = {
@@ -59,7 +60,9 @@ def literature_markdown(table: pd.DataFrame, quantizer: str = "uniform") -> str:
         ]
         rows += [
             {
-                "system": f"serbench {r.model} {r.variant}" + (f" ({r.quantizer})" if r.variant != "fp32" else ""),
+                "system": f"serbench {r.model} {r.variant}"
+                + (f" ({r.quantizer})" if r.variant != "fp32" else "")
+                + ("" if r.features == PAPER_FEATURES else f", {r.features}"),
                 "year": "",
                 "protocol": r.protocol,
                 "accuracy %": f"{100 * r.accuracy:.2f} ± {100 * r.accuracy_seed_std:.2f}",

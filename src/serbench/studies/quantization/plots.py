@@ -12,7 +12,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from serbench.atomic import write_figure  # noqa: E402
-from serbench.settings.quantization import FINE_TUNED  # noqa: E402
+from serbench.settings.quantization import FINE_TUNED, PAPER_FEATURES  # noqa: E402
 
 
 def pareto_front(size: pd.Series, accuracy: pd.Series) -> list[int]:
@@ -171,6 +171,7 @@ def write_plots(
         bits: ``(dataset, protocol)`` -> PNG of accuracy against b̄ (the paper's Figure 2).
     """
     table = pd.read_csv(table_path, dtype={"dataset": str}).fillna({"allocator": ""})
+    table = table[table["features"] == PAPER_FEATURES]  # the paper's figures: its features
     for dataset, out in pareto.items():
         plot_pareto(table, dataset, out, pareto_protocol)
     for (dataset, protocol), out in bits.items():

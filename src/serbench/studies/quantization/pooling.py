@@ -19,8 +19,8 @@ import pandas as pd
 
 from serbench.intervals import seeds_t_interval, seeds_units_interval
 
-KEYS = ["dataset", "model", "protocol", "quantizer", "variant"]
-CELL = ["dataset", "model", "protocol"]
+CELL = ["dataset", "features", "model", "protocol"]
+KEYS = [*CELL, "quantizer", "variant"]
 
 
 def unit_of(protocol: str) -> str:
@@ -32,7 +32,7 @@ def unit_of(protocol: str) -> str:
     return "utterance" if protocol == "random" else "speaker"
 
 
-def utterance_results(records: list[dict]) -> pd.DataFrame:
+def utterance_results(records: list[dict], keys: list[str] = KEYS) -> pd.DataFrame:
     """Correct and tested utterances per run record and test unit.
 
     Args:
@@ -40,21 +40,24 @@ def utterance_results(records: list[dict]) -> pd.DataFrame:
             ``test_correct`` (one ``"0"``/``"1"`` per test utterance).
 
     Returns:
-        One row per run and test utterance: ``KEYS + [seed, utterance, speaker, unit, correct]``, ``unit`` being
+        One row per run and test utterance: ``keys + [seed, utterance, speaker, unit, correct]``, ``unit`` being
         the utterance or its speaker (:func:`unit_of`).
 
     Raises:
         ValueError: a record's three per-utterance lists differ in length.
     """
-    frames = []
+    columns: dict[str, list] = {k: [] for k in [*keys, "seed", "utterance", "speaker", "unit", "correct"]}
     for record in records:
         utterances, speakers, correct = record["test_utterances"], record["test_speakers"], record["test_correct"]
         if not len(utterances) == len(speakers) == len(correct):
-            raise ValueError(f"run {[record[k] for k in KEYS]} seed {record['seed']}: per-utterance lists differ")
-        frame = pd.DataFrame({"utterance": utterances, "speaker": speakers, "correct": [c == "1" for c in correct]})
-        frame["unit"] = frame["utterance" if unit_of(record["protocol"]) == "utterance" else "speaker"]
-        frames.append(frame.assign(**{k: record[k] for k in [*KEYS, "seed"]}))
-    return pd.concat(frames, ignore_index=True)
+            raise ValueError(f"run {[record[k] for k in keys]} seed {record['seed']}: per-utterance lists differ")
+        for key in [*keys, "seed"]:
+            columns[key].extend([record[key]] * len(utterances))
+        columns["utterance"].extend(utterances)
+        columns["speaker"].extend(speakers)
+        columns["unit"].extend(utterances if unit_of(record["protocol"]) == "utterance" else speakers)
+        columns["correct"].extend(c == "1" for c in correct)
+    return pd.DataFrame(columns)
 
 
 def _matrices(rows: pd.DataFrame, seeds: pd.Index, units: pd.Index) -> tuple[np.ndarray, np.ndarray]:
@@ -68,23 +71,23 @@ def _matrices(rows: pd.DataFrame, seeds: pd.Index, units: pd.Index) -> tuple[np.
     )
 
 
-def pooled_accuracy(units: pd.DataFrame) -> pd.DataFrame:
-    """Per table row (``KEYS``): pooled accuracy, its std over seeds and both intervals, and the test set's size.
+def pooled_accuracy(units: pd.DataFrame, keys: list[str] = KEYS) -> pd.DataFrame:
+    """Per table row (``keys``): pooled accuracy, its std over seeds and both intervals, and the test set's size.
 
     Returns:
-        Columns ``KEYS + [accuracy, accuracy_seed_std, accuracy_ci95_seeds_low/high,
+        Columns ``keys + [accuracy, accuracy_seed_std, accuracy_ci95_seeds_low/high,
         accuracy_ci95_seeds_units_low/high, n_test, n_speakers_test]``; ``n_test`` counts distinct test
         utterances over all folds and seeds, ``n_speakers_test`` distinct test speakers.
     """
     rows = []
-    for key, group in units.groupby(KEYS, sort=False):
+    for key, group in units.groupby(keys, sort=False):
         seeds, cell_units = pd.Index(sorted(group["seed"].unique())), pd.Index(sorted(group["unit"].unique()))
         correct, tested = _matrices(group, seeds, cell_units)
         per_seed = correct.sum(1) / tested.sum(1)
         t_low, t_high = seeds_t_interval(per_seed)
         low, high = seeds_units_interval(correct, tested)
         rows.append(
-            dict(zip(KEYS, key))
+            dict(zip(keys, key))
             | {"accuracy": correct.sum() / tested.sum(), "accuracy_seed_std": _std(per_seed)}
             | {"accuracy_ci95_seeds_low": t_low, "accuracy_ci95_seeds_high": t_high}
             | {"accuracy_ci95_seeds_units_low": low, "accuracy_ci95_seeds_units_high": high}
@@ -93,23 +96,26 @@ def pooled_accuracy(units: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def paired_differences(units: pd.DataFrame, reference: str, within: list[str], name: str) -> pd.DataFrame:
+def paired_differences(
+    units: pd.DataFrame, reference: str, within: list[str], name: str, keys: list[str] = KEYS
+) -> pd.DataFrame:
     """Per table row, pooled accuracy minus the ``reference`` variant's over the same runs and utterances.
 
     Args:
         units: :func:`utterance_results`.
-        reference: the variant compared against (``fp32``: matched on the cell; others also on the quantizer,
-            as ``within`` says).
+        reference: the ``variant`` compared against (``fp32``: matched on the cell; others also on the
+            quantizer, as ``within`` says).
         within: the columns that pair a row with its reference.
         name: the difference's column; intervals are ``<name>_ci95_seeds_*`` and ``<name>_ci95_seeds_units_*``.
+        keys: the columns of a table row (``variant`` among them).
 
     Returns:
-        Columns ``KEYS + [name, <name>_ci95_seeds_low/high, <name>_ci95_seeds_units_low/high]``, one row per
+        Columns ``keys + [name, <name>_ci95_seeds_low/high, <name>_ci95_seeds_units_low/high]``, one row per
         variant other than the reference that has one.
     """
     references = {key: group for key, group in units[units["variant"] == reference].groupby(within, sort=False)}
     rows = []
-    for key, group in units[units["variant"] != reference].groupby(KEYS, sort=False):
+    for key, group in units[units["variant"] != reference].groupby(keys, sort=False):
         matched = references.get(tuple(group[c].iloc[0] for c in within))
         if matched is None:
             continue
@@ -121,12 +127,12 @@ def paired_differences(units: pd.DataFrame, reference: str, within: list[str], n
         t_low, t_high = seeds_t_interval(per_seed)
         low, high = seeds_units_interval(correct, tested, base)
         rows.append(
-            dict(zip(KEYS, key))
+            dict(zip(keys, key))
             | {name: (correct - base).sum() / tested.sum()}
             | {f"{name}_ci95_seeds_low": t_low, f"{name}_ci95_seeds_high": t_high}
             | {f"{name}_ci95_seeds_units_low": low, f"{name}_ci95_seeds_units_high": high}
         )
-    return pd.DataFrame(rows, columns=[*KEYS, name, *interval_columns(name)])
+    return pd.DataFrame(rows, columns=[*keys, name, *interval_columns(name)])
 
 
 def interval_columns(name: str) -> list[str]:

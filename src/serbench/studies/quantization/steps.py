@@ -22,6 +22,7 @@ from serbench.atomic import write_json
 from serbench.cache import save_ragged, save_rows
 from serbench.corpora import left_out, read_manifest
 from serbench.dataset import CorpusArrays, CorpusFiles, Subset
+from serbench.egemaps import extract_egemaps
 from serbench.features import extract_corpus
 from serbench.folds import read_folds
 from serbench.metrics import classification_scores
@@ -33,7 +34,7 @@ from serbench.quantization.packing import load_packed, save_packed, stored_bytes
 from serbench.quantization.quantizers import FLOAT_BITS, fake_quantize_model
 from serbench.quantization.variants import allocations, layer_counts
 from serbench.settings import FeatureSettings, QuantizationSettings, TrainSettings
-from serbench.settings.quantization import FINE_TUNED
+from serbench.settings.quantization import FINE_TUNED, PAPER_FEATURES
 from serbench.studies.quantization.qat import quantization_aware_training
 from serbench.studies.quantization.training import train_classifier
 
@@ -41,27 +42,44 @@ log = logging.getLogger(__name__)
 
 
 def features(
-    manifest_path: str, utterance_out: str, frames_out: str, cfg: FeatureSettings, threads: int = 1
+    manifest_path: str,
+    utterance_out: str,
+    frames_out: str,
+    cfg: FeatureSettings,
+    threads: int = 1,
+    feature_set: str = PAPER_FEATURES,
 ) -> str | None:
-    """Frame-level features of every manifest row (``frames_out``) and their time-means (``utterance_out``).
+    """Frame-level features of every manifest row (``frames_out``) and utterance-level ones (``utterance_out``).
 
-    ``threads`` decode files and run the batched STFT (:func:`serbench.features.extract_corpus`). Returns the
-    console line for rows left out (:func:`serbench.corpora.left_out`), ``None`` when every row was kept.
+    ``mfcc_chroma_mel``: the paper's 180 values per frame (:func:`serbench.features.extract_corpus`, batched
+    STFT on ``threads``) and their time-means; ``egemaps``: eGeMAPSv02's 25 descriptors per frame and 88
+    functionals per utterance (:func:`serbench.egemaps.extract_egemaps`). Returns the console line for rows
+    left out (:func:`serbench.corpora.left_out`), ``None`` when every row was kept.
+
+    Raises:
+        ValueError: an unknown ``feature_set``.
     """
     start = time.perf_counter()
     manifest = read_manifest(manifest_path)
-    ids, frames = extract_corpus(manifest, cfg, threads)
+    if feature_set == "egemaps":
+        ids, utterance, frames = extract_egemaps(manifest, cfg.sample_rate, threads)
+    elif feature_set == PAPER_FEATURES:
+        ids, frames = extract_corpus(manifest, cfg, threads)
+        utterance = [f.mean(axis=0, dtype=np.float64) for f in frames]
+    else:
+        raise ValueError(f"unknown feature set {feature_set!r}; expected {PAPER_FEATURES} or egemaps")
     save_ragged(frames_out, ids, frames)
-    save_rows(utterance_out, ids, np.stack([f.mean(axis=0, dtype=np.float64) for f in frames]).astype(np.float32))
+    save_rows(utterance_out, ids, np.stack(utterance).astype(np.float32))
     log.info("%d utterances, %d frames in %.1f s", len(ids), sum(map(len, frames)), time.perf_counter() - start)
     return left_out(manifest, ids, "features")
 
 
-def _run_dir(root: str | Path, fold: str, seed: int) -> Path:
+def run_dir(root: str | Path, fold: str, seed: int) -> Path:
+    """The folder of one run's files in a cell: ``<root>/fold<fold>/seed<seed>``."""
     return Path(root) / f"fold{fold}" / f"seed{seed}"
 
 
-def _runs(folds: pd.DataFrame) -> list[tuple[int, str]]:
+def fold_runs(folds: pd.DataFrame) -> list[tuple[int, str]]:
     """``(seed, fold)`` pairs of a fold table, seeds ascending, folds in order."""
     pairs = folds[["seed", "fold"]].drop_duplicates()
     return sorted(zip(pairs["seed"].astype(int), pairs["fold"]), key=lambda p: (p[0], int(p[1])))
@@ -84,7 +102,7 @@ def train_cell(
     """
     folds = read_folds(split_path)
     arrays = CorpusArrays(corpora, model_class(model_name).input_level, max_frames, normalise)
-    for seed, fold in _runs(folds):
+    for seed, fold in fold_runs(folds):
         data = arrays.split(folds[folds["seed"] == seed], fold, split_path)
         train = data.subsets["train"]
         kwargs = {"input_dim": int(train.features.shape[-1]), "n_classes": len(data.classes), **model_settings}
@@ -101,8 +119,8 @@ def train_cell(
             seed=seed,
             **stamp(),
         )
-        save_packed(_run_dir(out_dir, fold, seed) / "fp32.sbq", model, model_name, kwargs, data.classes, bits={})
-        write_json(_run_dir(out_dir, fold, seed) / "history.json", history)
+        save_packed(run_dir(out_dir, fold, seed) / "fp32.sbq", model, model_name, kwargs, data.classes, bits={})
+        write_json(run_dir(out_dir, fold, seed) / "history.json", history)
         log.info("fold %s seed %d: best validation accuracy %.4f", fold, seed, history["best_validation_accuracy"])
 
 
@@ -180,8 +198,8 @@ def quantize_cell(
     """
     folds = read_folds(split_path)
     arrays, records = None, []
-    for seed, fold in _runs(folds):
-        model, header = load_packed(_run_dir(models_dir, fold, seed) / "fp32.sbq")
+    for seed, fold in fold_runs(folds):
+        model, header = load_packed(run_dir(models_dir, fold, seed) / "fp32.sbq")
         arrays = arrays or CorpusArrays(corpora, model_class(header["model"]).input_level, max_frames, normalise)
         data = arrays.split(folds[folds["seed"] == seed], fold, split_path)
         test, validation = data.subsets["test"], data.subsets["validation"]
@@ -197,7 +215,7 @@ def quantize_cell(
             "chance_ua": 1 / len(data.classes),
             "classes": " ".join(data.classes),
         }
-        directory = _run_dir(out_dir, fold, seed)
+        directory = run_dir(out_dir, fold, seed)
         fp32 = _packed_record(model, header, {}, "uniform", directory / "fp32.sbq", test)
         records.append({**run, "fold": fold, "seed": seed, "variant": "fp32", **fp32, **sizes, **stamp()})
         if header["model"] in cfg.qat.families:  # QAT's control: the same fine-tuning, no quantizer

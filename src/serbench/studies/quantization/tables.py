@@ -14,7 +14,7 @@ from serbench.atomic import write_csv, write_text
 from serbench.cache import read_records
 from serbench.literature import shinde2024_table2
 from serbench.provenance import distinct_values
-from serbench.settings.quantization import FINE_TUNED
+from serbench.settings.quantization import FINE_TUNED, PAPER_FEATURES
 from serbench.studies.quantization.literature import literature_markdown
 from serbench.studies.quantization.markdown import allocators_markdown, to_markdown
 from serbench.studies.quantization.pooling import (
@@ -27,8 +27,8 @@ from serbench.studies.quantization.pooling import (
 )
 
 RUN_COLUMNS = (
-    "dataset protocol model quantizer variant fold seed n_params avg_bits size_kb paper_count_kb file_bytes accuracy "
-    "uar macro_f1 chance_wa chance_ua n_test n_correct n_search classes serbench_version git_commit"
+    "dataset features protocol model quantizer variant fold seed n_params avg_bits size_kb paper_count_kb file_bytes "
+    "accuracy uar macro_f1 chance_wa chance_ua n_test n_correct n_search classes serbench_version git_commit"
 ).split()
 UTTERANCE_COLUMNS = ["test_utterances", "test_speakers", "test_correct"]
 SCORES = ["uar", "macro_f1"]
@@ -111,8 +111,8 @@ def summarize(runs: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
         runs: :func:`read_runs`; units: :func:`~serbench.studies.quantization.pooling.utterance_results` of the same
             records.
 
-    The paper's accuracy and size (Shinde et al. 2024, Table 2) stand beside rows of its protocol (random)
-    for the corpus, model and variant it reports.
+    The paper's accuracy and size (Shinde et al. 2024, Table 2) stand beside rows of its protocol (random) and
+    features (MFCC + Chroma + Mel) for the corpus, model and variant it reports.
     """
     grouped = runs.groupby(KEYS, sort=False)
     means = ["n_params", "avg_bits", "size_kb", "paper_count_kb", "file_bytes", *SCORES, "chance_wa", "chance_ua"]
@@ -138,7 +138,8 @@ def summarize(runs: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
         on=["dataset", "model", "variant"],
         how="left",
     )
-    table.loc[table["protocol"] != "random", ["paper_accuracy", "paper_size_kb"]] = float("nan")  # the paper's split
+    elsewhere = (table["protocol"] != "random") | (table["features"] != PAPER_FEATURES)  # not the paper's setting
+    table.loc[elsewhere, ["paper_accuracy", "paper_size_kb"]] = float("nan")
     table = table.assign(
         allocator=table["variant"].map(allocator),
         qat=table["variant"].str.endswith("+qat"),
@@ -147,7 +148,7 @@ def summarize(runs: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
         file_bytes=table["file_bytes"].round().astype(int),
     )
     table = table.assign(_order=table["variant"].map(variant_order), _fp32=table["quantizer"] != "none")
-    table = table.sort_values(["dataset", "model", "protocol", "_fp32", "quantizer", "_order"])
+    table = table.sort_values(["dataset", "features", "model", "protocol", "_fp32", "quantizer", "_order"])
     table = table.drop(columns=["_order", "_fp32"])
     return table[SUMMARY_COLUMNS].reset_index(drop=True)
 

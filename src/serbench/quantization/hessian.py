@@ -1,0 +1,94 @@
+"""Hessian-aware bit allocation (HAWQ-V2, Dong et al. 2020): the field's standard mixed-precision baseline.
+
+A layer's sensitivity to quantization at ``b`` bits is its average Hessian
+trace times the squared weight perturbation the quantizer causes (HAWQ-V2,
+eq. 4: ``Ω_l(b) = Tr(H_l) / n_l · ||Q_b(W_l) - W_l||²``), the second-order term
+of the loss change around a trained minimum. ``Tr(H_l)`` is estimated by
+Hutchinson's method, ``E[vᵀ H v]`` over Rademacher vectors ``v`` (one
+Hessian-vector product per vector gives every layer's block trace at once, as
+in PyHessian, Yao et al. 2020). Widths are then chosen to minimise ``Σ_l Ω_l``
+under a b̄ budget, by the same exhaustive search as the sensitivity allocator
+(:func:`serbench.quantization.sensitivity.allocate`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from serbench.models.base import trim, valid_lengths
+from serbench.quantization.layers import quantization_layers
+from serbench.quantization.quantizers import fake_quantize
+
+
+def hessian_traces(
+    model: nn.Module,
+    features: np.ndarray,
+    labels: np.ndarray,
+    lengths: np.ndarray | None = None,
+    samples: int = 32,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Hutchinson estimate of each quantization layer's Hessian block trace of the mean cross-entropy loss.
+
+    Args:
+        model: a trained model; evaluated in eval mode (dropout off), its weights unchanged.
+        features: ``(N, dim)`` or ``(N, frames, dim)`` training inputs (``lengths`` ``(N,)`` valid frames).
+        labels: ``(N,)`` class indices.
+        samples: Rademacher vectors averaged.
+        seed: their generator's seed.
+
+    Returns:
+        Layer -> ``Tr(H_l)``, the sum of the Hessian's diagonal over the layer's parameters.
+    """
+    model.eval()
+    inputs, valid = torch.as_tensor(features, dtype=torch.float32), valid_lengths(features, lengths)
+    target = torch.as_tensor(labels)
+    params = dict(model.named_parameters())
+    layers = quantization_layers(model)
+    names = [name for layer_names in layers.values() for name in layer_names]
+    loss = nn.functional.cross_entropy(model(trim(inputs, valid), valid), target)
+    gradients = torch.autograd.grad(loss, [params[n] for n in names], create_graph=True)
+    generator = torch.Generator().manual_seed(seed)
+    totals = dict.fromkeys(names, 0.0)
+    for _ in range(samples):
+        vectors = [torch.randint(0, 2, g.shape, generator=generator).float() * 2 - 1 for g in gradients]
+        products = torch.autograd.grad(gradients, [params[n] for n in names], vectors, retain_graph=True)
+        for name, v, hv in zip(names, vectors, products):
+            totals[name] += float((v * hv).sum()) / samples
+    return {layer: sum(totals[n] for n in layer_names) for layer, layer_names in layers.items()}
+
+
+def hessian_sensitivity(
+    model: nn.Module, traces: dict[str, float], quantizer: str, candidates: Sequence[int]
+) -> dict[str, dict[int, float]]:
+    """HAWQ-V2's ``Ω_l(b) = Tr(H_l) / n_l · ||Q_b(W_l) - W_l||²`` for every layer and candidate width.
+
+    Args:
+        model: the trained model whose weights are quantized.
+        traces: :func:`hessian_traces`.
+        quantizer: a registered quantizer (the one the widths are for).
+        candidates: bit-widths.
+
+    Returns:
+        Layer -> width -> ``Ω`` (the input :func:`~serbench.quantization.sensitivity.allocate` minimises). A
+        negative trace estimate (a block flat or concave around the weights, or too few Hutchinson samples)
+        counts as 0: the quadratic model then predicts no loss increase.
+    """
+    params = dict(model.named_parameters())
+    out: dict[str, dict[int, float]] = {}
+    for layer, names in quantization_layers(model).items():
+        count = sum(params[n].numel() for n in names)
+        out[layer] = {
+            b: max(traces[layer], 0.0)
+            / count
+            * sum(
+                float(((fake_quantize(params[n].detach(), b, quantizer) - params[n].detach()) ** 2).sum())
+                for n in names
+            )
+            for b in candidates
+        }
+    return out

@@ -1,0 +1,157 @@
+"""The allocator curves' table (``allocators.csv``) and plots: accuracy against b̄, a line per allocator.
+
+Each point pools the test utterances of every fold and seed of its cell, as the
+quantization table does (:mod:`.pooling`); its Δ is paired with the float32
+model of the same runs. ``avg_bits`` is the mean b̄ over runs and
+``avg_bits_seed_min``/``_max``/``_std`` its spread over seeds (each seed's b̄
+averaged over its folds): how much the allocator's choice depends on the
+training seed and on which utterances it scored.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from serbench.atomic import write_csv, write_figure  # noqa: E402
+from serbench.cache import read_records  # noqa: E402
+from serbench.settings.quantization import PAPER_FEATURES  # noqa: E402
+from serbench.studies.quantization.pooling import (  # noqa: E402
+    CELL,
+    interval_columns,
+    paired_differences,
+    pooled_accuracy,
+    utterance_results,
+)
+
+POINT = [*CELL, "quantizer", "allocator", "knob", "value"]
+RECORD_COLUMNS = [*POINT, "fold", "seed", "avg_bits", "test_utterances", "test_speakers", "test_correct"]
+COLUMNS = [
+    *POINT,
+    *"avg_bits avg_bits_seed_std avg_bits_seed_min avg_bits_seed_max".split(),
+    *["accuracy", *interval_columns("accuracy")],
+    *["delta_vs_fp32", "delta_ci95_low", "delta_ci95_high", *interval_columns("delta_vs_fp32")],
+    *"n_seeds n_runs n_test n_speakers_test".split(),
+]
+STYLE = {
+    "importance": ("tab:blue", "o", "importance I(l), accuracy margin (paper)"),
+    "importance_ll": ("tab:cyan", "v", "importance I(l), log-likelihood margin"),
+    "sensitivity": ("tab:orange", "s", "sensitivity (search-subset loss)"),
+    "hessian": ("tab:green", "D", "Hessian trace (HAWQ-V2)"),
+}
+
+
+def allocator_table(records: list[dict]) -> pd.DataFrame:
+    """One row per cell, allocator and knob value: b̄ and its spread over seeds, pooled accuracy and Δ vs fp32.
+
+    ``delta_ci95_low``/``_high`` are the seeds × test-units interval (:mod:`serbench.intervals`); the
+    ``_ci95_seeds_*`` columns the t interval over seeds.
+    """
+    keyed = [r | {"variant": _point_name(r)} for r in records]
+    keys = [*CELL, "quantizer", "variant"]
+    units = utterance_results(keyed, keys)
+    points = pd.DataFrame([{k: r[k] for k in [*POINT, "seed", "avg_bits", "variant"]} for r in keyed])
+    per_seed = points.groupby([*keys, "seed"])["avg_bits"].mean().groupby(keys)
+    grouped = points.groupby(keys, sort=False)
+    table = (
+        grouped[POINT[-3:]]
+        .first()
+        .assign(
+            avg_bits=grouped["avg_bits"].mean(),
+            avg_bits_seed_std=per_seed.std(ddof=1).fillna(0.0),
+            avg_bits_seed_min=per_seed.min(),
+            avg_bits_seed_max=per_seed.max(),
+            n_seeds=grouped["seed"].nunique(),
+            n_runs=grouped.size(),
+        )
+    )
+    table = table.reset_index().merge(pooled_accuracy(units, keys), on=keys, how="left")
+    deltas = paired_differences(units, "fp32", [*CELL, "quantizer"], "delta_vs_fp32", keys)
+    table = table.merge(deltas, on=keys, how="left").assign(
+        delta_ci95_low=lambda t: t["delta_vs_fp32_ci95_seeds_units_low"],
+        delta_ci95_high=lambda t: t["delta_vs_fp32_ci95_seeds_units_high"],
+    )
+    return table.sort_values([*CELL, "allocator", "avg_bits"])[COLUMNS].reset_index(drop=True)
+
+
+def _point_name(record: dict) -> str:
+    return "fp32" if record["allocator"] == "fp32" else f"{record['allocator']}:{record['knob']}={record['value']:g}"
+
+
+def plot_allocators(
+    curves: pd.DataFrame,
+    summary: pd.DataFrame,
+    dataset: str,
+    protocol: str,
+    out: str | Path,
+    features: str = PAPER_FEATURES,
+) -> None:
+    """Accuracy against b̄ for one dataset, protocol and feature set, a panel per model family, a line per
+    allocator.
+
+    Bands: the seeds × test-units 95 % interval of each point. The float32 model and chance (the test set's
+    majority-class share) are horizontal lines; the quantization table's own points of the same quantizer
+    stand on the curves: the paper's ``adaptive`` variant (its default T_margin) and the QAT rows (hollow).
+
+    Raises:
+        ValueError: no curve for ``dataset`` and ``protocol``.
+    """
+    rows = curves[(curves["dataset"] == dataset) & (curves["protocol"] == protocol) & (curves["features"] == features)]
+    if rows.empty:
+        raise ValueError(f"no allocator curves for {dataset} / {protocol} / {features}")
+    models = list(dict.fromkeys(rows["model"]))
+    fig, axes = plt.subplots(1, len(models), figsize=(6.5 * len(models), 4.6), squeeze=False)
+    for ax, model in zip(axes[0], models):
+        cell = rows[rows["model"] == model]
+        fp32 = cell[cell["allocator"] == "fp32"].iloc[0]
+        ax.axhline(100 * fp32["accuracy"], color="black", linewidth=1, label="fp32")
+        table = summary[
+            (summary["dataset"] == dataset)
+            & (summary["features"] == features)
+            & (summary["protocol"] == protocol)
+            & (summary["model"] == model)
+            & (summary["quantizer"].isin([fp32["quantizer"], "none"]))
+        ]
+        if not table.empty:
+            ax.axhline(100 * table["chance_wa"].iloc[0], color="grey", linestyle=":", linewidth=1, label="chance")
+        for allocator, (colour, marker, label) in STYLE.items():
+            line = cell[cell["allocator"] == allocator].sort_values("avg_bits")
+            if line.empty:
+                continue
+            ax.plot(line["avg_bits"], 100 * line["accuracy"], color=colour, marker=marker, markersize=4, label=label)
+            low, high = (100 * line[f"accuracy_ci95_seeds_units_{s}"] for s in ("low", "high"))
+            ax.fill_between(line["avg_bits"], low, high, color=colour, alpha=0.12, linewidth=0)
+        paper = table[table["variant"] == "adaptive"]
+        ax.plot(paper["avg_bits"], 100 * paper["accuracy"], "*", color="navy", markersize=13, label="table: adaptive")
+        qat = table[table["variant"].str.endswith("+qat")]
+        ax.plot(
+            qat["avg_bits"], 100 * qat["accuracy"], "o", mfc="none", color="purple", markersize=8, label="table: +QAT"
+        )
+        ax.set_xlabel("b̄ (mean bits per weight, eq. 5)")
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_title(f"{model}, {fp32['quantizer']} quantizer", fontsize=10)
+        ax.grid(alpha=0.3)
+    axes[0][-1].legend(fontsize=7, loc="lower right")
+    title = f"Allocators on {dataset}, {protocol.replace('_', ' ')}, {features.replace('_', ' + ')}"
+    fig.suptitle(f"{title}: accuracy against b̄", fontsize=11)
+    fig.tight_layout()
+    write_figure(out, fig)
+
+
+def write_allocator_report(metrics_paths: list[str], summary_csv: str, csv_out: str, plots: dict) -> None:
+    """``allocators.csv`` from every cell's curve records, and one plot per ``(dataset, protocol)`` in ``plots``.
+
+    Raises:
+        DamagedFileError: a metrics file is not readable JSON or its records lack a column.
+    """
+    records = [r for path in metrics_paths for r in read_records(path, RECORD_COLUMNS)]
+    table = allocator_table(records)
+    write_csv(csv_out, table)
+    summary = pd.read_csv(summary_csv, keep_default_na=False, na_values=[""])
+    for (dataset, protocol), out in plots.items():
+        plot_allocators(table, summary, dataset, protocol, out)

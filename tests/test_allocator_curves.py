@@ -1,0 +1,92 @@
+"""Allocators traced over their knobs: what each curve point reads, its budget, and the allocators.csv rows."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from conftest import family
+from serbench.dataset import SplitData, Subset
+from serbench.quantization.importance import average_bits
+from serbench.quantization.variants import layer_counts
+from serbench.settings import QuantizationSettings, TrainSettings
+from serbench.studies.quantization.allocator_report import allocator_table, plot_allocators
+from serbench.studies.quantization.curves import curve_points
+from serbench.studies.quantization.training import train_classifier
+
+CENTRES = np.random.default_rng(3).normal(size=(3, 8)) * 2.0
+
+
+def blobs(n, seed):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 3, size=n)
+    features = (CENTRES[labels] + rng.normal(size=(n, 8)) * 1.5).astype(np.float32)
+    return Subset(features, np.ones(n, dtype=np.int64), labels, np.arange(n), np.array(["s"] * n))
+
+
+@pytest.fixture(scope="module")
+def trained():
+    torch.manual_seed(0)
+    model = family("mlp", 8, 3, hidden=(32, 16))
+    train_classifier(model, blobs(300, 0), blobs(60, 1), TrainSettings(max_epochs=30, patience=5), seed=0)
+    return model
+
+
+def test_every_allocator_traces_its_knob_without_reading_the_test_split(trained):
+    cfg = QuantizationSettings(curves={"t_margins": (0.0, 0.5), "budgets": (1.5, 8.0), "hessian_samples": 32})
+    data = SplitData(["a", "b", "c"], {"train": blobs(200, 2), "validation": blobs(40, 3), "search": blobs(40, 4)})
+    points = curve_points(trained, data, cfg, seed=0)  # no "test" subset: reading it would raise KeyError
+    assert [(a, k, v) for a, k, v, _ in points] == [
+        ("importance", "t_margin", 0.0),
+        ("importance", "t_margin", 0.5),
+        ("importance_ll", "t_margin", 0.0),
+        ("importance_ll", "t_margin", 0.5),
+        ("sensitivity", "budget", 1.5),
+        ("hessian", "budget", 1.5),
+        ("sensitivity", "budget", 8.0),
+        ("hessian", "budget", 8.0),
+    ]
+    counts = layer_counts(trained)
+    bits = {(a, v): average_bits(counts, b) for a, _, v, b in points}
+    assert bits[("sensitivity", 1.5)] <= 1.5 + 1e-9 and bits[("hessian", 1.5)] <= 1.5 + 1e-9
+    assert bits[("hessian", 8.0)] == 8  # the perturbation, and so Ω, is least at the widest width
+    assert all(set(b) == set(counts) for *_, b in points)  # every layer assigned
+    assert bits[("importance", 0.5)] <= bits[("importance", 0.0)]
+
+
+def _record(allocator, value, seed, correct, avg_bits, protocol="random"):
+    n = 20
+    return dict(
+        dataset="emodb", features="mfcc_chroma_mel", model="mlp", protocol=protocol, quantizer="uniform",
+        allocator=allocator,
+        knob="" if allocator == "fp32" else "budget", value=value, fold="0", seed=seed, avg_bits=avg_bits,
+        test_utterances=[f"u{i}" for i in range(n)], test_speakers=[f"emodb/{i % 4}" for i in range(n)],
+        test_correct="1" * correct + "0" * (n - correct),
+    )  # fmt: skip
+
+
+def test_allocators_csv_pools_runs_pairs_with_fp32_and_shows_the_seed_spread_of_b(tmp_path):
+    records = [
+        _record("fp32", float("nan"), 0, 16, 32.0),
+        _record("fp32", float("nan"), 1, 14, 32.0),
+        _record("hessian", 2.0, 0, 15, 1.8),
+        _record("hessian", 2.0, 1, 12, 2.0),
+        _record("sensitivity", 2.0, 0, 16, 1.5),
+        _record("sensitivity", 2.0, 1, 14, 1.9),
+    ]
+    table = allocator_table(records).set_index("allocator")
+    assert table.loc["hessian", "accuracy"] == pytest.approx(27 / 40)
+    assert table.loc["hessian", "delta_vs_fp32"] == pytest.approx((27 - 30) / 40)
+    assert table.loc["sensitivity", "delta_vs_fp32"] == 0 and table.loc["sensitivity", "delta_ci95_low"] == 0
+    assert table.loc["hessian", "delta_ci95_low"] < table.loc["hessian", "delta_vs_fp32"] <= 0
+    assert (table.loc["sensitivity", "avg_bits_seed_min"], table.loc["sensitivity", "avg_bits_seed_max"]) == (1.5, 1.9)
+    assert table.loc["sensitivity", "avg_bits"] == pytest.approx(1.7) and table.loc["fp32", "knob"] == ""
+    summary = pd.DataFrame(
+        [{"dataset": "emodb", "features": "mfcc_chroma_mel", "protocol": "random", "model": "mlp",
+          "quantizer": "none", "variant": "fp32",
+          "avg_bits": 32.0, "accuracy": 0.75, "chance_wa": 0.3}]
+    )  # fmt: skip
+    plot_allocators(table.reset_index(), summary, "emodb", "random", tmp_path / "a.png")
+    assert (tmp_path / "a.png").read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match="tess / random / mfcc_chroma_mel"):
+        plot_allocators(table.reset_index(), summary, "tess", "random", tmp_path / "b.png")

@@ -28,6 +28,7 @@ def test_help_lists_every_command_without_importing_any(capsys):
         main(["--help"])
     usage = capsys.readouterr().out
     assert exited.value.code == 0 and all(name in usage for name in COMMANDS)
+    assert "``" not in usage and ":mod:" not in usage  # plain text, not reStructuredText
 
 
 def test_version(capsys):

@@ -42,7 +42,9 @@ def small_study(work: Path) -> Path:
         "cross_corpus": [],
         "protocols": ["random"],
         "train": {"max_epochs": 3},
-        "quantization": {"fixed_bits": [2]},
+        "features": {"sets": ["mfcc_chroma_mel"]},
+        "svm": {"enabled": False},
+        "quantization": {"fixed_bits": [2], "curves": {"enabled": False}},
     }
     (work / "config.yaml").write_text(yaml.safe_dump(config))
     return work / "config.yaml"

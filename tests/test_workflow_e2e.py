@@ -63,13 +63,16 @@ def scheduled_rules(output: str) -> dict[str, int]:
 def write_config(
     path: Path, data_root: Path, t_margin: float = 0.05, max_epochs: int = 8, corpora: tuple[str, ...] = ("emodb",)
 ) -> Path:
-    """A study of our own over the defaults: EmoDB, MLP and LSTM, random and 2-fold speaker-independent, two seeds,
-    the uniform and ternary quantizers, QAT of the MLP's uniform assignments."""
+    """A study of our own over the defaults: EmoDB, the paper's features, MLP and LSTM, random and 2-fold
+    speaker-independent, two seeds, the uniform and ternary quantizers, QAT of the MLP's uniform assignments, short
+    allocator curves, the SVM on one kernel."""
     config = {
         "data_root": str(data_root),
         "corpora": list(corpora),
         "seeds": [0, 1],
         "models": ["mlp", "lstm"],
+        "features": {"sets": ["mfcc_chroma_mel"]},
+        "svm": {"kernels": ["rbf"], "c": [1.0, 10.0]},
         "cross_corpus": [],
         "protocols": ["random", "speaker_independent"],
         "speaker_independent": {"n_folds": {"emodb": 2, "tess": 2}},
@@ -79,6 +82,7 @@ def write_config(
             "fixed_bits": [8, 2, 1],
             "adaptive": {"t_margin": t_margin},
             "qat": {"epochs": 2},
+            "curves": {"t_margins": [0.05, 0.5], "budgets": [2.0, 4.0], "hessian_samples": 4, "hessian_utterances": 32},
         },
     }
     path.write_text(yaml.safe_dump(config))
@@ -104,8 +108,11 @@ def test_table_has_every_family_protocol_quantizer_and_variant(work):
     mlp_variants = ["fixed8", "fixed2", "fixed1", "adaptive", "sensitivity"]
     # per protocol: fp32, then per quantizer five variants; the MLP's three QAT rows and their control fp32+ft
     assert summary.groupby(["model", "protocol"]).size().to_dict() == {
-        (m, p): 1 + 2 * 5 + 4 * (m == "mlp") for m in ("mlp", "lstm") for p in ("random", "speaker_independent")
+        (m, p): 1 + 2 * 5 * (m != "svm") + 4 * (m == "mlp")
+        for m in ("mlp", "lstm", "svm")
+        for p in ("random", "speaker_independent")
     }
+    assert set(summary["features"]) == {"mfcc_chroma_mel"}
     assert set(summary["dataset"]) == {"emodb"} and set(summary["quantizer"]) == {"none", "uniform", "ternary"}
     si = summary[summary.protocol == "speaker_independent"]
     assert (si["n_runs"] == 4).all() and (si["n_folds"] == 2).all() and si["paper_accuracy"].isna().all()
@@ -152,7 +159,7 @@ def test_table_has_every_family_protocol_quantizer_and_variant(work):
 
 
 def test_bit_search_read_its_own_validation_subset_only(work):
-    cell = work / "results/quantization/quantized/emodb/random/mlp"
+    cell = work / "results/quantization/quantized/mfcc_chroma_mel/emodb/random/mlp"
     records = json.loads((cell / "metrics.json").read_text())
     metrics = next(r for r in records if r["variant"] == "adaptive" and r["quantizer"] == "ternary" and r["seed"] == 1)
     assert metrics["fold"] == "0" and (cell / "packed/fold0/seed1/ternary/adaptive.sbq").is_file()
@@ -164,8 +171,9 @@ def test_bit_search_read_its_own_validation_subset_only(work):
     assert metrics["search"]["n_utterances"] == len(subset["search"]) == metrics["n_search"]
     assert metrics["n_validation"] == len(subset["validation"])  # the other half chose the epoch
     # every score the search compared is reproduced from the search subset alone
-    model, _ = load_packed(work / "results/quantization/models/emodb/random/mlp/fold0/seed1/fp32.sbq")
-    files = CorpusFiles(work / "results/manifests/emodb.csv", work / "results/features/emodb/utterance.npz")
+    model, _ = load_packed(work / "results/quantization/models/mfcc_chroma_mel/emodb/random/mlp/fold0/seed1/fp32.sbq")
+    features = work / "results/features/mfcc_chroma_mel/emodb/utterance.npz"
+    files = CorpusFiles(work / "results/manifests/emodb.csv", features)
     split_path = work / "results/quantization/splits/emodb/random.csv"
     search = load_split_data(split_path, "0", {"emodb": files}, seed=1).subsets["search"]
     assert metrics["search"]["baseline_score"] == weighted_accuracy(search.labels, predict(model, search.features))
@@ -185,26 +193,36 @@ def test_second_run_schedules_nothing(work):
     assert scheduled_rules(output) == {}
 
 
-REPORT = {"quantization_table": 1, "quantization_plots": 1, "all": 1}
+REPORT = {"quantization_table": 1, "quantization_plots": 1, "allocator_report": 1, "all": 1}
 
 
 def test_changing_a_quantization_key_reruns_only_quantization_and_report(work):
     changed = write_config(work / "changed.yaml", work / "data", t_margin=0.2)
     output = snakemake(work, changed, "all", "--dry-run")
-    assert scheduled_rules(output) == {"quantize": 4, **REPORT}  # 2 models × 2 protocols, every fold in one job
+    # 2 models × 2 protocols, every fold in one job; the curves read the adaptive settings too; not the SVM
+    assert scheduled_rules(output) == {"quantize": 4, "allocator_curves": 4, **REPORT}
 
 
 def test_changing_a_training_key_keeps_features_and_splits(work):
     changed = write_config(work / "changed.yaml", work / "data", max_epochs=9)
     output = snakemake(work, changed, "all", "--dry-run")
-    assert scheduled_rules(output) == {"train": 4, "quantize": 4, **REPORT}
+    assert scheduled_rules(output) == {"train": 4, "quantize": 4, "allocator_curves": 4, **REPORT}
 
 
 def test_adding_a_corpus_builds_that_corpus_and_the_report_only(work):
     changed = write_config(work / "changed.yaml", work / "data", corpora=("emodb", "tess"))
     output = snakemake(work, changed, "all", "--dry-run")
-    # TESS only: its manifest, features, 2 splits (random, speaker folds), 2 models × 2 protocols; then the report
-    assert scheduled_rules(output) == {"manifest": 1, "features": 1, "split": 2, "train": 4, "quantize": 4, **REPORT}
+    # TESS only: its manifest, features, 2 splits (random, speaker folds), 2 models × 2 protocols, 2 SVMs; the report
+    assert scheduled_rules(output) == {
+        "manifest": 1,
+        "features": 1,
+        "split": 2,
+        "train": 4,
+        "quantize": 4,
+        "allocator_curves": 4,
+        "svm_baseline": 2,
+        **REPORT,
+    }
     before_report = output.split("rule quantization_table")[0]
     assert "corpus=emodb" not in before_report and "dataset=emodb" not in before_report
 
@@ -258,13 +276,15 @@ def test_interrupted_run_resumes_to_identical_tables(work, tmp_path):
 def test_a_damaged_model_inside_a_cell_is_noticed_by_a_plain_rerun_and_rebuilt(work):
     """Snakemake sees a cell as one folder; its checksum index makes a truncated model file inside it visible."""
     before = pd.read_csv(work / "results/tables/quantization_runs.csv")
-    model = work / "results/quantization/models/emodb/speaker_independent/mlp/fold1/seed1/fp32.sbq"
-    packed = sorted((work / "results/quantization/quantized/emodb/random/lstm/packed").rglob("*.sbq"))[0]
+    model = work / "results/quantization/models/mfcc_chroma_mel/emodb/speaker_independent/mlp/fold1/seed1/fp32.sbq"
+    packed = sorted((work / "results/quantization/quantized/mfcc_chroma_mel/emodb/random/lstm/packed").rglob("*.sbq"))[
+        0
+    ]
     for path in (model, packed):
         os.truncate(path, 1000)
     planned = scheduled_rules(snakemake(work, work / "config.yaml", "all", "--dry-run"))
-    # the damaged training cell, and the quantization of it and of the damaged packed cell; nothing else
-    assert planned == {"train": 1, "quantize": 2, **REPORT}
+    # the damaged training cell, its quantization and curves, the quantization of the damaged packed cell
+    assert planned == {"train": 1, "quantize": 2, "allocator_curves": 1, **REPORT}
     snakemake(work, work / "config.yaml", "all")
     assert load_packed(model) and load_packed(packed)
     pd.testing.assert_frame_equal(pd.read_csv(work / "results/tables/quantization_runs.csv"), before)
@@ -273,7 +293,7 @@ def test_a_damaged_model_inside_a_cell_is_noticed_by_a_plain_rerun_and_rebuilt(w
 
 def test_a_damaged_file_names_a_rebuild_command_that_works_as_printed(work):
     """Last in this module: it damages and rebuilds one cell's metrics file of the shared run."""
-    metrics = work / "results/quantization/quantized/emodb/random/lstm/metrics.json"
+    metrics = work / "results/quantization/quantized/mfcc_chroma_mel/emodb/random/lstm/metrics.json"
     metrics.write_text(metrics.read_text()[:100])
     command = snakemake_command(work, work / "config.yaml", "--cores", "2", "all", "--forcerun", "quantization_table")
     failed = subprocess.run(command, capture_output=True, text=True, timeout=600)
@@ -304,12 +324,25 @@ def test_savee_copy_runs_the_study_and_reaches_the_literature_table(tmp_path):
         "models": ["mlp"],
         "cross_corpus": [],
         "train": {"max_epochs": 5},
-        "quantization": {"quantizers": ["uniform"], "fixed_bits": [2], "qat": {"families": []}},
+        "quantization": {
+            "quantizers": ["uniform"],
+            "fixed_bits": [2],
+            "qat": {"families": []},
+            "curves": {"t_margins": [0.05], "budgets": [2.0], "hessian_samples": 4},
+        },
     }
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     snakemake(tmp_path, tmp_path / "config.yaml", "all")
     summary = pd.read_csv(tmp_path / "results/tables/quantization.csv")
-    assert set(summary["dataset"]) == {"savee"}
+    assert set(summary["dataset"]) == {"savee"} and set(summary["features"]) == {"mfcc_chroma_mel", "egemaps"}
+    svm = summary[summary.model == "svm"]  # one fp32 row per feature set and protocol, no quantized variant
+    assert len(svm) == 4 and set(svm["variant"]) == {"fp32"} and svm["paper_accuracy"].isna().all()
+    egemaps = summary[(summary.features == "egemaps") & (summary.model == "mlp")]
+    assert (egemaps["n_params"] == 88 * 256 + 256 + 256 * 512 + 512 + 512 * 64 + 64 + 64 * 7 + 7).all()
+    assert egemaps["paper_accuracy"].isna().all() and len(egemaps) == len(summary[summary.model == "mlp"]) / 2
+    curves = pd.read_csv(tmp_path / "results/tables/allocators.csv")
+    assert set(curves["allocator"]) == {"fp32", "importance", "importance_ll", "sensitivity", "hessian"}
+    assert set(curves["features"]) == {"mfcc_chroma_mel", "egemaps"}
     folds = summary[summary.protocol == "speaker_independent"]["n_folds"]
     assert (folds == 4).all()  # leave one speaker out by default
     literature = (tmp_path / "results/tables/literature.md").read_text()

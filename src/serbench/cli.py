@@ -26,6 +26,10 @@ class Command(NamedTuple):
     arguments: tuple[tuple[tuple[str, ...], dict], ...] = ()
 
 
+DESCRIPTION = (
+    "serbench, the speech emotion recognition benchmark: the commands a user runs by hand (workflow steps run "
+    "through Snakemake)."
+)
 ARCHITECTURES = ["distilhubert", "hubert-base", "wav2vec2-base", "wavlm-base", "whisper-tiny"]
 UPSTREAM = (("--upstream",), {"required": True, "dest": "pretrained", "help": "hub id or save_pretrained folder"})
 WHISPER = (("--whisper-input",), {"choices": ["clip", "pad30"], "default": "clip", "help": "Whisper encoders only"})
@@ -69,7 +73,7 @@ COMMANDS: dict[str, Command] = {
     ),
     "ssl-latency": Command(
         "serbench.studies.distilhubert.deploy:latency",
-        "bytes and CPU latency per clip of an upstream + head: PyTorch, ONNX float, three int8 schemes",
+        "bytes and CPU latency per clip of an upstream + head: PyTorch, ONNX float, every int8 scheme",
         (UPSTREAM, WHISPER, (("--classes",), {"type": int, "default": 4, "dest": "n_classes"}), *LATENCY),
     ),
     "exit-latency": Command(
@@ -93,7 +97,7 @@ COMMANDS: dict[str, Command] = {
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="serbench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="serbench", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"serbench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, command in COMMANDS.items():

@@ -1,4 +1,4 @@
-"""One upstream's int8 encoders (static, mixed, dynamic) over every test fold: UA and fidelity."""
+"""One upstream's int8 encoders (static, mixed, dynamic, dynamic_ffn_float) over every test fold: UA and fidelity."""
 
 from pathlib import Path
 

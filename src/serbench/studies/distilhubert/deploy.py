@@ -1,5 +1,6 @@
-"""The study's 8-bit models, per upstream: int8 encoders (static, mixed, dynamic) evaluated over the test folds with
-their fidelity; then the deployable model, its scheme chosen by those measurements; sizes and latency."""
+"""The study's 8-bit models, per upstream: int8 encoders (static, mixed, dynamic, dynamic_ffn_float) evaluated over
+the test folds with their fidelity; then the deployable model, its scheme chosen by those measurements; sizes and
+latency."""
 
 from __future__ import annotations
 
@@ -44,11 +45,12 @@ def evaluate_int8(
     out_json: str,
     calibration_utterances: int = 32,
 ) -> None:
-    """UA of every fold's model with a float and three int8 ONNX encoders, and their fidelity.
+    """UA of every fold's model with a float and every int8 ONNX encoder, and their fidelity.
 
     Int8 schemes (:func:`serbench.ssl.onnx_export.quantize_int8`): ``static`` (whole encoder, calibrated on the
     first ``calibration_utterances`` training utterances of the head's own fold), ``mixed`` (static with float
-    activations in the convolutional front-end) and ``dynamic`` (MatMul/Gemm weights). A frozen study shares one
+    activations in the convolutional front-end), ``dynamic`` (MatMul/Gemm weights) and ``dynamic_ffn_float``
+    (dynamic, the feed-forward down-projections float). A frozen study shares one
     encoder, exported once; a fine-tuned study (``distilhubert.finetune``) exports each head's own encoder.
     Fidelity is the mean over test utterances of the mean cosine similarity, frame by frame, of the last hidden
     states float vs int8.

@@ -36,11 +36,12 @@ from serbench.provenance import stamp
 from serbench.quantization.hessian import hessian_sensitivity, hessian_traces
 from serbench.quantization.importance import average_bits, layer_importance
 from serbench.quantization.packing import load_packed
-from serbench.quantization.quantizers import fake_quantize_model
+from serbench.quantization.quantizers import FLOAT_BITS, fake_quantize_model
 from serbench.quantization.search import search_bit_widths
 from serbench.quantization.sensitivity import allocate, layer_sensitivity
 from serbench.quantization.variants import layer_counts
 from serbench.settings.quantization import AllocatorCurveSettings, QuantizationSettings
+from serbench.studies.quantization.pooling import hits_string
 from serbench.studies.quantization.steps import fold_runs, run_dir
 
 log = logging.getLogger(__name__)
@@ -138,8 +139,8 @@ def allocator_curves(
             records.append(
                 common
                 | {"allocator": allocator, "knob": knob, "value": value, "bits": bits}
-                | {"avg_bits": average_bits(counts, bits) if bits else 32.0, "n_test": len(hits)}
-                | {"n_correct": int(hits.sum()), "test_correct": "".join("1" if h else "0" for h in hits)}
+                | {"avg_bits": average_bits(counts, bits) if bits else FLOAT_BITS, "n_test": len(hits)}
+                | {"n_correct": int(hits.sum()), "test_correct": hits_string(hits)}
             )
         log.info("fold %s seed %d: %d allocator points (%d/%d runs)", fold, seed, len(points), index, len(pairs))
     write_json(out_metrics, records)

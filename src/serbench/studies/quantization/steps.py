@@ -35,6 +35,7 @@ from serbench.quantization.quantizers import FLOAT_BITS, fake_quantize_model
 from serbench.quantization.variants import allocations, layer_counts
 from serbench.settings import FeatureSettings, QuantizationSettings, TrainSettings
 from serbench.settings.quantization import FINE_TUNED, PAPER_FEATURES
+from serbench.studies.quantization.pooling import hits_string
 from serbench.studies.quantization.qat import quantization_aware_training
 from serbench.studies.quantization.training import train_classifier
 
@@ -168,7 +169,7 @@ def _packed_record(
         "n_correct": int((predicted == test.labels).sum()),
         "test_utterances": test.ids.tolist(),
         "test_speakers": test.speakers.tolist(),
-        "test_correct": "".join("1" if hit else "0" for hit in predicted == test.labels),
+        "test_correct": hits_string(predicted == test.labels),
         **classification_scores(test.labels, predicted),
     }
 

@@ -23,11 +23,12 @@ from serbench.dataset import CorpusArrays, CorpusFiles
 from serbench.folds import read_folds
 from serbench.metrics import classification_scores, weighted_accuracy
 from serbench.provenance import stamp
+from serbench.quantization.quantizers import FLOAT_BITS
 from serbench.settings.quantization import SVMSettings
+from serbench.studies.quantization.pooling import hits_string
 from serbench.studies.quantization.steps import fold_runs
 
 log = logging.getLogger(__name__)
-FLOAT_BITS = 32
 
 
 def fit_svm(train, validation, cfg: SVMSettings, seed: int):
@@ -91,7 +92,7 @@ def svm_cell(
             | {"chance_wa": float(np.bincount(test.labels).max() / len(test.labels))}
             | {"chance_ua": 1 / len(data.classes), "classes": " ".join(data.classes)}
             | {"test_utterances": test.ids.tolist(), "test_speakers": test.speakers.tolist()}
-            | {"test_correct": "".join("1" if hit else "0" for hit in predicted == test.labels)}
+            | {"test_correct": hits_string(predicted == test.labels)}
             | classification_scores(test.labels, predicted)
             | stamp()
         )

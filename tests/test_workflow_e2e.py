@@ -150,7 +150,7 @@ def test_table_has_every_family_protocol_quantizer_and_variant(work):
     assert table.loc[table.variant.isin(["fp32", "fixed2", "adaptive"]), "paper_accuracy"].notna().all()
     markdown = (work / "results/tables/quantization.md").read_text()
     assert "± " in markdown and re.search(
-        r"\| emodb +\| mlp +\| random +\| uniform +\| sensitivity\+qat − adaptive\+qat", markdown
+        r"\| emodb +\| mfcc_chroma_mel +\| mlp +\| random +\| uniform +\| sensitivity\+qat − adaptive\+qat", markdown
     )
     for plot in ("pareto_emodb", "accuracy_vs_bits_emodb_random", "accuracy_vs_bits_emodb_speaker_independent"):
         assert (work / f"results/plots/{plot}.png").read_bytes()[:4] == b"\x89PNG"

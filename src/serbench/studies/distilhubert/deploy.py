@@ -111,12 +111,13 @@ def choose_scheme(int8: dict, latency: dict, max_uar_loss: float, requested: str
     Returns:
         ``{"scheme", "rule_met", "uar_loss", "speedup_vs_onnx_float"}``; ``rule_met`` is ``None`` when requested.
 
-    >>> int8 = {"uar_float_mean": 0.6, "uar_int8_static_mean": 0.5, "uar_int8_dynamic_mean": 0.6,
-    ...         "uar_int8_mixed_mean": 0.595}
+    >>> int8 = {"uar_float_mean": 0.6, "uar_int8_static_mean": 0.5, "uar_int8_dynamic_mean": 0.58,
+    ...         "uar_int8_dynamic_ffn_float_mean": 0.595, "uar_int8_mixed_mean": 0.596}
     >>> latency = {"threads": [1], "latency_onnx_float_s": {1: 1.0}, "latency_onnx_int8_static_s": {1: 0.3},
-    ...            "latency_onnx_int8_dynamic_s": {1: 0.8}, "latency_onnx_int8_mixed_s": {1: 0.7}}
+    ...            "latency_onnx_int8_dynamic_s": {1: 0.5}, "latency_onnx_int8_dynamic_ffn_float_s": {1: 0.6},
+    ...            "latency_onnx_int8_mixed_s": {1: 0.7}}
     >>> choose_scheme(int8, latency, 0.01)["scheme"]
-    'mixed'
+    'dynamic_ffn_float'
     """
     threads = min(int(t) for t in latency["threads"])
 

@@ -8,6 +8,7 @@ import pytest
 
 from serbench import __version__
 from serbench.cli import COMMANDS, main
+from serbench.errors import InputError, UnknownNameError
 from serbench.workflow import snakemake_job
 
 
@@ -103,3 +104,33 @@ def test_an_interrupted_step_is_one_line(tmp_path, capsys):
     with pytest.raises(SystemExit) as exited, snakemake_job({"snakemake": job}, "quantize"):
         raise KeyboardInterrupt
     assert exited.value.code == 130 and capsys.readouterr().err.strip() == "serbench quantize: interrupted"
+
+
+@pytest.mark.parametrize(
+    "error, line",
+    [
+        (
+            InputError("emodb/random.csv: fold 3 has no test utterances"),
+            "emodb/random.csv: fold 3 has no test utterances",
+        ),
+        (UnknownNameError("unknown corpus 'emodbb'; registered: [...]"), "unknown corpus 'emodbb'; registered: [...]"),
+    ],
+)
+def test_our_error_types_are_one_line(tmp_path, capsys, error, line):
+    job = SimpleNamespace(threads=1, log=[str(tmp_path / "step.log")], output=[])
+    with pytest.raises(SystemExit) as exited, snakemake_job({"snakemake": job}, "split"):
+        raise error
+    assert exited.value.code == 2 and capsys.readouterr().err.strip() == f"serbench split: error: {line}"
+
+
+@pytest.mark.parametrize("bug", [KeyError("n_folds"), TypeError("unsupported operand"), ValueError("array shapes")])
+def test_a_programming_error_keeps_its_traceback_instead_of_one_line(tmp_path, capsys, bug):
+    job = SimpleNamespace(threads=1, log=[str(tmp_path / "step.log")], output=[])
+    with pytest.raises(type(bug)), snakemake_job({"snakemake": job}, "train"):
+        raise bug
+    assert "error:" not in capsys.readouterr().err
+
+
+def test_an_unknown_corpus_on_the_command_line_is_one_line(tmp_path, capsys):
+    assert main(["download", "--corpus", "emodbb", "--dest", str(tmp_path / "x")]) == 2
+    assert capsys.readouterr().err.strip().startswith("serbench download: error: unknown corpus 'emodbb'; registered:")

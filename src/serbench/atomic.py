@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from serbench.errors import SerbenchError
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
 WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG, errno.EIO})
 
 
-class OutputWriteError(RuntimeError):
+class OutputWriteError(SerbenchError, RuntimeError):
     """An output that could not be written (disk full, quota, read-only folder): the message names its path."""
 
     def __init__(self, path: str | os.PathLike, err: OSError):

@@ -10,6 +10,8 @@ import librosa
 import numpy as np
 import soundfile as sf
 
+from serbench.errors import InputError
+
 AUDIO_EXTENSIONS: frozenset[str] = frozenset({".wav", ".flac", ".ogg", ".aiff", ".aif"})
 
 # libsndfile writes "data : 32000 (should be 15978)" into its log when a WAV's
@@ -17,7 +19,7 @@ AUDIO_EXTENSIONS: frozenset[str] = frozenset({".wav", ".flac", ".ogg", ".aiff", 
 _TRUNCATED = re.compile(r"^data\s*:.*should be", re.MULTILINE)
 
 
-class AudioError(ValueError):
+class AudioError(InputError):
     """An audio file that cannot be used; the message names the file and why."""
 
     def __init__(self, path: str | Path, reason: str):

@@ -13,11 +13,12 @@ from pathlib import Path
 import numpy as np
 
 from serbench.atomic import atomic_path
+from serbench.errors import InputError
 from serbench.integrity import rebuild_target
 from serbench.workflow import REBUILD_VARIABLE
 
 
-class DamagedFileError(ValueError):
+class DamagedFileError(InputError):
     """A cache or model file that cannot be read back (truncated, overwritten, not ours)."""
 
 

@@ -116,8 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         status = getattr(importlib.import_module(module), function)(**arguments)
     except KNOWN_FAILURES as err:
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f"serbench {name}: error: {message}", file=sys.stderr)
+        print(f"serbench {name}: error: {err}", file=sys.stderr)
         return 2
     return status if isinstance(status, int) else 0
 

@@ -11,6 +11,7 @@ import pandas as pd
 
 from serbench.cache import load_ragged, load_rows
 from serbench.corpora import read_manifest
+from serbench.errors import InputError
 from serbench.folds import SUBSETS, read_folds
 
 log = logging.getLogger(__name__)
@@ -151,7 +152,7 @@ class CorpusArrays:
         """
         unknown = set(folds["corpus"]) - set(self.files)
         if unknown:
-            raise ValueError(f"{source}: no manifest or features given for corpora {sorted(unknown)}")
+            raise InputError(f"{source}: no manifest or features given for corpora {sorted(unknown)}")
         keys = list(zip(folds["corpus"], folds["utterance_id"]))
         emotions = folds["emotion"].tolist() if "emotion" in folds else [self.emotion[k] for k in keys]
         classes = sorted(set(emotions))
@@ -163,11 +164,11 @@ class CorpusArrays:
             if rows.empty and subset in ("search", *optional):
                 continue
             if rows.empty:
-                raise ValueError(f"{source}: fold {fold} has no {subset} utterances")
+                raise InputError(f"{source}: fold {fold} has no {subset} utterances")
             values = []
             for key in zip(rows["corpus"], rows["utterance_id"]):
                 if key not in self.items:
-                    raise ValueError(
+                    raise InputError(
                         f"{source}: utterance {key[0]}/{key[1]} has no features in {self.files[key[0]].features}"
                     )
                 values.append(self.items[key])

@@ -8,11 +8,12 @@ from pathlib import Path
 import pooch
 
 from serbench.corpora import get_adapter
+from serbench.errors import SerbenchError
 
 log = logging.getLogger(__name__)
 
 
-class DownloadError(RuntimeError):
+class DownloadError(SerbenchError, RuntimeError):
     """A corpus could not be fetched; the message says where to put a local copy."""
 
 

@@ -18,6 +18,7 @@ import pandas as pd
 
 from serbench.atomic import write_csv
 from serbench.corpora import read_manifest
+from serbench.errors import InputError
 from serbench.protocols import cross_corpus_split, fixed_speaker_split, random_split, speaker_independent_split
 
 log = logging.getLogger(__name__)
@@ -35,11 +36,11 @@ def read_folds(path: str | Path, seed: int | None = None) -> pd.DataFrame:
     folds = pd.read_csv(path, dtype={"fold": str, "corpus": str, "utterance_id": str, "subset": str, "emotion": str})
     missing = set(FOLD_COLUMNS) - set(folds.columns)
     if missing:
-        raise ValueError(f"{path}: not a fold table, missing columns {sorted(missing)}")
+        raise InputError(f"{path}: not a fold table, missing columns {sorted(missing)}")
     if seed is not None:
         folds = folds[folds["seed"] == seed]
         if folds.empty:
-            raise ValueError(f"{path}: no folds for seed {seed}")
+            raise InputError(f"{path}: no folds for seed {seed}")
     return folds
 
 
@@ -55,7 +56,7 @@ def fold_classes(folds: pd.DataFrame, manifest: pd.DataFrame | None = None) -> l
     if "emotion" in folds:
         return sorted(folds["emotion"].unique())
     if manifest is None:
-        raise ValueError("the fold table names no emotions: give its manifest")
+        raise InputError("the fold table names no emotions: give its manifest")
     emotion = dict(zip(manifest["utterance_id"].astype(str), manifest["emotion"]))
     return sorted({emotion[u] for u in folds["utterance_id"]})
 
@@ -78,7 +79,7 @@ def make_folds(protocol: str, manifests: dict[str, pd.DataFrame], seed: int, **s
     if protocol == "cross_corpus":
         return cross_corpus_split(manifests, names[:-1], names[-1], seed, **settings)
     if len(names) != 1:
-        raise ValueError(f"protocol {protocol!r} takes one corpus, got {names}")
+        raise InputError(f"protocol {protocol!r} takes one corpus, got {names}")
     manifest, corpus = manifests[names[0]], names[0]
     if protocol == "random":
         return random_split(manifest, corpus, seed, **settings)

@@ -5,6 +5,8 @@ the canonical names below so that tables, cross-corpus protocols and plots
 speak one vocabulary.
 """
 
+from serbench.errors import InputError
+
 CANONICAL_EMOTIONS: tuple[str, ...] = (
     "anger",
     "boredom",
@@ -35,7 +37,7 @@ def shared_emotions(emotion_sets: list[set[str]]) -> list[str]:
     """
     shared = set.intersection(*emotion_sets)
     if not shared:
-        raise ValueError(f"the corpora share no emotion: {[sorted(s) for s in emotion_sets]}")
+        raise InputError(f"the corpora share no emotion: {[sorted(s) for s in emotion_sets]}")
     return sorted(shared)
 
 

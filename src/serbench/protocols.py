@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
+from serbench.errors import InputError
 from serbench.labels import shared_emotions
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ def _table(fold: str, corpus: pd.Series | str, parts: dict[str, np.ndarray]) -> 
 
 def _check_fractions(validation_fraction: float, test_fraction: float = 0.0) -> None:
     if not (0 < validation_fraction < 1 and 0 <= test_fraction < 1 and validation_fraction + test_fraction < 1):
-        raise ValueError(f"split fractions {validation_fraction}, {test_fraction} must lie in (0, 1) and sum below 1")
+        raise InputError(f"split fractions {validation_fraction}, {test_fraction} must lie in (0, 1) and sum below 1")
 
 
 def random_split(
@@ -150,7 +151,7 @@ def speaker_folds(speakers: list[str], n_folds: int) -> list[list[str]]:
     """
     ordered = sorted(set(speakers))
     if len(ordered) < n_folds:
-        raise ValueError(
+        raise InputError(
             f"{n_folds} speaker folds need at least {n_folds} speakers; the corpus has {len(ordered)}: {ordered}"
         )
     return [list(group) for group in np.array_split(np.array(ordered, dtype=object), n_folds)]
@@ -209,15 +210,15 @@ def fixed_speaker_split(manifest: pd.DataFrame, corpus: str, speakers: dict[str,
     """
     missing = [s for s in ("train", "validation", "test") if s not in speakers]
     if missing:
-        raise ValueError(f"{corpus}: fixed speaker lists lack {missing}")
+        raise InputError(f"{corpus}: fixed speaker lists lack {missing}")
     listed = [str(s) for subset in ("train", "validation", "test") for s in speakers[subset]]
     twice = sorted({s for s in listed if listed.count(s) > 1})
     if twice:
-        raise ValueError(f"{corpus}: speakers in more than one subset or listed twice: {twice}")
+        raise InputError(f"{corpus}: speakers in more than one subset or listed twice: {twice}")
     present = set(manifest["speaker"].astype(str))
     unknown = sorted(set(listed) - present)
     if unknown:
-        raise ValueError(f"{corpus}: listed speakers not in the manifest: {unknown}")
+        raise InputError(f"{corpus}: listed speakers not in the manifest: {unknown}")
     unlisted = sorted(present - set(listed))
     if unlisted:
         log.warning("%s: %d speakers in no subset are left out: %s", corpus, len(unlisted), unlisted)
@@ -225,7 +226,7 @@ def fixed_speaker_split(manifest: pd.DataFrame, corpus: str, speakers: dict[str,
     for subset in ("train", "validation", "test"):
         rows = manifest[manifest["speaker"].astype(str).isin([str(s) for s in speakers[subset]])]
         if rows.empty:
-            raise ValueError(f"{corpus}: no utterances for the {subset} speakers")
+            raise InputError(f"{corpus}: no utterances for the {subset} speakers")
         parts[subset] = rows["utterance_id"].to_numpy()
     return _table("0", corpus, parts)
 
@@ -247,7 +248,7 @@ def cross_corpus_split(
         ValueError: the test corpus is also a training corpus, or no emotion is shared.
     """
     if test_corpus in train_corpora:
-        raise ValueError(f"cross-corpus test corpus {test_corpus!r} is also a training corpus")
+        raise InputError(f"cross-corpus test corpus {test_corpus!r} is also a training corpus")
     emotions = shared_emotions([set(manifests[c]["emotion"]) for c in [*train_corpora, test_corpus]])
     train_rows = pd.concat([manifests[c].assign(corpus=c) for c in train_corpora], ignore_index=True)
     train_rows = train_rows[train_rows["emotion"].isin(emotions)]

@@ -27,10 +27,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from serbench.errors import SerbenchError
 from serbench.integrity import write_index
 
 REPOSITORY = Path(__file__).resolve().parents[2]
-KNOWN_FAILURES = (ValueError, KeyError, FileNotFoundError, RuntimeError, TypeError)
+KNOWN_FAILURES = (SerbenchError, FileNotFoundError)  # expected failures, one line; anything else keeps its traceback
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 REBUILD_VARIABLE = "SERBENCH_REBUILD"
 NUMBA_CACHES = Path(".snakemake") / "numba"  # under the run's folder: one cache folder per job
@@ -62,9 +63,8 @@ def snakemake_job(scope: dict, rule: str, **wildcards: str) -> Iterator[Any]:
             if os.path.isdir(path):
                 write_index(path)
     except KNOWN_FAILURES as err:
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        logging.getLogger(rule).error("%s", message)
-        print(f"serbench {rule}: error: {message}", file=sys.stderr)
+        logging.getLogger(rule).error("%s", err)
+        print(f"serbench {rule}: error: {err}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:  # Ctrl-C reaches every job of the run: one line each, Snakemake reports the rest
         logging.getLogger(rule).error("interrupted")

@@ -6,6 +6,7 @@ A new corpus (SAVEE, CREMA-D, IEMOCAP, DEMoS) is one module that defines an
 
 from serbench.corpora import cremad, demos, emodb, iemocap, ravdess, savee, tess
 from serbench.corpora.base import CorpusAdapter, CorpusNotFoundError, build_manifest, left_out, read_manifest
+from serbench.errors import UnknownNameError
 
 __all__ = [
     "CORPORA",
@@ -32,12 +33,12 @@ def get_adapter(name: str) -> CorpusAdapter:
     """The adapter registered under ``name``.
 
     Raises:
-        KeyError: no such corpus; the message lists the registered ones.
+        UnknownNameError: no such corpus (a KeyError); the message lists the registered ones.
     """
     try:
         return CORPORA[name]
     except KeyError:
-        raise KeyError(f"unknown corpus {name!r}; registered: {sorted(CORPORA)}") from None
+        raise UnknownNameError(f"unknown corpus {name!r}; registered: {sorted(CORPORA)}") from None
 
 
 __all__ = ["CORPORA", "CorpusAdapter", "CorpusNotFoundError", "build_manifest", "get_adapter", "read_manifest"]

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from serbench.audio import AUDIO_EXTENSIONS, AudioError, probe_audio
+from serbench.errors import InputError, SerbenchError
 from serbench.labels import CANONICAL_EMOTIONS
 
 log = logging.getLogger(__name__)
@@ -34,11 +35,11 @@ MANIFEST_COLUMNS: tuple[str, ...] = (
 )
 
 
-class CorpusNotFoundError(FileNotFoundError):
+class CorpusNotFoundError(SerbenchError, FileNotFoundError):
     """The configured corpus folder does not exist or holds no audio."""
 
 
-class LabelError(ValueError):
+class LabelError(InputError):
     """A file name that does not follow the corpus's naming convention."""
 
 

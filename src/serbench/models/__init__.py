@@ -11,6 +11,7 @@ from serbench.models.base import Classifier, logits, predict, trim, valid_length
 from serbench.models.cnn1d import CNN1D
 from serbench.models.lstm import LSTMClassifier
 from serbench.models.mlp import MLP
+from serbench.errors import UnknownNameError
 
 MODELS: dict[str, type[Classifier]] = {
     "mlp": MLP,
@@ -27,7 +28,7 @@ def model_class(name: str) -> type[Classifier]:
         KeyError: no such model; the message lists the registered ones.
     """
     if name not in MODELS:
-        raise KeyError(f"unknown model {name!r}; registered: {sorted(MODELS)}")
+        raise UnknownNameError(f"unknown model {name!r}; registered: {sorted(MODELS)}")
     return MODELS[name]
 
 

@@ -37,6 +37,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from serbench.errors import UnknownNameError
 from serbench.quantization.layers import quantization_layers
 
 FLOAT_BITS = 32
@@ -149,7 +150,7 @@ def quantize(weights: torch.Tensor, bits: int, quantizer: str) -> Codes:
     if not 1 <= bits <= 8:
         raise ValueError(f"bit-width {bits} outside 1..8")
     if quantizer not in QUANTIZERS:
-        raise KeyError(f"unknown quantizer {quantizer!r}; registered: {sorted(QUANTIZERS)}")
+        raise UnknownNameError(f"unknown quantizer {quantizer!r}; registered: {sorted(QUANTIZERS)}")
     return QUANTIZERS[quantizer](weights.detach(), bits)
 
 

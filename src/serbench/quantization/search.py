@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from serbench.errors import InputError
+
 
 @dataclass
 class SearchResult:
@@ -58,7 +60,7 @@ def search_bit_widths(
         ValueError: negative ``t_margin`` or no candidates.
     """
     if t_margin < 0 or not candidates:
-        raise ValueError(f"T_margin must be >= 0 and candidates non-empty (got {t_margin}, {list(candidates)})")
+        raise InputError(f"T_margin must be >= 0 and candidates non-empty (got {t_margin}, {list(candidates)})")
     widths = sorted(candidates)
     order = sorted(importance, key=lambda layer: importance[layer], reverse=True)
     baseline = score({})

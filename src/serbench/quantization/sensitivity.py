@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from serbench.errors import InputError
+
 MAX_COMBINATIONS = 8**6
 
 
@@ -65,7 +67,7 @@ def allocate(sensitivity: dict[str, dict[int, float]], counts: dict[str, int], a
     size = grid @ shares
     feasible = size <= average_bits + 1e-9
     if not feasible.any():
-        raise ValueError(f"no bit-width combination has b̄ <= {average_bits:.3f}; the smallest is {size.min():.3f}")
+        raise InputError(f"no bit-width combination has b̄ <= {average_bits:.3f}; the smallest is {size.min():.3f}")
     order = np.lexsort((size[feasible], cost[feasible]))
     best = grid[feasible][order[0]]
     return {layer: int(b) for layer, b in zip(layers, best)}

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
+from serbench.errors import SerbenchError
 from serbench.settings.base import Corpus, ModelFamily, Section, Seeds
 from serbench.settings.quantization import (
     AdaptiveSettings,
@@ -128,7 +129,7 @@ class Settings(Section):
         return {f"{'_'.join(e.train)}_to_{e.test}": e for e in self.cross_corpus}
 
 
-class SettingsError(ValueError):
+class SettingsError(SerbenchError, ValueError):
     """A config that does not validate; the message has one line per error, each naming its key."""
 
 

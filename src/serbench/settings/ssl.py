@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
+from serbench.errors import UnknownNameError
 from serbench.settings.base import Corpus, Probability, Section, Seeds
 
 
@@ -219,7 +220,7 @@ class SelfDistillSettings(Section):
         """
         named = {upstream_name(u.pretrained): u for u in self.upstreams}
         if name not in named:
-            raise KeyError(f"selfdistill.upstreams has no upstream named {name!r}; named: {sorted(named)}")
+            raise UnknownNameError(f"selfdistill.upstreams has no upstream named {name!r}; named: {sorted(named)}")
         return named[name]
 
     finetune: bool = Field(

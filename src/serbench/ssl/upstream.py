@@ -27,6 +27,8 @@ from transformers import (
     WhisperFeatureExtractor,
 )
 
+from serbench.errors import SerbenchError, UnknownNameError
+from serbench.progress import progress
 from serbench.settings.ssl import upstream_name
 from serbench.ssl.encoders import SAMPLE_RATE, Upstream, Wav2Vec2Upstream, WhisperUpstream, masked_mean
 from serbench.ssl.hub import HINT, looks_local
@@ -62,7 +64,7 @@ SIZES: dict[str, dict[str, dict]] = {
 MARKER = "serbench_init.json"
 
 
-class EncoderUnavailable(RuntimeError):
+class EncoderUnavailable(SerbenchError, RuntimeError):
     """The configured encoder cannot be loaded; the message names the config key to set."""
 
 
@@ -73,7 +75,7 @@ def build_config(architecture: str, size: str = "full", num_hidden_layers: int |
         KeyError: unknown architecture or size (the message lists the registered ones).
     """
     if architecture not in ARCHITECTURES or size not in SIZES:
-        raise KeyError(
+        raise UnknownNameError(
             f"unknown encoder {architecture!r} of size {size!r}; registered: {sorted(ARCHITECTURES)} × {sorted(SIZES)}"
         )
     family = "whisper" if architecture.startswith("whisper") else "wav2vec2"
@@ -189,7 +191,7 @@ def pooled_batches(upstream: Upstream, waveforms: list[np.ndarray], batch_size: 
     makes a clip's states independent of its batch): ``(N, layers + 1, hidden)`` float32, in input order."""
     order = np.argsort([len(w) for w in waveforms], kind="stable")
     pooled = np.zeros((len(waveforms), upstream.num_layers + 1, upstream.hidden_size), dtype=np.float32)
-    for start in range(0, len(order), batch_size):
+    for start in progress(range(0, len(order), batch_size), "encode", "batch"):
         chosen = order[start : start + batch_size]
         lengths = torch.tensor([len(waveforms[i]) for i in chosen])
         batch = torch.zeros(len(chosen), int(lengths.max()))

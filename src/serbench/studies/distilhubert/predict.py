@@ -19,6 +19,7 @@ import torch
 from scipy.special import softmax
 
 from serbench.audio import load_audio
+from serbench.errors import InputError
 from serbench.ssl.onnx_export import onnx_metadata, onnx_session, run_onnx
 from serbench.ssl.waveforms import emphasise_and_normalise
 
@@ -26,7 +27,7 @@ VAD_RATE = 16000  # Hz, Silero VAD's rate; the model's own rate must match it
 PREPROCESSING = ("sample_rate", "max_seconds", "pre_emphasis", "peak")
 
 
-class PredictionError(ValueError):
+class PredictionError(InputError):
     """A file that cannot be classified, or a model that cannot classify; the message names it and why."""
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from serbench.errors import InputError
 from serbench.intervals import seeds_t_interval, seeds_units_interval
 
 CELL = ["dataset", "features", "model", "protocol"]
@@ -50,7 +51,7 @@ def utterance_results(records: list[dict], keys: list[str] = KEYS) -> pd.DataFra
     for record in records:
         utterances, speakers, correct = record["test_utterances"], record["test_speakers"], record["test_correct"]
         if not len(utterances) == len(speakers) == len(correct):
-            raise ValueError(f"run {[record[k] for k in keys]} seed {record['seed']}: per-utterance lists differ")
+            raise InputError(f"run {[record[k] for k in keys]} seed {record['seed']}: per-utterance lists differ")
         for key in [*keys, "seed"]:
             columns[key].extend([record[key]] * len(utterances))
         columns["utterance"].extend(utterances)

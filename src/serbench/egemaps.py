@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from serbench.audio import AudioError, load_audio
+from serbench.progress import progress
 
 log = logging.getLogger(__name__)
 FUNCTIONALS, DESCRIPTORS = 88, 25  # values per utterance and per frame of eGeMAPSv02
@@ -74,7 +75,7 @@ def extract_egemaps(
         return egemaps(waveform, sample_rate)
 
     with ThreadPoolExecutor(threads) as pool:
-        results = list(pool.map(one, manifest["path"]))
+        results = list(progress(pool.map(one, manifest["path"]), "eGeMAPS", "file", total=len(manifest)))
     kept = [i for i, result in enumerate(results) if result is not None]
     ids = manifest["utterance_id"].tolist()
     return [ids[i] for i in kept], [results[i][0] for i in kept], [results[i][1] for i in kept]

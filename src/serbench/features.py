@@ -24,6 +24,7 @@ import pandas as pd
 import torch
 
 from serbench.audio import AudioError, load_audio
+from serbench.progress import progress
 from serbench.settings import FeatureSettings
 
 log = logging.getLogger(__name__)
@@ -170,7 +171,7 @@ def extract_corpus(
 
     torch.set_num_threads(threads)
     with ThreadPoolExecutor(threads) as pool:
-        decoded = list(pool.map(decode, manifest["path"]))
+        decoded = list(progress(pool.map(decode, manifest["path"]), "decode", "file", total=len(manifest)))
     kept = [i for i, waveform in enumerate(decoded) if waveform is not None]
     order = sorted(kept, key=lambda i: len(decoded[i]))
     frames: dict[int, np.ndarray] = {}

@@ -17,10 +17,13 @@ from collections.abc import Callable
 
 from torch import nn
 
+from serbench.errors import SerbenchError
+from serbench.progress import progress
+
 log = logging.getLogger(__name__)
 
 
-class NonFiniteLossError(RuntimeError):
+class NonFiniteLossError(SerbenchError, RuntimeError):
     """A training run whose loss became NaN or Inf: its weights are lost, nothing is kept of it."""
 
 
@@ -78,7 +81,7 @@ def fit(
         metric: name of the score in the history (``accuracy``, ``uar``).
         restore_best: load the best epoch's weights at the end (``False`` keeps the last epoch's).
         epoch_log_level: logging level of the per-epoch line (INFO for long epochs such as fine-tuning).
-        run: what is trained (``mlp fold 3 seed 1``), for the error message.
+        run: what is trained (``mlp fold 3 seed 1``), for progress lines and the error message.
         score_start: score the weights before any epoch as epoch 0, a candidate like the others (fine-tuning
             of a trained model: training on may not help).
 
@@ -94,7 +97,7 @@ def fit(
     if score_start:
         best.update(0, validate(), model)
     epoch = 0
-    for epoch in range(1, epochs + 1):
+    for epoch in progress(range(1, epochs + 1), run, "epoch"):
         start = time.perf_counter()
         model.train()
         loss = train_epoch()

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from serbench.metrics import unweighted_average_recall
+from serbench.progress import progress
 from serbench.settings.ssl import AugmentSettings, HeadTrainSettings
 from serbench.ssl.encoders import SAMPLE_RATE, Upstream, masked_mean
 from serbench.ssl.waveforms import pad_batch
@@ -104,7 +105,8 @@ def train_finetune(
 
     def epoch() -> float:
         total = 0.0
-        for batch in torch.as_tensor(rng.permutation(len(labels))).split(cfg.batch_size):
+        batches = torch.as_tensor(rng.permutation(len(labels))).split(cfg.batch_size)
+        for batch in progress(batches, "fine-tune epoch", "batch"):
             chosen = [
                 waveforms[i] if augment_cfg is None else augment(waveforms[i], SAMPLE_RATE, augment_cfg, rng)
                 for i in batch.tolist()

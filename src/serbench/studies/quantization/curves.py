@@ -32,6 +32,7 @@ from serbench.dataset import CorpusArrays, CorpusFiles, SplitData, Subset
 from serbench.folds import read_folds
 from serbench.metrics import weighted_accuracy
 from serbench.models import logits, model_class
+from serbench.progress import progress
 from serbench.provenance import stamp
 from serbench.quantization.hessian import hessian_sensitivity, hessian_traces
 from serbench.quantization.importance import average_bits, layer_importance
@@ -42,7 +43,7 @@ from serbench.quantization.sensitivity import allocate, layer_sensitivity
 from serbench.quantization.variants import layer_counts
 from serbench.settings.quantization import AllocatorCurveSettings, QuantizationSettings
 from serbench.studies.quantization.pooling import hits_string
-from serbench.studies.quantization.steps import fold_runs, run_dir
+from serbench.studies.quantization.steps import cell_label, fold_runs, run_dir
 
 log = logging.getLogger(__name__)
 Point = tuple[str, str, float, dict[str, int]]  # (allocator, knob, knob value, bits per layer)
@@ -123,8 +124,7 @@ def allocator_curves(
     """
     folds = read_folds(split_path)
     arrays, records = None, []
-    pairs = fold_runs(folds)
-    for index, (seed, fold) in enumerate(pairs, 1):
+    for seed, fold in progress(fold_runs(folds), f"allocator curves {cell_label(run)}", "run"):
         model, header = load_packed(run_dir(models_dir, fold, seed) / "fp32.sbq")
         arrays = arrays or CorpusArrays(corpora, model_class(header["model"]).input_level, max_frames, normalise)
         data = arrays.split(folds[folds["seed"] == seed], fold, split_path)
@@ -142,5 +142,5 @@ def allocator_curves(
                 | {"avg_bits": average_bits(counts, bits) if bits else FLOAT_BITS, "n_test": len(hits)}
                 | {"n_correct": int(hits.sum()), "test_correct": hits_string(hits)}
             )
-        log.info("fold %s seed %d: %d allocator points (%d/%d runs)", fold, seed, len(points), index, len(pairs))
+        log.info("fold %s seed %d: %d allocator points", fold, seed, len(points))
     write_json(out_metrics, records)

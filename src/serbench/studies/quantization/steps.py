@@ -27,6 +27,7 @@ from serbench.features import extract_corpus
 from serbench.folds import read_folds
 from serbench.metrics import classification_scores
 from serbench.models import build_model, count_parameters, model_class, predict
+from serbench.progress import progress
 from serbench.provenance import stamp
 from serbench.quantization.importance import average_bits, paper_size_kb
 from serbench.quantization.layers import quantization_layers
@@ -86,6 +87,15 @@ def fold_runs(folds: pd.DataFrame) -> list[tuple[int, str]]:
     return sorted(zip(pairs["seed"].astype(int), pairs["fold"]), key=lambda p: (p[0], int(p[1])))
 
 
+def cell_label(run: dict) -> str:
+    """A cell's name in progress lines: ``features/dataset/protocol[/model]``.
+
+    >>> cell_label({"dataset": "emodb", "features": "egemaps", "protocol": "random", "model": "mlp"})
+    'egemaps/emodb/random/mlp'
+    """
+    return "/".join(run[key] for key in ("features", "dataset", "protocol", "model") if key in run)
+
+
 def train_cell(
     split_path: str,
     corpora: dict[str, CorpusFiles],
@@ -103,7 +113,7 @@ def train_cell(
     """
     folds = read_folds(split_path)
     arrays = CorpusArrays(corpora, model_class(model_name).input_level, max_frames, normalise)
-    for seed, fold in fold_runs(folds):
+    for seed, fold in progress(fold_runs(folds), f"train {'/'.join(Path(out_dir).parts[-4:])}", "run"):
         data = arrays.split(folds[folds["seed"] == seed], fold, split_path)
         train = data.subsets["train"]
         kwargs = {"input_dim": int(train.features.shape[-1]), "n_classes": len(data.classes), **model_settings}
@@ -199,7 +209,7 @@ def quantize_cell(
     """
     folds = read_folds(split_path)
     arrays, records = None, []
-    for seed, fold in fold_runs(folds):
+    for seed, fold in progress(fold_runs(folds), f"quantize {cell_label(run)}", "run"):
         model, header = load_packed(run_dir(models_dir, fold, seed) / "fp32.sbq")
         arrays = arrays or CorpusArrays(corpora, model_class(header["model"]).input_level, max_frames, normalise)
         data = arrays.split(folds[folds["seed"] == seed], fold, split_path)

@@ -22,11 +22,12 @@ from serbench.atomic import write_json
 from serbench.dataset import CorpusArrays, CorpusFiles
 from serbench.folds import read_folds
 from serbench.metrics import classification_scores, weighted_accuracy
+from serbench.progress import progress
 from serbench.provenance import stamp
 from serbench.quantization.quantizers import FLOAT_BITS
 from serbench.settings.quantization import SVMSettings
 from serbench.studies.quantization.pooling import hits_string
-from serbench.studies.quantization.steps import fold_runs
+from serbench.studies.quantization.steps import cell_label, fold_runs
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ def svm_cell(
     """
     folds = read_folds(split_path)
     arrays, records = CorpusArrays(corpora, "utterance", normalise=normalise), []
-    for seed, fold in fold_runs(folds):
+    for seed, fold in progress(fold_runs(folds), f"svm {cell_label(run)}", "run"):
         data = arrays.split(folds[folds["seed"] == seed], fold, split_path)
         test = data.subsets["test"]
         pipeline, chosen = fit_svm(data.subsets["train"], data.subsets["validation"], cfg, seed)

@@ -13,8 +13,10 @@ import torch
 from serbench.atomic import atomic_path, write_json
 from serbench.cache import load_checkpoint, load_ragged, save_ragged
 from serbench.dataset import CorpusArrays, CorpusFiles, load_split_data
+from serbench.errors import InputError
 from serbench.folds import read_folds
 from serbench.metrics import unweighted_average_recall
+from serbench.progress import progress
 from serbench.provenance import stamp
 from serbench.settings.ssl import SelfDistillSettings, SelfDistillUpstream, upstream_name
 from serbench.ssl.encoders import SAMPLE_RATE, Upstream
@@ -59,7 +61,7 @@ def open_upstream(spec: SelfDistillUpstream, cfg: SelfDistillSettings, whisper_i
     """
     upstream = load_upstream(spec.pretrained, "selfdistill.upstreams", whisper_input)
     if upstream.num_layers != spec.layers:
-        raise ValueError(
+        raise InputError(
             f"selfdistill.upstreams: {spec.pretrained} has {upstream.num_layers} layers, the config says "
             f"layers: {spec.layers}"
         )
@@ -99,12 +101,10 @@ def encode_states(
     layers, samples = cached_layers(spec), int(round(cfg.clip_seconds * SAMPLE_RATE))
     ids, waveforms = load_ragged(waveforms_path)
     rows = []
-    for i, waveform in enumerate(waveforms):
+    for waveform in progress(waveforms, "encode", "utterance"):
         clip = torch.from_numpy(tile(waveform, samples) if cfg.batching == "tile" else waveform)[None]
         hidden, _ = upstream(clip, torch.tensor([clip.shape[1]]), depth=spec.layers)
         rows.append(torch.cat([hidden[layer][0] for layer in layers], dim=1).half().numpy())
-        if (i + 1) % 100 == 0:
-            log.info("encoded %d/%d utterances", i + 1, len(waveforms))
     save_ragged(out, list(ids), rows)
 
 

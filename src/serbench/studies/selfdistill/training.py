@@ -19,6 +19,7 @@ from scipy.special import softmax
 
 from serbench.dataset import pad_frames
 from serbench.metrics import classification_scores, unweighted_average_recall
+from serbench.progress import progress
 from serbench.settings.ssl import DistillLossSettings, DistillTrainSettings
 from serbench.ssl.waveforms import pad_batch
 from serbench.studies.selfdistill.loss import self_distillation_loss
@@ -152,7 +153,8 @@ def train_self_distillation(
 
     def epoch() -> float:
         parts = []
-        for batch in np.array_split(rng.permutation(len(labels)), max(1, -(-len(labels) // cfg.batch_size))):
+        batches = np.array_split(rng.permutation(len(labels)), max(1, -(-len(labels) // cfg.batch_size)))
+        for batch in progress(batches, "self-distillation epoch", "batch"):
             optimizer.zero_grad()
             outputs = feed(model, [items[i] for i in batch])
             loss, part = self_distillation_loss(outputs, torch.as_tensor(labels[batch]), loss_cfg, similarity)

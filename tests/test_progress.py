@@ -1,0 +1,18 @@
+import logging
+import time
+
+from serbench.progress import progress
+
+
+def test_a_long_loop_logs_count_elapsed_and_estimate_and_a_quick_one_nothing(caplog):
+    caplog.set_level(logging.INFO, logger="progress")
+    for _ in progress(range(4), "quantize emodb/random mlp", "run", every=0.05, delay=0.05):
+        time.sleep(0.06)
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines and all(line.startswith("quantize emodb/random mlp: ") for line in lines)
+    assert lines[-1].startswith("quantize emodb/random mlp: 4/4 runs [")
+    assert "elapsed" in lines[-1] and "left" in lines[-1] and "s/run" in lines[-1]
+    assert len(lines) == len(set(lines)) and len(lines) <= 5  # no repeated line, no line per carriage return
+    caplog.clear()
+    assert list(progress(range(3), "quick", "run", every=0.05, delay=5)) == [0, 1, 2]
+    assert caplog.records == []

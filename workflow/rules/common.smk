@@ -22,6 +22,9 @@ if DATA_ROOT_PROBLEM and os.path.exists(SETTINGS.data_root):
 
 
 RESULTS = "results"
+# A job that runs a speech encoder asks for this many threads; Snakemake gives it at most --cores, so such jobs
+# run one at a time on a small machine, each on every core, instead of several sharing the cores.
+ENCODER_THREADS = 8
 # before Snakemake sees any output: damaged cells and manifests of changed corpora dated back, so rebuilt
 if workflow.is_main_process:
     for line in integrity.outdate_damaged(RESULTS) + integrity.outdate_stale_manifests(

@@ -41,7 +41,7 @@ rule selfdistill_states:
         benchmarks("selfdistill/{upstream}/states")
     conda:
         "../envs/serbench.yaml"
-    threads: 2
+    threads: ENCODER_THREADS
     resources:
         mem_mb=8000,
         runtime=60,
@@ -71,7 +71,7 @@ rule selfdistill_train:
         benchmarks("selfdistill/{upstream}/train/{variant}/fold{fold}")
     conda:
         "../envs/serbench.yaml"
-    threads: 2 if SD.finetune else 1
+    threads: ENCODER_THREADS if SD.finetune else 1
     resources:
         mem_mb=16000,
         runtime=(1440 if SD.train.selection == "retrain" else 720) * len(SD.seeds),
@@ -97,7 +97,7 @@ rule selfdistill_int8:
         benchmarks("selfdistill/{upstream}/int8/{variant}")
     conda:
         "../envs/serbench.yaml"
-    threads: 1
+    threads: ENCODER_THREADS
     resources:
         mem_mb=8000,
         runtime=60,
@@ -145,11 +145,7 @@ rule selfdistill_report:
         encoders=[f"{RESULTS}/selfdistill/{u}/encoder.json" for u in SD_UPSTREAMS],
     output:
         runs=f"{RESULTS}/tables/selfdistill_runs.csv",
-        md=report(
-            f"{RESULTS}/tables/selfdistill.md",
-            category="Self-distillation",
-            caption="../report/selfdistill.rst",
-        ),
+        md=f"{RESULTS}/tables/selfdistill.md",
     log:
         logs("selfdistill/report"),
     benchmark:

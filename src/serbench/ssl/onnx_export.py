@@ -262,12 +262,12 @@ def _root_logger_at_warning():
 
 
 def onnx_session(path: str | Path, threads: int | None = None) -> ort.InferenceSession:
-    """A CPU inference session of an exported model, every graph optimisation on; ``threads`` caps intra-op threads."""
+    """A CPU inference session of an exported model, every graph optimisation on, on ``threads`` intra-op threads
+    (default: torch's thread count, which a workflow job sets to its own threads)."""
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    if threads:
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
+    options.intra_op_num_threads = threads or torch.get_num_threads()
+    options.inter_op_num_threads = 1
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 

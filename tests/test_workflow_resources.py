@@ -1,0 +1,50 @@
+"""How many jobs Snakemake may run at once: the rules' threads and mem_mb, read from a dry run of every study with
+full-size settings (config.yaml), so that ``--cores N`` never runs several encoder jobs on the same cores."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+ENCODER_RULES = {"distilhubert_train", "distilhubert_int8", "selfdistill_train", "selfdistill_int8"}
+
+
+def planned_jobs(work: Path, cores: int, mem_mb: int) -> list[dict]:
+    """Each job of the dry run: its rule, threads (as Snakemake caps them to ``cores``) and mem_mb."""
+    command = ["snakemake", "--snakefile", str(REPO / "workflow" / "Snakefile"), "--directory", str(work)]
+    command += [
+        "--configfile",
+        str(REPO / "config.yaml"),
+        "--config",
+        "studies=[quantization,distilhubert,selfdistill]",
+    ]
+    command += [f"data_root={work / 'data'}", "--dry-run", "--cores", str(cores), "--resources", f"mem_mb={mem_mb}"]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    jobs = []
+    for block in re.split(r"\n(?=rule \w+:)", output)[1:]:
+        threads = re.search(r"\n\s+threads: (\d+)", block)
+        mem = re.search(r"\bmem_mb=(\d+)", block)
+        jobs.append(
+            {
+                "rule": block[5 : block.index(":")],
+                "threads": int(threads.group(1)) if threads else 1,
+                "mem_mb": int(mem.group(1)) if mem else 0,
+            }
+        )
+    return jobs
+
+
+@pytest.mark.parametrize("cores, mem_mb", [(8, 16000), (2, 24000)])
+def test_encoder_jobs_run_one_at_a_time_on_every_core_and_no_job_asks_beyond_the_machine(tmp_path, cores, mem_mb):
+    jobs = planned_jobs(tmp_path, cores, mem_mb)
+    assert ENCODER_RULES <= {job["rule"] for job in jobs}
+    assert all(job["threads"] <= cores and job["mem_mb"] <= mem_mb for job in jobs)
+    for job in (j for j in jobs if j["rule"] in ENCODER_RULES):
+        at_once = min(cores // job["threads"], mem_mb // job["mem_mb"])
+        assert (job["threads"], at_once) == (cores, 1), job
+    light = [j for j in jobs if j["rule"] in {"train", "quantize", "svm_baseline"}]
+    assert light and all(min(cores // j["threads"], mem_mb // j["mem_mb"]) >= 2 for j in light)

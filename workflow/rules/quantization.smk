@@ -160,11 +160,7 @@ rule allocator_report:
         curves=allocator_metrics,
         summary=f"{RESULTS}/tables/quantization.csv",
     output:
-        csv=report(
-            f"{RESULTS}/tables/allocators.csv",
-            category="Tables",
-            caption="../report/allocators.rst",
-        ),
+        csv=f"{RESULTS}/tables/allocators.csv",
         plots=[
             report(
                 f"{RESULTS}/plots/allocators_{d}_{p}.png",
@@ -194,22 +190,10 @@ rule quantization_table:
     input:
         quantization_metrics,
     output:
-        runs=report(
-            f"{RESULTS}/tables/quantization_runs.csv",
-            category="Tables",
-            caption="../report/runs.rst",
-        ),
-        csv=report(
-            f"{RESULTS}/tables/quantization.csv",
-            category="Tables",
-            caption="../report/quantization.rst",
-        ),
+        runs=f"{RESULTS}/tables/quantization_runs.csv",
+        csv=f"{RESULTS}/tables/quantization.csv",
         md=f"{RESULTS}/tables/quantization.md",
-        literature=report(
-            f"{RESULTS}/tables/literature.md",
-            category="Tables",
-            caption="../report/literature.rst",
-        ),
+        literature=f"{RESULTS}/tables/literature.md",
     log:
         logs("quantization/table"),
     benchmark:
@@ -230,39 +214,27 @@ rule quantization_plots:
     input:
         table=rules.quantization_table.output.csv,
     output:
-        pareto=[
-            report(
-                f"{RESULTS}/plots/pareto_{c}.png",
-                category="Quantization",
-                subcategory="Pareto",
-                caption="../report/pareto.rst",
-            )
-            for c in SETTINGS.corpora
-        ],
-        bits=[
-            report(
-                f"{RESULTS}/plots/accuracy_vs_bits_{d}_{p}.png",
-                category="Quantization",
-                subcategory="Accuracy vs bit-width (Figure 2)",
-                caption="../report/accuracy_vs_bits.rst",
-            )
-            for d, p in CELLS
-        ],
+        pareto=report(
+            f"{RESULTS}/plots/pareto_{{dataset}}_{{protocol}}.png",
+            category="Quantization",
+            subcategory="Accuracy vs size (Pareto)",
+            caption="../report/pareto.rst",
+        ),
+        bits=report(
+            f"{RESULTS}/plots/accuracy_vs_bits_{{dataset}}_{{protocol}}.png",
+            category="Quantization",
+            subcategory="Accuracy vs bit-width (Figure 2)",
+            caption="../report/accuracy_vs_bits.rst",
+        ),
     log:
-        logs("quantization/plots"),
+        logs("quantization/plots/{dataset}_{protocol}"),
     benchmark:
-        benchmarks("quantization/plots")
+        benchmarks("quantization/plots/{dataset}_{protocol}")
     conda:
         "../envs/serbench.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    params:
-        corpora=SETTINGS.corpora,
-        cells=CELLS,
-        pareto_protocol=(
-            "random" if "random" in SETTINGS.protocols else SETTINGS.protocols[0]
-        ),
     script:
         "../scripts/quantization/plots.py"

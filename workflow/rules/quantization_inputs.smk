@@ -97,7 +97,10 @@ def quantization_outputs():
     return [
         f"{RESULTS}/tables/quantization.csv",
         f"{RESULTS}/tables/literature.md",
-        *(f"{RESULTS}/plots/pareto_{c}.png" for c in SETTINGS.corpora),
-        *(f"{RESULTS}/plots/accuracy_vs_bits_{d}_{p}.png" for d, p in CELLS),
+        *(
+            f"{RESULTS}/plots/{plot}_{d}_{p}.png"
+            for d, p in CELLS
+            for plot in ("pareto", "accuracy_vs_bits")
+        ),
         *([f"{RESULTS}/tables/allocators.csv"] if curves else []),
     ]

@@ -20,6 +20,7 @@ import pandas as pd  # noqa: E402
 
 from serbench.atomic import write_csv, write_figure  # noqa: E402
 from serbench.cache import read_records  # noqa: E402
+from serbench.errors import InputError  # noqa: E402
 from serbench.settings.quantization import PAPER_FEATURES  # noqa: E402
 from serbench.studies.quantization.pooling import (  # noqa: E402
     CELL,
@@ -103,7 +104,7 @@ def plot_allocators(
     """
     rows = curves[(curves["dataset"] == dataset) & (curves["protocol"] == protocol) & (curves["features"] == features)]
     if rows.empty:
-        raise ValueError(f"no allocator curves for {dataset} / {protocol} / {features}")
+        raise InputError(f"no allocator curves for {dataset} / {protocol} / {features}")
     models = list(dict.fromkeys(rows["model"]))
     fig, axes = plt.subplots(1, len(models), figsize=(6.5 * len(models), 4.6), squeeze=False)
     for ax, model in zip(axes[0], models):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from serbench.settings.quantization import PAPER_FEATURES
 from serbench.studies.quantization.pooling import CELL, KEYS
+
+INTERVAL = ["accuracy_ci95_seeds_units_low", "accuracy_ci95_seeds_units_high"]
 
 
 def percent(value: float, digits: int = 2) -> str:
@@ -19,6 +22,44 @@ def percent(value: float, digits: int = 2) -> str:
 def with_interval(value: float, low: float, high: float) -> str:
     """``value [low, high]`` in percent, or ``""`` when ``value`` is NaN."""
     return "" if pd.isna(value) else f"{percent(value)} [{percent(low)}, {percent(high)}]"
+
+
+PAPER_VARIANTS = ["fp32", *(f"fixed{b}" for b in range(8, 0, -1)), "adaptive"]  # Shinde et al. 2024, Table 2
+
+
+def paper_layout_markdown(table: pd.DataFrame, quantizer: str = "uniform") -> str:
+    """Shinde et al. 2024, Table 2, beside ours: per corpus (random split, MLP, the paper's features) and variant
+    (fp32, fixed 8 to 1 bits, adaptive) under ``quantizer``, our b̄, WA [seeds × units 95 % interval] and stored size
+    beside the paper's; ``""`` when the table holds no such row.
+    """
+    rows = table[
+        (table["protocol"] == "random")
+        & (table["model"] == "mlp")
+        & (table["features"] == PAPER_FEATURES)
+        & table["quantizer"].isin(["none", quantizer])
+        & table["variant"].isin(PAPER_VARIANTS)
+    ]
+    if rows.empty:
+        return ""
+    rows = rows.assign(order=rows["variant"].map(PAPER_VARIANTS.index)).sort_values(["dataset", "order"])
+    shown = pd.DataFrame(
+        {
+            "corpus": rows["dataset"],
+            "variant": rows["variant"],
+            "b̄ (bits)": rows["avg_bits"].map("{:.2f}".format),
+            "WA % [95% CI], ours": [with_interval(*v) for v in rows[["accuracy", *INTERVAL]].values],
+            "WA %, paper": rows["paper_accuracy"].map(percent),
+            "size (KB), ours": rows["size_kb"].map("{:.1f}".format),
+            "size (KB), paper": rows["paper_size_kb"].map(lambda v: "" if pd.isna(v) else f"{v:.0f}"),
+            "seeds × folds": [f"{s} × {f}" for s, f in zip(rows["n_seeds"], rows["n_folds"])],
+        }
+    )
+    return (
+        f"## Shinde et al. 2024, Table 2, beside ours ({quantizer} quantizer, random split, MLP)\n\n"
+        + shown.to_markdown(index=False)
+        + "\n\nOurs: WA pooled over seeds with a 95 % interval over seeds and test utterances; size = codes, scales "
+        "and offsets stored / 1000. The paper's sizes count parameters × bits / 8 / 1000. The full table follows.\n\n"
+    )
 
 
 def to_markdown(table: pd.DataFrame) -> str:

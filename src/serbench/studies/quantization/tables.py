@@ -12,11 +12,12 @@ import pandas as pd
 
 from serbench.atomic import write_csv, write_text
 from serbench.cache import read_records
+from serbench.errors import InputError
 from serbench.literature import shinde2024_table2
 from serbench.provenance import distinct_values
 from serbench.settings.quantization import FINE_TUNED, PAPER_FEATURES
 from serbench.studies.quantization.literature import literature_markdown
-from serbench.studies.quantization.markdown import allocators_markdown, to_markdown
+from serbench.studies.quantization.markdown import allocators_markdown, paper_layout_markdown, to_markdown
 from serbench.studies.quantization.pooling import (
     CELL,
     KEYS,
@@ -76,7 +77,7 @@ def read_runs(records: list[dict]) -> pd.DataFrame:
     try:
         rows = [{column: record[column] for column in RUN_COLUMNS} for record in records]
     except KeyError as err:
-        raise ValueError(f"a run record lacks {err}: not a serbench metrics file") from err
+        raise InputError(f"a run record lacks {err}: not a serbench metrics file") from err
     return pd.DataFrame(rows, columns=RUN_COLUMNS)
 
 
@@ -171,5 +172,6 @@ def write_tables(
     table = summarize(runs, units).assign(config_hash=config_hash)
     write_csv(runs_out, runs)
     write_csv(csv_out, table)
-    write_text(md_out, to_markdown(table) + allocators_markdown(allocator_comparison(units, runs)))
+    full = to_markdown(table) + allocators_markdown(allocator_comparison(units, runs))
+    write_text(md_out, paper_layout_markdown(table) + full)
     write_text(literature_out, literature_markdown(table))

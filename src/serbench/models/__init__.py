@@ -6,12 +6,12 @@ from typing import Any
 
 from torch import nn
 
+from serbench.errors import UnknownNameError
 from serbench.models.attention_gru import AttentionGRU
 from serbench.models.base import Classifier, logits, predict, trim, valid_lengths
 from serbench.models.cnn1d import CNN1D
 from serbench.models.lstm import LSTMClassifier
 from serbench.models.mlp import MLP
-from serbench.errors import UnknownNameError
 
 MODELS: dict[str, type[Classifier]] = {
     "mlp": MLP,

@@ -7,6 +7,7 @@ import yaml
 
 from serbench.corpora import CORPORA
 from serbench.models import MODELS
+from serbench.provenance import NO_RESULT_SECTIONS, STUDY_SECTIONS, study_config_hash
 from serbench.settings import Settings, SettingsError, load_settings
 from serbench.settings.base import Corpus
 from serbench.settings.files import CONFIG_PATH, SCHEMA_PATH, config_schema, config_yaml
@@ -26,6 +27,18 @@ def test_config_yaml_and_schema_are_generated_from_the_settings():
 def test_every_named_config_is_valid_on_top_of_the_defaults(overlay):
     config = yaml.safe_load((REPO / CONFIG_PATH).read_text()) | yaml.safe_load(overlay.read_text())
     assert load_settings(config) != Settings(), f"{overlay.name} changes nothing"
+
+
+def test_every_config_section_is_hashed_by_the_studies_that_read_it_or_named_as_no_result_setting():
+    hashed = {section for sections in STUDY_SECTIONS.values() for section in sections}
+    assert hashed | set(NO_RESULT_SECTIONS) == set(Settings.model_fields)
+    assert not hashed & set(NO_RESULT_SECTIONS)
+    config = Settings().model_dump(mode="json")
+    pinned = config | {"download_checksums": {"ravdess": "md5:" + "0" * 32}}
+    assert study_config_hash(pinned, "quantization") == study_config_hash(config, "quantization")
+    for study in STUDY_SECTIONS:
+        changed = config | {STUDY_SECTIONS[study][-1]: {}}
+        assert study_config_hash(changed, study) != study_config_hash(config, study)
 
 
 def test_every_registered_corpus_and_model_family_is_a_config_value():

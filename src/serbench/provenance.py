@@ -19,14 +19,32 @@ from serbench import __version__
 if TYPE_CHECKING:
     import pandas as pd
 
-# Config sections each SSL study's results depend on; the quantization study takes
-# every key but NOT_QUANTIZATION. Where the corpora lie (data_root) is no setting:
-# the same study on a copy elsewhere hashes alike.
+# The config sections each study's results depend on. Where the corpora lie (data_root), which studies run and the
+# archives' checksums are no setting of a result: the same study on a copy elsewhere hashes alike.
 STUDY_SECTIONS: dict[str, tuple[str, ...]] = {
+    "quantization": (
+        "corpora",
+        "features",
+        "protocols",
+        "random",
+        "speaker_independent",
+        "cross_corpus",
+        "cross_corpus_normalisation",
+        "seeds",
+        "models",
+        "mlp",
+        "lstm",
+        "attention_gru",
+        "cnn1d",
+        "sequences",
+        "train",
+        "quantization",
+        "svm",
+    ),
     "distilhubert": ("waveform", "distilhubert"),
     "selfdistill": ("waveform", "selfdistill"),
 }
-NOT_QUANTIZATION = ("data_root", "studies", "waveform", "distilhubert", "selfdistill")
+NO_RESULT_SECTIONS = ("data_root", "studies", "download_checksums")
 
 
 def config_hash(settings: dict) -> str:
@@ -44,19 +62,17 @@ def config_hash(settings: dict) -> str:
 def study_config_hash(config: dict, study: str) -> str:
     """Hash of the config keys one study's results depend on.
 
-    ``quantization`` takes every key except :data:`NOT_QUANTIZATION`; the SSL
-    studies take their sections in :data:`STUDY_SECTIONS`.
+    Each study takes its sections in :data:`STUDY_SECTIONS` (a test checks that every config key is in one of them
+    or in :data:`NO_RESULT_SECTIONS`).
 
     >>> base = {"data_root": "/a", "train": {"lr": 1e-3}, "distilhubert": {"views": 2}}
-    >>> moved = {**base, "data_root": "/b", "distilhubert": {}}
+    >>> moved = {**base, "data_root": "/b", "distilhubert": {}, "download_checksums": {"ravdess": "md5:0"}}
     >>> study_config_hash(base, "quantization") == study_config_hash(moved, "quantization")
     True
     >>> study_config_hash(base, "quantization") == study_config_hash({**base, "train": {"lr": 1e-2}}, "quantization")
     False
     """
-    if study in STUDY_SECTIONS:
-        return config_hash({k: config.get(k) for k in STUDY_SECTIONS[study]})
-    return config_hash({k: v for k, v in config.items() if k not in NOT_QUANTIZATION})
+    return config_hash({k: config.get(k) for k in STUDY_SECTIONS[study]})
 
 
 def _git(*args: str) -> subprocess.CompletedProcess | None:

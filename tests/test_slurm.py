@@ -36,6 +36,7 @@ def small_study(work: Path) -> Path:
     link_emodb_speakers(Path(DATA), work / "data", {"03", "08", "09", "10"})
     config = {
         "data_root": str(work / "data"),
+        "studies": ["quantization"],
         "corpora": ["emodb"],
         "seeds": [0],
         "models": ["mlp"],

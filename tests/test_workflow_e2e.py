@@ -72,6 +72,7 @@ def write_config(
     allocator curves, the SVM on one kernel."""
     config = {
         "data_root": str(data_root),
+        "studies": ["quantization"],
         "corpora": list(corpora),
         "seeds": [0, 1],
         "models": ["mlp", "lstm"],
@@ -367,6 +368,7 @@ def test_savee_copy_runs_the_study_and_reaches_the_literature_table(tmp_path):
                 )
     config = {
         "data_root": str(tmp_path / "data"),
+        "studies": ["quantization"],
         "corpora": ["savee"],
         "seeds": [0],
         "models": ["mlp"],

@@ -20,7 +20,8 @@ SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))  # the environment'
 
 
 def run(work: Path, config: dict, *targets: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    (work / "my.yaml").write_text(yaml.safe_dump(config))
+    """Snakemake on ``config`` (the quantization study unless it names ``studies``)."""
+    (work / "my.yaml").write_text(yaml.safe_dump({"studies": ["quantization"], **config}))
     command = [SNAKEMAKE, "--snakefile", str(REPO / "workflow/Snakefile"), "--directory", str(work)]
     command += ["--configfile", str(work / "my.yaml"), "--cores", "1", *targets]
     return subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)

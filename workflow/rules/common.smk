@@ -15,6 +15,8 @@ except SettingsError as err:
     sys.exit(
         f"{err}\n(every key, its type and default: workflow/schemas/config.schema.json)"
     )
+# every setting, defaults included, for what reads the config itself (the report's landing text)
+config.update(SETTINGS.model_dump(mode="json"))
 
 DATA_ROOT_PROBLEM = data_root_problem(SETTINGS.data_root)
 if DATA_ROOT_PROBLEM and os.path.exists(SETTINGS.data_root):

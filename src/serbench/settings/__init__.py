@@ -64,7 +64,10 @@ class Settings(Section):
     """The whole config (``config.yaml``, generated from these defaults)."""
 
     data_root: str = Field("data", description="folder holding one sub-folder per corpus in its official layout")
-    studies: list[Study] = Field(["quantization"], description="studies that `snakemake all` builds")
+    studies: list[Study] = Field(
+        ["quantization", "distilhubert", "selfdistill"],
+        description="studies that `snakemake all` builds: all three; config/quick.yaml the quantization study alone",
+    )
     download_checksums: dict[Corpus, Annotated[str, Field(pattern=r"^(md5|sha1|sha256):[0-9a-f]+$")] | None] = Field(
         {"emodb": None, "tess": None, "ravdess": "md5:bc696df654c87fed845eb13823edef8a", "cremad": None},
         description="checksum of each official archive as published by its distributor, algorithm:hex. RAVDESS: "
@@ -92,10 +95,10 @@ class Settings(Section):
     )
     seeds: Seeds = Field(list(range(10)), min_length=1, description="seeds of split, initialisation and shuffling")
     models: list[ModelFamily] = Field(
-        ["mlp"],
+        ["mlp", "lstm", "attention_gru", "cnn1d"],
         min_length=1,
-        description="model families: the paper's MLP (Tables 1-2); the other three of its Fig. 2 (lstm, "
-        "attention_gru, cnn1d) are the opt-in config/figure2.yaml, about 25x the MLP's CPU time per run",
+        description="model families: the paper's MLP (Tables 1-2) and the other three of its Fig. 2 (lstm, "
+        "attention_gru, cnn1d; each about 25x the MLP's CPU time per run)",
     )
     mlp: MLPSettings = MLPSettings()
     lstm: LSTMSettings = LSTMSettings()

@@ -90,20 +90,20 @@ def test_a_full_disk_is_one_line_naming_the_output(tmp_path, capsys):
 
     job = SimpleNamespace(threads=1, log=[str(tmp_path / "step.log")], output=[])
     out = tmp_path / "cell" / "fp32.sbq"
-    with pytest.raises(SystemExit) as exited, snakemake_job({"snakemake": job}, "train"):
+    with pytest.raises(SystemExit) as exited, snakemake_job({"snakemake": job}, "quantization_train"):
         with atomic_path(out):
             raise OSError(errno.ENOSPC, "No space left on device")
     assert exited.value.code == 2 and not out.exists() and list(out.parent.iterdir()) == []
     assert capsys.readouterr().err.strip() == (
-        f"serbench train: error: {out}: cannot write (No space left on device); nothing of it was kept"
+        f"serbench quantization_train: error: {out}: cannot write (No space left on device); nothing of it was kept"
     )
 
 
 def test_an_interrupted_step_is_one_line(tmp_path, capsys):
     job = SimpleNamespace(threads=1, log=[str(tmp_path / "step.log")], output=[])
-    with pytest.raises(SystemExit) as exited, snakemake_job({"snakemake": job}, "quantize"):
+    with pytest.raises(SystemExit) as exited, snakemake_job({"snakemake": job}, "quantization_quantize"):
         raise KeyboardInterrupt
-    assert exited.value.code == 130 and capsys.readouterr().err.strip() == "serbench quantize: interrupted"
+    assert exited.value.code == 130 and capsys.readouterr().err.strip() == "serbench quantization_quantize: interrupted"
 
 
 @pytest.mark.parametrize(
@@ -118,15 +118,15 @@ def test_an_interrupted_step_is_one_line(tmp_path, capsys):
 )
 def test_our_error_types_are_one_line(tmp_path, capsys, error, line):
     job = SimpleNamespace(threads=1, log=[str(tmp_path / "step.log")], output=[])
-    with pytest.raises(SystemExit) as exited, snakemake_job({"snakemake": job}, "split"):
+    with pytest.raises(SystemExit) as exited, snakemake_job({"snakemake": job}, "quantization_split"):
         raise error
-    assert exited.value.code == 2 and capsys.readouterr().err.strip() == f"serbench split: error: {line}"
+    assert exited.value.code == 2 and capsys.readouterr().err.strip() == f"serbench quantization_split: error: {line}"
 
 
 @pytest.mark.parametrize("bug", [KeyError("n_folds"), TypeError("unsupported operand"), ValueError("array shapes")])
 def test_a_programming_error_keeps_its_traceback_instead_of_one_line(tmp_path, capsys, bug):
     job = SimpleNamespace(threads=1, log=[str(tmp_path / "step.log")], output=[])
-    with pytest.raises(type(bug)), snakemake_job({"snakemake": job}, "train"):
+    with pytest.raises(type(bug)), snakemake_job({"snakemake": job}, "quantization_train"):
         raise bug
     assert "error:" not in capsys.readouterr().err
 

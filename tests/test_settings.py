@@ -93,7 +93,7 @@ def test_snakemake_reports_an_unknown_key_in_one_line_without_the_schema(tmp_pat
 
 def test_a_script_runs_stand_alone_with_the_rule_s_inputs_outputs_and_settings(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    job = mock_snakemake("split", dataset="emodb_to_ravdess", protocol="cross_corpus")
+    job = mock_snakemake("quantization_split", dataset="emodb_to_ravdess", protocol="cross_corpus")
     assert [Path(p).name for p in job.input.manifests] == ["emodb.csv", "ravdess.csv"]  # test corpus last
     assert job.output[0].endswith("results/quantization/splits/emodb_to_ravdess/cross_corpus.csv")
     assert job.params.seeds == Settings().seeds and job.params.corpora == ["emodb", "ravdess"]

@@ -199,20 +199,31 @@ def test_second_run_schedules_nothing(work):
 
 
 # a plot job per cell, a page per table (quantization, literature, allocators)
-REPORT = {"quantization_table": 1, "quantization_plots": 2, "allocator_report": 1, "table_page": 3, "all": 1}
+REPORT = {
+    "quantization_table": 1,
+    "quantization_plots": 2,
+    "quantization_allocator_report": 1,
+    "table_page": 3,
+    "all": 1,
+}
 
 
 def test_changing_a_quantization_key_reruns_only_quantization_and_report(work):
     changed = write_config(work / "changed.yaml", work / "data", t_margin=0.2)
     output = snakemake(work, changed, "all", "--dry-run")
     # 2 models × 2 protocols, every fold in one job; the curves read the adaptive settings too; not the SVM
-    assert scheduled_rules(output) == {"quantize": 4, "allocator_curves": 4, **REPORT}
+    assert scheduled_rules(output) == {"quantization_quantize": 4, "quantization_allocators": 4, **REPORT}
 
 
 def test_changing_a_training_key_keeps_features_and_splits(work):
     changed = write_config(work / "changed.yaml", work / "data", max_epochs=9)
     output = snakemake(work, changed, "all", "--dry-run")
-    assert scheduled_rules(output) == {"train": 4, "quantize": 4, "allocator_curves": 4, **REPORT}
+    assert scheduled_rules(output) == {
+        "quantization_train": 4,
+        "quantization_quantize": 4,
+        "quantization_allocators": 4,
+        **REPORT,
+    }
 
 
 def test_adding_a_corpus_builds_that_corpus_and_the_report_only(work):
@@ -221,12 +232,12 @@ def test_adding_a_corpus_builds_that_corpus_and_the_report_only(work):
     # TESS only: its manifest, features, 2 splits (random, speaker folds), 2 models × 2 protocols, 2 SVMs; the report
     assert scheduled_rules(output) == {
         "manifest": 1,
-        "features": 1,
-        "split": 2,
-        "train": 4,
-        "quantize": 4,
-        "allocator_curves": 4,
-        "svm_baseline": 2,
+        "quantization_features": 1,
+        "quantization_split": 2,
+        "quantization_train": 4,
+        "quantization_quantize": 4,
+        "quantization_allocators": 4,
+        "quantization_svm": 2,
         **REPORT,
         "quantization_plots": 4,
     }
@@ -305,7 +316,7 @@ def test_interrupted_run_resumes_to_identical_tables(work, tmp_path):
     seen = []
     for line in run.stdout:  # the first quantize job has started: training is done for its cell, not for others
         seen.append(line)
-        if line.strip() == "localrule quantize:":
+        if line.strip() == "localrule quantization_quantize:":
             break
     time.sleep(0.5)  # the job is running
     os.killpg(run.pid, signal.SIGINT)  # as Ctrl-C in a terminal: Snakemake and its running jobs
@@ -333,7 +344,7 @@ def test_a_damaged_model_inside_a_cell_is_noticed_by_a_plain_rerun_and_rebuilt(w
         os.truncate(path, 1000)
     planned = scheduled_rules(snakemake(work, work / "config.yaml", "all", "--dry-run"))
     # the damaged training cell, its quantization and curves, the quantization of the damaged packed cell
-    assert planned == {"train": 1, "quantize": 2, "allocator_curves": 1, **REPORT}
+    assert planned == {"quantization_train": 1, "quantization_quantize": 2, "quantization_allocators": 1, **REPORT}
     snakemake(work, work / "config.yaml", "all")
     assert load_packed(model) and load_packed(packed)
     pd.testing.assert_frame_equal(pd.read_csv(work / "results/tables/quantization_runs.csv"), before)

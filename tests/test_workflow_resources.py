@@ -46,5 +46,5 @@ def test_encoder_jobs_run_one_at_a_time_on_every_core_and_no_job_asks_beyond_the
     for job in (j for j in jobs if j["rule"] in ENCODER_RULES):
         at_once = min(cores // job["threads"], mem_mb // job["mem_mb"])
         assert (job["threads"], at_once) == (cores, 1), job
-    light = [j for j in jobs if j["rule"] in {"train", "quantize", "svm_baseline"}]
+    light = [j for j in jobs if j["rule"] in {"quantization_train", "quantization_quantize", "quantization_svm"}]
     assert light and all(min(cores // j["threads"], mem_mb // j["mem_mb"]) >= 2 for j in light)

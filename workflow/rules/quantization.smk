@@ -5,7 +5,7 @@
 include: "quantization_inputs.smk"
 
 
-rule features:
+rule quantization_features:
     input:
         manifest=rules.manifest.output.manifest,
     output:
@@ -27,7 +27,7 @@ rule features:
         "../scripts/quantization/features.py"
 
 
-rule split:
+rule quantization_split:
     input:
         manifests=lambda w: manifests(dataset_corpora(w.dataset)),
     output:
@@ -51,7 +51,7 @@ rule split:
         "../scripts/quantization/split.py"
 
 
-rule train:
+rule quantization_train:
     input:
         unpack(cell_inputs),
     output:
@@ -78,10 +78,10 @@ rule train:
         "../scripts/quantization/train.py"
 
 
-rule quantize:
+rule quantization_quantize:
     input:
         unpack(cell_inputs),
-        models=rules.train.output[0],
+        models=rules.quantization_train.output[0],
     output:
         packed=directory(
             f"{RESULTS}/quantization/quantized/{{features}}/{{dataset}}/{{protocol}}/{{model}}/packed"
@@ -107,10 +107,10 @@ rule quantize:
         "../scripts/quantization/quantize.py"
 
 
-rule allocator_curves:
+rule quantization_allocators:
     input:
         unpack(cell_inputs),
-        models=rules.train.output[0],
+        models=rules.quantization_train.output[0],
     output:
         f"{RESULTS}/quantization/allocators/{{features}}/{{dataset}}/{{protocol}}/{{model}}.json",
     log:
@@ -132,7 +132,7 @@ rule allocator_curves:
         "../scripts/quantization/allocators.py"
 
 
-rule svm_baseline:
+rule quantization_svm:
     input:
         unpack(cell_inputs),
     output:
@@ -155,7 +155,7 @@ rule svm_baseline:
         "../scripts/quantization/svm.py"
 
 
-rule allocator_report:
+rule quantization_allocator_report:
     input:
         curves=allocator_metrics,
         summary=f"{RESULTS}/tables/quantization.csv",

@@ -2,7 +2,7 @@
 
 from serbench.workflow import snakemake_job
 
-with snakemake_job(globals(), "allocator_report") as job:
+with snakemake_job(globals(), "quantization_allocator_report") as job:
     from serbench.studies.quantization.allocator_report import write_allocator_report
 
     write_allocator_report(

@@ -4,7 +4,7 @@ point scored on the test split."""
 from serbench.workflow import snakemake_job
 
 with snakemake_job(
-    globals(), "allocator_curves", features="mfcc_chroma_mel", dataset="emodb", protocol="random", model="mlp"
+    globals(), "quantization_allocators", features="mfcc_chroma_mel", dataset="emodb", protocol="random", model="mlp"
 ) as job:
     from serbench.dataset import CorpusFiles
     from serbench.settings import QuantizationSettings

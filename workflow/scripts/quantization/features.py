@@ -5,7 +5,7 @@ import sys
 
 from serbench.workflow import snakemake_job
 
-with snakemake_job(globals(), "features", features="mfcc_chroma_mel", corpus="emodb") as job:
+with snakemake_job(globals(), "quantization_features", features="mfcc_chroma_mel", corpus="emodb") as job:
     from serbench.settings import FeatureSettings
     from serbench.studies.quantization.steps import features
 

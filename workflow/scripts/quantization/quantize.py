@@ -4,7 +4,7 @@ name the classes the protocol keeps, and each test utterance's speaker and wheth
 from serbench.workflow import snakemake_job
 
 with snakemake_job(
-    globals(), "quantize", features="mfcc_chroma_mel", dataset="emodb", protocol="random", model="mlp"
+    globals(), "quantization_quantize", features="mfcc_chroma_mel", dataset="emodb", protocol="random", model="mlp"
 ) as job:
     from serbench.dataset import CorpusFiles
     from serbench.settings import QuantizationSettings

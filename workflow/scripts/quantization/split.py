@@ -2,7 +2,7 @@
 
 from serbench.workflow import snakemake_job
 
-with snakemake_job(globals(), "split", dataset="emodb", protocol="random") as job:
+with snakemake_job(globals(), "quantization_split", dataset="emodb", protocol="random") as job:
     from serbench.folds import write_folds
 
     write_folds(

@@ -3,7 +3,9 @@ test, on the families' own splits."""
 
 from serbench.workflow import snakemake_job
 
-with snakemake_job(globals(), "svm_baseline", features="mfcc_chroma_mel", dataset="emodb", protocol="random") as job:
+with snakemake_job(
+    globals(), "quantization_svm", features="mfcc_chroma_mel", dataset="emodb", protocol="random"
+) as job:
     from serbench.dataset import CorpusFiles
     from serbench.settings import SVMSettings
     from serbench.studies.quantization.svm import svm_cell

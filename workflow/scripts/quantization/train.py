@@ -3,7 +3,7 @@
 from serbench.workflow import snakemake_job
 
 with snakemake_job(
-    globals(), "train", features="mfcc_chroma_mel", dataset="emodb", protocol="random", model="mlp"
+    globals(), "quantization_train", features="mfcc_chroma_mel", dataset="emodb", protocol="random", model="mlp"
 ) as job:
     from serbench.dataset import CorpusFiles
     from serbench.settings import TrainSettings

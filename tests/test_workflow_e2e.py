@@ -198,12 +198,13 @@ def test_second_run_schedules_nothing(work):
     assert scheduled_rules(output) == {}
 
 
-# a plot job per cell, a page per table (quantization, literature, allocators)
+# a plot job per cell, a page per table (quantization, literature, allocators, deployment), the deployment view
 REPORT = {
     "quantization_table": 1,
     "quantization_plots": 2,
     "quantization_allocator_report": 1,
-    "table_page": 3,
+    "table_page": 4,
+    "deployment": 1,
     "all": 1,
 }
 
@@ -243,6 +244,24 @@ def test_adding_a_corpus_builds_that_corpus_and_the_report_only(work):
     }
     before_report = output.split("rule quantization_table")[0]
     assert "corpus=emodb" not in before_report and "dataset=emodb" not in before_report
+
+
+def test_deployment_lists_every_speaker_independent_model_with_bytes_and_latency_and_marks_a_front(work):
+    summary = pd.read_csv(work / "results/tables/quantization.csv")
+    deployment = pd.read_csv(work / "results/tables/deployment.csv")
+    si = summary[summary.protocol == "speaker_independent"]
+    assert len(deployment) == len(si) and set(deployment["study"]) == {"quantization"}
+    assert set(deployment["task"]) == {"emodb, 2 speaker folds, 7 classes"}
+    assert sorted(deployment["bytes"]) == sorted(si["file_bytes"])
+    timed = deployment[deployment.model != "svm"]
+    assert timed["latency_ms"].gt(0).all() and deployment.loc[deployment.model == "svm", "latency_ms"].isna().all()
+    for _, rows in timed.groupby("model"):  # every packed variant runs as its family's float graph
+        assert rows["latency_ms"].nunique() == 1
+    front = deployment[deployment["pareto"]]
+    assert 1 <= len(front) < len(deployment) and deployment["ua"].max() in set(front["ua"])
+    assert deployment["bytes"].min() in set(front["bytes"])
+    assert (work / "results/plots/deployment_pareto.png").stat().st_size > 10_000
+    assert "Which model to deploy" in (work / "results/tables/deployment.md").read_text()
 
 
 def test_every_row_names_its_config_hash_version_commit_and_seed(work):
@@ -286,13 +305,13 @@ def test_report_shows_every_table_as_a_page_that_renders_rows_in_chromium(work, 
     assert "this report holds the quantization study" in landing and "mlp, lstm on emodb" in landing
     assert "['" not in landing  # prose, not Python lists
     pages = embedded_pages(report.read_text())
-    assert set(pages) == {"quantization.html", "literature.html", "allocators.html"}
+    assert set(pages) == {"quantization.html", "literature.html", "allocators.html", "deployment.html"}
     summary = pd.read_csv(work / "results/tables/quantization.csv")
     for name, page in pages.items():
         (tmp_path / name).write_text(page)
         dom = rendered_dom(tmp_path / name)
         rows = len(re.findall(r"<tr[ >]", dom))
-        expected = {"quantization.html": 2 * len(summary), "allocators.html": 10, "literature.html": 5}[name]
+        expected = {"quantization.html": 2 * len(summary), "allocators.html": 10, "literature.html": 5}.get(name, 10)
         assert rows >= expected, (name, rows)
     quantization = pages["quantization.html"]
     assert "Table 2, beside ours" in quantization and 'download="quantization.csv"' in quantization

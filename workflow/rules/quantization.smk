@@ -99,7 +99,7 @@ rule quantization_quantize:
         runtime=lambda w: 10 + cell_runs(w),
     params:
         corpora=lambda w: dataset_corpora(w.dataset),
-        quantization=settings("quantization", exclude=["curves"]),
+        quantization=settings("quantization", exclude=["curves", "latency"]),
         batch_size=SETTINGS.train.batch_size,
         normalise=normalisation,
         max_frames=SETTINGS.sequences.max_frames,
@@ -125,11 +125,33 @@ rule quantization_allocators:
         runtime=lambda w: 10 + cell_runs(w),
     params:
         corpora=lambda w: dataset_corpora(w.dataset),
-        quantization=settings("quantization"),
+        quantization=settings("quantization", exclude=["latency"]),
         normalise=normalisation,
         max_frames=SETTINGS.sequences.max_frames,
     script:
         "../scripts/quantization/allocators.py"
+
+
+rule quantization_latency:
+    output:
+        f"{RESULTS}/quantization/latency/{{features}}.json",
+    log:
+        logs("quantization/latency/{features}"),
+    benchmark:
+        benchmarks("quantization/latency/{features}")
+    conda:
+        "../envs/serbench.yaml"
+    threads: max(SETTINGS.quantization.latency.threads)
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        features=settings("features", exclude=["sets"]),
+        families={m: settings(m) for m in SETTINGS.models},
+        max_frames=SETTINGS.sequences.max_frames,
+        latency=settings("quantization", "latency"),
+    script:
+        "../scripts/quantization/latency.py"
 
 
 rule quantization_svm:

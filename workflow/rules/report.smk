@@ -32,3 +32,31 @@ rule table_page:
         title=lambda w: TABLE_PAGES[w.page][1],
     script:
         "../scripts/report/table_page.py"
+
+
+rule deployment:
+    input:
+        paths_in(DEPLOYMENT),
+    output:
+        csv=f"{RESULTS}/tables/deployment.csv",
+        md=f"{RESULTS}/tables/deployment.md",
+        plot=report(
+            f"{RESULTS}/plots/deployment_pareto.png",
+            category="Deployment",
+            caption="../report/deployment.rst",
+        ),
+    log:
+        logs("report/deployment"),
+    benchmark:
+        benchmarks("report/deployment")
+    conda:
+        "../envs/serbench.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        sources=DEPLOYMENT,
+        corpora={"distilhubert": DH.corpus, "selfdistill": SD.corpus},
+    script:
+        "../scripts/report/deployment.py"

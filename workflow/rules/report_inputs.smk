@@ -45,6 +45,14 @@ def table_page_sources():
             [f"{tables}/selfdistill.md"],
             [],
         )
+    if not SETTINGS.studies:
+        return pages
+    pages["deployment"] = (
+        "Deployment",
+        "Which model to deploy: every study's models, each task's Pareto front",
+        [f"{tables}/deployment.md"],
+        [f"{tables}/deployment.csv"],
+    )
     return pages
 
 
@@ -53,3 +61,55 @@ TABLE_PAGES = table_page_sources()
 
 def table_pages():
     return [f"{RESULTS}/report/{page}.html" for page in TABLE_PAGES]
+
+
+def deployment_sources():
+    """What the deployment table reads, per study that runs: tables, latencies, int8 records per upstream."""
+    sources = {}
+    if studies("quantization"):
+        sources["quantization"] = {
+            "table": f"{RESULTS}/tables/quantization.csv",
+            "latency": [
+                f"{RESULTS}/quantization/latency/{f}.json" for f in FEATURE_SETS
+            ],
+        }
+    if studies("distilhubert"):
+        sources["distilhubert"] = [
+            {
+                "int8": f"{RESULTS}/distilhubert/{u}/onnx/int8.json",
+                "latency": f"{RESULTS}/distilhubert/{u}/latency.json",
+                "deploy": f"{RESULTS}/distilhubert/{u}/onnx/deploy.json",
+            }
+            for u in DH_UPSTREAMS
+        ]
+    if studies("selfdistill"):
+        sources["selfdistill"] = {
+            "runs": f"{RESULTS}/tables/selfdistill_runs.csv",
+            "upstreams": [
+                {
+                    "metrics": selfdistill_runs(u, ".json")[0],
+                    "int8": [
+                        f"{RESULTS}/selfdistill/{u}/int8/{v}.json" for v in SD.variants
+                    ],
+                    "latency": f"{RESULTS}/selfdistill/{u}/latency.json",
+                }
+                for u in SD_UPSTREAMS
+            ],
+        }
+    return sources
+
+
+DEPLOYMENT = deployment_sources()
+
+
+def paths_in(value):
+    """Every string in nested dicts and lists, in order: the deployment rule's input files."""
+    if isinstance(value, dict):
+        return [p for v in value.values() for p in paths_in(v)]
+    if isinstance(value, list):
+        return [p for v in value for p in paths_in(v)]
+    return [value]
+
+
+def deployment_outputs():
+    return [f"{RESULTS}/plots/deployment_pareto.png"] if SETTINGS.studies else []

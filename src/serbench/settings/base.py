@@ -18,3 +18,11 @@ class Section(BaseModel):
     """A config section: unknown keys are errors, values are immutable (and hashable)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LatencySettings(Section):
+    """CPU latency of one clip through each deployable model of a study, at each thread count."""
+
+    seconds: float = Field(8.0, gt=0, description="clip length (s)")
+    repeats: int = Field(10, ge=1, description="timed runs after warm-up; the median is reported")
+    threads: list[Annotated[int, Field(ge=1)]] = Field([1, 2], min_length=1, description="CPU thread counts measured")

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from serbench.settings.base import Bits, Corpus, Fraction, ModelFamily, Probability, Section
+from serbench.settings.base import Bits, Corpus, Fraction, LatencySettings, ModelFamily, Probability, Section
 
 FeatureSet = Literal["mfcc_chroma_mel", "egemaps"]
 PAPER_FEATURES = "mfcc_chroma_mel"
@@ -205,6 +205,11 @@ class QuantizationSettings(Section):
         lt=1,
         description="share of each fold's validation utterances set aside for the bit search (stratified); "
         "the rest chose the early-stopping epoch",
+    )
+    latency: LatencySettings = Field(
+        LatencySettings(),
+        description="CPU latency of each family on one clip: feature extraction plus classifier (a packed model "
+        "runs unpacked as float32, so every variant of a family has its latency)",
     )
 
     def variants(self, family: str, quantizer: str) -> list[str]:

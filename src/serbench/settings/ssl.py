@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from serbench.errors import UnknownNameError
-from serbench.settings.base import Corpus, Probability, Section, Seeds
+from serbench.settings.base import Corpus, LatencySettings, Probability, Section, Seeds
 
 
 def upstream_name(pretrained: str) -> str:
@@ -79,14 +79,6 @@ class HeadTrainSettings(Section):
     patience: int = Field(6, ge=1, description="epochs without a better validation UA before stopping")
     gamma: float = Field(2.0, ge=0, description="focal-loss focusing parameter")
     label_smoothing: Probability = 0.1
-
-
-class LatencySettings(Section):
-    """CPU latency measurement of each upstream + head, PyTorch and ONNX, float and int8."""
-
-    seconds: float = Field(8.0, gt=0, description="clip length (s)")
-    repeats: int = Field(10, ge=1, description="timed runs after warm-up; the median is reported")
-    threads: list[Annotated[int, Field(ge=1)]] = Field([1, 2], min_length=1, description="CPU thread counts measured")
 
 
 class DistilHubertSettings(Section):

@@ -1,0 +1,240 @@
+"""Which model to deploy: every trained model and variant of the three studies in one table, with UA, bytes on disk,
+parameters and CPU latency per clip at one thread, and the Pareto front of each task marked.
+
+A task is a corpus, its speaker folds and its class set: UA is comparable only within one (EmoDB's seven emotions in
+the quantization study, four in the DistilHuBERT study). A row is on its task's front when no other row of the task
+has at least its UA, at most its bytes and at most its latency, one of them strictly (a row without a latency is
+compared as infinitely slow). Latency: the quantization study's feature extraction plus classifier (a packed model
+runs unpacked as float32, so its family's latency); the SSL studies' ONNX Runtime models on waveforms.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from serbench.atomic import write_csv, write_figure, write_text  # noqa: E402
+
+COLUMNS = [
+    "study", "task", "source", "model", "variant", "runtime", "weights", "ua", "ua_std", "n_runs", "bytes",
+    "n_params", "latency_ms", "pareto",
+]  # fmt: skip
+STUDY_MARKERS = {"quantization": "o", "distilhubert": "s", "selfdistill": "^"}
+INT8 = ("static", "mixed", "dynamic", "dynamic_ffn_float")
+
+
+def task_name(corpus: str, folds: int, classes: int) -> str:
+    """The task a model is scored on: rows of one task are comparable.
+
+    >>> task_name("emodb", 10, 7)
+    'emodb, 10 speaker folds, 7 classes'
+    """
+    return f"{corpus}, {folds} speaker folds, {classes} classes"
+
+
+def read_json(path: str | Path) -> dict | list:
+    """A JSON record written by a study's step."""
+    return json.loads(Path(path).read_text())
+
+
+def at_fewest_threads(seconds: dict[str, float]) -> float:
+    """The time measured at the fewest threads, of a ``{threads: seconds}`` record (keys as JSON writes them).
+
+    >>> at_fewest_threads({"2": 0.5, "1": 0.9})
+    0.9
+    """
+    return seconds[min(seconds, key=int)]
+
+
+def quantization_rows(table_csv: str | Path, latency_jsons: list[str | Path]) -> pd.DataFrame:
+    """Rows of ``quantization.csv`` under the speaker-independent protocol, each family's latency at the fewest
+    threads measured (``latency/<features>.json`` of :func:`serbench.studies.quantization.latency.
+    feature_model_latency`); the SVM baseline, a scikit-learn pickle that is not timed, has none."""
+    table = pd.read_csv(table_csv)
+    table = table[table["protocol"] == "speaker_independent"]
+    latency = {record["features"]: record for record in map(read_json, latency_jsons)}
+    rows = pd.DataFrame(
+        {
+            "study": "quantization",
+            "task": [
+                task_name(d, f, len(c.split())) for d, f, c in zip(table["dataset"], table["n_folds"], table["classes"])
+            ],
+            "source": table["features"],
+            "model": table["model"],
+            "variant": [f"{v} ({q})" if q != "none" else v for v, q in zip(table["variant"], table["quantizer"])],
+            "runtime": ["scikit-learn" if m == "svm" else "PyTorch float32, unpacked" for m in table["model"]],
+            "weights": "trained",
+            "ua": table["uar"],
+            "ua_std": table["uar_std"],
+            "n_runs": table["n_runs"],
+            "bytes": table["file_bytes"],
+            "n_params": table["n_params"],
+            "latency_ms": [
+                1000 * at_fewest_threads(latency[f]["models"][m]["latency_s"]) if m in latency[f]["models"] else np.nan
+                for f, m in zip(table["features"], table["model"])
+            ],
+        }
+    )
+    return rows
+
+
+def distilhubert_rows(
+    int8_json: str | Path, latency_json: str | Path, deploy_json: str | Path, corpus: str
+) -> pd.DataFrame:
+    """ONNX float and every int8 scheme of one upstream + head: UA over the test folds (``int8.json``), bytes and
+    1-thread latency of the exported model (``latency.json``)."""
+    int8, latency, deploy = read_json(int8_json), read_json(latency_json), read_json(deploy_json)
+    heads = pd.DataFrame(int8["heads"])
+    rows = []
+    for kind in ("float", *(f"int8_{k}" for k in INT8)):
+        runtime = "onnx_float" if kind == "float" else f"onnx_{kind}"
+        if f"uar_{kind}" not in heads or f"{runtime}_mb" not in latency:
+            continue
+        rows.append(
+            {
+                "study": "distilhubert",
+                "task": task_name(corpus, heads["fold"].nunique(), len(deploy["classes"])),
+                "source": latency["upstream"],
+                "model": "upstream + head",
+                "variant": kind,
+                "runtime": f"ONNX Runtime {kind.replace('_', ' ')}",
+                "weights": "random" if latency["random_init"] else "pretrained",
+                "ua": heads[f"uar_{kind}"].mean(),
+                "ua_std": heads[f"uar_{kind}"].std(ddof=1) if len(heads) > 1 else np.nan,
+                "n_runs": len(heads),
+                "bytes": round(latency[f"{runtime}_mb"] * 1e6),
+                "n_params": latency["n_params"],
+                "latency_ms": 1000 * at_fewest_threads(latency[f"latency_{runtime}_s"]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def selfdistill_rows(
+    runs_csv: str | Path, metrics_json: str | Path, int8_jsons: list[str | Path], latency_json: str | Path, corpus: str
+) -> pd.DataFrame:
+    """Each exit and the teacher of every self-distillation variant of one upstream, float (UA over test folds and
+    seeds) and int8 (UA of fold 0, seed 0, as the int8 step scores it); latency where the variant's block is the
+    one timed (``latency.json``)."""
+    latency = read_json(latency_json)
+    upstream = latency["upstream"]
+    classes = len(read_json(metrics_json)[0]["classes"])
+    runs = pd.read_csv(runs_csv, dtype={"exit": str})
+    runs = runs[(runs["upstream"] == upstream) & (runs["subset"] == "test")]
+    rows = []
+    for path in int8_jsons:
+        record = read_json(path)
+        variant = record["variant"] if "variant" in record else Path(path).stem
+        scores = runs[runs["variant"] == variant]
+        timed = variant.split("-")[0] == latency["block"]
+        for exit_name, exit_record in record["exits"].items():
+            ua = scores.loc[scores["exit"] == exit_name, "uar"]
+            for kind, size in (("float", "float_mb"), (f"int8_{record['int8_scheme']}", "int8_mb")):
+                runtime = "onnx_float" if kind == "float" else f"onnx_{kind}"
+                timing = latency["exits"].get(exit_name, {}).get(f"latency_{runtime}_s") if timed else None
+                rows.append(
+                    {
+                        "study": "selfdistill",
+                        "task": task_name(corpus, scores["fold"].nunique(), classes),
+                        "source": upstream,
+                        "model": f"{variant} exit {exit_name}",
+                        "variant": kind,
+                        "runtime": f"ONNX Runtime {kind.replace('_', ' ')}",
+                        "weights": "random" if latency["random_init"] else "pretrained",
+                        "ua": ua.mean() if kind == "float" else exit_record["uar_int8"],
+                        "ua_std": ua.std(ddof=1) if kind == "float" and len(ua) > 1 else np.nan,
+                        "n_runs": len(ua) if kind == "float" else 1,
+                        "bytes": round(exit_record[size] * 1e6),
+                        "n_params": exit_record["n_params"],
+                        "latency_ms": 1000 * at_fewest_threads(timing) if timing else np.nan,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def pareto_flags(rows: pd.DataFrame) -> pd.Series:
+    """True where no row of the same task is at least as good on UA, bytes and latency and better on one.
+
+    >>> rows = pd.DataFrame({"task": "t", "ua": [0.5, 0.6, 0.4], "bytes": [10, 20, 30], "latency_ms": [1, 1, 1]})
+    >>> pareto_flags(rows).tolist()
+    [True, True, False]
+    """
+    latency = rows["latency_ms"].fillna(np.inf)
+    flags = pd.Series(False, index=rows.index)
+    for _, group in rows.groupby("task"):
+        for i in group.index:
+            no_worse = (group["ua"] >= rows.at[i, "ua"]) & (group["bytes"] <= rows.at[i, "bytes"])
+            no_worse &= latency[group.index] <= latency[i]
+            better = (group["ua"] > rows.at[i, "ua"]) | (group["bytes"] < rows.at[i, "bytes"])
+            better |= latency[group.index] < latency[i]
+            flags[i] = not (no_worse & better).any()
+    return flags
+
+
+def deployment_table(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The rows of every study, the front marked, sorted by task and UA (best first)."""
+    rows = pd.concat([p for p in parts if len(p)], ignore_index=True)
+    rows["pareto"] = pareto_flags(rows)
+    return rows.sort_values(["task", "ua"], ascending=[True, False], ignore_index=True)[COLUMNS]
+
+
+def deployment_figure(table: pd.DataFrame) -> Figure:
+    """UA against bytes on disk and against 1-thread latency, a row of two panels per task; front rows drawn
+    filled with a black edge and named in the bytes panel (models at one point in one label), the others hollow."""
+    tasks = sorted(table["task"].unique())
+    fig, axes = plt.subplots(len(tasks), 2, figsize=(12, 4.2 * len(tasks)), squeeze=False)
+    colours = dict(zip(STUDY_MARKERS, plt.get_cmap("tab10").colors))
+    for row, task in zip(axes, tasks):
+        rows = table[table["task"] == task]
+        for ax, x, label in zip(row, ("bytes", "latency_ms"), ("bytes on disk", "ms per clip, 1 thread")):
+            for study, marks in rows.groupby("study"):
+                for front, style in ((False, {"facecolors": "none"}), (True, {"edgecolors": "black"})):
+                    part = marks[marks["pareto"] == front]
+                    name = f"{study}{' (front)' if front else ''}"
+                    ax.scatter(part[x], 100 * part["ua"], marker=STUDY_MARKERS[study], s=40, label=name,
+                               color=colours[study], **style)  # fmt: skip
+            front = rows[rows["pareto"]] if x == "bytes" else rows.iloc[:0]  # named once, where sizes spread them
+            for (where, ua), marks in front.groupby([x, "ua"], sort=False):  # one label per point, ties joined
+                names = " / ".join(f"{m} {v}" for m, v in zip(marks["model"], marks["variant"]))
+                ax.annotate(names, (where, 100 * ua), fontsize=6, xytext=(3, 3), textcoords="offset points")
+            ax.set_xscale("log")
+            ax.set_xlabel(label)
+            ax.set_ylabel("UA (%)")
+            ax.set_title(task, fontsize=10)
+            ax.grid(alpha=0.3)
+        row[1].legend(fontsize=8, loc="best")
+    return fig
+
+
+def front_markdown(table: pd.DataFrame) -> str:
+    """Each task's front as a Markdown table, best UA first: what to deploy at each size and speed."""
+    parts = ["# Which model to deploy\n", __doc__.split("\n\n")[1].replace("\n", " ") + "\n"]
+    for task, rows in table[table["pareto"]].groupby("task"):
+        shown = rows.assign(
+            ua=[
+                f"{100 * u:.1f} ± {100 * s:.1f}" if s == s else f"{100 * u:.1f}"
+                for u, s in zip(rows["ua"], rows["ua_std"])
+            ],
+            kb=(rows["bytes"] / 1000).round(1),
+            latency_ms=rows["latency_ms"].round(1),
+        )
+        columns = {"study": "study", "source": "features / upstream", "model": "model", "variant": "variant",
+                   "weights": "weights", "ua": "UA %", "kb": "KB on disk", "n_params": "parameters",
+                   "latency_ms": "ms per clip, 1 thread"}  # fmt: skip
+        parts += [f"## {task}\n", shown[list(columns)].rename(columns=columns).to_markdown(index=False) + "\n"]
+    return "\n".join(parts)
+
+
+def write_deployment(table: pd.DataFrame, csv_out: str | Path, md_out: str | Path, plot_out: str | Path) -> None:
+    """``deployment.csv``, the fronts as Markdown and the plot, each written whole or not at all."""
+    write_csv(csv_out, table)
+    write_text(md_out, front_markdown(table))
+    write_figure(plot_out, deployment_figure(table))

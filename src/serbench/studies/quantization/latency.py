@@ -1,0 +1,96 @@
+"""CPU latency of the quantization study's models on one clip: feature extraction, then the classifier.
+
+A packed model (any bit-width) is unpacked to float32 weights when loaded (:func:`serbench.quantization.packing.
+load_packed`), so every variant of a family runs the same float graph: its latency is the family's, and bytes on disk
+are what quantization changes. Latency does not depend on the weights' values, so freshly built models are timed,
+with one output per canonical emotion (the widest layer any corpus gives; its cost is negligible).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from serbench.egemaps import egemaps
+from serbench.features import batch_features
+from serbench.models import build_model, model_class
+from serbench.settings import FeatureSettings
+from serbench.settings.quantization import PAPER_FEATURES
+from serbench.ssl.latency import median_latency
+
+
+def clip_features(clip: np.ndarray, feature_set: str, cfg: FeatureSettings) -> tuple[np.ndarray, np.ndarray]:
+    """Utterance-level ``(dim_u,)`` and frame-level ``(frames, dim_f)`` features of one clip, as the study has them.
+
+    Raises:
+        ValueError: an unknown ``feature_set``.
+    """
+    if feature_set == "egemaps":
+        return egemaps(clip, cfg.sample_rate)
+    if feature_set == PAPER_FEATURES:
+        frames = batch_features([clip], cfg)[0]
+        return frames.mean(axis=0), frames
+    raise ValueError(f"unknown feature set {feature_set!r}; expected {PAPER_FEATURES} or egemaps")
+
+
+def feature_model_latency(
+    feature_set: str,
+    cfg: FeatureSettings,
+    families: dict[str, dict],
+    n_classes: int,
+    max_frames: int,
+    seconds: float,
+    repeats: int,
+    threads: list[int],
+) -> dict:
+    """Median wall time of features + classifier on one clip, each family, at each CPU thread count.
+
+    Args:
+        feature_set: ``mfcc_chroma_mel`` or ``egemaps``.
+        cfg: feature settings (sample rate, STFT).
+        families: model family name -> its settings (``hidden``, ``dropout``, …).
+        n_classes: classes of the output layer.
+        max_frames: frame-level inputs are cut to this many frames, as in training.
+        seconds: clip length (s); the clip is uniform noise at ``cfg.sample_rate``.
+        repeats: timed runs after two warm-up runs; the median is reported.
+        threads: CPU thread counts (torch's; openSMILE runs on one).
+
+    Returns:
+        ``features``, ``clip_seconds``, ``repeats``, ``threads``, ``features_s`` and ``models`` (family ->
+        ``n_params``, ``latency_s``); ``features_s`` and ``latency_s`` (features and model in one timed call)
+        map a thread count to seconds.
+    """
+    clip = np.random.default_rng(0).uniform(-0.5, 0.5, int(seconds * cfg.sample_rate)).astype(np.float32)
+    utterance, frames = clip_features(clip, feature_set, cfg)
+    result: dict = {
+        "features": feature_set,
+        "clip_seconds": seconds,
+        "repeats": repeats,
+        "threads": threads,
+        "features_s": {},
+        "models": {},
+    }
+    runs = {}
+    for family, settings in families.items():
+        by_utterance = model_class(family).input_level == "utterance"
+        dim = utterance.shape[-1] if by_utterance else frames.shape[-1]
+        model = build_model(family, input_dim=dim, n_classes=n_classes, **settings).eval()
+
+        def run(model=model, by_utterance=by_utterance) -> torch.Tensor:
+            utt, frm = clip_features(clip, feature_set, cfg)
+            if by_utterance:
+                inputs, lengths = torch.tensor(np.asarray(utt, np.float32))[None], torch.ones(1, dtype=torch.long)
+            else:
+                cut = frm[:max_frames]
+                inputs, lengths = torch.tensor(cut)[None], torch.tensor([len(cut)])
+            with torch.no_grad():
+                return model(inputs, lengths)
+
+        runs[family] = run
+        result["models"][family] = {"n_params": sum(p.numel() for p in model.parameters()), "latency_s": {}}
+    for count in threads:
+        torch.set_num_threads(count)
+        result["features_s"][count] = median_latency(lambda: clip_features(clip, feature_set, cfg), repeats)
+        for family, run in runs.items():
+            result["models"][family]["latency_s"][count] = median_latency(run, repeats)
+    return result

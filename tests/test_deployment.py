@@ -1,0 +1,87 @@
+"""The deployment view: latency of the quantization study's models, rows read from each study's records, fronts."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from serbench.models import build_model, count_parameters
+from serbench.settings import Settings
+from serbench.studies.deployment import distilhubert_rows, pareto_flags, quantization_rows
+from serbench.studies.quantization.latency import feature_model_latency
+
+
+@pytest.mark.parametrize("feature_set, utterance_dim, frame_dim", [("mfcc_chroma_mel", 180, 180), ("egemaps", 88, 25)])
+def test_latency_times_each_family_on_the_inputs_it_reads(feature_set, utterance_dim, frame_dim):
+    settings = Settings()
+    families = {name: getattr(settings, name).model_dump() for name in ("mlp", "lstm")}
+    result = feature_model_latency(feature_set, settings.features, families, 7, 64, 1.0, 1, [1])
+    expected = {
+        "mlp": count_parameters(build_model("mlp", input_dim=utterance_dim, n_classes=7, **families["mlp"])),
+        "lstm": count_parameters(build_model("lstm", input_dim=frame_dim, n_classes=7, **families["lstm"])),
+    }
+    assert {name: record["n_params"] for name, record in result["models"].items()} == expected
+    assert result["features"] == feature_set and set(result["features_s"]) == {1}
+    assert all(set(record["latency_s"]) == {1} and record["latency_s"][1] > 0 for record in result["models"].values())
+
+
+def test_quantization_rows_keep_the_speaker_independent_protocol_and_time_each_family(tmp_path):
+    table = pd.DataFrame(
+        {
+            "dataset": "emodb",
+            "protocol": ["random", "speaker_independent", "speaker_independent", "speaker_independent"],
+            "features": "egemaps",
+            "model": ["mlp", "mlp", "mlp", "svm"],
+            "quantizer": ["none", "none", "uniform", "none"],
+            "variant": ["fp32", "fp32", "fixed2", "fp32"],
+            "uar": [0.9, 0.6, 0.55, 0.58],
+            "uar_std": 0.01,
+            "n_runs": 100,
+            "file_bytes": [800, 800, 60, 900],
+            "n_params": 200,
+            "n_folds": 10,
+            "classes": "anger boredom sadness",
+        }
+    )
+    table.to_csv(tmp_path / "quantization.csv", index=False)
+    latency = {"features": "egemaps", "models": {"mlp": {"latency_s": {"2": 0.001, "1": 0.004}}}}
+    (tmp_path / "egemaps.json").write_text(json.dumps(latency))
+    rows = quantization_rows(tmp_path / "quantization.csv", [tmp_path / "egemaps.json"])
+    assert rows["variant"].tolist() == ["fp32", "fixed2 (uniform)", "fp32"]
+    assert set(rows["task"]) == {"emodb, 10 speaker folds, 3 classes"}
+    assert rows["latency_ms"].iloc[:2].tolist() == [4.0, 4.0] and np.isnan(rows["latency_ms"].iloc[2])
+
+
+def test_distilhubert_rows_average_the_folds_and_read_the_exported_sizes(tmp_path):
+    heads = [{"fold": str(f), "uar_float": 0.6 + f / 10, "uar_int8_dynamic": 0.5 + f / 10} for f in range(2)]
+    latency = {
+        "upstream": "whisper-tiny-en",
+        "random_init": False,
+        "n_params": 1000,
+        "onnx_float_mb": 4.0,
+        "onnx_int8_dynamic_mb": 1.5,
+        "latency_onnx_float_s": {"1": 0.08, "2": 0.04},
+        "latency_onnx_int8_dynamic_s": {"1": 0.05, "2": 0.03},
+    }
+    for name, record in {"int8": {"heads": heads}, "latency": latency, "deploy": {"classes": list("abcd")}}.items():
+        (tmp_path / f"{name}.json").write_text(json.dumps(record))
+    rows = distilhubert_rows(*(tmp_path / f"{n}.json" for n in ("int8", "latency", "deploy")), "emodb")
+    assert rows["variant"].tolist() == ["float", "int8_dynamic"]  # schemes not measured are not invented
+    assert rows["ua"].tolist() == pytest.approx([0.65, 0.55]) and rows["bytes"].tolist() == [4_000_000, 1_500_000]
+    assert rows["latency_ms"].tolist() == pytest.approx([80.0, 50.0])
+    assert set(rows["task"]) == {"emodb, 2 speaker folds, 4 classes"} and set(rows["weights"]) == {"pretrained"}
+
+
+def test_an_untimed_row_loses_to_a_timed_one_and_tasks_do_not_compete():
+    rows = pd.DataFrame(
+        {
+            "task": ["a", "a", "b"],
+            "ua": [0.5, 0.5, 0.1],
+            "bytes": [10, 10, 1000],
+            "latency_ms": [np.nan, 3.0, 9.0],
+        }
+    )
+    assert pareto_flags(rows).tolist() == [False, True, True]

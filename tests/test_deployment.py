@@ -10,7 +10,13 @@ import pytest
 
 from serbench.models import build_model, count_parameters
 from serbench.settings import Settings
-from serbench.studies.deployment import distilhubert_rows, pareto_flags, quantization_rows
+from serbench.studies.deployment import (
+    deployment_table,
+    distilhubert_rows,
+    pareto_flags,
+    quantization_rows,
+    write_deployment,
+)
 from serbench.studies.quantization.latency import feature_model_latency
 
 
@@ -85,3 +91,29 @@ def test_an_untimed_row_loses_to_a_timed_one_and_tasks_do_not_compete():
         }
     )
     assert pareto_flags(rows).tolist() == [False, True, True]
+
+
+def test_a_run_without_speaker_independent_models_or_latencies_still_writes_an_explained_table_and_plot(tmp_path):
+    outputs = [tmp_path / name for name in ("deployment.csv", "deployment.md", "deployment.png")]
+    write_deployment(deployment_table([]), *outputs)
+    assert pd.read_csv(outputs[0]).empty and "no model of this run was scored" in outputs[1].read_text().lower()
+    untimed = pd.DataFrame(
+        {
+            "study": "selfdistill",
+            "task": "t",
+            "source": "up",
+            "model": ["gru exit 1", "gru exit 2"],
+            "variant": "float",
+            "runtime": "ONNX",
+            "weights": "random",
+            "ua": [0.3, 0.4],
+            "ua_std": np.nan,
+            "n_runs": 2,
+            "bytes": [10, 20],
+            "n_params": [5, 9],
+            "latency_ms": np.nan,
+        }  # fmt: skip
+    )
+    table = deployment_table([untimed])
+    write_deployment(table, *outputs)
+    assert table["pareto"].tolist() == [True, True] and outputs[2].stat().st_size > 10_000

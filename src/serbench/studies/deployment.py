@@ -29,6 +29,7 @@ COLUMNS = [
 ]  # fmt: skip
 STUDY_MARKERS = {"quantization": "o", "distilhubert": "s", "selfdistill": "^"}
 INT8 = ("static", "mixed", "dynamic", "dynamic_ffn_float")
+NO_ROWS = "no model of this run was scored under a speaker-independent protocol"
 
 
 def task_name(corpus: str, folds: int, classes: int) -> str:
@@ -180,8 +181,10 @@ def pareto_flags(rows: pd.DataFrame) -> pd.Series:
 
 
 def deployment_table(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    """The rows of every study, the front marked, sorted by task and UA (best first)."""
-    rows = pd.concat([p for p in parts if len(p)], ignore_index=True)
+    """The rows of every study, the front marked, sorted by task and UA (best first); no rows when no study scored
+    a model under a speaker-independent protocol."""
+    frames = [part for part in parts if len(part)]
+    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
     rows["pareto"] = pareto_flags(rows)
     return rows.sort_values(["task", "ua"], ascending=[True, False], ignore_index=True)[COLUMNS]
 
@@ -190,7 +193,11 @@ def deployment_figure(table: pd.DataFrame) -> Figure:
     """UA against bytes on disk and against 1-thread latency, a row of two panels per task; front rows drawn
     filled with a black edge and named in the bytes panel (models at one point in one label), the others hollow."""
     tasks = sorted(table["task"].unique())
-    fig, axes = plt.subplots(len(tasks), 2, figsize=(12, 4.2 * len(tasks)), squeeze=False)
+    fig, axes = plt.subplots(max(len(tasks), 1), 2, figsize=(12, 4.2 * max(len(tasks), 1)), squeeze=False)
+    if not tasks:
+        for ax in axes[0]:
+            ax.text(0.5, 0.5, NO_ROWS, ha="center", va="center", wrap=True)
+            ax.set_axis_off()
     colours = dict(zip(STUDY_MARKERS, plt.get_cmap("tab10").colors))
     for row, task in zip(axes, tasks):
         rows = table[table["task"] == task]
@@ -205,7 +212,10 @@ def deployment_figure(table: pd.DataFrame) -> Figure:
             for (where, ua), marks in front.groupby([x, "ua"], sort=False):  # one label per point, ties joined
                 names = " / ".join(f"{m} {v}" for m, v in zip(marks["model"], marks["variant"]))
                 ax.annotate(names, (where, 100 * ua), fontsize=6, xytext=(3, 3), textcoords="offset points")
-            ax.set_xscale("log")
+            if rows[x].gt(0).any():
+                ax.set_xscale("log")
+            else:
+                ax.text(0.5, 0.5, "not measured", ha="center", va="center", transform=ax.transAxes)
             ax.set_xlabel(label)
             ax.set_ylabel("UA (%)")
             ax.set_title(task, fontsize=10)
@@ -217,6 +227,8 @@ def deployment_figure(table: pd.DataFrame) -> Figure:
 def front_markdown(table: pd.DataFrame) -> str:
     """Each task's front as a Markdown table, best UA first: what to deploy at each size and speed."""
     parts = ["# Which model to deploy\n", __doc__.split("\n\n")[1].replace("\n", " ") + "\n"]
+    if table.empty:
+        parts.append(NO_ROWS[0].upper() + NO_ROWS[1:] + ".\n")
     for task, rows in table[table["pareto"]].groupby("task"):
         shown = rows.assign(
             ua=[

@@ -28,22 +28,19 @@ import torch
 from torch import nn
 
 from serbench.atomic import write_json
-from serbench.dataset import CorpusArrays, CorpusFiles, SplitData, Subset
-from serbench.folds import read_folds
+from serbench.dataset import CorpusFiles, SplitData, Subset
 from serbench.metrics import weighted_accuracy
-from serbench.models import logits, model_class
-from serbench.progress import progress
+from serbench.models import logits
 from serbench.provenance import stamp
 from serbench.quantization.hessian import hessian_sensitivity, hessian_traces
 from serbench.quantization.importance import average_bits, layer_importance
-from serbench.quantization.packing import load_packed
 from serbench.quantization.quantizers import FLOAT_BITS, fake_quantize_model
 from serbench.quantization.search import search_bit_widths
 from serbench.quantization.sensitivity import allocate, layer_sensitivity
 from serbench.quantization.variants import layer_counts
 from serbench.settings.quantization import AllocatorCurveSettings, QuantizationSettings
 from serbench.studies.quantization.pooling import hits_string
-from serbench.studies.quantization.steps import cell_label, fold_runs, run_dir
+from serbench.studies.quantization.steps import cell_label, trained_runs
 
 log = logging.getLogger(__name__)
 Point = tuple[str, str, float, dict[str, int]]  # (allocator, knob, knob value, bits per layer)
@@ -122,12 +119,9 @@ def allocator_curves(
     point per fold and seed, with its knob, widths, b̄ (eq. 5) and each test utterance's result
     (``test_utterances``, ``test_speakers``, ``test_correct``), as the quantize step's records.
     """
-    folds = read_folds(split_path)
-    arrays, records = None, []
-    for seed, fold in progress(fold_runs(folds), f"allocator curves {cell_label(run)}", "run"):
-        model, header = load_packed(run_dir(models_dir, fold, seed) / "fp32.sbq")
-        arrays = arrays or CorpusArrays(corpora, model_class(header["model"]).input_level, max_frames, normalise)
-        data = arrays.split(folds[folds["seed"] == seed], fold, split_path)
+    records = []
+    cell = trained_runs(models_dir, split_path, corpora, max_frames, normalise, f"allocator curves {cell_label(run)}")
+    for seed, fold, model, _, data in cell:
         test = data.subsets["test"]
         score = _scorer(model, test, cfg.curves.quantizer)
         counts = layer_counts(model)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ from torch import nn
 from serbench.atomic import write_json
 from serbench.cache import save_ragged, save_rows
 from serbench.corpora import left_out, read_manifest
-from serbench.dataset import CorpusArrays, CorpusFiles, Subset
+from serbench.dataset import CorpusArrays, CorpusFiles, SplitData, Subset
 from serbench.egemaps import extract_egemaps
 from serbench.features import extract_corpus
 from serbench.folds import read_folds
@@ -94,6 +95,23 @@ def cell_label(run: dict) -> str:
     'egemaps/emodb/random/mlp'
     """
     return "/".join(run[key] for key in ("features", "dataset", "protocol", "model") if key in run)
+
+
+def trained_runs(
+    models_dir: str, split_path: str, corpora: dict[str, CorpusFiles], max_frames: int, normalise: str, what: str
+) -> Iterator[tuple[int, str, nn.Module, dict, SplitData]]:
+    """Each trained float32 model of a cell with its fold's data: ``(seed, fold, model, header, data)``, with
+    progress logged as ``<what> i/N runs``.
+
+    Raises:
+        DamagedFileError: a model file that does not load (it names the file and the command that rebuilds it).
+    """
+    folds = read_folds(split_path)
+    arrays = None
+    for seed, fold in progress(fold_runs(folds), what, "run"):
+        model, header = load_packed(run_dir(models_dir, fold, seed) / "fp32.sbq")
+        arrays = arrays or CorpusArrays(corpora, model_class(header["model"]).input_level, max_frames, normalise)
+        yield seed, fold, model, header, arrays.split(folds[folds["seed"] == seed], fold, split_path)
 
 
 def train_cell(
@@ -207,12 +225,9 @@ def quantize_cell(
     test set's chance levels: the majority class's share (WA) and ``1/k`` for ``k`` classes (UA), and
     the classes (the emotions the protocol keeps: a cross-corpus pair's shared ones).
     """
-    folds = read_folds(split_path)
-    arrays, records = None, []
-    for seed, fold in progress(fold_runs(folds), f"quantize {cell_label(run)}", "run"):
-        model, header = load_packed(run_dir(models_dir, fold, seed) / "fp32.sbq")
-        arrays = arrays or CorpusArrays(corpora, model_class(header["model"]).input_level, max_frames, normalise)
-        data = arrays.split(folds[folds["seed"] == seed], fold, split_path)
+    records = []
+    cell = trained_runs(models_dir, split_path, corpora, max_frames, normalise, f"quantize {cell_label(run)}")
+    for seed, fold, model, header, data in cell:
         test, validation = data.subsets["test"], data.subsets["validation"]
         search = data.subsets.get("search", validation)
         if "search" not in data.subsets:

@@ -98,7 +98,7 @@ class Settings(Section):
         ["mlp", "lstm", "attention_gru", "cnn1d"],
         min_length=1,
         description="model families: the paper's MLP (Tables 1-2) and the other three of its Fig. 2 (lstm, "
-        "attention_gru, cnn1d; each about 25x the MLP's CPU time per run)",
+        "attention_gru, cnn1d; 3-7x the MLP's CPU per cell on EmoDB: training, quantization, allocator curves)",
     )
     mlp: MLPSettings = MLPSettings()
     lstm: LSTMSettings = LSTMSettings()

@@ -10,7 +10,6 @@ runs unpacked as float32, so its family's latency); the SSL studies' ONNX Runtim
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import matplotlib
@@ -22,6 +21,8 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from serbench.atomic import write_csv, write_figure, write_text  # noqa: E402
+from serbench.cache import read_json  # noqa: E402
+from serbench.studies.selfdistill.steps import parse_variant  # noqa: E402
 
 COLUMNS = [
     "study", "task", "source", "model", "variant", "runtime", "weights", "ua", "ua_std", "n_runs", "bytes",
@@ -41,11 +42,6 @@ def task_name(corpus: str, folds: int, classes: int) -> str:
     return f"{corpus}, {folds} speaker folds, {classes} classes"
 
 
-def read_json(path: str | Path) -> dict | list:
-    """A JSON record written by a study's step."""
-    return json.loads(Path(path).read_text())
-
-
 def at_fewest_threads(seconds: dict[str, float]) -> float:
     """The time measured at the fewest threads, of a ``{threads: seconds}`` record (keys as JSON writes them).
 
@@ -62,7 +58,7 @@ def quantization_rows(table_csv: str | Path, latency_jsons: list[str | Path]) ->
     table = pd.read_csv(table_csv)
     table = table[table["protocol"] == "speaker_independent"]
     latency = {record["features"]: record for record in map(read_json, latency_jsons)}
-    rows = pd.DataFrame(
+    return pd.DataFrame(
         {
             "study": "quantization",
             "task": [
@@ -84,7 +80,6 @@ def quantization_rows(table_csv: str | Path, latency_jsons: list[str | Path]) ->
             ],
         }
     )
-    return rows
 
 
 def distilhubert_rows(
@@ -133,9 +128,9 @@ def selfdistill_rows(
     rows = []
     for path in int8_jsons:
         record = read_json(path)
-        variant = record["variant"] if "variant" in record else Path(path).stem
+        variant = Path(path).stem  # int8/<variant>.json
         scores = runs[runs["variant"] == variant]
-        timed = variant.split("-")[0] == latency["block"]
+        timed = parse_variant(variant)["block"] == latency["block"]
         for exit_name, exit_record in record["exits"].items():
             ua = scores.loc[scores["exit"] == exit_name, "uar"]
             for kind, size in (("float", "float_mb"), (f"int8_{record['int8_scheme']}", "int8_mb")):

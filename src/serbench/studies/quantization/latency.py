@@ -12,8 +12,9 @@ import numpy as np
 import torch
 
 from serbench.egemaps import egemaps
+from serbench.errors import InputError
 from serbench.features import batch_features
-from serbench.models import build_model, model_class
+from serbench.models import build_model, count_parameters, model_class
 from serbench.settings import FeatureSettings
 from serbench.settings.quantization import PAPER_FEATURES
 from serbench.ssl.latency import median_latency
@@ -23,14 +24,14 @@ def clip_features(clip: np.ndarray, feature_set: str, cfg: FeatureSettings) -> t
     """Utterance-level ``(dim_u,)`` and frame-level ``(frames, dim_f)`` features of one clip, as the study has them.
 
     Raises:
-        ValueError: an unknown ``feature_set``.
+        InputError: an unknown ``feature_set``.
     """
     if feature_set == "egemaps":
         return egemaps(clip, cfg.sample_rate)
     if feature_set == PAPER_FEATURES:
         frames = batch_features([clip], cfg)[0]
         return frames.mean(axis=0), frames
-    raise ValueError(f"unknown feature set {feature_set!r}; expected {PAPER_FEATURES} or egemaps")
+    raise InputError(f"unknown feature set {feature_set!r}; expected {PAPER_FEATURES} or egemaps")
 
 
 def feature_model_latency(
@@ -87,7 +88,7 @@ def feature_model_latency(
                 return model(inputs, lengths)
 
         runs[family] = run
-        result["models"][family] = {"n_params": sum(p.numel() for p in model.parameters()), "latency_s": {}}
+        result["models"][family] = {"n_params": count_parameters(model), "latency_s": {}}
     for count in threads:
         torch.set_num_threads(count)
         result["features_s"][count] = median_latency(lambda: clip_features(clip, feature_set, cfg), repeats)

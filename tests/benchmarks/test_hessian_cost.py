@@ -1,0 +1,77 @@
+"""The HAWQ-V2 allocator's cost per trained model: one Hutchinson Hessian-vector product beside one gradient.
+
+The allocator curves (``quantization_allocators``) estimate every layer's Hessian trace from
+``hessian_samples`` (32) Hessian-vector products on ``hessian_utterances`` (256) training utterances; for the
+frame-level families this is most of a cell's work. A Hessian-vector product by double backward costs a few
+gradients (Pearlmutter 1994): the gradient of the same loss on the same utterances is its floor. EmoDB-shaped
+inputs (63 frames of 180 features, 7 classes), one thread, each family's default settings.
+
+Run on demand: ``pytest tests/benchmarks --benchmark-only``.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from threadpoolctl import threadpool_limits
+from torch import nn
+
+from serbench.models import build_model
+from serbench.settings.quantization import AttentionGRUSettings, CNN1DSettings, LSTMSettings, MLPSettings
+
+UTTERANCES, FRAMES, DIM, CLASSES = 256, 63, 180, 7
+SETTINGS = {
+    "mlp": MLPSettings(),
+    "lstm": LSTMSettings(),
+    "attention_gru": AttentionGRUSettings(),
+    "cnn1d": CNN1DSettings(),
+}
+
+
+def loss_and_params(family: str) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """The mean cross-entropy of a random model on random utterances (eval mode) and its weights."""
+    generator = torch.Generator().manual_seed(0)
+    torch.manual_seed(0)
+    model = build_model(family, input_dim=DIM, n_classes=CLASSES, **SETTINGS[family].model_dump()).eval()
+    shape = (UTTERANCES, DIM) if family == "mlp" else (UTTERANCES, FRAMES, DIM)
+    inputs = torch.randn(shape, generator=generator)
+    labels = torch.randint(0, CLASSES, (UTTERANCES,), generator=generator)
+    loss = nn.functional.cross_entropy(model(inputs, torch.full((UTTERANCES,), FRAMES)), labels)
+    return loss, list(model.parameters())
+
+
+def gradient(family: str) -> list[torch.Tensor]:
+    """The loss's gradient: a forward and a backward pass."""
+    loss, params = loss_and_params(family)
+    return list(torch.autograd.grad(loss, params))
+
+
+def gradient_with_graph(family: str) -> list[torch.Tensor]:
+    """The gradient with its own graph kept (``create_graph``), paid once per trained model."""
+    loss, params = loss_and_params(family)
+    return list(torch.autograd.grad(loss, params, create_graph=True))
+
+
+def hessian_vector_product(family: str) -> list[torch.Tensor]:
+    """What one Hutchinson sample of :func:`serbench.quantization.hessian.hessian_traces` costs: the gradient
+    with its graph kept, then its product with a Rademacher vector by a second backward pass; one sample costs
+    this less :func:`gradient_with_graph`."""
+    loss, params = loss_and_params(family)
+    gradients = torch.autograd.grad(loss, params, create_graph=True)
+    vectors = [
+        torch.randint(0, 2, g.shape, generator=torch.Generator().manual_seed(1)).float() * 2 - 1 for g in gradients
+    ]
+    return list(torch.autograd.grad(gradients, params, vectors))
+
+
+@pytest.mark.benchmark(group="Hessian")
+@pytest.mark.parametrize("family", list(SETTINGS))
+@pytest.mark.parametrize("arm", [gradient, gradient_with_graph, hessian_vector_product], ids=lambda f: f.__name__)
+def test_hessian_cost(benchmark, family, arm):
+    benchmark.group = f"{family}: {UTTERANCES} utterances, 1 thread"
+    with threadpool_limits(1):
+        torch.set_num_threads(1)
+        result = benchmark.pedantic(arm, args=(family,), rounds=3, warmup_rounds=1)
+    _, params = loss_and_params(family)
+    assert [r.shape for r in result] == [p.shape for p in params]
+    assert all(torch.isfinite(r).all() for r in result)

@@ -9,11 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+import yaml
 
 from serbench.models import build_model
 from serbench.settings import Settings
 
 SHARED_HUB = Path(__file__).resolve().parents[2] / "shared" / "hf-hub"
+TEST_CONFIGS = Path(__file__).resolve().parents[1] / ".test"  # the end-to-end tests' checked-in configs
 if "HF_HUB_CACHE" not in os.environ and SHARED_HUB.is_dir():  # before any test module imports transformers
     os.environ["HF_HUB_CACHE"] = str(SHARED_HUB)
     os.environ["HF_HUB_OFFLINE"] = "1"
@@ -60,3 +62,22 @@ def family(name: str, input_dim: int, n_classes: int, **overrides):
     return build_model(
         name, input_dim=input_dim, n_classes=n_classes, **{**getattr(Settings(), name).model_dump(), **overrides}
     )
+
+
+def merged(base: dict, changes: dict) -> dict:
+    """``base`` with ``changes`` merged in, nested sections key by key (as Snakemake merges config files).
+
+    >>> merged({"train": {"epochs": 4, "learning_rate": 0.001}, "seeds": [0]}, {"train": {"epochs": 2}})
+    {'train': {'epochs': 2, 'learning_rate': 0.001}, 'seeds': [0]}
+    """
+    out = dict(base)
+    for key, value in changes.items():
+        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def checked_in_config(name: str, path: Path, **changes) -> Path:
+    """The checked-in ``.test/<name>.yaml`` written to ``path``, with ``changes`` merged in; returns ``path``."""
+    config = merged(yaml.safe_load((TEST_CONFIGS / f"{name}.yaml").read_text()), changes)
+    path.write_text(yaml.safe_dump(config))
+    return path

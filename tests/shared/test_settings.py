@@ -13,7 +13,7 @@ from serbench.settings.base import Corpus
 from serbench.settings.files import CONFIG_PATH, SCHEMA_PATH, config_schema, config_yaml
 from serbench.workflow import mock_snakemake
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_config_yaml_and_schema_are_generated_from_the_settings():

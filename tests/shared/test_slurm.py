@@ -20,7 +20,7 @@ import yaml
 from conftest import link_emodb_speakers
 from slurm_cluster import missing_binaries, single_node_slurm
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DATA = os.environ.get("SERBENCH_DATA")
 REQUIRED = os.environ.get("SERBENCH_SLURM") == "required"
 

@@ -22,14 +22,14 @@ import pytest
 import yaml
 
 import serbench
-from conftest import write_tone
+from conftest import checked_in_config, write_tone
 from serbench.dataset import CorpusFiles, load_split_data
 from serbench.metrics import weighted_accuracy
 from serbench.models import predict
 from serbench.quantization.packing import load_packed
 from serbench.quantization.quantizers import fake_quantize_model
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DATA = os.environ.get("SERBENCH_DATA")
 EMODB = str(Path(DATA, "emodb")) if DATA else None  # the study's corpus; TESS is added by one test
 CHROMIUM = shutil.which("chromium")
@@ -67,31 +67,15 @@ def scheduled_rules(output: str) -> dict[str, int]:
 def write_config(
     path: Path, data_root: Path, t_margin: float = 0.05, max_epochs: int = 8, corpora: tuple[str, ...] = ("emodb",)
 ) -> Path:
-    """A study of our own over the defaults: EmoDB, the paper's features, MLP and LSTM, random and 2-fold
-    speaker-independent, two seeds, the uniform and ternary quantizers, QAT of the MLP's uniform assignments, short
-    allocator curves, the SVM on one kernel."""
-    config = {
-        "data_root": str(data_root),
-        "studies": ["quantization"],
-        "corpora": list(corpora),
-        "seeds": [0, 1],
-        "models": ["mlp", "lstm"],
-        "features": {"sets": ["mfcc_chroma_mel"]},
-        "svm": {"kernels": ["rbf"], "c": [1.0, 10.0]},
-        "cross_corpus": [],
-        "protocols": ["random", "speaker_independent"],
-        "speaker_independent": {"n_folds": {"emodb": 2, "tess": 2}},
-        "train": {"max_epochs": max_epochs},
-        "quantization": {
-            "quantizers": ["uniform", "ternary"],
-            "fixed_bits": [8, 2, 1],
-            "adaptive": {"t_margin": t_margin},
-            "qat": {"epochs": 2},
-            "curves": {"t_margins": [0.05, 0.5], "budgets": [2.0, 4.0], "hessian_samples": 4, "hessian_utterances": 32},
-        },
-    }
-    path.write_text(yaml.safe_dump(config))
-    return path
+    """The checked-in ``.test/quantization.yaml`` at ``data_root``, with its T_margin, epochs or corpora changed."""
+    return checked_in_config(
+        "quantization",
+        path,
+        data_root=str(data_root),
+        corpora=list(corpora),
+        train={"max_epochs": max_epochs},
+        quantization={"adaptive": {"t_margin": t_margin}},
+    )
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ENCODER_RULES = {"distilhubert_train", "distilhubert_int8", "selfdistill_train", "selfdistill_int8"}
 
 

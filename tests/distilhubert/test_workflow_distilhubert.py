@@ -19,11 +19,11 @@ import pandas as pd
 import pytest
 import soundfile as sf
 import torch
-import yaml
 
+from conftest import checked_in_config
 from serbench.ssl.upstream import load_upstream, save_random_upstream
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DATA = os.environ.get("SERBENCH_DATA")
 WHISPER = "openai/whisper-tiny.en"
 HAS_WHISPER = (Path(os.environ.get("HF_HUB_CACHE", "/nonexistent")) / "models--openai--whisper-tiny.en").is_dir()
@@ -48,25 +48,10 @@ def data_root(work: Path) -> Path:
 
 
 def write_config(work: Path, pretrained: str, **distilhubert) -> Path:
-    config = {
-        "data_root": str(data_root(work)),
-        "studies": ["distilhubert"],
-        "distilhubert": {
-            "upstreams": [pretrained],
-            "views": 1,
-            "train": {"epochs": 4},
-            "n_folds": 2,
-            "extra_train": ["tess"],
-            "cross_corpus_test": "ravdess",
-            "seeds": [0],
-            "latency": {"repeats": 1},
-            "finetune": False,
-            **distilhubert,
-        },
-    }
-    path = work / "config.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return path
+    """The checked-in ``.test/distilhubert.yaml`` in ``work`` (its corpora linked there), upstream ``pretrained``,
+    other ``distilhubert`` keys changed."""
+    changes = {"upstreams": [pretrained], **distilhubert}
+    return checked_in_config("distilhubert", work / "config.yaml", data_root=str(data_root(work)), distilhubert=changes)
 
 
 def snakemake(work: Path, *extra: str) -> subprocess.CompletedProcess:
@@ -90,7 +75,7 @@ def work(tmp_path_factory) -> Path:
     if not HAS_WHISPER:
         pytest.skip("no Hugging Face cache with openai/whisper-tiny.en (HF_HUB_CACHE)")
     work = tmp_path_factory.mktemp("ssl")
-    write_config(work, WHISPER, train={"epochs": 4, "learning_rate": 0.001})
+    write_config(work, WHISPER)
     done = snakemake(work, "all")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return work
@@ -231,7 +216,14 @@ def test_a_model_without_preprocessing_metadata_is_refused_naming_the_key(tmp_pa
 
 def test_finetune_trains_encoder_and_head_end_to_end(tmp_path):
     encoder = save_random_upstream("distilhubert", tmp_path / "tiny-distilhubert", size="tiny")
-    write_config(tmp_path, str(encoder), finetune=True, train={"epochs": 2}, extra_train=[], deployed_int8="static")
+    write_config(
+        tmp_path,
+        str(encoder),
+        finetune=True,
+        train={"epochs": 2, "learning_rate": 5e-5},
+        extra_train=[],
+        deployed_int8="static",
+    )
     done = snakemake(tmp_path, "all")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     results = tmp_path / "results/distilhubert/tiny-distilhubert"

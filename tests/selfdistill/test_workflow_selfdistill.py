@@ -15,12 +15,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import link_emodb_speakers, write_tone
+from conftest import TEST_CONFIGS, link_emodb_speakers, write_tone
 from serbench.ssl.upstream import save_random_upstream
 
 HAS_WHISPER = (Path(os.environ.get("HF_HUB_CACHE", "/nonexistent")) / "models--openai--whisper-tiny.en").is_dir()
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DATA = os.environ.get("SERBENCH_DATA")
 
 pytestmark = [
@@ -120,21 +120,8 @@ def _tiny_layer():
 
 @pytest.mark.skipif(not HAS_WHISPER, reason="no Hugging Face cache with openai/whisper-tiny.en (HF_HUB_CACHE)")
 def test_frozen_pretrained_whisper_trains_exits_on_cached_states(tmp_path):
-    run_study(
-        tmp_path,
-        {
-            "data_root": str(data_root(tmp_path)),
-            "studies": ["selfdistill"],
-            "selfdistill": {
-                "upstreams": [{"pretrained": "openai/whisper-tiny.en", "layers": 4, "exit_layers": [1, 2, 3]}],
-                "finetune": False,
-                "variants": ["conv-cosine"],
-                "seeds": [0],
-                "train": {"epochs": 3, "learning_rate": 0.001},
-                "latency": {"repeats": 1, "threads": [1]},
-            },
-        },
-    )
+    config = yaml.safe_load((TEST_CONFIGS / "selfdistill.yaml").read_text())  # the checked-in test config
+    run_study(tmp_path, config | {"data_root": str(data_root(tmp_path))})
     states = tmp_path / "results/selfdistill/whisper-tiny-en/states/emodb.npz"
     import numpy as np
 

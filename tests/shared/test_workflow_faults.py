@@ -15,7 +15,7 @@ import yaml
 
 from conftest import write_tone
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))  # the environment's, called by its full path
 
 

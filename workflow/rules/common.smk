@@ -6,6 +6,7 @@ import sys
 from serbench import integrity
 from serbench.provenance import study_config_hash
 from serbench.settings import SettingsError, load_settings
+from serbench.settings.names import ExitVariant, Protocol
 from serbench.settings.ssl import upstream_name
 from serbench.workflow import data_root_problem, export_rebuild_command
 
@@ -41,12 +42,12 @@ wildcard_constraints:
     corpus="[a-z0-9]+",
     features="mfcc_chroma_mel|egemaps",
     dataset="[a-z0-9_]+",
-    protocol="random|speaker_independent|cross_corpus(_per_corpus|_per_speaker)?",
+    protocol=Protocol.PATTERN,
     model="[a-z0-9_]+",
     setting="base|extra",
     upstream="[a-z0-9-]+",
     preparation="ismail|raw",
-    variant=r"(conv|lstm|gru)-[a-z0-9+]+|baseline-\d+",
+    variant=ExitVariant.PATTERN,
 
 
 def settings(*keys, exclude=()):

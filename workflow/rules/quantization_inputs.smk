@@ -2,13 +2,10 @@
 
 CROSS = SETTINGS.cross_corpus_datasets()
 # cross-corpus protocols by feature normalisation (the same split, features standardised differently)
-NORMALISED = {
-    "none": "cross_corpus",
-    "corpus": "cross_corpus_per_corpus",
-    "speaker": "cross_corpus_per_speaker",
-}
 CELLS = [(c, p) for c in SETTINGS.corpora for p in SETTINGS.protocols] + [
-    (d, NORMALISED[n]) for d in CROSS for n in SETTINGS.cross_corpus_normalisation
+    (d, Protocol("cross_corpus", n).name)
+    for d in CROSS
+    for n in SETTINGS.cross_corpus_normalisation
 ]
 FRAME_LEVEL = {"lstm", "attention_gru", "cnn1d"}
 FEATURE_SETS = list(SETTINGS.features.sets)
@@ -27,7 +24,7 @@ def cell_inputs(wildcards):
     corpora = dataset_corpora(wildcards.dataset)
     level = "frames" if getattr(wildcards, "model", "") in FRAME_LEVEL else "utterance"
     return {
-        "split": f"{RESULTS}/quantization/splits/{wildcards.dataset}/{split_protocol(wildcards.protocol)}.csv",
+        "split": f"{RESULTS}/quantization/splits/{wildcards.dataset}/{Protocol.parse(wildcards.protocol).split}.csv",
         "manifests": manifests(corpora),
         "features": [
             f"{RESULTS}/features/{wildcards.features}/{c}/{level}.npz" for c in corpora
@@ -35,13 +32,9 @@ def cell_inputs(wildcards):
     }
 
 
-def split_protocol(protocol):
-    """The protocol whose fold table a cell reads: the normalised cross-corpus protocols share one."""
-    return "cross_corpus" if protocol.startswith("cross_corpus") else protocol
-
-
 def normalisation(wildcards):
-    return {p: n for n, p in NORMALISED.items()}.get(wildcards.protocol, "none")
+    """How a cell's features are standardised (the normalised cross-corpus protocols share one fold table)."""
+    return Protocol.parse(wildcards.protocol).normalise
 
 
 def split_settings(wildcards):

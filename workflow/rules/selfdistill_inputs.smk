@@ -12,7 +12,7 @@ def selfdistill_variants(upstream):
     """Table 1's variants and, with baselines, fine-tuned-only models at every exit depth and at full depth."""
     spec = SD.upstream(upstream)
     depths = [*spec.exit_layers, spec.layers] if SD.baselines else []
-    return list(SD.variants) + [f"baseline-{d}" for d in depths]
+    return list(SD.variants) + [ExitVariant(None, (), d).name for d in depths]
 
 
 def selfdistill_split_settings():

@@ -20,6 +20,7 @@ from serbench.quantization.quantizers import fake_quantize_model
 from serbench.quantization.search import search_bit_widths
 from serbench.quantization.sensitivity import allocate, layer_sensitivity
 from serbench.settings import QuantizationSettings
+from serbench.settings.names import QuantizationVariant
 
 
 def layer_counts(model: nn.Module) -> dict[str, int]:
@@ -47,7 +48,9 @@ def allocations(
         budget it met).
     """
     counts = layer_counts(model)
-    out: dict[str, tuple] = {f"fixed{b}": ({layer: b for layer in counts}, {}) for b in cfg.fixed_bits}
+    out: dict[str, tuple] = {
+        QuantizationVariant("fixed", b).name: ({layer: b for layer in counts}, {}) for b in cfg.fixed_bits
+    }
 
     cache = {} if cache is None else cache
 

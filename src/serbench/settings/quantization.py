@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from serbench.settings.base import Bits, Corpus, Fraction, LatencySettings, ModelFamily, Probability, Section
+from serbench.settings.names import QuantizationVariant
 
 FeatureSet = Literal["mfcc_chroma_mel", "egemaps"]
 PAPER_FEATURES = "mfcc_chroma_mel"
@@ -134,7 +135,7 @@ class AdaptiveSettings(Section):
 QuantizerName = Literal["uniform", "mse", "ternary", "symmetric"]
 
 
-FINE_TUNED = "fp32+ft"  # QAT's control: the float32 model fine-tuned by the same loop, no quantizer
+FINE_TUNED = QuantizationVariant("fp32", suffix="ft").name  # QAT's control: fine-tuned by its loop, no quantizer
 
 
 class SVMSettings(Section):
@@ -220,10 +221,13 @@ class QuantizationSettings(Section):
         >>> QuantizationSettings(fixed_bits=(2,), sensitivity=False).variants("lstm", "uniform")
         ['fixed2', 'adaptive']
         """
-        names = [f"fixed{b}" for b in sorted(self.fixed_bits, reverse=True)] + ["adaptive"]
-        names += ["sensitivity"] if self.sensitivity else []
+        variants = [QuantizationVariant("fixed", b) for b in sorted(self.fixed_bits, reverse=True)]
+        variants += [QuantizationVariant("adaptive")] + (
+            [QuantizationVariant("sensitivity")] if self.sensitivity else []
+        )
         if family in self.qat.families and quantizer in self.qat.quantizers:
-            names += [f"fixed{b}+qat" for b in sorted(self.qat.fixed_bits, reverse=True)]
-            names += ["adaptive+qat"] if self.qat.adaptive else []
-            names += ["sensitivity+qat"] if self.qat.sensitivity and self.sensitivity else []
-        return names
+            variants += [QuantizationVariant("fixed", b, "qat") for b in sorted(self.qat.fixed_bits, reverse=True)]
+            variants += [QuantizationVariant("adaptive", None, "qat")] if self.qat.adaptive else []
+            if self.qat.sensitivity and self.sensitivity:
+                variants.append(QuantizationVariant("sensitivity", None, "qat"))
+        return [v.name for v in variants]

@@ -9,6 +9,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from serbench.errors import UnknownNameError
 from serbench.settings.base import Corpus, LatencySettings, Probability, Section, Seeds
+from serbench.settings.names import ExitVariant
 
 
 def upstream_name(pretrained: str) -> str:
@@ -173,7 +174,7 @@ class DistillTrainSettings(Section):
     min_seconds: float = Field(1.0, ge=0, description="batching pad: clips are padded to this so time masking fits (s)")
 
 
-Variant = Annotated[str, Field(pattern=r"^(conv|lstm|gru)-(l1|l2|cosine)(\+(l1|l2|cosine))*$")]
+Variant = Annotated[str, Field(pattern=f"^(?:{ExitVariant.EXITS})$")]
 
 
 class SelfDistillUpstream(Section):

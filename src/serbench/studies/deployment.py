@@ -22,7 +22,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from serbench.atomic import write_csv, write_figure, write_text  # noqa: E402
 from serbench.cache import read_json  # noqa: E402
-from serbench.studies.selfdistill.steps import parse_variant  # noqa: E402
+from serbench.settings.names import ExitVariant  # noqa: E402
 
 COLUMNS = [
     "study", "task", "source", "model", "variant", "runtime", "weights", "ua", "ua_std", "n_runs", "bytes",
@@ -130,7 +130,7 @@ def selfdistill_rows(
         record = read_json(path)
         variant = Path(path).stem  # int8/<variant>.json
         scores = runs[runs["variant"] == variant]
-        timed = parse_variant(variant)["block"] == latency["block"]
+        timed = ExitVariant.parse(variant).block == latency["block"]
         for exit_name, exit_record in record["exits"].items():
             ua = scores.loc[scores["exit"] == exit_name, "uar"]
             for kind, size in (("float", "float_mb"), (f"int8_{record['int8_scheme']}", "int8_mb")):

@@ -36,6 +36,7 @@ from serbench.quantization.packing import load_packed, save_packed, stored_bytes
 from serbench.quantization.quantizers import FLOAT_BITS, fake_quantize_model
 from serbench.quantization.variants import allocations, layer_counts
 from serbench.settings import FeatureSettings, QuantizationSettings, TrainSettings
+from serbench.settings.names import QuantizationVariant
 from serbench.settings.quantization import FINE_TUNED, PAPER_FEATURES
 from serbench.studies.quantization.pooling import hits_string
 from serbench.studies.quantization.qat import quantization_aware_training
@@ -265,10 +266,10 @@ def quantize_cell(
             cache: dict = {}  # codes of the trained model, shared by the allocators and the packing
             assigned = allocations(model, search, cfg, quantizer, cache)
             for variant in cfg.variants(header["model"], quantizer):
-                base, _, qat = variant.partition("+")
-                bits, details = assigned[base]
+                parsed = QuantizationVariant.parse(variant)
+                bits, details = assigned[parsed.assignment]
                 tuned, codes = model, cache
-                if qat:
+                if parsed.qat:
                     tuned, history = quantization_aware_training(
                         model, bits, quantizer, data.subsets["train"], validation, cfg.qat, batch_size, seed
                     )

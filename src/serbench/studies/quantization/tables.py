@@ -15,6 +15,7 @@ from serbench.cache import read_records
 from serbench.errors import InputError
 from serbench.literature import shinde2024_table2
 from serbench.provenance import distinct_values
+from serbench.settings.names import QuantizationVariant
 from serbench.settings.quantization import FINE_TUNED, PAPER_FEATURES
 from serbench.studies.quantization.literature import literature_markdown
 from serbench.studies.quantization.markdown import allocators_markdown, paper_layout_markdown, to_markdown
@@ -47,25 +48,6 @@ POOLING = (
     "(ci95_seeds) and a seeds × test-units bootstrap (ci95_seeds_units; units: utterances for the random split, "
     "speakers otherwise); UA and macro-F1 are means over runs"
 )
-
-
-def variant_order(variant: str) -> int:
-    """Sort key: fp32, its fine-tuned control, fixed8 ... fixed1, adaptive, sensitivity, then the QAT rows.
-
-    >>> sorted(["adaptive+qat", "fixed2", "fp32+ft", "fp32", "sensitivity", "fixed8", "adaptive"], key=variant_order)
-    ['fp32', 'fp32+ft', 'fixed8', 'fixed2', 'adaptive', 'sensitivity', 'adaptive+qat']
-    """
-    base, _, qat = variant.partition("+")
-    if base == "fp32":
-        return 1 if qat else 0
-    rank = 9 - int(base[5:]) if base.startswith("fixed") else {"adaptive": 9, "sensitivity": 10}.get(base, 11)
-    return rank + (20 if qat else 0)
-
-
-def allocator(variant: str) -> str:
-    """How a variant's widths were chosen: ``fixed``, ``importance`` (eq. 4), ``sensitivity``, or ``""`` for fp32."""
-    base = variant.partition("+")[0]
-    return "" if base == "fp32" else "fixed" if base.startswith("fixed") else {"adaptive": "importance"}.get(base, base)
 
 
 def read_runs(records: list[dict]) -> pd.DataFrame:
@@ -141,14 +123,15 @@ def summarize(runs: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
     )
     elsewhere = (table["protocol"] != "random") | (table["features"] != PAPER_FEATURES)  # not the paper's setting
     table.loc[elsewhere, ["paper_accuracy", "paper_size_kb"]] = float("nan")
+    variants = table["variant"].map(QuantizationVariant.parse)
     table = table.assign(
-        allocator=table["variant"].map(allocator),
-        qat=table["variant"].str.endswith("+qat"),
+        allocator=[v.allocator for v in variants],
+        qat=[v.qat for v in variants],
         pooling=POOLING,
         n_params=table["n_params"].astype(int),
         file_bytes=table["file_bytes"].round().astype(int),
     )
-    table = table.assign(_order=table["variant"].map(variant_order), _fp32=table["quantizer"] != "none")
+    table = table.assign(_order=[v.order for v in variants], _fp32=table["quantizer"] != "none")
     table = table.sort_values(["dataset", "features", "model", "protocol", "_fp32", "quantizer", "_order"])
     table = table.drop(columns=["_order", "_fp32"])
     return table[SUMMARY_COLUMNS].reset_index(drop=True)

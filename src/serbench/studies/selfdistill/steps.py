@@ -18,6 +18,7 @@ from serbench.folds import read_folds
 from serbench.metrics import unweighted_average_recall
 from serbench.progress import progress
 from serbench.provenance import stamp
+from serbench.settings.names import ExitVariant
 from serbench.settings.ssl import SelfDistillSettings, SelfDistillUpstream, upstream_name
 from serbench.ssl.encoders import SAMPLE_RATE, Upstream
 from serbench.ssl.latency import MB, measure_latency, median_latency
@@ -27,25 +28,6 @@ from serbench.studies.selfdistill.model import AllExitsModel, ExitHead, ExitMode
 from serbench.studies.selfdistill.training import Feed, exit_logits, score_exits, tile, train_self_distillation
 
 log = logging.getLogger(__name__)
-
-
-def parse_variant(variant: str) -> dict:
-    """``conv-l2`` -> block and similarity terms; ``baseline-8`` -> a fine-tuned-only model of depth 8.
-
-    >>> parse_variant("lstm-l2+cosine")
-    {'block': 'lstm', 'similarity': ('l2', 'cosine'), 'depth': None}
-    >>> parse_variant("baseline-3")
-    {'block': None, 'similarity': (), 'depth': 3}
-
-    Raises:
-        ValueError: neither form.
-    """
-    kind, _, rest = variant.partition("-")
-    if kind == "baseline" and rest.isdigit():
-        return {"block": None, "similarity": (), "depth": int(rest)}
-    if kind in ("conv", "lstm", "gru") and rest:
-        return {"block": kind, "similarity": tuple(rest.split("+")), "depth": None}
-    raise ValueError(f"unknown self-distillation variant {variant!r}; expected BLOCK-SIM[+SIM] or baseline-DEPTH")
 
 
 def cached_layers(spec: SelfDistillUpstream) -> tuple[int, ...]:
@@ -75,11 +57,11 @@ def build_model(
     upstream: Upstream, spec: SelfDistillUpstream, variant: str, n_classes: int, cfg: SelfDistillSettings
 ) -> SelfDistillModel:
     """Teacher and student heads on ``upstream`` per variant; a baseline's teacher sits at its depth, no exits."""
-    parsed = parse_variant(variant)
+    parsed = ExitVariant.parse(variant)
     heads = {"head_hidden": cfg.head_hidden, "style": cfg.blocks, "inner_relu": cfg.head_relu, "init": cfg.init}
-    if parsed["depth"] is not None:
-        return SelfDistillModel(upstream, n_classes, (), "conv", depth=parsed["depth"], **heads)
-    return SelfDistillModel(upstream, n_classes, spec.exit_layers, parsed["block"], **heads)
+    if parsed.depth is not None:
+        return SelfDistillModel(upstream, n_classes, (), "conv", depth=parsed.depth, **heads)
+    return SelfDistillModel(upstream, n_classes, spec.exit_layers, parsed.block, **heads)
 
 
 def make_feed(cfg: SelfDistillSettings, spec: SelfDistillUpstream) -> Feed:
@@ -134,7 +116,7 @@ def train_fold(
     arrays = CorpusArrays(corpora, "waveforms")
     spec = cfg.upstream(upstream[1])
     encoder = open_upstream(spec, cfg, upstream[0])
-    feed, similarity = make_feed(cfg, spec), parse_variant(variant)["similarity"] or ("l2",)
+    feed, similarity = make_feed(cfg, spec), ExitVariant.parse(variant).similarity or ("l2",)
     records = []
     for seed in sorted(folds["seed"].unique().tolist()):
         data = arrays.split(folds[folds["seed"] == seed], fold, split_path)

@@ -60,7 +60,10 @@ def emodb_copy(tmp_path: Path) -> Path:
 def family(name: str, input_dim: int, n_classes: int, **overrides):
     """A registered model family with the config's default settings, some overridden."""
     return build_model(
-        name, input_dim=input_dim, n_classes=n_classes, **{**getattr(Settings(), name).model_dump(), **overrides}
+        name,
+        input_dim=input_dim,
+        n_classes=n_classes,
+        **{**getattr(Settings().quantization, name).model_dump(), **overrides},
     )
 
 

@@ -55,7 +55,7 @@ def test_every_family_packs_and_loads_back(tmp_path, name):
     model = family(name, 6, 3)
     layers = list(quantization_layers(model))
     bits = {layer: 1 + i % 8 for i, layer in enumerate(layers)}
-    kwargs = {"input_dim": 6, "n_classes": 3, **getattr(Settings(), name).model_dump()}
+    kwargs = {"input_dim": 6, "n_classes": 3, **getattr(Settings().quantization, name).model_dump()}
     save_packed(tmp_path / "m.sbq", model, name, kwargs, list("abc"), bits, "mse")
     loaded, _ = load_packed(tmp_path / "m.sbq")
     reference = fake_quantize_model(model, bits, "mse")

@@ -72,9 +72,11 @@ def write_config(
         "quantization",
         path,
         data_root=str(data_root),
-        corpora=list(corpora),
-        train={"max_epochs": max_epochs},
-        quantization={"adaptive": {"t_margin": t_margin}},
+        quantization={
+            "corpora": list(corpora),
+            "train": {"max_epochs": max_epochs},
+            "adaptive": {"t_margin": t_margin},
+        },
     )
 
 
@@ -383,12 +385,12 @@ def test_savee_copy_runs_the_study_and_reaches_the_literature_table(tmp_path):
     config = {
         "data_root": str(tmp_path / "data"),
         "studies": ["quantization"],
-        "corpora": ["savee"],
-        "seeds": [0],
-        "models": ["mlp"],
-        "cross_corpus": [],
-        "train": {"max_epochs": 5},
         "quantization": {
+            "corpora": ["savee"],
+            "seeds": [0],
+            "models": ["mlp"],
+            "cross_corpus": [],
+            "train": {"max_epochs": 5},
             "quantizers": ["uniform"],
             "fixed_bits": [2],
             "qat": {"families": []},

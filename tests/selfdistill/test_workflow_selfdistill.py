@@ -159,7 +159,6 @@ def test_demos_copy_runs_the_study_on_fixed_speaker_lists_without_neutral(tmp_pa
         tmp_path,
         {
             "data_root": str(tmp_path / "data"),
-            "corpora": ["demos"],
             "studies": ["selfdistill"],
             "selfdistill": {
                 "upstreams": [{"pretrained": str(encoder), "layers": 2, "exit_layers": [1]}],

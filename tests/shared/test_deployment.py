@@ -22,7 +22,7 @@ from serbench.studies.quantization.latency import feature_model_latency
 
 @pytest.mark.parametrize("feature_set, utterance_dim, frame_dim", [("mfcc_chroma_mel", 180, 180), ("egemaps", 88, 25)])
 def test_latency_times_each_family_on_the_inputs_it_reads(feature_set, utterance_dim, frame_dim):
-    settings = Settings()
+    settings = Settings().quantization
     families = {name: getattr(settings, name).model_dump() for name in ("mlp", "lstm")}
     result = feature_model_latency(feature_set, settings.features, families, 7, 64, 1.0, 1, [1])
     expected = {

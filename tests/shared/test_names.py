@@ -9,15 +9,11 @@ from serbench.settings.names import ExitVariant, Protocol, QuantizationVariant
 
 def test_every_name_the_default_grid_uses_round_trips_and_matches_its_wildcard_pattern():
     settings = Settings()
+    study = settings.quantization
     names = {
-        Protocol: [*settings.protocols, *(Protocol("cross_corpus", n).name for n in ("none", "corpus", "speaker"))],
+        Protocol: [*study.protocols, *(Protocol("cross_corpus", n).name for n in ("none", "corpus", "speaker"))],
         QuantizationVariant: ["fp32", "fp32+ft"]
-        + [
-            v
-            for m in settings.models
-            for q in settings.quantization.quantizers
-            for v in settings.quantization.variants(m, q)
-        ],
+        + [v for m in study.models for q in study.quantizers for v in study.variants(m, q)],
         ExitVariant: [*settings.selfdistill.variants, "baseline-12"],
     }
     for kind, listed in names.items():

@@ -8,7 +8,7 @@ import yaml
 from serbench.corpora import CORPORA
 from serbench.models import MODELS
 from serbench.provenance import NO_RESULT_SECTIONS, STUDY_SECTIONS, study_config_hash
-from serbench.settings import Settings, SettingsError, load_settings
+from serbench.settings import QuantizationSettings, Settings, SettingsError, load_settings
 from serbench.settings.base import Corpus
 from serbench.settings.files import CONFIG_PATH, SCHEMA_PATH, config_schema, config_yaml
 from serbench.workflow import mock_snakemake
@@ -20,7 +20,8 @@ def test_config_yaml_and_schema_are_generated_from_the_settings():
     assert (REPO / CONFIG_PATH).read_text() == config_yaml(), "run: serbench settings --write ."
     assert (REPO / SCHEMA_PATH).read_text() == config_schema(), "run: serbench settings --write ."
     assert load_settings(yaml.safe_load((REPO / CONFIG_PATH).read_text())) == Settings()
-    assert json.loads(config_schema())["properties"]["train"]["$ref"].endswith("TrainSettings")
+    study = json.loads(config_schema())["$defs"]["QuantizationSettings"]
+    assert study["properties"]["train"]["$ref"].endswith("TrainSettings")
 
 
 @pytest.mark.parametrize("overlay", sorted((REPO / "config").glob("*.yaml")), ids=lambda path: path.name)
@@ -43,19 +44,23 @@ def test_every_config_section_is_hashed_by_the_studies_that_read_it_or_named_as_
 
 def test_every_registered_corpus_and_model_family_is_a_config_value():
     assert set(Corpus.__args__) == set(CORPORA)
-    assert set(Settings.model_fields["models"].annotation.__args__[0].__args__) == set(MODELS)
+    assert set(QuantizationSettings.model_fields["models"].annotation.__args__[0].__args__) == set(MODELS)
 
 
 @pytest.mark.parametrize(
     "config, message",
     [
         ({"foo": 1}, "config key foo: unknown key"),
-        ({"train": {"lr": 1e-3}}, "config key train.lr: unknown key"),
-        ({"random": {"test_fraction": 0.7}}, "config key random.test_fraction: Input should be less than 0.5"),
-        ({"corpora": ["emodb", "savee2"]}, "config key corpora.1: Input should be"),
-        ({"seeds": [0, 0]}, "seeds lists a value twice"),
+        ({"train": {"max_epochs": 3}}, "config key train: unknown key"),  # the quantization study's section holds it
+        ({"quantization": {"train": {"lr": 1e-3}}}, "config key quantization.train.lr: unknown key"),
         (
-            {"corpora": ["iemocap"], "speaker_independent": {"n_folds": {"emodb": 10}}},
+            {"quantization": {"random": {"test_fraction": 0.7}}},
+            "config key quantization.random.test_fraction: Input should be less than 0.5",
+        ),
+        ({"quantization": {"corpora": ["emodb", "savee2"]}}, "config key quantization.corpora.1: Input should be"),
+        ({"quantization": {"seeds": [0, 0]}}, "seeds lists a value twice"),
+        (
+            {"quantization": {"corpora": ["iemocap"], "speaker_independent": {"n_folds": {"emodb": 10}}}},
             r"speaker_independent.n_folds has no entry for \['iemocap'\]",
         ),
         ({"quantization": {"adaptive": {"alpha": 0.8, "entropy_weight": 0.3}}}, "exceeds 1"),
@@ -96,5 +101,5 @@ def test_a_script_runs_stand_alone_with_the_rule_s_inputs_outputs_and_settings(t
     job = mock_snakemake("quantization_split", dataset="emodb_to_ravdess", protocol="cross_corpus")
     assert [Path(p).name for p in job.input.manifests] == ["emodb.csv", "ravdess.csv"]  # test corpus last
     assert job.output[0].endswith("results/quantization/splits/emodb_to_ravdess/cross_corpus.csv")
-    assert job.params.seeds == Settings().seeds and job.params.corpora == ["emodb", "ravdess"]
+    assert job.params.seeds == Settings().quantization.seeds and job.params.corpora == ["emodb", "ravdess"]
     assert job.params.split == {"validation_speakers": 1, "validation_fraction": 0.1}

@@ -37,15 +37,18 @@ def small_study(work: Path) -> Path:
     config = {
         "data_root": str(work / "data"),
         "studies": ["quantization"],
-        "corpora": ["emodb"],
-        "seeds": [0],
-        "models": ["mlp"],
-        "cross_corpus": [],
-        "protocols": ["random"],
-        "train": {"max_epochs": 3},
-        "features": {"sets": ["mfcc_chroma_mel"]},
-        "svm": {"enabled": False},
-        "quantization": {"fixed_bits": [2], "curves": {"enabled": False}},
+        "quantization": {
+            "corpora": ["emodb"],
+            "seeds": [0],
+            "models": ["mlp"],
+            "cross_corpus": [],
+            "protocols": ["random"],
+            "train": {"max_epochs": 3},
+            "features": {"sets": ["mfcc_chroma_mel"]},
+            "svm": {"enabled": False},
+            "fixed_bits": [2],
+            "curves": {"enabled": False},
+        },
     }
     (work / "config.yaml").write_text(yaml.safe_dump(config))
     return work / "config.yaml"

@@ -33,7 +33,9 @@ def last_line(done: subprocess.CompletedProcess) -> str:
 
 def test_a_missing_data_root_stops_the_run_in_one_line_before_any_download(tmp_path):
     missing = tmp_path / "no" / "corpora"
-    done = run(tmp_path, {"data_root": str(missing), "corpora": ["emodb"]}, "results/manifests/emodb.csv")
+    done = run(
+        tmp_path, {"data_root": str(missing), "quantization": {"corpora": ["emodb"]}}, "results/manifests/emodb.csv"
+    )
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert last_line(done).startswith(f"data_root {missing}: no such folder; create it")
     assert "--config data_root=PATH" in last_line(done) and "config.yaml" not in last_line(done)
@@ -42,7 +44,7 @@ def test_a_missing_data_root_stops_the_run_in_one_line_before_any_download(tmp_p
 
 def test_a_data_root_that_is_a_file_is_one_line(tmp_path):
     (tmp_path / "corpora.txt").write_text("not a folder")
-    done = run(tmp_path, {"data_root": str(tmp_path / "corpora.txt"), "corpora": ["emodb"]}, "-n")
+    done = run(tmp_path, {"data_root": str(tmp_path / "corpora.txt"), "quantization": {"corpora": ["emodb"]}}, "-n")
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert last_line(done).startswith(f"data_root {tmp_path / 'corpora.txt'}: a file, not a folder;")
 
@@ -51,7 +53,10 @@ def test_the_download_step_runs_the_suite_by_the_running_interpreter_not_path(tm
     (tmp_path / "data").mkdir()
     bare = {**os.environ, "PATH": "/usr/bin:/bin"}  # no serbench on PATH, as with the venv not activated
     done = run(
-        tmp_path, {"data_root": str(tmp_path / "data"), "corpora": ["savee"]}, "results/manifests/savee.csv", env=bare
+        tmp_path,
+        {"data_root": str(tmp_path / "data"), "quantization": {"corpora": ["savee"]}},
+        "results/manifests/savee.csv",
+        env=bare,
     )
     log = (tmp_path / "results/logs/download/savee.log").read_text()
     assert done.returncode != 0 and "command not found" not in log
@@ -61,7 +66,7 @@ def test_the_download_step_runs_the_suite_by_the_running_interpreter_not_path(tm
 def test_a_file_added_or_removed_inside_a_corpus_sub_folder_rescans_that_corpus(emodb_copy, tmp_path):
     work = tmp_path / "work"
     work.mkdir()
-    config = {"data_root": str(emodb_copy.parent), "corpora": ["emodb"]}
+    config = {"data_root": str(emodb_copy.parent), "quantization": {"corpora": ["emodb"]}}
     target = "results/manifests/emodb.csv"
     assert run(work, config, target).returncode == 0
     assert run(work, config, target, "-n").stdout.count("rule manifest") == 0
@@ -107,7 +112,7 @@ def test_an_upstream_that_cannot_be_loaded_stops_the_run_before_any_job(emodb_co
     work.mkdir()
     config = {
         "data_root": str(emodb_copy.parent),
-        "corpora": ["emodb"],
+        "quantization": {"corpora": ["emodb"]},
         "studies": ["distilhubert", "selfdistill"],
         "distilhubert": {"upstreams": ["nobody/no-such-encoder"]},
         "selfdistill": {"upstreams": [{"pretrained": str(tmp_path / "no-folder"), "layers": 4, "exit_layers": [1]}]},

@@ -50,13 +50,15 @@ wildcard_constraints:
     variant=ExitVariant.PATTERN,
 
 
-def settings(*keys, exclude=()):
-    """A config section as the plain dict a job's params carry (a changed value reruns the job), less the
-    subsections in exclude (a step that does not read them)."""
+def settings(*keys, include=None, exclude=()):
+    """A config section as the plain dict a job's params carry (a changed value reruns the job): only the keys in
+    include where given, less those in exclude (keys a step does not read)."""
     section = SETTINGS
     for key in keys:
         section = getattr(section, key)
-    return section.model_dump(mode="json", exclude=set(exclude))
+    return section.model_dump(
+        mode="json", include=include and set(include), exclude=set(exclude)
+    )
 
 
 def logs(name):

@@ -22,7 +22,7 @@ rule quantization_features:
         mem_mb=4000,
         runtime=30,
     params:
-        features=settings("features", exclude=["sets"]),
+        features=settings("quantization", "features", exclude=["sets"]),
     script:
         "../scripts/quantization/features.py"
 
@@ -45,8 +45,8 @@ rule quantization_split:
     params:
         corpora=lambda w: dataset_corpora(w.dataset),
         split=split_settings,
-        seeds=SETTINGS.seeds,
-        search_fraction=SETTINGS.quantization.search_fraction,
+        seeds=Q.seeds,
+        search_fraction=Q.search_fraction,
     script:
         "../scripts/quantization/split.py"
 
@@ -70,10 +70,10 @@ rule quantization_train:
         runtime=lambda w: 10 + 2 * cell_runs(w),
     params:
         corpora=lambda w: dataset_corpora(w.dataset),
-        model=lambda w: settings(w.model),
-        train=settings("train"),
+        model=lambda w: settings("quantization", w.model),
+        train=settings("quantization", "train"),
         normalise=normalisation,
-        max_frames=SETTINGS.sequences.max_frames,
+        max_frames=Q.sequences.max_frames,
     script:
         "../scripts/quantization/train.py"
 
@@ -99,10 +99,10 @@ rule quantization_quantize:
         runtime=lambda w: 10 + cell_runs(w),
     params:
         corpora=lambda w: dataset_corpora(w.dataset),
-        quantization=settings("quantization", exclude=["curves", "latency"]),
-        batch_size=SETTINGS.train.batch_size,
+        quantization=settings("quantization", include=QUANTIZERS),
+        batch_size=Q.train.batch_size,
         normalise=normalisation,
-        max_frames=SETTINGS.sequences.max_frames,
+        max_frames=Q.sequences.max_frames,
     script:
         "../scripts/quantization/quantize.py"
 
@@ -125,9 +125,9 @@ rule quantization_allocators:
         runtime=lambda w: 10 + cell_runs(w),
     params:
         corpora=lambda w: dataset_corpora(w.dataset),
-        quantization=settings("quantization", exclude=["latency"]),
+        quantization=settings("quantization", include=[*QUANTIZERS, "curves"]),
         normalise=normalisation,
-        max_frames=SETTINGS.sequences.max_frames,
+        max_frames=Q.sequences.max_frames,
     script:
         "../scripts/quantization/allocators.py"
 
@@ -141,14 +141,14 @@ rule quantization_latency:
         benchmarks("quantization/latency/{features}")
     conda:
         "../envs/serbench.yaml"
-    threads: max(SETTINGS.quantization.latency.threads)
+    threads: max(Q.latency.threads)
     resources:
         mem_mb=2000,
         runtime=10,
     params:
-        features=settings("features", exclude=["sets"]),
-        families={m: settings(m) for m in SETTINGS.models},
-        max_frames=SETTINGS.sequences.max_frames,
+        features=settings("quantization", "features", exclude=["sets"]),
+        families={m: settings("quantization", m) for m in Q.models},
+        max_frames=Q.sequences.max_frames,
         latency=settings("quantization", "latency"),
     script:
         "../scripts/quantization/latency.py"
@@ -171,7 +171,7 @@ rule quantization_svm:
         runtime=lambda w: 10 + cell_runs(w),
     params:
         corpora=lambda w: dataset_corpora(w.dataset),
-        svm=settings("svm"),
+        svm=settings("quantization", "svm"),
         normalise=normalisation,
     script:
         "../scripts/quantization/svm.py"

@@ -1,14 +1,24 @@
 # Settings, paths and input functions of the quantization rules (quantization.smk).
 
-CROSS = SETTINGS.cross_corpus_datasets()
+Q = SETTINGS.quantization
+CROSS = Q.cross_corpus_datasets()
 # cross-corpus protocols by feature normalisation (the same split, features standardised differently)
-CELLS = [(c, p) for c in SETTINGS.corpora for p in SETTINGS.protocols] + [
+CELLS = [(c, p) for c in Q.corpora for p in Q.protocols] + [
     (d, Protocol("cross_corpus", n).name)
     for d in CROSS
-    for n in SETTINGS.cross_corpus_normalisation
+    for n in Q.cross_corpus_normalisation
+]
+# what the quantize and allocator-curve steps read of the section: a corpus or seed added reruns neither elsewhere
+QUANTIZERS = [
+    "quantizers",
+    "fixed_bits",
+    "adaptive",
+    "sensitivity",
+    "qat",
+    "search_fraction",
 ]
 FRAME_LEVEL = {"lstm", "attention_gru", "cnn1d"}
-FEATURE_SETS = list(SETTINGS.features.sets)
+FEATURE_SETS = list(Q.features.sets)
 
 
 def dataset_corpora(dataset):
@@ -40,8 +50,8 @@ def normalisation(wildcards):
 def split_settings(wildcards):
     """Keyword arguments of the protocol's split (n_folds of this dataset for speaker folds)."""
     if wildcards.protocol == "random":
-        return settings("random")
-    split = settings("speaker_independent")
+        return settings("quantization", "random")
+    split = settings("quantization", "speaker_independent")
     n_folds = split.pop("n_folds")
     if wildcards.protocol == "speaker_independent":
         split["n_folds"] = n_folds[wildcards.dataset]
@@ -51,11 +61,11 @@ def split_settings(wildcards):
 def cell_runs(wildcards):
     """Folds × seeds of a cell, for the cluster runtime request."""
     folds = (
-        SETTINGS.speaker_independent.n_folds[wildcards.dataset]
+        Q.speaker_independent.n_folds[wildcards.dataset]
         if wildcards.protocol == "speaker_independent"
         else 1
     )
-    return folds * len(SETTINGS.seeds)
+    return folds * len(Q.seeds)
 
 
 def quantization_metrics(wildcards):
@@ -64,14 +74,14 @@ def quantization_metrics(wildcards):
         f"{RESULTS}/quantization/quantized/{f}/{d}/{p}/{m}/metrics.json"
         for f in FEATURE_SETS
         for d, p in CELLS
-        for m in SETTINGS.models
+        for m in Q.models
     ]
     svm = [
         f"{RESULTS}/quantization/svm/{f}/{d}/{p}.json"
         for f in FEATURE_SETS
         for d, p in CELLS
     ]
-    return cells + (svm if SETTINGS.svm.enabled else [])
+    return cells + (svm if Q.svm.enabled else [])
 
 
 def allocator_metrics(wildcards):
@@ -79,14 +89,14 @@ def allocator_metrics(wildcards):
         f"{RESULTS}/quantization/allocators/{f}/{d}/{p}/{m}.json"
         for f in FEATURE_SETS
         for d, p in CELLS
-        for m in SETTINGS.models
+        for m in Q.models
     ]
 
 
 def quantization_outputs():
     if not studies("quantization"):
         return []
-    curves = SETTINGS.quantization.curves.enabled
+    curves = Q.curves.enabled
     return [
         f"{RESULTS}/tables/quantization.csv",
         f"{RESULTS}/tables/literature.md",

@@ -18,7 +18,7 @@ def table_page_sources():
             [f"{tables}/literature.md"],
             [],
         )
-        if SETTINGS.quantization.curves.enabled:
+        if Q.curves.enabled:
             pages["allocators"] = (
                 "Quantization",
                 "Allocators traced as curves",

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from serbench.settings.base import Bits, Corpus, Fraction, LatencySettings, ModelFamily, Probability, Section
+from serbench.settings.base import Bits, Corpus, Fraction, LatencySettings, ModelFamily, Probability, Section, Seeds
 from serbench.settings.names import QuantizationVariant
 
 FeatureSet = Literal["mfcc_chroma_mel", "egemaps"]
@@ -184,8 +184,41 @@ class QATSettings(Section):
 
 
 class QuantizationSettings(Section):
-    """Quantizers, fixed bit-widths for every layer, the paper's adaptive scheme, a sensitivity allocator, QAT."""
+    """The quantization study's section: its corpora, protocols and seeds, the model families and their training,
+    then the quantizers, fixed bit-widths, the paper's adaptive scheme, a sensitivity allocator and QAT."""
 
+    corpora: list[Corpus] = Field(["emodb", "tess"], min_length=1, description="corpora of the study")
+    features: FeatureSettings = FeatureSettings()
+    protocols: list[Literal["random", "speaker_independent"]] = Field(
+        ["random", "speaker_independent"], description="protocols of the single-corpus experiments"
+    )
+    random: RandomSplitSettings = RandomSplitSettings()
+    speaker_independent: SpeakerIndependentSettings = SpeakerIndependentSettings()
+    cross_corpus: list[CrossCorpusSettings] = Field(
+        [CrossCorpusSettings(train=["emodb"], test="ravdess"), CrossCorpusSettings(train=["tess"], test="ravdess")],
+        description="cross-corpus experiments, named <train>_to_<test>",
+    )
+    cross_corpus_normalisation: list[Literal["none", "corpus", "speaker"]] = Field(
+        ["none", "corpus", "speaker"],
+        min_length=1,
+        description="feature standardisation of cross-corpus experiments, each a protocol of its own: none (the "
+        "model's own, fitted on training data), corpus or speaker (each corpus's or speaker's features with its "
+        "own statistics, as Schuller et al. 2010; protocols cross_corpus_per_corpus, cross_corpus_per_speaker)",
+    )
+    seeds: Seeds = Field(list(range(10)), min_length=1, description="seeds of split, initialisation and shuffling")
+    models: list[ModelFamily] = Field(
+        ["mlp", "lstm", "attention_gru", "cnn1d"],
+        min_length=1,
+        description="model families: the paper's MLP (Tables 1-2) and the other three of its Fig. 2 (lstm, "
+        "attention_gru, cnn1d; 3-7x the MLP's CPU per cell on EmoDB: training, quantization, allocator curves)",
+    )
+    mlp: MLPSettings = MLPSettings()
+    lstm: LSTMSettings = LSTMSettings()
+    attention_gru: AttentionGRUSettings = AttentionGRUSettings()
+    cnn1d: CNN1DSettings = CNN1DSettings()
+    sequences: SequenceSettings = SequenceSettings()
+    train: TrainSettings = TrainSettings()
+    svm: SVMSettings = SVMSettings()
     quantizers: list[QuantizerName] = Field(
         ["uniform", "mse", "ternary"],
         min_length=1,
@@ -212,6 +245,25 @@ class QuantizationSettings(Section):
         description="CPU latency of each family on one clip: feature extraction plus classifier (a packed model "
         "runs unpacked as float32, so every variant of a family has its latency)",
     )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> QuantizationSettings:
+        for name in ("corpora", "protocols", "seeds", "models"):
+            values = getattr(self, name)
+            if len(set(values)) != len(values):
+                raise ValueError(f"{name} lists a value twice: {values}")
+        if "speaker_independent" in self.protocols:
+            missing = [c for c in self.corpora if c not in self.speaker_independent.n_folds]
+            if missing:
+                raise ValueError(f"speaker_independent.n_folds has no entry for {missing}")
+        for experiment in self.cross_corpus:
+            if experiment.test in experiment.train:
+                raise ValueError(f"cross_corpus: test corpus {experiment.test!r} is also a training corpus")
+        return self
+
+    def cross_corpus_datasets(self) -> dict[str, CrossCorpusSettings]:
+        """Cross-corpus experiments by dataset name (``emodb_to_ravdess``)."""
+        return {f"{'_'.join(e.train)}_to_{e.test}": e for e in self.cross_corpus}
 
     def variants(self, family: str, quantizer: str) -> list[str]:
         """Variant names of one quantizer for a model family: fixed widths, adaptive, sensitivity, QAT rows.

@@ -4,7 +4,7 @@ import pytest
 
 from serbench.errors import InputError
 from serbench.settings import Settings
-from serbench.settings.names import ExitVariant, Protocol, QuantizationVariant
+from serbench.settings.names import ExitVariant, Fold, Protocol, QuantizationVariant
 
 
 def test_every_name_the_default_grid_uses_round_trips_and_matches_its_wildcard_pattern():
@@ -15,6 +15,7 @@ def test_every_name_the_default_grid_uses_round_trips_and_matches_its_wildcard_p
         QuantizationVariant: ["fp32", "fp32+ft"]
         + [v for m in study.models for q in study.quantizers for v in study.variants(m, q)],
         ExitVariant: [*settings.selfdistill.variants, "baseline-12"],
+        Fold: ["fold0", "fold12", "production"],
     }
     for kind, listed in names.items():
         for name in listed:
@@ -30,6 +31,8 @@ def test_every_name_the_default_grid_uses_round_trips_and_matches_its_wildcard_p
         (QuantizationVariant, "adaptive+ft"),
         (ExitVariant, "conv-l3"),
         (ExitVariant, "baseline-x"),
+        (Fold, "fold-1"),
+        (Fold, "seed0"),
     ],
 )
 def test_a_name_outside_the_format_is_refused_naming_its_kind(kind, name):

@@ -76,7 +76,7 @@ rule distilhubert_train:
     benchmark:
         benchmarks("distilhubert/{upstream}/train/{setting}/{head}")
     wildcard_constraints:
-        head=r"fold\d+|production",
+        head=Fold.PATTERN,
     conda:
         "../envs/serbench.yaml"
     threads: ENCODER_THREADS if DH.finetune else 1

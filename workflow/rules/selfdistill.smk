@@ -85,7 +85,7 @@ rule selfdistill_train:
 
 rule selfdistill_int8:
     input:
-        models=f"{SD_RESULTS}/runs/{{variant}}/fold0",
+        models=f"{SD_RESULTS}/runs/{{variant}}/{Fold(str(SD_FOLDS[0])).name}",
         split=rules.selfdistill_split.output[0],
         manifest=f"{RESULTS}/manifests/{SD.corpus}.csv",
         waveforms=SD_WAVEFORMS,

@@ -36,7 +36,7 @@ def selfdistill_items(wildcards):
 
 def selfdistill_runs(upstream, name):
     return [
-        f"{RESULTS}/selfdistill/{upstream}/runs/{v}/fold{f}{name}"
+        f"{RESULTS}/selfdistill/{upstream}/runs/{v}/{Fold(str(f)).name}{name}"
         for v in selfdistill_variants(upstream)
         for f in SD_FOLDS
     ]

@@ -131,3 +131,27 @@ class ExitVariant:
     @property
     def name(self) -> str:
         return f"baseline-{self.depth}" if self.block is None else f"{self.block}-{'+'.join(self.similarity)}"
+
+
+@dataclass(frozen=True)
+class Fold:
+    """A fold's folder name: ``fold<k>`` for the model tested on fold ``k`` of a fold table, ``production`` for
+    the DistilHuBERT study's model trained on every speaker (no test fold).
+
+    >>> Fold.parse("fold3").fold, Fold("production").name
+    ('3', 'production')
+    """
+
+    fold: str
+    WHAT: ClassVar[str] = "fold folder"
+    PATTERN: ClassVar[str] = r"fold(\d+)|production"
+
+    @classmethod
+    def parse(cls, name: str) -> Fold:
+        """Raises: InputError: not a fold folder name."""
+        number = _match(cls, name, "fold<k> or production").group(1)
+        return cls(number if number is not None else "production")
+
+    @property
+    def name(self) -> str:
+        return self.fold if self.fold == "production" else f"fold{self.fold}"

@@ -6,11 +6,12 @@ from serbench.workflow import snakemake_job
 
 with snakemake_job(globals(), "distilhubert_deploy", upstream="distilhubert") as job:
     from serbench.dataset import CorpusFiles
+    from serbench.settings.names import Fold
     from serbench.settings.ssl import WaveformSettings
     from serbench.studies.distilhubert.deploy import deploy
 
     seed = job.params.seed
-    fold = Path(job.input.head).name.removeprefix("fold")
+    fold = Fold.parse(Path(job.input.head).name).fold
     deploy(
         job.params.pretrained,
         WaveformSettings(**job.params.waveform),

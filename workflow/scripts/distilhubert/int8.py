@@ -6,10 +6,11 @@ from serbench.workflow import snakemake_job
 
 with snakemake_job(globals(), "distilhubert_int8", upstream="distilhubert") as job:
     from serbench.dataset import CorpusFiles
+    from serbench.settings.names import Fold
     from serbench.studies.distilhubert.deploy import evaluate_int8
 
     heads = [
-        (str(Path(folder, f"seed{seed}", "head.pt")), job.input.split, Path(folder).name.removeprefix("fold"), seed)
+        (str(Path(folder, f"seed{seed}", "head.pt")), job.input.split, Fold.parse(Path(folder).name).fold, seed)
         for folder in job.input.heads
         for seed in job.params.seeds
     ]

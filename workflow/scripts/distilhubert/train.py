@@ -5,6 +5,7 @@ from serbench.workflow import snakemake_job
 
 with snakemake_job(globals(), "distilhubert_train", upstream="distilhubert", setting="base", head="fold0") as job:
     from serbench.dataset import CorpusFiles
+    from serbench.settings.names import Fold
     from serbench.settings.ssl import DistilHubertSettings
     from serbench.studies.distilhubert.steps import train_fold
 
@@ -12,6 +13,6 @@ with snakemake_job(globals(), "distilhubert_train", upstream="distilhubert", set
     files = {c: CorpusFiles(m, f) for c, m, f in zip(job.params.corpora, job.input.manifests, job.input.caches)}
     cross = (cfg.cross_corpus_test, files.pop(cfg.cross_corpus_test)) if cfg.cross_corpus_test else None
     run = {"dataset": cfg.corpus, "setting": job.wildcards.setting}
-    fold = job.wildcards.head.removeprefix("fold")
+    fold = Fold.parse(job.wildcards.head).fold
     upstream = (job.params.whisper_input, job.params.pretrained)
     train_fold(job.input.split, fold, files, cross, cfg, upstream, run, job.output.heads, job.output.metrics)

@@ -6,6 +6,7 @@ from serbench.workflow import snakemake_job
 
 with snakemake_job(globals(), "selfdistill_int8", upstream="wav2vec2-base", variant="conv-l2") as job:
     from serbench.dataset import CorpusFiles
+    from serbench.settings.names import Fold
     from serbench.settings.ssl import SelfDistillSettings
     from serbench.studies.selfdistill.steps import int8_exits
 
@@ -15,7 +16,7 @@ with snakemake_job(globals(), "selfdistill_int8", upstream="wav2vec2-base", vari
         cfg,
         (job.params.whisper_input, job.wildcards.upstream),
         job.input.split,
-        Path(job.input.models).name.removeprefix("fold"),
+        Fold.parse(Path(job.input.models).name).fold,
         job.params.seed,
         {cfg.corpus: CorpusFiles(job.input.manifest, job.input.waveforms)},
         job.output[0],

@@ -36,7 +36,7 @@ from serbench.quantization.packing import load_packed, save_packed, stored_bytes
 from serbench.quantization.quantizers import FLOAT_BITS, fake_quantize_model
 from serbench.quantization.variants import allocations, layer_counts
 from serbench.settings import FeatureSettings, QuantizationSettings, TrainSettings
-from serbench.settings.names import QuantizationVariant
+from serbench.settings.names import Fold, QuantizationVariant
 from serbench.settings.quantization import FINE_TUNED, PAPER_FEATURES
 from serbench.studies.quantization.pooling import hits_string
 from serbench.studies.quantization.qat import quantization_aware_training
@@ -80,7 +80,7 @@ def features(
 
 def run_dir(root: str | Path, fold: str, seed: int) -> Path:
     """The folder of one run's files in a cell: ``<root>/fold<fold>/seed<seed>``."""
-    return Path(root) / f"fold{fold}" / f"seed{seed}"
+    return Path(root) / Fold(fold).name / f"seed{seed}"
 
 
 def fold_runs(folds: pd.DataFrame) -> list[tuple[int, str]]:

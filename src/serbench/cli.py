@@ -15,6 +15,7 @@ import sys
 from typing import NamedTuple
 
 from serbench import __version__
+from serbench.settings.base import LatencySettings
 from serbench.workflow import KNOWN_FAILURES
 
 
@@ -33,10 +34,18 @@ DESCRIPTION = (
 ARCHITECTURES = ["distilhubert", "hubert-base", "wav2vec2-base", "wavlm-base", "whisper-tiny"]
 UPSTREAM = (("--upstream",), {"required": True, "dest": "pretrained", "help": "hub id or save_pretrained folder"})
 WHISPER = (("--whisper-input",), {"choices": ["clip", "pad30"], "default": "clip", "help": "Whisper encoders only"})
+
+
+def latency_option(name: str, **kwargs) -> tuple[tuple[str, ...], dict]:
+    """An option of the latency commands with the default and help of its key in the config's latency sections."""
+    field = LatencySettings.model_fields[name]
+    return (f"--{name}",), {"default": field.default, "help": field.description, **kwargs}
+
+
 LATENCY = (
-    (("--seconds",), {"type": float, "default": 8.0, "help": "clip length (s)"}),
-    (("--repeats",), {"type": int, "default": 10, "help": "timed runs after warm-up; the median is reported"}),
-    (("--threads",), {"type": int, "nargs": "+", "default": [1, 2], "help": "CPU thread counts measured"}),
+    latency_option("seconds", type=float),
+    latency_option("repeats", type=int),
+    latency_option("threads", type=int, nargs="+"),
     (("--out",), {"required": True, "help": "JSON file of the measurements"}),
 )
 COMMANDS: dict[str, Command] = {

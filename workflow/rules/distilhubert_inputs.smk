@@ -32,7 +32,7 @@ def distilhubert_heads(upstream, setting, name, production=True):
     """A setting's head folders (name "") or metrics files (".json"): every fold's, and the production model's."""
     heads = [Fold(str(f)).name for f in range(DH.n_folds)]
     if production and DH.production_validation is not None:
-        heads.append("production")
+        heads.append(Fold("production").name)
     return [
         f"{RESULTS}/distilhubert/{upstream}/heads/{setting}/{h}{name}" for h in heads
     ]

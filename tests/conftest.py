@@ -4,6 +4,7 @@ cache (``../shared/hf-hub``, read offline) when the environment names none, befo
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,8 @@ from serbench.models import build_model
 from serbench.settings import Settings
 
 SHARED_HUB = Path(__file__).resolve().parents[2] / "shared" / "hf-hub"
-TEST_CONFIGS = Path(__file__).resolve().parents[1] / ".test"  # the end-to-end tests' checked-in configs
+REPO = Path(__file__).resolve().parents[1]
+TEST_CONFIGS = REPO / ".test"  # the end-to-end tests' checked-in configs
 if "HF_HUB_CACHE" not in os.environ and SHARED_HUB.is_dir():  # before any test module imports transformers
     os.environ["HF_HUB_CACHE"] = str(SHARED_HUB)
     os.environ["HF_HUB_OFFLINE"] = "1"
@@ -84,3 +86,10 @@ def checked_in_config(name: str, path: Path, **changes) -> Path:
     config = merged(yaml.safe_load((TEST_CONFIGS / f"{name}.yaml").read_text()), changes)
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+def run_workflow(work: Path, *arguments: str, timeout: int = 1800) -> subprocess.CompletedProcess:
+    """The repository's workflow run by Snakemake in ``work`` on ``work/config.yaml``, output captured."""
+    command = ["snakemake", "--snakefile", str(REPO / "workflow" / "Snakefile"), "--directory", str(work)]
+    command += ["--configfile", str(work / "config.yaml"), *arguments]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout)

@@ -20,10 +20,9 @@ import pytest
 import soundfile as sf
 import torch
 
-from conftest import checked_in_config
+from conftest import checked_in_config, run_workflow
 from serbench.ssl.upstream import load_upstream, save_random_upstream
 
-REPO = Path(__file__).resolve().parents[2]
 DATA = os.environ.get("SERBENCH_DATA")
 WHISPER = "openai/whisper-tiny.en"
 HAS_WHISPER = (Path(os.environ.get("HF_HUB_CACHE", "/nonexistent")) / "models--openai--whisper-tiny.en").is_dir()
@@ -55,19 +54,7 @@ def write_config(work: Path, pretrained: str, **distilhubert) -> Path:
 
 
 def snakemake(work: Path, *extra: str) -> subprocess.CompletedProcess:
-    command = [
-        "snakemake",
-        "--snakefile",
-        str(REPO / "workflow" / "Snakefile"),
-        "--directory",
-        str(work),
-        "--configfile",
-        str(work / "config.yaml"),
-        "--cores",
-        "2",
-        *extra,
-    ]
-    return subprocess.run(command, capture_output=True, text=True, timeout=1800)
+    return run_workflow(work, "--cores", "2", *extra)
 
 
 @pytest.fixture(scope="module")

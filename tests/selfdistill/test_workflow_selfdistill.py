@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
-from conftest import TEST_CONFIGS, link_emodb_speakers, write_tone
+from conftest import TEST_CONFIGS, link_emodb_speakers, run_workflow, write_tone
 from serbench.ssl.upstream import save_random_upstream
 
 HAS_WHISPER = (Path(os.environ.get("HF_HUB_CACHE", "/nonexistent")) / "models--openai--whisper-tiny.en").is_dir()
 
-REPO = Path(__file__).resolve().parents[2]
 DATA = os.environ.get("SERBENCH_DATA")
 
 pytestmark = [
@@ -37,19 +35,7 @@ def data_root(work: Path) -> Path:
 def run_study(work: Path, config: dict) -> None:
     """Write ``config`` into ``work`` and build ``all`` there with Snakemake on 2 cores."""
     (work / "config.yaml").write_text(yaml.safe_dump(config))
-    command = [
-        "snakemake",
-        "--snakefile",
-        str(REPO / "workflow" / "Snakefile"),
-        "--directory",
-        str(work),
-        "--configfile",
-        str(work / "config.yaml"),
-        "--cores",
-        "2",
-        "all",
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=1800)
+    done = run_workflow(work, "--cores", "2", "all")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
 

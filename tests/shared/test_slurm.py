@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import link_emodb_speakers
+from conftest import link_emodb_speakers, run_workflow
 from slurm_cluster import missing_binaries, single_node_slurm
 
 REPO = Path(__file__).resolve().parents[2]
@@ -55,18 +55,7 @@ def small_study(work: Path) -> Path:
 
 
 def snakemake(work: Path, *extra: str) -> subprocess.CompletedProcess:
-    command = [
-        "snakemake",
-        "--snakefile",
-        str(REPO / "workflow" / "Snakefile"),
-        "--directory",
-        str(work),
-        "--configfile",
-        str(work / "config.yaml"),
-        *extra,
-        "all",
-    ]
-    return subprocess.run(command, capture_output=True, text=True, timeout=1500)
+    return run_workflow(work, *extra, "all", timeout=1500)
 
 
 @pytest.fixture(scope="module")

@@ -9,13 +9,14 @@ with snakemake_job(globals(), "distilhubert_deploy", upstream="distilhubert") as
     from serbench.settings.names import Fold
     from serbench.settings.ssl import WaveformSettings
     from serbench.studies.distilhubert.deploy import deploy
+    from serbench.studies.distilhubert.steps import head_path
 
     seed = job.params.seed
     fold = Fold.parse(Path(job.input.head).name).fold
     deploy(
         job.params.pretrained,
         WaveformSettings(**job.params.waveform),
-        (str(Path(job.input.head, f"seed{seed}", "head.pt")), job.input.split, fold, seed),
+        (str(head_path(job.input.head, seed)), job.input.split, fold, seed),
         {job.params.corpus: CorpusFiles(job.input.manifest, job.input.waveforms)},
         job.input.int8,
         job.input.latency,

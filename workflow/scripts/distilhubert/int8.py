@@ -8,9 +8,10 @@ with snakemake_job(globals(), "distilhubert_int8", upstream="distilhubert") as j
     from serbench.dataset import CorpusFiles
     from serbench.settings.names import Fold
     from serbench.studies.distilhubert.deploy import evaluate_int8
+    from serbench.studies.distilhubert.steps import head_path
 
     heads = [
-        (str(Path(folder, f"seed{seed}", "head.pt")), job.input.split, Fold.parse(Path(folder).name).fold, seed)
+        (str(head_path(folder, seed)), job.input.split, Fold.parse(Path(folder).name).fold, seed)
         for folder in job.input.heads
         for seed in job.params.seeds
     ]

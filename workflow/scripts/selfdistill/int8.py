@@ -8,11 +8,11 @@ with snakemake_job(globals(), "selfdistill_int8", upstream="wav2vec2-base", vari
     from serbench.dataset import CorpusFiles
     from serbench.settings.names import Fold
     from serbench.settings.ssl import SelfDistillSettings
-    from serbench.studies.selfdistill.steps import int8_exits
+    from serbench.studies.selfdistill.steps import int8_exits, model_path
 
     cfg = SelfDistillSettings(**job.params.selfdistill)
     int8_exits(
-        str(Path(job.input.models, f"seed{job.params.seed}", "model.pt")),
+        str(model_path(job.input.models, job.params.seed)),
         cfg,
         (job.params.whisper_input, job.wildcards.upstream),
         job.input.split,

@@ -85,6 +85,11 @@ def _save_head(path: Path, head: PooledHead, classes: list[str], encoder: torch.
         torch.save(saved, tmp)
 
 
+def head_path(folder: str | Path, seed: int) -> Path:
+    """One run's head file in a fold's folder: ``<folder>/seed<seed>/head.pt``."""
+    return Path(folder, f"seed{seed}", "head.pt")
+
+
 def load_head(path: str | Path) -> tuple[PooledHead, list[str], dict | None]:
     """A head saved by :func:`train_fold`, in eval mode, read once.
 
@@ -189,7 +194,7 @@ def train_fold(
         data = arrays.split(folds[folds["seed"] == seed], fold, split_path, optional=("test",) if production else ())
         if cross is not None and cross_items is None:
             cross_items = _cross_subset(cross[1], cfg.label_map, data.classes, ragged=cfg.finetune)
-        out = Path(out_dir, f"seed{seed}", "head.pt")
+        out = head_path(out_dir, seed)
         models = _train_seed(data, seed, cfg, upstream, cross_items, out)
         scored = data.subsets["validation" if production else "test"]
         for model, (history, predicted, crossed) in models.items():

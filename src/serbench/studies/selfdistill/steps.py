@@ -30,6 +30,11 @@ from serbench.studies.selfdistill.training import Feed, exit_logits, score_exits
 log = logging.getLogger(__name__)
 
 
+def model_path(folder: str | Path, seed: int) -> Path:
+    """One run's model file in a variant's fold folder: ``<folder>/seed<seed>/model.pt``."""
+    return Path(folder, f"seed{seed}", "model.pt")
+
+
 def cached_layers(spec: SelfDistillUpstream) -> tuple[int, ...]:
     """The layers a frozen encoder's cache keeps: every exit's (and baseline depth's) and the teacher's."""
     return tuple(sorted({*spec.exit_layers, spec.layers}))
@@ -135,7 +140,7 @@ def train_fold(
             history = {**history, "retrain": model.history}
         scores["test"] = _scores(model, subsets["test"], cfg.train.batch_size, feed)
         state = {k: v for k, v in model.state_dict().items() if cfg.finetune or not k.startswith("upstream.")}
-        with atomic_path(Path(out_dir, f"seed{seed}", "model.pt"), suffix=".pt") as tmp:
+        with atomic_path(model_path(out_dir, seed), suffix=".pt") as tmp:
             torch.save({"state_dict": state, "variant": variant, "classes": data.classes}, tmp)
         records.append(
             {

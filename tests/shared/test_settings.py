@@ -51,7 +51,10 @@ def test_every_registered_corpus_and_model_family_is_a_config_value():
     "config, message",
     [
         ({"foo": 1}, "config key foo: unknown key"),
-        ({"train": {"max_epochs": 3}}, "config key train: unknown key"),  # the quantization study's section holds it
+        (
+            {"seeds": [0]},
+            "config key seeds: unknown key; the quantization study's settings are in its section: quantization.seeds",
+        ),
         ({"quantization": {"train": {"lr": 1e-3}}}, "config key quantization.train.lr: unknown key"),
         (
             {"quantization": {"random": {"test_fraction": 0.7}}},

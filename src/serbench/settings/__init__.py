@@ -96,7 +96,8 @@ def load_settings(config: dict) -> Settings:
 
     Raises:
         SettingsError: one line per problem, ``key.path: reason``; an unknown
-            key is named without printing the schema.
+            key is named without printing the schema (a quantization key at the top, where releases before
+            the per-study sections had it, with the key to move it to).
     """
     try:
         return Settings.model_validate(config)
@@ -105,5 +106,7 @@ def load_settings(config: dict) -> Settings:
         for problem in err.errors():
             key = ".".join(str(part) for part in problem["loc"]) or "config"
             reason = "unknown key" if problem["type"] == "extra_forbidden" else problem["msg"]
+            if problem["type"] == "extra_forbidden" and key in QuantizationSettings.model_fields:  # an older layout
+                reason += f"; the quantization study's settings are in its section: quantization.{key}"
             lines.append(f"config key {key}: {reason}")
         raise SettingsError("\n".join(lines)) from None

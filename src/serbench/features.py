@@ -10,7 +10,7 @@ per-utterance tuning estimate (``estimate_tuning``: parabolic peak picking as
 ``piptrack``, a histogram of deviations in cents); it is computed here on the
 whole batch with the same arithmetic, so no numba gufunc runs (their on-disk
 cache is not safe for concurrent jobs, numba issue #10128). Every value
-matches librosa's to 1e-4 (``tests/test_features.py``).
+matches librosa's to 1e-4 (``tests/quantization/test_features.py``).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The files generated from :class:`~serbench.settings.Settings`: the commented default ``config.yaml`` and the
 JSON schema ``workflow/schemas/config.schema.json`` (editor completion, documentation). ``serbench settings
---write`` rewrites both; ``tests/test_settings.py`` fails when either is out of step with the models."""
+--write`` rewrites both; ``tests/shared/test_settings.py`` fails when either is out of step with the models."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import yaml
+from snakemake.utils import update_config
 
 from serbench.models import build_model
 from serbench.settings import Settings
@@ -69,21 +70,11 @@ def family(name: str, input_dim: int, n_classes: int, **overrides):
     )
 
 
-def merged(base: dict, changes: dict) -> dict:
-    """``base`` with ``changes`` merged in, nested sections key by key (as Snakemake merges config files).
-
-    >>> merged({"train": {"epochs": 4, "learning_rate": 0.001}, "seeds": [0]}, {"train": {"epochs": 2}})
-    {'train': {'epochs': 2, 'learning_rate': 0.001}, 'seeds': [0]}
-    """
-    out = dict(base)
-    for key, value in changes.items():
-        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-    return out
-
-
 def checked_in_config(name: str, path: Path, **changes) -> Path:
-    """The checked-in ``.test/<name>.yaml`` written to ``path``, with ``changes`` merged in; returns ``path``."""
-    config = merged(yaml.safe_load((TEST_CONFIGS / f"{name}.yaml").read_text()), changes)
+    """The checked-in ``.test/<name>.yaml`` written to ``path`` with ``changes`` merged in as Snakemake merges
+    config files (nested sections key by key); returns ``path``."""
+    config = yaml.safe_load((TEST_CONFIGS / f"{name}.yaml").read_text())
+    update_config(config, changes)
     path.write_text(yaml.safe_dump(config))
     return path
 

@@ -27,9 +27,9 @@ from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
 from serbench.errors import InputError
 from serbench.labels import shared_emotions
+from serbench.settings.names import PRODUCTION_FOLD
 
 log = logging.getLogger(__name__)
-PRODUCTION_FOLD = "production"
 MIN_TRAINING_GROUPS = 2  # speakers (or sessions) that must remain for training when some are held out to validate
 
 

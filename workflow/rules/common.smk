@@ -6,7 +6,7 @@ import sys
 from serbench import integrity
 from serbench.provenance import study_config_hash
 from serbench.settings import SettingsError, load_settings
-from serbench.settings.names import ExitVariant, Fold, Protocol
+from serbench.settings.names import PRODUCTION_FOLD, ExitVariant, Fold, Protocol
 from serbench.settings.ssl import upstream_name
 from serbench.workflow import data_root_problem, export_rebuild_command
 

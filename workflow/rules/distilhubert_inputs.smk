@@ -32,7 +32,7 @@ def distilhubert_heads(upstream, setting, name, production=True):
     """A setting's head folders (name "") or metrics files (".json"): every fold's, and the production model's."""
     heads = [Fold(str(f)).name for f in range(DH.n_folds)]
     if production and DH.production_validation is not None:
-        heads.append(Fold("production").name)
+        heads.append(Fold(PRODUCTION_FOLD).name)
     return [
         f"{RESULTS}/distilhubert/{upstream}/heads/{setting}/{h}{name}" for h in heads
     ]
@@ -40,7 +40,7 @@ def distilhubert_heads(upstream, setting, name, production=True):
 
 def distilhubert_deployed(wildcards):
     """The deployed model's head folder: the production model of the corpus-only setting, else its first fold's."""
-    head = Fold("0" if DH.production_validation is None else "production").name
+    head = Fold("0" if DH.production_validation is None else PRODUCTION_FOLD).name
     return f"{RESULTS}/distilhubert/{wildcards.upstream}/heads/base/{head}"
 
 

@@ -13,6 +13,8 @@ from typing import ClassVar
 
 from serbench.errors import InputError
 
+PRODUCTION_FOLD = "production"  # the DistilHuBERT study's model trained on every speaker (Ismail), no test fold
+
 
 def _match(kind: type, name: str, expected: str) -> re.Match:
     found = re.fullmatch(kind.PATTERN, name)
@@ -144,14 +146,14 @@ class Fold:
 
     fold: str
     WHAT: ClassVar[str] = "fold folder"
-    PATTERN: ClassVar[str] = r"fold(\d+)|production"
+    PATTERN: ClassVar[str] = rf"fold(\d+)|{PRODUCTION_FOLD}"
 
     @classmethod
     def parse(cls, name: str) -> Fold:
         """Raises: InputError: not a fold folder name."""
         number = _match(cls, name, "fold<k> or production").group(1)
-        return cls(number if number is not None else "production")
+        return cls(number if number is not None else PRODUCTION_FOLD)
 
     @property
     def name(self) -> str:
-        return self.fold if self.fold == "production" else f"fold{self.fold}"
+        return self.fold if self.fold == PRODUCTION_FOLD else f"fold{self.fold}"

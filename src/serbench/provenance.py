@@ -19,14 +19,15 @@ from serbench import __version__
 if TYPE_CHECKING:
     import pandas as pd
 
-# The config sections each study's results depend on. Where the corpora lie (data_root), which studies run and the
-# archives' checksums are no setting of a result: the same study on a copy elsewhere hashes alike.
+# The config sections each study's results depend on. Where the corpora lie (data_root), which studies run, the
+# archives' checksums and the device the torch steps run on are no setting of a result: the same study on a copy
+# elsewhere hashes alike (on a GPU, float sums may differ in their last digits; each model's history names its device).
 STUDY_SECTIONS: dict[str, tuple[str, ...]] = {
     "quantization": ("quantization",),
     "distilhubert": ("waveform", "distilhubert"),
     "selfdistill": ("waveform", "selfdistill"),
 }
-NO_RESULT_SECTIONS = ("data_root", "studies", "download_checksums")
+NO_RESULT_SECTIONS = ("data_root", "studies", "download_checksums", "device")
 
 
 def config_hash(settings: dict) -> str:

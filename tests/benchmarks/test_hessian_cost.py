@@ -1,4 +1,5 @@
-"""The HAWQ-V2 allocator's cost per trained model: one Hutchinson Hessian-vector product beside one gradient.
+"""The HAWQ-V2 allocator's cost per trained model: one Hutchinson Hessian-vector product beside one gradient, and
+each trace estimator whole beside the gradient of the same utterances (the floor of any estimate that reads them).
 
 The allocator curves (``quantization_allocators``) estimate every layer's Hessian trace from
 ``hessian_samples`` (32) Hessian-vector products on ``hessian_utterances`` (256) training utterances; for the
@@ -11,12 +12,15 @@ Run on demand: ``pytest tests/benchmarks --benchmark-only``.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from threadpoolctl import threadpool_limits
 from torch import nn
 
 from serbench.models import build_model
+from serbench.quantization.fisher import both_traces
+from serbench.quantization.hessian import hutchinson_traces
 from serbench.settings.quantization import AttentionGRUSettings, CNN1DSettings, LSTMSettings, MLPSettings
 
 UTTERANCES, FRAMES, DIM, CLASSES = 256, 63, 180, 7
@@ -53,7 +57,7 @@ def gradient_with_graph(family: str) -> list[torch.Tensor]:
 
 
 def hessian_vector_product(family: str) -> list[torch.Tensor]:
-    """What one Hutchinson sample of :func:`serbench.quantization.hessian.hessian_traces` costs: the gradient
+    """What one Hutchinson sample of :func:`serbench.quantization.hessian.hutchinson_traces` costs: the gradient
     with its graph kept, then its product with a Rademacher vector by a second backward pass; one sample costs
     this less :func:`gradient_with_graph`."""
     loss, params = loss_and_params(family)
@@ -75,3 +79,46 @@ def test_hessian_cost(benchmark, family, arm):
     _, params = loss_and_params(family)
     assert [r.shape for r in result] == [p.shape for p in params]
     assert all(torch.isfinite(r).all() for r in result)
+
+
+def model_and_utterances(family: str) -> tuple[nn.Module, np.ndarray, np.ndarray, np.ndarray | None]:
+    """A random model of ``family`` and random utterances, as the trace estimators read them."""
+    rng = np.random.default_rng(0)
+    torch.manual_seed(0)
+    model = build_model(family, input_dim=DIM, n_classes=CLASSES, **SETTINGS[family].model_dump()).eval()
+    shape = (UTTERANCES, DIM) if family == "mlp" else (UTTERANCES, FRAMES, DIM)
+    lengths = None if family == "mlp" else np.full(UTTERANCES, FRAMES)
+    return model, rng.normal(size=shape).astype(np.float32), rng.integers(0, CLASSES, UTTERANCES), lengths
+
+
+def hutchinson_32(family: str) -> dict:
+    """HAWQ-V2's traces as today's named option estimates them: 32 Hessian-vector products."""
+    return hutchinson_traces(*model_and_utterances(family), samples=32, seed=0)
+
+
+def gauss_newton_and_fisher(family: str) -> dict:
+    """The default: the Gauss-Newton (HAWQ) and empirical Fisher (FIT) traces, one forward and two backward passes
+    per utterance."""
+    return both_traces(*model_and_utterances(family), seed=0)["sampled"]
+
+
+def whole_gradient(family: str) -> dict:
+    """The floor: one gradient of the mean loss over the same utterances, batched."""
+    model, features, labels, lengths = model_and_utterances(family)
+    inputs = torch.as_tensor(features)
+    valid = torch.full((UTTERANCES,), FRAMES) if lengths is not None else None
+    loss = nn.functional.cross_entropy(model(inputs, valid), torch.as_tensor(labels))
+    return dict(zip([n for n, _ in model.named_parameters()], torch.autograd.grad(loss, list(model.parameters()))))
+
+
+@pytest.mark.benchmark(group="traces")
+@pytest.mark.parametrize("family", list(SETTINGS))
+@pytest.mark.parametrize("arm", [hutchinson_32, gauss_newton_and_fisher, whole_gradient], ids=lambda f: f.__name__)
+def test_trace_estimator_cost(benchmark, family, arm):
+    benchmark.group = f"traces, {family}: {UTTERANCES} utterances, 1 thread"
+    with threadpool_limits(1):
+        torch.set_num_threads(1)
+        result = benchmark.pedantic(arm, args=(family,), rounds=2, warmup_rounds=0)
+    assert result and all(
+        np.isfinite(list(map(float, (v[0] if isinstance(v, tuple) else v.sum() for v in result.values()))))
+    )

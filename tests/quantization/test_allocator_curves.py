@@ -35,7 +35,8 @@ def trained():
 def test_every_allocator_traces_its_knob_without_reading_the_test_split(trained):
     cfg = QuantizationSettings(curves={"t_margins": (0.0, 0.5), "budgets": (1.5, 8.0), "hessian_samples": 32})
     data = SplitData(["a", "b", "c"], {"train": blobs(200, 2), "validation": blobs(40, 3), "search": blobs(40, 4)})
-    points = curve_points(trained, data, cfg, seed=0)  # no "test" subset: reading it would raise KeyError
+    found = curve_points(trained, data, cfg, seed=0)  # no "test" subset: reading it would raise KeyError
+    points = found.points
     assert [(a, k, v) for a, k, v, _ in points] == [
         ("importance", "t_margin", 0.0),
         ("importance", "t_margin", 0.5),
@@ -43,8 +44,10 @@ def test_every_allocator_traces_its_knob_without_reading_the_test_split(trained)
         ("importance_ll", "t_margin", 0.5),
         ("sensitivity", "budget", 1.5),
         ("hessian", "budget", 1.5),
+        ("fit", "budget", 1.5),
         ("sensitivity", "budget", 8.0),
         ("hessian", "budget", 8.0),
+        ("fit", "budget", 8.0),
     ]
     counts = layer_counts(trained)
     bits = {(a, v): average_bits(counts, b) for a, _, v, b in points}
@@ -52,11 +55,19 @@ def test_every_allocator_traces_its_knob_without_reading_the_test_split(trained)
     assert bits[("hessian", 8.0)] == 8  # the perturbation, and so Ω, is least at the widest width
     assert all(set(b) == set(counts) for *_, b in points)  # every layer assigned
     assert bits[("importance", 0.5)] <= bits[("importance", 0.0)]
+    assert set(found.layer_scores) == {"importance", "importance_ll", "sensitivity", "hessian", "fit"}
+    assert all(set(scores) == set(counts) for scores in found.layer_scores.values())
+    for allocator in ("hessian", "fit"):  # every trace with a standard error smaller than itself on 200 utterances
+        assert all(0 < t.standard_error < t.value for t in found.traces[allocator].values())
+
+
+LAYER_SCORES = {"fp32": [], "hessian": [3.0, 2.0, 1.0], "sensitivity": [3.0, 1.0, 2.0]}
 
 
 def _record(allocator, value, seed, correct, avg_bits, protocol="random"):
     n = 20
     return dict(
+        layer_scores=dict(zip(["net.0", "net.3", "net.6"], LAYER_SCORES[allocator])),
         dataset="emodb", features="mfcc_chroma_mel", model="mlp", protocol=protocol, quantizer="uniform",
         allocator=allocator,
         knob="" if allocator == "fp32" else "budget", value=value, fold="0", seed=seed, avg_bits=avg_bits,
@@ -81,6 +92,9 @@ def test_allocators_csv_pools_runs_pairs_with_fp32_and_shows_the_seed_spread_of_
     assert table.loc["hessian", "delta_ci95_low"] < table.loc["hessian", "delta_vs_fp32"] <= 0
     assert (table.loc["sensitivity", "avg_bits_seed_min"], table.loc["sensitivity", "avg_bits_seed_max"]) == (1.5, 1.9)
     assert table.loc["sensitivity", "avg_bits"] == pytest.approx(1.7) and table.loc["fp32", "knob"] == ""
+    # one swapped pair of three layers: τ = (2 - 1) / 3, in both runs
+    assert table.loc["sensitivity", "kendall_tau_vs_hessian"] == pytest.approx(1 / 3)
+    assert table.loc["hessian", "kendall_tau_vs_hessian"] == 1 and np.isnan(table.loc["fp32", "kendall_tau_vs_hessian"])
     summary = pd.DataFrame(
         [{"dataset": "emodb", "features": "mfcc_chroma_mel", "protocol": "random", "model": "mlp",
           "quantizer": "none", "variant": "fp32",

@@ -1,4 +1,5 @@
-"""HAWQ-V2's Hessian traces (Hutchinson) against the exact Hessian, and the sensitivity they give."""
+"""HAWQ-V2's Hessian traces (Hutchinson, Gauss-Newton) and FIT's Fisher traces against exact matrices, and the
+sensitivity they give."""
 
 import numpy as np
 import pytest
@@ -6,7 +7,9 @@ import torch
 from torch.func import functional_call
 
 from conftest import family
-from serbench.quantization.hessian import hessian_sensitivity, hessian_traces
+from serbench.errors import UnknownNameError
+from serbench.quantization.fisher import Trace, gradient_traces
+from serbench.quantization.hessian import hessian_traces, hutchinson_traces, trace_sensitivity
 from serbench.quantization.layers import quantization_layers
 from serbench.quantization.quantizers import fake_quantize
 
@@ -40,22 +43,76 @@ def exact_traces(model, features, labels):
     return out
 
 
+def exact_outer_traces(model, features, labels, target):
+    """Each layer's trace of (1/N) Σ_i J_iᵀ M_i J_i from each utterance's full Jacobian: M_i the softmax's Hessian
+    diag(p) - ppᵀ (Gauss-Newton) or (p - e_y)(p - e_y)ᵀ (empirical Fisher)."""
+    model.eval()
+    params = {n: p.detach() for n, p in model.named_parameters()}
+    out = dict.fromkeys(quantization_layers(model), 0.0)
+    for x, y in zip(torch.as_tensor(features), torch.as_tensor(labels)):
+        for layer, names in quantization_layers(model).items():
+
+            def scores(*tensors, names=names, x=x):
+                return functional_call(model, params | dict(zip(names, tensors)), (x[None], None))[0]
+
+            jacobians = torch.autograd.functional.jacobian(scores, tuple(params[n] for n in names))
+            jacobian = torch.cat([j.reshape(j.shape[0], -1) for j in jacobians], dim=1).double()  # (classes, P)
+            p = torch.softmax(scores(*(params[n] for n in names)).detach().double(), dim=0)
+            residual = p - torch.nn.functional.one_hot(y, len(p)).double()
+            middle = torch.diag(p) - torch.outer(p, p) if target == "sampled" else torch.outer(residual, residual)
+            out[layer] += float(torch.trace(jacobian.T @ middle @ jacobian)) / len(features)
+    return out
+
+
 def test_hutchinson_estimates_each_layers_exact_trace(small):
     model, features, labels = small
     exact = exact_traces(model, features, labels)
-    estimated = hessian_traces(model, features, labels, samples=2000, seed=1)
+    estimated = hutchinson_traces(model, features, labels, samples=2000, seed=1)
     assert set(estimated) == set(exact) == {"net.0", "net.3"}
     for layer in exact:
-        assert estimated[layer] == pytest.approx(exact[layer], rel=0.15)
-    assert hessian_traces(model, features, labels, samples=8, seed=1) == hessian_traces(
+        assert estimated[layer].value == pytest.approx(exact[layer], rel=0.15)
+        assert abs(estimated[layer].value - exact[layer]) < 4 * estimated[layer].standard_error  # an honest error
+    assert hutchinson_traces(model, features, labels, samples=8, seed=1) == hutchinson_traces(
         model, features, labels, samples=8, seed=1
     )  # seeded: reproducible
 
 
+@pytest.mark.parametrize("target", ["sampled", "true"])
+def test_gradient_traces_are_unbiased_for_the_gauss_newton_and_fisher_traces(small, target):
+    model, features, labels = small
+    exact = exact_outer_traces(model, features, labels, target)
+    runs = [gradient_traces(model, features, labels, None, target, seed) for seed in range(40)]
+    for layer in exact:
+        mean = np.mean([r[layer].value for r in runs])
+        assert mean == pytest.approx(exact[layer], rel=0.05 if target == "sampled" else 1e-6)
+    if target == "true":  # no draws: the empirical Fisher's trace is exact
+        assert runs[0] == runs[1]
+
+
+def test_the_gauss_newton_trace_is_the_hessians_for_relu_layers(small):
+    # every block of a ReLU network is linear in its own weights, so its Hessian has no residual term
+    model, features, labels = small
+    exact = exact_traces(model, features, labels)
+    gauss_newton = exact_outer_traces(model, features, labels, "sampled")
+    assert gauss_newton == pytest.approx(exact, rel=1e-4)
+
+
+def test_hessian_traces_name_their_estimator(small):
+    model, features, labels = small
+    assert hessian_traces(model, features, labels, None, "hutchinson", 8, 1) == hutchinson_traces(
+        model, features, labels, None, 8, 1
+    )
+    assert hessian_traces(model, features, labels, None, "gauss_newton", 8, 1) == gradient_traces(
+        model, features, labels, None, "sampled", 1
+    )
+    with pytest.raises(UnknownNameError, match="hutchinson"):
+        hessian_traces(model, features, labels, None, "pyhessian", 8, 1)
+
+
 def test_sensitivity_is_the_average_trace_times_the_squared_perturbation(small):
     model, features, labels = small
-    traces = {"net.0": 2.0, "net.3": 0.5}
-    omega = hessian_sensitivity(model, traces, "uniform", (1, 2, 8))
+    traces = {"net.0": Trace(2.0, 0.1), "net.3": Trace(0.5, 0.1)}
+    omega = trace_sensitivity(model, traces, "uniform", (1, 2, 8))
     weight, bias = model.net[3].weight.detach(), model.net[3].bias.detach()
     perturbation = sum(float(((fake_quantize(t, 2, "uniform") - t) ** 2).sum()) for t in (weight, bias))
     assert omega["net.3"][2] == pytest.approx(0.5 / (weight.numel() + bias.numel()) * perturbation)

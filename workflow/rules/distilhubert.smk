@@ -21,7 +21,9 @@ rule distilhubert_embeddings:
     resources:
         mem_mb=8000,
         runtime=240,
+        gpu=SETTINGS.gpu(),
     params:
+        device=SETTINGS.device,
         pretrained=lambda w: DH_UPSTREAMS[w.upstream],
         whisper_input=SETTINGS.waveform.whisper_input,
         views=DH.views,
@@ -83,8 +85,9 @@ rule distilhubert_train:
     resources:
         mem_mb=8000,
         runtime=(600 if DH.finetune else 30) * len(DH.seeds),
-        gpu=1 if DH.finetune else 0,
+        gpu=SETTINGS.gpu(DH.finetune),
     params:
+        device=SETTINGS.device,
         corpora=lambda w: distilhubert_corpora(w.setting) + DH_CROSS,
         distilhubert=settings("distilhubert"),
         pretrained=lambda w: DH_UPSTREAMS[w.upstream],

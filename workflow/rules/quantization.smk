@@ -68,8 +68,10 @@ rule quantization_train:
     resources:
         mem_mb=4000,
         runtime=lambda w: 10 + 2 * cell_runs(w),
+        gpu=SETTINGS.gpu(),
     params:
         corpora=lambda w: dataset_corpora(w.dataset),
+        device=SETTINGS.device,
         model=lambda w: settings("quantization", w.model),
         train=settings("quantization", "train"),
         normalise=normalisation,
@@ -97,8 +99,10 @@ rule quantization_quantize:
     resources:
         mem_mb=4000,
         runtime=lambda w: 10 + cell_runs(w),
+        gpu=SETTINGS.gpu(),
     params:
         corpora=lambda w: dataset_corpora(w.dataset),
+        device=SETTINGS.device,
         quantization=settings("quantization", include=QUANTIZERS),
         batch_size=Q.train.batch_size,
         normalise=normalisation,
@@ -123,8 +127,10 @@ rule quantization_allocators:
     resources:
         mem_mb=4000,
         runtime=lambda w: 10 + cell_runs(w),
+        gpu=SETTINGS.gpu(),
     params:
         corpora=lambda w: dataset_corpora(w.dataset),
+        device=SETTINGS.device,
         quantization=settings("quantization", include=[*QUANTIZERS, "curves"]),
         normalise=normalisation,
         max_frames=Q.sequences.max_frames,

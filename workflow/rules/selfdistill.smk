@@ -45,7 +45,9 @@ rule selfdistill_states:
     resources:
         mem_mb=8000,
         runtime=60,
+        gpu=SETTINGS.gpu(),
     params:
+        device=SETTINGS.device,
         selfdistill={
             k: v
             for k, v in settings("selfdistill").items()
@@ -75,8 +77,9 @@ rule selfdistill_train:
     resources:
         mem_mb=16000,
         runtime=(1440 if SD.train.selection == "retrain" else 720) * len(SD.seeds),
-        gpu=1 if SD.finetune else 0,
+        gpu=SETTINGS.gpu(SD.finetune),
     params:
+        device=SETTINGS.device,
         selfdistill=settings("selfdistill"),
         whisper_input=SETTINGS.waveform.whisper_input,
     script:

@@ -6,6 +6,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from serbench.device import model_device, on_device
+
 
 class Classifier(nn.Module):
     """Base of the registered classifiers.
@@ -63,21 +65,43 @@ def trim(inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     return inputs[:, : int(lengths.max())] if inputs.ndim == 3 else inputs
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def logits(
-    model: nn.Module, features: np.ndarray, lengths: np.ndarray | None = None, batch_size: int = 256
+    model: nn.Module,
+    features: np.ndarray,
+    lengths: np.ndarray | None = None,
+    batch_size: int = 256,
+    device: torch.device | str | None = None,
 ) -> torch.Tensor:
-    """Class scores ``(N, classes)`` of ``(N, dim)`` or ``(N, frames, dim)`` inputs with ``lengths (N,)``, eval mode."""
-    model.eval()
+    """Class scores ``(N, classes)`` (on the CPU) of ``(N, dim)`` or ``(N, frames, dim)`` inputs with
+    ``lengths (N,)``, eval mode, on ``device`` (default: the model's; a model elsewhere runs as a copy there).
+
+    Frame sequences are batched longest first, so each batch is cut (:func:`trim`) to lengths close to its own
+    and little padding is computed; the scores come back in the inputs' order.
+    """
+    model = on_device(model, device).eval()
+    device = model_device(model)
     inputs, valid = torch.as_tensor(features, dtype=torch.float32), valid_lengths(features, lengths)
-    return torch.cat([model(trim(x, n), n) for x, n in zip(inputs.split(batch_size), valid.split(batch_size))])
+    order = torch.argsort(valid, descending=True, stable=True) if inputs.ndim == 3 else torch.arange(len(valid))
+    ordered = torch.cat(
+        [
+            model(trim(inputs[chunk], valid[chunk]).to(device), valid[chunk].to(device)).cpu()
+            for chunk in order.split(batch_size)
+        ]
+    )
+    return ordered[torch.argsort(order)]
 
 
 def predict(
-    model: nn.Module, features: np.ndarray, lengths: np.ndarray | None = None, batch_size: int = 256
+    model: nn.Module,
+    features: np.ndarray,
+    lengths: np.ndarray | None = None,
+    batch_size: int = 256,
+    device: torch.device | str | None = None,
 ) -> np.ndarray:
-    """Class indices ``(N,)`` for inputs ``(N, dim)`` or ``(N, frames, dim)`` with ``lengths (N,)``, in eval mode."""
-    return logits(model, features, lengths, batch_size).argmax(dim=1).numpy()
+    """Class indices ``(N,)`` for inputs ``(N, dim)`` or ``(N, frames, dim)`` with ``lengths (N,)``, in eval mode,
+    on ``device`` as :func:`logits`."""
+    return logits(model, features, lengths, batch_size, device).argmax(dim=1).numpy()
 
 
 def frame_mask(lengths: torch.Tensor, frames: int) -> torch.Tensor:

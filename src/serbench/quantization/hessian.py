@@ -4,9 +4,11 @@ A layer's sensitivity to quantization at ``b`` bits is its average Hessian
 trace times the squared weight perturbation the quantizer causes (HAWQ-V2,
 eq. 4: ``Ω_l(b) = Tr(H_l) / n_l · ||Q_b(W_l) - W_l||²``), the second-order term
 of the loss change around a trained minimum. ``Tr(H_l)`` is estimated by
-Hutchinson's method, ``E[vᵀ H v]`` over Rademacher vectors ``v`` (one
-Hessian-vector product per vector gives every layer's block trace at once, as
-in PyHessian, Yao et al. 2020). Widths are then chosen to minimise ``Σ_l Ω_l``
+default from its Gauss-Newton part, one plain backward pass per utterance
+(:mod:`serbench.quantization.fisher`), or as HAWQ-V2 did by Hutchinson's
+method, ``E[vᵀ H v]`` over Rademacher vectors ``v`` (one Hessian-vector product
+per vector gives every layer's block trace at once, as in PyHessian, Yao et
+al. 2020), named option ``hutchinson``. Widths are then chosen to minimise ``Σ_l Ω_l``
 under a b̄ budget, by the same exhaustive search as the sensitivity allocator
 (:func:`serbench.quantization.sensitivity.allocate`).
 """
@@ -19,57 +21,90 @@ import numpy as np
 import torch
 from torch import nn
 
+from serbench.errors import UnknownNameError
 from serbench.models.base import trim, valid_lengths
+from serbench.quantization.fisher import Trace, gradient_traces
 from serbench.quantization.layers import quantization_layers
 from serbench.quantization.quantizers import fake_quantize
 
 
-def hessian_traces(
+def hutchinson_traces(
     model: nn.Module,
     features: np.ndarray,
     labels: np.ndarray,
     lengths: np.ndarray | None = None,
     samples: int = 32,
     seed: int = 0,
-) -> dict[str, float]:
+) -> dict[str, Trace]:
     """Hutchinson estimate of each quantization layer's Hessian block trace of the mean cross-entropy loss.
 
+    Each sample is one Hessian-vector product (a double backward pass) with a Rademacher vector ``v``:
+    ``vᵀ H v`` per layer, averaged (HAWQ-V2's and PyHessian's estimator).
+
     Args:
-        model: a trained model; evaluated in eval mode (dropout off), its weights unchanged.
+        model: a trained model; evaluated in eval mode (dropout off), its weights unchanged; inputs go to its device.
         features: ``(N, dim)`` or ``(N, frames, dim)`` training inputs (``lengths`` ``(N,)`` valid frames).
         labels: ``(N,)`` class indices.
         samples: Rademacher vectors averaged.
         seed: their generator's seed.
 
     Returns:
-        Layer -> ``Tr(H_l)``, the sum of the Hessian's diagonal over the layer's parameters.
+        Layer -> :class:`~serbench.quantization.fisher.Trace`: ``Tr(H_l)``, the sum of the Hessian's diagonal over
+        the layer's parameters, and its standard error over the samples (0 with one sample).
     """
     model.eval()
+    device = next(model.parameters()).device
     inputs, valid = torch.as_tensor(features, dtype=torch.float32), valid_lengths(features, lengths)
-    target = torch.as_tensor(labels)
+    target = torch.as_tensor(labels, device=device)
     params = dict(model.named_parameters())
     layers = quantization_layers(model)
     names = [name for layer_names in layers.values() for name in layer_names]
-    loss = nn.functional.cross_entropy(model(trim(inputs, valid), valid), target)
+    loss = nn.functional.cross_entropy(model(trim(inputs, valid).to(device), valid.to(device)), target)
     gradients = torch.autograd.grad(loss, [params[n] for n in names], create_graph=True)
     generator = torch.Generator().manual_seed(seed)
-    totals = dict.fromkeys(names, 0.0)
-    for _ in range(samples):
-        vectors = [torch.randint(0, 2, g.shape, generator=generator).float() * 2 - 1 for g in gradients]
+    estimates = np.zeros((samples, len(layers)))  # (samples, layers): vᵀ H v per layer
+    for k in range(samples):
+        vectors = [(torch.randint(0, 2, g.shape, generator=generator).float() * 2 - 1).to(device) for g in gradients]
         products = torch.autograd.grad(gradients, [params[n] for n in names], vectors, retain_graph=True)
-        for name, v, hv in zip(names, vectors, products):
-            totals[name] += float((v * hv).sum()) / samples
-    return {layer: sum(totals[n] for n in layer_names) for layer, layer_names in layers.items()}
+        per_tensor = dict(zip(names, (float((v * hv).sum()) for v, hv in zip(vectors, products))))
+        estimates[k] = [sum(per_tensor[n] for n in layer_names) for layer_names in layers.values()]
+    means = estimates.mean(axis=0)
+    errors = estimates.std(axis=0, ddof=1) / np.sqrt(samples) if samples > 1 else np.zeros_like(means)
+    return {layer: Trace(float(m), float(e)) for layer, m, e in zip(layers, means, errors)}
 
 
-def hessian_sensitivity(
-    model: nn.Module, traces: dict[str, float], quantizer: str, candidates: Sequence[int]
+def hessian_traces(
+    model: nn.Module,
+    features: np.ndarray,
+    labels: np.ndarray,
+    lengths: np.ndarray | None,
+    estimator: str,
+    samples: int,
+    seed: int,
+) -> dict[str, Trace]:
+    """HAWQ-V2's ``Tr(H_l)`` per layer by a named estimator: ``gauss_newton`` (one plain backward pass per
+    utterance, :func:`serbench.quantization.fisher.gradient_traces`; ``samples`` unused) or ``hutchinson``
+    (``samples`` Hessian-vector products on the whole batch, :func:`hutchinson_traces`).
+
+    Raises:
+        UnknownNameError: another estimator.
+    """
+    if estimator == "gauss_newton":
+        return gradient_traces(model, features, labels, lengths, "sampled", seed)
+    if estimator == "hutchinson":
+        return hutchinson_traces(model, features, labels, lengths, samples, seed)
+    raise UnknownNameError(f"unknown Hessian trace estimator {estimator!r}; expected gauss_newton or hutchinson")
+
+
+def trace_sensitivity(
+    model: nn.Module, traces: dict[str, Trace], quantizer: str, candidates: Sequence[int]
 ) -> dict[str, dict[int, float]]:
-    """HAWQ-V2's ``Ω_l(b) = Tr(H_l) / n_l · ||Q_b(W_l) - W_l||²`` for every layer and candidate width.
+    """HAWQ-V2's ``Ω_l(b) = Tr(H_l) / n_l · ||Q_b(W_l) - W_l||²`` for every layer and candidate width; with the
+    empirical Fisher's traces, FIT's (Zandonati et al. 2023, eq. 7: the same form, ``Tr(Î_l)`` for ``Tr(H_l)``).
 
     Args:
         model: the trained model whose weights are quantized.
-        traces: :func:`hessian_traces`.
+        traces: :func:`hessian_traces` or :func:`serbench.quantization.fisher.gradient_traces`.
         quantizer: a registered quantizer (the one the widths are for).
         candidates: bit-widths.
 
@@ -83,7 +118,7 @@ def hessian_sensitivity(
     for layer, names in quantization_layers(model).items():
         count = sum(params[n].numel() for n in names)
         out[layer] = {
-            b: max(traces[layer], 0.0)
+            b: max(traces[layer].value, 0.0)
             / count
             * sum(
                 float(((fake_quantize(params[n].detach(), b, quantizer) - params[n].detach()) ** 2).sum())

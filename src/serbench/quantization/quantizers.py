@@ -85,11 +85,11 @@ def mse(weights: torch.Tensor, bits: int) -> Codes:
     """
     rows = _per_channel(weights).float()
     low, high = rows.min(dim=1, keepdim=True).values, rows.max(dim=1, keepdim=True).values
-    ratios = CLIP_RATIOS[:, None, None]  # every candidate clipping range at once: (ratios, rows, 1)
+    ratios = CLIP_RATIOS.to(rows.device)[:, None, None]  # every candidate clipping range at once: (ratios, rows, 1)
     top = 2**bits - 1
     scale = torch.where(high > low, (high - low) / top, torch.ones_like(low)) * ratios
     restored = torch.clamp(torch.round((rows - ratios * low) / scale), 0, top) * scale + ratios * low
-    best = CLIP_RATIOS[((restored - rows) ** 2).sum(dim=2).argmin(dim=0)].unsqueeze(1)  # (rows, 1)
+    best = ratios[((restored - rows) ** 2).sum(dim=2).argmin(dim=0)].reshape(-1, 1)  # (rows, 1)
     codes = _affine(rows, bits, best * low, best * high)
     return Codes(codes.codes.reshape(weights.shape), codes.scale, codes.offset)
 
@@ -127,7 +127,7 @@ def symmetric(weights: torch.Tensor, bits: int) -> Codes:
         return _binary(weights)
     levels = 2 ** (bits - 1) - 1
     peak = weights.abs().max().float()
-    scale = (peak / levels if peak > 0 else torch.tensor(1.0)).reshape(1)
+    scale = (peak / levels if peak > 0 else torch.ones((), device=weights.device)).reshape(1)
     codes = torch.clamp(torch.round(weights.float() / scale), -levels, levels) + levels
     return Codes(codes.to(torch.uint8), scale, -levels * scale)
 

@@ -30,7 +30,12 @@ def layer_counts(model: nn.Module) -> dict[str, int]:
 
 
 def allocations(
-    model: nn.Module, search: Subset, cfg: QuantizationSettings, quantizer: str, cache: dict | None = None
+    model: nn.Module,
+    search: Subset,
+    cfg: QuantizationSettings,
+    quantizer: str,
+    cache: dict | None = None,
+    device: torch.device | str | None = None,
 ) -> dict[str, tuple]:
     """Bit-width per layer of every post-training variant, and what was learned choosing it.
 
@@ -40,6 +45,7 @@ def allocations(
         cfg: fixed widths, adaptive settings, whether to run the sensitivity allocator.
         quantizer: a registered quantizer.
         cache: codes of this model and quantizer, kept for packing (``quantizers.cached_codes``).
+        device: where the scored models run (:func:`serbench.models.logits`).
 
     Returns:
         Variant -> ``(bits, details)``: ``fixed<b>`` (every layer at b), ``adaptive`` (eq. 4's search on
@@ -55,7 +61,9 @@ def allocations(
     cache = {} if cache is None else cache
 
     def scores(bits: dict[str, int]) -> torch.Tensor:
-        return logits(fake_quantize_model(model, bits, quantizer, cache), search.features, search.lengths)
+        return logits(
+            fake_quantize_model(model, bits, quantizer, cache), search.features, search.lengths, device=device
+        )
 
     def accuracy(bits: dict[str, int]) -> float:
         return weighted_accuracy(search.labels, scores(bits).argmax(dim=1).numpy())

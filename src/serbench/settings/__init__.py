@@ -75,10 +75,28 @@ class Settings(Section):
         "(emodb.bilderbar.info), TESS (a zip the Borealis Dataverse assembles on request) and CREMA-D publish "
         "none: null, and the download logs the SHA-256 it computed, to pin here",
     )
+    device: str = Field(
+        "auto",
+        pattern=r"^(auto|cpu|mps|cuda(:[0-9]+)?)$",
+        description="where every torch step runs (training, QAT, scoring, allocator traces, SSL encoders and "
+        "heads): auto (CUDA, else Apple MPS, else the CPU), cpu, cuda, cuda:N or mps. ONNX export, int8 "
+        "evaluation and latency stay on the CPU they measure. On Slurm, cuda makes every such rule ask for a GPU",
+    )
     quantization: QuantizationSettings = QuantizationSettings()
     waveform: WaveformSettings = WaveformSettings()
     distilhubert: DistilHubertSettings = DistilHubertSettings()
     selfdistill: SelfDistillSettings = SelfDistillSettings()
+
+    def gpu(self, fine_tuning: bool = False) -> int:
+        """GPUs a torch rule asks Slurm for: 1 with ``device: cuda[:N]``; with ``auto``, 1 for the rules that
+        fine-tune a speech encoder (``fine_tuning``), which would take hours on a CPU; else 0.
+
+        >>> Settings(device="cuda:1").gpu(), Settings(device="auto").gpu(), Settings(device="auto").gpu(True)
+        (1, 0, 1)
+        >>> Settings(device="cpu").gpu(True)
+        0
+        """
+        return int(self.device.startswith("cuda") or (self.device == "auto" and fine_tuning))
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:

@@ -150,7 +150,8 @@ class SVMSettings(Section):
 
 class AllocatorCurveSettings(Section):
     """Allocators traced over their own knobs on the same trained models (beyond the paper): importance I(l)
-    over T_margin (accuracy and log-likelihood margins), sensitivity and HAWQ-V2's Hessian trace over b̄ budgets."""
+    over T_margin (accuracy and log-likelihood margins), sensitivity, HAWQ-V2's Hessian trace and FIT's Fisher
+    trace over b̄ budgets."""
 
     enabled: bool = Field(True, description="trace the curves (results/tables/allocators.csv and its plots)")
     quantizer: QuantizerName = Field("uniform", description="the one quantizer every curve uses")
@@ -160,8 +161,16 @@ class AllocatorCurveSettings(Section):
     budgets: tuple[Annotated[float, Field(ge=1)], ...] = Field(
         (1.25, 1.5, 2.0, 3.0, 4.0, 6.0), min_length=1, description="b̄ budgets of the sensitivity and Hessian curves"
     )
+    hessian_estimator: Literal["gauss_newton", "hutchinson"] = Field(
+        "gauss_newton",
+        description="how HAWQ's Hessian traces are estimated: gauss_newton (its Gauss-Newton part, one backward pass "
+        "per utterance with random signs; the traces' layer ranking matched 256-sample Hutchinson's) or "
+        "hutchinson (HAWQ-V2's and PyHessian's: hessian_samples Hessian-vector products)",
+    )
     hessian_samples: int = Field(32, ge=1, description="Rademacher vectors of Hutchinson's trace estimate")
-    hessian_utterances: int = Field(256, ge=1, description="training utterances the Hessian is taken on")
+    hessian_utterances: int = Field(
+        256, ge=1, description="training utterances the Hessian and Fisher traces are taken on"
+    )
 
 
 class QATSettings(Section):

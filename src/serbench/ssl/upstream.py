@@ -27,6 +27,7 @@ from transformers import (
     WhisperFeatureExtractor,
 )
 
+from serbench.device import model_device
 from serbench.errors import SerbenchError, UnknownNameError
 from serbench.progress import progress
 from serbench.settings.ssl import upstream_name
@@ -188,8 +189,10 @@ def pooled_hidden_states(upstream: Upstream, waveform: np.ndarray) -> np.ndarray
 @torch.no_grad()
 def pooled_batches(upstream: Upstream, waveforms: list[np.ndarray], batch_size: int = 16) -> np.ndarray:
     """:func:`pooled_hidden_states` of many clips, encoded in batches of similar length (the upstream's contract
-    makes a clip's states independent of its batch): ``(N, layers + 1, hidden)`` float32, in input order."""
+    makes a clip's states independent of its batch): ``(N, layers + 1, hidden)`` float32, in input order, encoded
+    on the upstream's device."""
     order = np.argsort([len(w) for w in waveforms], kind="stable")
+    device = model_device(upstream)
     pooled = np.zeros((len(waveforms), upstream.num_layers + 1, upstream.hidden_size), dtype=np.float32)
     for start in progress(range(0, len(order), batch_size), "encode", "batch"):
         chosen = order[start : start + batch_size]
@@ -197,6 +200,6 @@ def pooled_batches(upstream: Upstream, waveforms: list[np.ndarray], batch_size: 
         batch = torch.zeros(len(chosen), int(lengths.max()))
         for row, i in enumerate(chosen):
             batch[row, : len(waveforms[i])] = torch.from_numpy(np.asarray(waveforms[i], dtype=np.float32))
-        hidden, frames = upstream(batch, lengths)
-        pooled[chosen] = torch.stack([masked_mean(h, frames) for h in hidden], dim=1).numpy()
+        hidden, frames = upstream(batch.to(device), lengths.to(device))
+        pooled[chosen] = torch.stack([masked_mean(h, frames) for h in hidden], dim=1).cpu().numpy()
     return pooled

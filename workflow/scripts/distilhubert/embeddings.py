@@ -3,6 +3,7 @@
 from serbench.workflow import snakemake_job
 
 with snakemake_job(globals(), "distilhubert_embeddings", upstream="distilhubert", corpus="emodb") as job:
+    from serbench.device import resolve_device
     from serbench.settings.ssl import AugmentSettings
     from serbench.studies.distilhubert.steps import embeddings
 
@@ -14,4 +15,5 @@ with snakemake_job(globals(), "distilhubert_embeddings", upstream="distilhubert"
         AugmentSettings(**job.params.augment),
         job.params.seed,
         job.output[0],
+        resolve_device(job.params.device),
     )

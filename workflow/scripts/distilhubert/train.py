@@ -5,6 +5,7 @@ from serbench.workflow import snakemake_job
 
 with snakemake_job(globals(), "distilhubert_train", upstream="distilhubert", setting="base", head="fold0") as job:
     from serbench.dataset import CorpusFiles
+    from serbench.device import resolve_device
     from serbench.settings.names import Fold
     from serbench.settings.ssl import DistilHubertSettings
     from serbench.studies.distilhubert.steps import train_fold
@@ -15,4 +16,5 @@ with snakemake_job(globals(), "distilhubert_train", upstream="distilhubert", set
     run = {"dataset": cfg.corpus, "setting": job.wildcards.setting}
     fold = Fold.parse(job.wildcards.head).fold
     upstream = (job.params.whisper_input, job.params.pretrained)
-    train_fold(job.input.split, fold, files, cross, cfg, upstream, run, job.output.heads, job.output.metrics)
+    outputs = (job.output.heads, job.output.metrics)
+    train_fold(job.input.split, fold, files, cross, cfg, upstream, run, *outputs, resolve_device(job.params.device))

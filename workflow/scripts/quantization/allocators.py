@@ -7,6 +7,7 @@ with snakemake_job(
     globals(), "quantization_allocators", features="mfcc_chroma_mel", dataset="emodb", protocol="random", model="mlp"
 ) as job:
     from serbench.dataset import CorpusFiles
+    from serbench.device import resolve_device
     from serbench.settings import QuantizationSettings
     from serbench.studies.quantization.curves import allocator_curves
 
@@ -21,4 +22,5 @@ with snakemake_job(
         run,
         job.output[0],
         job.params.normalise,
+        resolve_device(job.params.device),
     )

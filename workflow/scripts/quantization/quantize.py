@@ -7,6 +7,7 @@ with snakemake_job(
     globals(), "quantization_quantize", features="mfcc_chroma_mel", dataset="emodb", protocol="random", model="mlp"
 ) as job:
     from serbench.dataset import CorpusFiles
+    from serbench.device import resolve_device
     from serbench.settings import QuantizationSettings
     from serbench.studies.quantization.steps import quantize_cell
 
@@ -23,4 +24,5 @@ with snakemake_job(
         job.output.packed,
         job.output.metrics,
         job.params.normalise,
+        resolve_device(job.params.device),
     )

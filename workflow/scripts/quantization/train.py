@@ -6,6 +6,7 @@ with snakemake_job(
     globals(), "quantization_train", features="mfcc_chroma_mel", dataset="emodb", protocol="random", model="mlp"
 ) as job:
     from serbench.dataset import CorpusFiles
+    from serbench.device import resolve_device
     from serbench.settings import TrainSettings
     from serbench.studies.quantization.steps import train_cell
 
@@ -19,4 +20,5 @@ with snakemake_job(
         job.params.max_frames,
         job.output[0],
         job.params.normalise,
+        resolve_device(job.params.device),
     )

@@ -4,6 +4,7 @@ from serbench.workflow import snakemake_job
 
 with snakemake_job(globals(), "selfdistill_train", upstream="wav2vec2-base", variant="conv-l2", fold="0") as job:
     from serbench.dataset import CorpusFiles
+    from serbench.device import resolve_device
     from serbench.settings.ssl import SelfDistillSettings
     from serbench.studies.selfdistill.steps import train_fold
 
@@ -18,4 +19,5 @@ with snakemake_job(globals(), "selfdistill_train", upstream="wav2vec2-base", var
         {"dataset": cfg.corpus},
         job.output.models,
         job.output.metrics,
+        resolve_device(job.params.device),
     )

@@ -80,8 +80,9 @@ def train_finetune(
     cfg: HeadTrainSettings,
     augment_cfg: AugmentSettings | None,
     seed: int,
+    device: torch.device | str = "cpu",
 ) -> dict:
-    """Train encoder and head in place on the GPU when there is one; keep the epoch with the best validation UA.
+    """Train encoder and head in place on ``device``; keep the epoch with the best validation UA.
 
     Args:
         model: encoder + head.
@@ -90,13 +91,13 @@ def train_finetune(
         cfg: optimisation settings (the frozen study's).
         augment_cfg: on-the-fly augmentation of training waveforms; ``None`` for none.
         seed: seeds shuffling, augmentation and dropout.
+        device: where the model trains (it ends on the CPU).
 
     Returns:
         History (:func:`serbench.training.fit`), the class weights and the device.
     """
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model.to(device)
     waveforms, labels = train
     alpha = torch.as_tensor(balanced_class_weights(labels, n_classes), dtype=torch.float32, device=device)

@@ -16,6 +16,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from torch import nn
 
 from serbench.dataset import Subset
+from serbench.device import model_device
 from serbench.metrics import unweighted_average_recall
 from serbench.settings.ssl import HeadTrainSettings
 from serbench.training import fit
@@ -131,7 +132,8 @@ def optimizer_and_schedule(parameters, cfg: HeadTrainSettings, steps_per_epoch: 
 def head_probabilities(head: nn.Module, pooled: np.ndarray) -> np.ndarray:
     """Class probabilities ``(N, C)`` from pooled states ``(N, layers + 1, hidden)``, eval mode."""
     head.eval()
-    return torch.softmax(head(torch.as_tensor(pooled, dtype=torch.float32)), dim=1).numpy()
+    inputs = torch.as_tensor(pooled, dtype=torch.float32, device=model_device(head))
+    return torch.softmax(head(inputs), dim=1).cpu().numpy()
 
 
 def clean_view(subset: Subset) -> np.ndarray:
@@ -140,10 +142,16 @@ def clean_view(subset: Subset) -> np.ndarray:
 
 
 def train_head(
-    head: PooledHead, train: Subset, validation: Subset, n_classes: int, cfg: HeadTrainSettings, seed: int
+    head: PooledHead,
+    train: Subset,
+    validation: Subset,
+    n_classes: int,
+    cfg: HeadTrainSettings,
+    seed: int,
+    device: torch.device | str = "cpu",
 ) -> dict:
     """Standardise ``head``'s input with the training states (clean view), then train it in place on cached
-    states; keep the epoch with the best validation UA.
+    states on ``device`` (it ends on the CPU); keep the epoch with the best validation UA.
 
     Args:
         head: a downstream head.
@@ -159,15 +167,18 @@ def train_head(
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     head.standardise_with(clean_view(train))
-    alpha = torch.as_tensor(balanced_class_weights(train.labels, n_classes), dtype=torch.float32)
+    head.to(device)
+    alpha = torch.as_tensor(balanced_class_weights(train.labels, n_classes), dtype=torch.float32, device=device)
     n, views = train.features.shape[:2]
     optimizer, schedule = optimizer_and_schedule(head.parameters(), cfg, -(-n // cfg.batch_size))
-    labels = torch.as_tensor(train.labels, dtype=torch.long)
+    labels = torch.as_tensor(train.labels, dtype=torch.long, device=device)
 
     def epoch() -> float:
-        chosen = torch.as_tensor(train.features[np.arange(n), rng.integers(0, views, size=n)], dtype=torch.float32)
+        chosen = torch.as_tensor(
+            train.features[np.arange(n), rng.integers(0, views, size=n)], dtype=torch.float32, device=device
+        )
         total = 0.0
-        for batch in torch.as_tensor(rng.permutation(n)).split(cfg.batch_size):
+        for batch in torch.as_tensor(rng.permutation(n), device=device).split(cfg.batch_size):
             optimizer.zero_grad()
             loss = focal_loss(head(chosen[batch]), labels[batch], alpha, cfg.gamma, cfg.label_smoothing)
             loss.backward()
@@ -179,4 +190,6 @@ def train_head(
     def validate() -> float:
         return unweighted_average_recall(validation.labels, head_probabilities(head, clean_view(validation)).argmax(1))
 
-    return {**fit(head, epoch, validate, cfg.epochs, cfg.patience, metric="uar"), "class_weights": alpha.tolist()}
+    history = fit(head, epoch, validate, cfg.epochs, cfg.patience, metric="uar")
+    head.cpu()
+    return {**history, "class_weights": alpha.tolist(), "device": str(device)}

@@ -39,13 +39,15 @@ def embeddings(
     augment_cfg: AugmentSettings,
     seed: int,
     out: str,
+    device: torch.device | str = "cpu",
 ) -> None:
-    """Pooled hidden states of every utterance: ``(N, 1 + views, layers + 1, hidden)``; view 0 is clean.
+    """Pooled hidden states of every utterance: ``(N, 1 + views, layers + 1, hidden)``; view 0 is clean; the
+    encoder runs on ``device``.
 
     Clips are encoded in batches of similar length (a clip's states do not depend on its batch). Augmented view
     ``v`` of utterance ``i`` draws from a generator seeded with ``(seed, i, v)``, so a rerun reproduces the cache.
     """
-    upstream = load_upstream(pretrained, whisper_input=whisper_input)
+    upstream = load_upstream(pretrained, whisper_input=whisper_input).to(device)
     ids, waveforms = load_ragged(waveforms_path)
     start = time.perf_counter()
     copies = [waveforms] + [
@@ -116,6 +118,7 @@ def _train_seed(
     upstream: tuple[str, str],
     cross: tuple[list, np.ndarray] | None,
     out: Path,
+    device: torch.device | str,
 ) -> dict[str, tuple[dict, np.ndarray, np.ndarray | None]]:
     """One seed: train the head (and, on a frozen encoder, the logistic-regression baseline); per model, its
     history and predictions for the scored subset (``test``, or ``validation`` of a production fold without one)
@@ -127,7 +130,7 @@ def _train_seed(
         _, _, n_layers, hidden = train.features.shape
         torch.manual_seed(seed)
         head = PooledHead(n_layers, hidden, n_classes, **cfg.head.model_dump())
-        history = train_head(head, train, validation, n_classes, cfg.train, seed)
+        history = train_head(head, train, validation, n_classes, cfg.train, seed, device)
         _save_head(out, head, data.classes)
         cross_states = np.stack(cross[0])[:, 0] if cross else None
 
@@ -158,6 +161,7 @@ def _train_seed(
         cfg.train,
         augment_cfg,
         seed,
+        device,
     )
     _save_head(out, head, data.classes, encoder.model)
     predicted = finetuned_probabilities(model, list(scored.features), cfg.train.batch_size).argmax(1)
@@ -175,9 +179,10 @@ def train_fold(
     run: dict,
     out_dir: str,
     out_metrics: str,
+    device: torch.device | str = "cpu",
 ) -> None:
-    """Every seed of one fold: a head on cached encoder states (and the logistic-regression baseline, ``baseline``),
-    or (``finetune``) encoder and head on waveforms.
+    """Every seed of one fold on ``device``: a head on cached encoder states (and the logistic-regression
+    baseline, ``baseline``, on the CPU), or (``finetune``) encoder and head on waveforms.
 
     ``upstream`` is ``(whisper_input, pretrained)``; records carry its name and ``model`` (``head``, ``logreg``).
 
@@ -195,7 +200,7 @@ def train_fold(
         if cross is not None and cross_items is None:
             cross_items = _cross_subset(cross[1], cfg.label_map, data.classes, ragged=cfg.finetune)
         out = head_path(out_dir, seed)
-        models = _train_seed(data, seed, cfg, upstream, cross_items, out)
+        models = _train_seed(data, seed, cfg, upstream, cross_items, out, device)
         scored = data.subsets["validation" if production else "test"]
         for model, (history, predicted, crossed) in models.items():
             scores = {"n_test": len(scored.labels), **_scores(scored.labels, predicted, data.classes)}

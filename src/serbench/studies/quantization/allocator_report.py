@@ -5,7 +5,10 @@ quantization table does (:mod:`.pooling`); its Δ is paired with the float32
 model of the same runs. ``avg_bits`` is the mean b̄ over runs and
 ``avg_bits_seed_min``/``_max``/``_std`` its spread over seeds (each seed's b̄
 averaged over its folds): how much the allocator's choice depends on the
-training seed and on which utterances it scored.
+training seed and on which utterances it scored. ``kendall_tau_vs_hessian`` is
+the mean over runs of Kendall's τ between the allocator's layer ranking and
+HAWQ-V2's on the same model (:func:`ranking_agreement`): how far a cheaper
+signal orders the layers as the second-order one does.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+from scipy.stats import kendalltau  # noqa: E402
 
 from serbench.atomic import write_csv, write_figure  # noqa: E402
 from serbench.cache import read_records  # noqa: E402
@@ -31,19 +35,23 @@ from serbench.studies.quantization.pooling import (  # noqa: E402
 )
 
 POINT = [*CELL, "quantizer", "allocator", "knob", "value"]
-RECORD_COLUMNS = [*POINT, "fold", "seed", "avg_bits", "test_utterances", "test_speakers", "test_correct"]
+RECORD_COLUMNS = [
+    *[*POINT, "fold", "seed", "avg_bits", "test_utterances", "test_speakers", "test_correct", "layer_scores"],
+]
+REFERENCE = "hessian"  # the allocator whose layer ranking the others are compared with
 COLUMNS = [
     *POINT,
     *"avg_bits avg_bits_seed_std avg_bits_seed_min avg_bits_seed_max".split(),
     *["accuracy", *interval_columns("accuracy")],
     *["delta_vs_fp32", "delta_ci95_low", "delta_ci95_high", *interval_columns("delta_vs_fp32")],
-    *"n_seeds n_runs n_test n_speakers_test".split(),
+    *"n_seeds n_runs n_test n_speakers_test kendall_tau_vs_hessian".split(),
 ]
 STYLE = {
     "importance": ("tab:blue", "o", "importance I(l), accuracy margin (paper)"),
     "importance_ll": ("tab:cyan", "v", "importance I(l), log-likelihood margin"),
     "sensitivity": ("tab:orange", "s", "sensitivity (search-subset loss)"),
     "hessian": ("tab:green", "D", "Hessian trace (HAWQ-V2)"),
+    "fit": ("tab:red", "^", "Fisher trace (FIT)"),
 }
 
 
@@ -77,7 +85,33 @@ def allocator_table(records: list[dict]) -> pd.DataFrame:
         delta_ci95_low=lambda t: t["delta_vs_fp32_ci95_seeds_units_low"],
         delta_ci95_high=lambda t: t["delta_vs_fp32_ci95_seeds_units_high"],
     )
+    table = table.merge(ranking_agreement(records), on=[*CELL, "quantizer", "allocator"], how="left")
     return table.sort_values([*CELL, "allocator", "avg_bits"])[COLUMNS].reset_index(drop=True)
+
+
+def ranking_agreement(records: list[dict]) -> pd.DataFrame:
+    """Per cell, quantizer and allocator: ``kendall_tau_vs_hessian``, the mean over runs (fold × seed) of Kendall's
+    τ-b between the allocator's ``layer_scores`` and HAWQ-V2's on the same model (1 for HAWQ itself; NaN where a
+    run has no HAWQ scores or a ranking is constant).
+
+    >>> rec = lambda a, s: dict(dataset="d", features="f", model="m", protocol="p", quantizer="u", allocator=a,
+    ...                         fold="0", seed=0, layer_scores=dict(zip("abc", s)))
+    >>> t = ranking_agreement([rec("hessian", [3, 2, 1]), rec("fit", [3, 1, 2]), rec("fp32", [])])
+    >>> dict(zip(t["allocator"], t["kendall_tau_vs_hessian"].round(3)))
+    {'fit': 0.333, 'hessian': 1.0}
+    """
+    run = [*CELL, "quantizer", "fold", "seed"]
+    scores = {(*(r[k] for k in run), r["allocator"]): r["layer_scores"] for r in records if r["layer_scores"]}
+    rows = []
+    for (*key, allocator), layer_scores in scores.items():
+        reference = scores.get((*key, REFERENCE), {})
+        layers = sorted(set(reference) & set(layer_scores))
+        tau = kendalltau([reference[x] for x in layers], [layer_scores[x] for x in layers]).statistic
+        rows.append(dict(zip(run, key)) | {"allocator": allocator, "kendall_tau_vs_hessian": tau})
+    columns = [*CELL, "quantizer", "allocator", "kendall_tau_vs_hessian"]
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    return pd.DataFrame(rows).groupby(columns[:-1], as_index=False)["kendall_tau_vs_hessian"].mean()
 
 
 def _point_name(record: dict) -> str:

@@ -12,7 +12,17 @@ trained model (fold × seed) of a cell:
 - ``sensitivity``: the measured search-subset loss increase per layer and width,
   over a sweep of b̄ budgets;
 - ``hessian``: HAWQ-V2 (:mod:`serbench.quantization.hessian`) over the same
-  budgets, its Hessian traces estimated on training utterances.
+  budgets, its Hessian traces estimated on training utterances (by default
+  their Gauss-Newton part, ``curves.hessian_estimator``);
+- ``fit``: FIT (Zandonati et al. 2023) over the same budgets: HAWQ-V2's form
+  with the empirical Fisher's traces (first-order gradients at the true labels,
+  :mod:`serbench.quantization.fisher`) on the same utterances.
+
+Each allocator also ranks the layers (``layer_scores``): I(l) for the
+importance allocators, the predicted or measured loss increase of each layer
+alone at :data:`RANKING_BITS` bits for the others; the allocator table compares
+each ranking with HAWQ's (Kendall τ). The trace allocators record each layer's
+trace and its standard error.
 
 Every point is scored on the test split by the fake-quantized model (the
 quantize step checks that packed files predict exactly as those do).
@@ -22,6 +32,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -29,10 +40,12 @@ from torch import nn
 
 from serbench.atomic import write_json
 from serbench.dataset import CorpusFiles, SplitData, Subset
+from serbench.device import on_device
 from serbench.metrics import weighted_accuracy
 from serbench.models import logits
 from serbench.provenance import stamp
-from serbench.quantization.hessian import hessian_sensitivity, hessian_traces
+from serbench.quantization.fisher import Trace, both_traces, gradient_traces
+from serbench.quantization.hessian import hessian_traces, trace_sensitivity
 from serbench.quantization.importance import average_bits, layer_importance
 from serbench.quantization.quantizers import FLOAT_BITS, fake_quantize_model
 from serbench.quantization.search import search_bit_widths
@@ -44,40 +57,57 @@ from serbench.studies.quantization.steps import cell_label, trained_runs
 
 log = logging.getLogger(__name__)
 Point = tuple[str, str, float, dict[str, int]]  # (allocator, knob, knob value, bits per layer)
+RANKING_BITS = 2  # the width at which the loss-increase allocators rank layers
 
 
-def _scorer(model: nn.Module, subset: Subset, quantizer: str) -> Callable[[dict[str, int]], torch.Tensor]:
-    """Logits ``(N, classes)`` of ``subset`` under a width assignment, each assignment computed once."""
+class Curves(NamedTuple):
+    """What :func:`curve_points` finds for one model: the points, each allocator's layer scores (higher = more
+    sensitive) and the trace allocators' traces."""
+
+    points: list[Point]
+    layer_scores: dict[str, dict[str, float]]
+    traces: dict[str, dict[str, Trace]]
+
+
+def _scorer(
+    model: nn.Module, subset: Subset, quantizer: str, device: torch.device | str | None
+) -> Callable[[dict[str, int]], torch.Tensor]:
+    """Logits ``(N, classes)`` of ``subset`` under a width assignment, run on ``device``, each assignment computed
+    once."""
     cache, memo = {}, {}
 
     def scores(bits: dict[str, int]) -> torch.Tensor:
         key = tuple(sorted(bits.items()))
         if key not in memo:
             with torch.no_grad():
-                memo[key] = logits(fake_quantize_model(model, bits, quantizer, cache), subset.features, subset.lengths)
+                quantized = fake_quantize_model(model, bits, quantizer, cache)
+                memo[key] = logits(quantized, subset.features, subset.lengths, device=device)
         return memo[key]
 
     return scores
 
 
-def curve_points(model: nn.Module, data: SplitData, cfg: QuantizationSettings, seed: int) -> list[Point]:
-    """Every allocator's assignment at every value of its knob, for one trained model.
+def curve_points(
+    model: nn.Module, data: SplitData, cfg: QuantizationSettings, seed: int, device: torch.device | str | None = None
+) -> Curves:
+    """Every allocator's assignment at every value of its knob, for one trained model, its scores and traces
+    computed on ``device``.
 
     The search-based allocators read the fold's ``search`` subset (the validation half that did not choose the
-    epoch; the whole validation split where there is none); the Hessian reads ``cfg.curves.hessian_utterances``
-    training utterances. Nothing reads the test split.
+    epoch; the whole validation split where there is none); the Hessian and Fisher traces read
+    ``cfg.curves.hessian_utterances`` training utterances. Nothing reads the test split.
     """
     curves: AllocatorCurveSettings = cfg.curves
     search = data.subsets.get("search", data.subsets["validation"])
     labels = torch.as_tensor(search.labels)
-    scores = _scorer(model, search, curves.quantizer)
+    scores = _scorer(model, search, curves.quantizer, device)
     counts = layer_counts(model)
 
     def accuracy(bits: dict[str, int]) -> float:
-        return weighted_accuracy(search.labels, scores(bits).argmax(dim=1).numpy())
+        return weighted_accuracy(search.labels, scores(bits).argmax(dim=1).cpu().numpy())
 
     def log_likelihood(bits: dict[str, int]) -> float:
-        return -float(nn.functional.cross_entropy(scores(bits), labels))
+        return -float(nn.functional.cross_entropy(scores(bits).cpu(), labels))
 
     importance = {
         layer: s["importance"]
@@ -90,17 +120,27 @@ def curve_points(model: nn.Module, data: SplitData, cfg: QuantizationSettings, s
             points.append(
                 (allocator, "t_margin", margin, search_bit_widths(importance, score, margin, candidates).bits)
             )
-    sensitivity = layer_sensitivity(list(counts), lambda bits: -log_likelihood(bits), candidates)
     train = data.subsets["train"]
     chosen = np.random.default_rng(seed).permutation(len(train.labels))[: curves.hessian_utterances]
-    traces = hessian_traces(
-        model, train.features[chosen], train.labels[chosen], train.lengths[chosen], curves.hessian_samples, seed
-    )
-    omega = hessian_sensitivity(model, traces, curves.quantizer, candidates)
+    utterances = (train.features[chosen], train.labels[chosen], train.lengths[chosen])
+    traced = on_device(model, device)
+    if curves.hessian_estimator == "gauss_newton":  # both traces from one forward pass per utterance
+        both = both_traces(traced, *utterances, seed)
+        traces = {"hessian": both["sampled"], "fit": both["true"]}
+    else:
+        traces = {
+            "hessian": hessian_traces(traced, *utterances, curves.hessian_estimator, curves.hessian_samples, seed),
+            "fit": gradient_traces(traced, *utterances, "true", seed),
+        }
+    increases = {"sensitivity": layer_sensitivity(list(counts), lambda bits: -log_likelihood(bits), candidates)}
+    increases |= {name: trace_sensitivity(model, t, curves.quantizer, candidates) for name, t in traces.items()}
     for budget in curves.budgets:
-        points.append(("sensitivity", "budget", budget, allocate(sensitivity, counts, budget)))
-        points.append(("hessian", "budget", budget, allocate(omega, counts, budget)))
-    return points
+        for allocator, increase in increases.items():
+            points.append((allocator, "budget", budget, allocate(increase, counts, budget)))
+    ranking_bits = min(candidates, key=lambda b: abs(b - RANKING_BITS))
+    layer_scores = {name: dict(importance) for name in ("importance", "importance_ll")}
+    layer_scores |= {name: {layer: s[ranking_bits] for layer, s in inc.items()} for name, inc in increases.items()}
+    return Curves(points, layer_scores, traces)
 
 
 def allocator_curves(
@@ -112,29 +152,35 @@ def allocator_curves(
     run: dict,
     out_metrics: str,
     normalise: str = "none",
+    device: torch.device | str = "cpu",
 ) -> None:
-    """Trace every allocator of :func:`curve_points` on every trained model of a cell; score each point on test.
+    """Trace every allocator of :func:`curve_points` on every trained model of a cell, on ``device``; score each
+    point on test.
 
     Writes one JSON list of records to ``out_metrics``: the float32 model (``allocator`` ``fp32``) and each
     point per fold and seed, with its knob, widths, b̄ (eq. 5) and each test utterance's result
-    (``test_utterances``, ``test_speakers``, ``test_correct``), as the quantize step's records.
+    (``test_utterances``, ``test_speakers``, ``test_correct``), as the quantize step's records, and the
+    allocator's ``layer_scores`` and (trace allocators) ``traces``: layer -> ``[trace, standard error]``.
     """
     records = []
     cell = trained_runs(models_dir, split_path, corpora, max_frames, normalise, f"allocator curves {cell_label(run)}")
     for seed, fold, model, _, data in cell:
         test = data.subsets["test"]
-        score = _scorer(model, test, cfg.curves.quantizer)
+        score = _scorer(model, test, cfg.curves.quantizer, device)
         counts = layer_counts(model)
         common = {**run, "fold": fold, "seed": seed, "quantizer": cfg.curves.quantizer, **stamp()}
         common |= {"test_utterances": test.ids.tolist(), "test_speakers": test.speakers.tolist()}
-        points = [("fp32", "", float("nan"), {}), *curve_points(model, data, cfg, seed)]
+        found = curve_points(model, data, cfg, seed, device)
+        points = [("fp32", "", float("nan"), {}), *found.points]
         for allocator, knob, value, bits in points:
-            hits = score(bits).argmax(dim=1).numpy() == test.labels
+            hits = score(bits).argmax(dim=1).cpu().numpy() == test.labels
             records.append(
                 common
                 | {"allocator": allocator, "knob": knob, "value": value, "bits": bits}
                 | {"avg_bits": average_bits(counts, bits) if bits else FLOAT_BITS, "n_test": len(hits)}
                 | {"n_correct": int(hits.sum()), "test_correct": hits_string(hits)}
+                | {"layer_scores": found.layer_scores.get(allocator, {})}
+                | {"traces": {layer: list(t) for layer, t in found.traces.get(allocator, {}).items()}}
             )
         log.info("fold %s seed %d: %d allocator points", fold, seed, len(points))
     write_json(out_metrics, records)

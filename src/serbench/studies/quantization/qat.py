@@ -55,8 +55,10 @@ def quantization_aware_training(
     cfg: QATSettings,
     batch_size: int,
     seed: int,
+    device: torch.device | str = "cpu",
 ) -> tuple[nn.Module, dict]:
-    """Fine-tune a copy of ``model`` through ``quantizer`` at ``bits``; returns it (float weights) and the history.
+    """Fine-tune a copy of ``model`` on ``device`` through ``quantizer`` at ``bits``; returns it (float weights, on
+    the CPU) and the history.
 
     Args:
         model: the trained float32 model (left unchanged).
@@ -73,7 +75,7 @@ def quantization_aware_training(
         quantized network (epoch 0: ``model`` as it was); history as :func:`serbench.training.fit`'s.
     """
     torch.manual_seed(seed)
-    tuned = copy.deepcopy(model)
+    tuned = copy.deepcopy(model).to(device)
     quantized = QuantizedForward(tuned, bits, quantizer)
     optimizer = torch.optim.Adam(tuned.parameters(), lr=cfg.learning_rate)
     epoch = epoch_runner(quantized, train, batch_size, seed, optimizer)
@@ -83,4 +85,4 @@ def quantization_aware_training(
         return float((predicted == validation.labels).mean())
 
     history = fit(tuned, epoch, validate, cfg.epochs, cfg.patience, score_start=True)
-    return tuned, history
+    return tuned.cpu(), history

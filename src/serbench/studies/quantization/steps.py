@@ -9,6 +9,7 @@ grouping changes no number.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Iterator
@@ -124,8 +125,9 @@ def train_cell(
     max_frames: int,
     out_dir: str,
     normalise: str = "none",
+    device: torch.device | str = "cpu",
 ) -> None:
-    """Train one model per fold and seed of a fold table; write each float32-packed with its history.
+    """Train one model per fold and seed of a fold table on ``device``; write each float32-packed with its history.
 
     ``normalise`` standardises features per corpus or speaker first (:class:`serbench.dataset.CorpusArrays`).
     Writes ``<out_dir>/fold<f>/seed<s>/fp32.sbq`` and ``history.json``.
@@ -140,7 +142,7 @@ def train_cell(
         model = build_model(model_name, **kwargs)
         start = time.perf_counter()
         history = train_classifier(
-            model, train, data.subsets["validation"], cfg, seed, run=f"{model_name} fold {fold} seed {seed}"
+            model, train, data.subsets["validation"], cfg, seed, f"{model_name} fold {fold} seed {seed}", device
         )
         history.update(
             train_seconds=time.perf_counter() - start,
@@ -154,6 +156,15 @@ def train_cell(
         log.info("fold %s seed %d: best validation accuracy %.4f", fold, seed, history["best_validation_accuracy"])
 
 
+def weights_key(model: nn.Module) -> str:
+    """SHA-256 of every tensor of ``model``'s state (parameters and buffers), in order: equal keys, equal models."""
+    digest = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
 def _packed_record(
     model: nn.Module,
     header: dict,
@@ -162,20 +173,32 @@ def _packed_record(
     out_model: Path,
     test: Subset,
     cache: dict | None = None,
+    predictions: dict[str, np.ndarray] | None = None,
+    device: torch.device | str | None = None,
 ) -> dict:
     """Pack ``model`` at ``bits``, load the file back, score it on ``test``; sizes, bits and scores of the run.
+
+    The packed model must equal the fake-quantized one tensor for tensor, or else predict exactly as it does.
+    ``predictions`` (weights key -> test predictions, kept across a run's variants) scores each distinct set
+    of weights once: the ternary quantizer's widths above 2 bits are the uniform ones, and allocators often
+    choose a fixed width's assignment.
 
     Raises:
         RuntimeError: the packed file predicts differently from the fake-quantized model (a packing bug).
     """
     cache = {} if cache is None else cache  # codes of this model and quantizer, computed once
+    predictions = {} if predictions is None else predictions
     file_bytes = save_packed(
         out_model, model, header["model"], header["kwargs"], header["classes"], bits, quantizer, cache
     )
     packed, saved = load_packed(out_model)
-    predicted = predict(packed, test.features, test.lengths)
-    if bits and not np.array_equal(
-        predicted, predict(fake_quantize_model(model, bits, quantizer, cache), test.features, test.lengths)
+    key = weights_key(packed)
+    if key not in predictions:
+        predictions[key] = predict(packed, test.features, test.lengths, device=device)
+    predicted = predictions[key]
+    reference = fake_quantize_model(model, bits, quantizer, cache) if bits else packed
+    if weights_key(reference) != key and not np.array_equal(
+        predicted, predict(reference, test.features, test.lengths, device=device)
     ):
         raise RuntimeError(f"{out_model}: packed model predicts differently from the fake-quantized model")
     counts = layer_counts(model)
@@ -214,8 +237,10 @@ def quantize_cell(
     out_dir: str,
     out_metrics: str,
     normalise: str = "none",
+    device: torch.device | str = "cpu",
 ) -> None:
     """Quantize every trained model of a cell with every quantizer and variant, pack each, score each packed file.
+    Models run (QAT, scoring) on ``device``; packing is on the CPU.
 
     Per fold and seed: the float32 model (variant ``fp32``), then per quantizer the fixed widths, the
     paper's adaptive search, the sensitivity allocator at its b̄, and quantization-aware fine-tuning of
@@ -243,13 +268,15 @@ def quantize_cell(
             "classes": " ".join(data.classes),
         }
         directory = run_dir(out_dir, fold, seed)
-        fp32 = _packed_record(model, header, {}, "uniform", directory / "fp32.sbq", test)
+        predictions: dict[str, np.ndarray] = {}  # test predictions of each distinct set of weights of the run
+        scoring = {"test": test, "predictions": predictions, "device": device}
+        fp32 = _packed_record(model, header, {}, "uniform", directory / "fp32.sbq", **scoring)
         records.append({**run, "fold": fold, "seed": seed, "variant": "fp32", **fp32, **sizes, **stamp()})
         if header["model"] in cfg.qat.families:  # QAT's control: the same fine-tuning, no quantizer
             tuned, history = quantization_aware_training(
-                model, {}, "uniform", data.subsets["train"], validation, cfg.qat, batch_size, seed
+                model, {}, "uniform", data.subsets["train"], validation, cfg.qat, batch_size, seed, device
             )
-            control = _packed_record(tuned, header, {}, "uniform", directory / f"{FINE_TUNED}.sbq", test)
+            control = _packed_record(tuned, header, {}, "uniform", directory / f"{FINE_TUNED}.sbq", **scoring)
             records.append(
                 {
                     **run,
@@ -264,18 +291,18 @@ def quantize_cell(
             )
         for quantizer in cfg.quantizers:
             cache: dict = {}  # codes of the trained model, shared by the allocators and the packing
-            assigned = allocations(model, search, cfg, quantizer, cache)
+            assigned = allocations(model, search, cfg, quantizer, cache, device)
             for variant in cfg.variants(header["model"], quantizer):
                 parsed = QuantizationVariant.parse(variant)
                 bits, details = assigned[parsed.assignment]
                 tuned, codes = model, cache
                 if parsed.qat:
                     tuned, history = quantization_aware_training(
-                        model, bits, quantizer, data.subsets["train"], validation, cfg.qat, batch_size, seed
+                        model, bits, quantizer, data.subsets["train"], validation, cfg.qat, batch_size, seed, device
                     )
                     details, codes = {"qat": history}, {}
                 path = directory / quantizer / f"{variant}.sbq"
-                record = _packed_record(tuned, header, bits, quantizer, path, test, codes)
+                record = _packed_record(tuned, header, bits, quantizer, path, cache=codes, **scoring)
                 records.append(
                     {**run, "fold": fold, "seed": seed, "variant": variant, **record, **sizes, **details, **stamp()}
                 )

@@ -14,6 +14,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from serbench.dataset import Subset
+from serbench.device import model_device
 from serbench.models import predict, trim, valid_lengths
 from serbench.settings import TrainSettings
 from serbench.training import fit
@@ -24,7 +25,8 @@ def epoch_runner(
 ) -> Callable[[], float]:
     """One epoch of cross-entropy steps over shuffled batches of ``train``; returns the mean loss.
 
-    Shuffling draws from a generator seeded with ``seed`` (dropout from torch's global one).
+    Shuffling draws from a generator seeded with ``seed`` (dropout from torch's global one); batches go to the
+    model's device.
     """
     dataset = TensorDataset(
         torch.as_tensor(train.features, dtype=torch.float32),
@@ -36,7 +38,9 @@ def epoch_runner(
 
     def run() -> float:
         total = 0.0
-        for inputs, lengths, labels in loader:
+        device = model_device(model)
+        for batch in loader:
+            inputs, lengths, labels = (t.to(device) for t in batch)
             optimizer.zero_grad()
             loss = loss_fn(model(trim(inputs, lengths), lengths), labels)
             loss.backward()
@@ -53,9 +57,16 @@ def validation_accuracy(model: nn.Module, validation: Subset) -> Callable[[], fl
 
 
 def train_classifier(
-    model: nn.Module, train: Subset, validation: Subset, cfg: TrainSettings, seed: int, run: str = "training"
+    model: nn.Module,
+    train: Subset,
+    validation: Subset,
+    cfg: TrainSettings,
+    seed: int,
+    run: str = "training",
+    device: torch.device | str = "cpu",
 ) -> dict:
-    """Train ``model`` in place and keep the epoch with the best validation accuracy.
+    """Train ``model`` in place on ``device`` and keep the epoch with the best validation accuracy; the model
+    ends on the CPU.
 
     Args:
         model: a registered classifier with standardization buffers.
@@ -71,8 +82,9 @@ def train_classifier(
     """
     torch.manual_seed(seed)
     model.fit_standardization(train.features, train.lengths)
+    model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate)
-    return fit(
+    history = fit(
         model,
         epoch_runner(model, train, cfg.batch_size, seed, optimizer),
         validation_accuracy(model, validation),
@@ -80,3 +92,5 @@ def train_classifier(
         cfg.patience,
         run=run,
     )
+    model.cpu()
+    return history | {"device": str(device)}

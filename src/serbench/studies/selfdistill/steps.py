@@ -80,18 +80,24 @@ def make_feed(cfg: SelfDistillSettings, spec: SelfDistillUpstream) -> Feed:
 
 @torch.no_grad()
 def encode_states(
-    waveforms_path: str, spec: SelfDistillUpstream, cfg: SelfDistillSettings, whisper_input: str, out: str
+    waveforms_path: str,
+    spec: SelfDistillUpstream,
+    cfg: SelfDistillSettings,
+    whisper_input: str,
+    out: str,
+    device: torch.device | str = "cpu",
 ) -> None:
     """A frozen encoder's hidden states of every clip (tiled as the study batches them), the layers of
-    :func:`cached_layers` side by side: ``(frames, layers * hidden)`` float16 per utterance, ragged."""
-    upstream = open_upstream(spec, cfg, whisper_input).eval()
+    :func:`cached_layers` side by side: ``(frames, layers * hidden)`` float16 per utterance, ragged; the encoder
+    runs on ``device``."""
+    upstream = open_upstream(spec, cfg, whisper_input).eval().to(device)
     layers, samples = cached_layers(spec), int(round(cfg.clip_seconds * SAMPLE_RATE))
     ids, waveforms = load_ragged(waveforms_path)
     rows = []
     for waveform in progress(waveforms, "encode", "utterance"):
-        clip = torch.from_numpy(tile(waveform, samples) if cfg.batching == "tile" else waveform)[None]
-        hidden, _ = upstream(clip, torch.tensor([clip.shape[1]]), depth=spec.layers)
-        rows.append(torch.cat([hidden[layer][0] for layer in layers], dim=1).half().numpy())
+        clip = torch.from_numpy(tile(waveform, samples) if cfg.batching == "tile" else waveform)[None].to(device)
+        hidden, _ = upstream(clip, torch.tensor([clip.shape[1]], device=device), depth=spec.layers)
+        rows.append(torch.cat([hidden[layer][0] for layer in layers], dim=1).half().cpu().numpy())
     save_ragged(out, list(ids), rows)
 
 
@@ -105,8 +111,9 @@ def train_fold(
     run: dict,
     out_dir: str,
     out_metrics: str,
+    device: torch.device | str = "cpu",
 ) -> None:
-    """Train one variant on every seed of one fold; score every exit on validation and test.
+    """Train one variant on every seed of one fold on ``device``; score every exit on validation and test.
 
     ``upstream`` is ``(whisper_input, name)``, the name one of ``cfg.upstreams``; ``corpora`` hold its
     waveforms, or its cached states when the encoder is frozen (``finetune: false``).
@@ -127,7 +134,7 @@ def train_fold(
         data = arrays.split(folds[folds["seed"] == seed], fold, split_path)
         subsets = {name: (list(s.features), s.labels) for name, s in data.subsets.items()}
 
-        args = (encoder, spec, variant, len(data.classes), cfg)
+        args = (encoder, spec, variant, len(data.classes), cfg, device)
         model = _train(*args, subsets["train"], subsets["validation"], similarity, seed, feed)
         history = model.history
         scores = {"validation": _scores(model, subsets["validation"], cfg.train.batch_size, feed)}
@@ -139,7 +146,7 @@ def train_fold(
             model = _train(*args, both, None, similarity, seed, feed)
             history = {**history, "retrain": model.history}
         scores["test"] = _scores(model, subsets["test"], cfg.train.batch_size, feed)
-        state = {k: v for k, v in model.state_dict().items() if cfg.finetune or not k.startswith("upstream.")}
+        state = {k: v.cpu() for k, v in model.state_dict().items() if cfg.finetune or not k.startswith("upstream.")}
         with atomic_path(model_path(out_dir, seed), suffix=".pt") as tmp:
             torch.save({"state_dict": state, "variant": variant, "classes": data.classes}, tmp)
         records.append(
@@ -170,16 +177,18 @@ def _train(
     variant: str,
     n_classes: int,
     cfg: SelfDistillSettings,
+    device: torch.device | str,
     train: tuple[list, np.ndarray],
     validation: tuple[list, np.ndarray] | None,
     similarity: tuple[str, ...],
     seed: int,
     feed: Feed,
 ) -> SelfDistillModel:
-    """A fresh model of ``variant`` trained on ``train`` (its own copy of the encoder when fine-tuned); its
-    history as ``model.history``."""
+    """A fresh model of ``variant`` trained on ``train`` on ``device`` (its own copy of the encoder when
+    fine-tuned); its history as ``model.history``."""
     torch.manual_seed(seed)
     model = build_model(copy.deepcopy(encoder) if cfg.finetune else encoder, spec, variant, n_classes, cfg)
+    model.to(device)
     model.history = train_self_distillation(model, train, validation, cfg.loss, similarity, cfg.train, seed, feed)
     return model
 

@@ -18,6 +18,7 @@ import torch
 from scipy.special import softmax
 
 from serbench.dataset import pad_frames
+from serbench.device import model_device
 from serbench.metrics import classification_scores, unweighted_average_recall
 from serbench.progress import progress
 from serbench.settings.ssl import DistillLossSettings, DistillTrainSettings
@@ -52,17 +53,19 @@ class Feed:
     cached_layers: tuple[int, ...] | None = None
 
     def __call__(self, model: SelfDistillModel, items: list[np.ndarray]) -> dict:
+        device = model_device(model)
         if self.cached_layers is None:
             clips = [tile(w, self.tile_samples) for w in items] if self.tile_samples else items
             padded, lengths = pad_batch(clips, self.min_samples)
-            return model(torch.from_numpy(padded), torch.as_tensor(lengths))
+            return model(torch.from_numpy(padded).to(device), torch.as_tensor(lengths, device=device))
         if len({len(s) for s in items}) == 1:  # tiled: one length, nothing to pad
             padded, lengths = np.stack(items), np.full(len(items), len(items[0]))
         else:
             padded, lengths = pad_frames(items, max(len(s) for s in items))
-        states = torch.from_numpy(padded).float().unflatten(2, (len(self.cached_layers), -1))  # (batch, frames, L, R)
+        states = torch.from_numpy(padded).to(device).float().unflatten(2, (len(self.cached_layers), -1))  # (B, T, L, R)
         return model.heads(
-            {layer: states[:, :, i] for i, layer in enumerate(self.cached_layers)}, torch.as_tensor(lengths)
+            {layer: states[:, :, i] for i, layer in enumerate(self.cached_layers)},
+            torch.as_tensor(lengths, device=device),
         )
 
 
@@ -75,7 +78,7 @@ def exit_logits(model: SelfDistillModel, items: list[np.ndarray], batch_size: in
         outputs = feed(model, items[start : start + batch_size])
         for exit_name, (_, _, logits) in outputs.items():
             chunks.setdefault(exit_name, []).append(logits)
-    return {name: torch.cat(parts).numpy() for name, parts in chunks.items()}
+    return {name: torch.cat(parts).cpu().numpy() for name, parts in chunks.items()}
 
 
 def margin_fusion(logits: list[np.ndarray]) -> np.ndarray:
@@ -157,7 +160,8 @@ def train_self_distillation(
         for batch in progress(batches, "self-distillation epoch", "batch"):
             optimizer.zero_grad()
             outputs = feed(model, [items[i] for i in batch])
-            loss, part = self_distillation_loss(outputs, torch.as_tensor(labels[batch]), loss_cfg, similarity)
+            target = torch.as_tensor(labels[batch], device=model_device(model))
+            loss, part = self_distillation_loss(outputs, target, loss_cfg, similarity)
             loss.backward()
             optimizer.step()
             parts.append({**part, "total": loss.item()})

@@ -1,0 +1,126 @@
+"""Curvature traces from plain per-utterance gradients: the Gauss-Newton trace for HAWQ, the empirical Fisher's
+for FIT.
+
+A layer's block trace of a curvature matrix of the form ``(1/N) Σ_i g_i g_iᵀ``
+is ``(1/N) Σ_i ||g_i||²`` restricted to the layer's parameters, so it needs
+only one backward pass per utterance, no Hessian-vector product:
+
+- ``sampled``: the generalised Gauss-Newton matrix ``(1/N) Σ_i J_iᵀ H_i J_i``
+  (Schraudolph 2002; Martens 2020, sec. 9), ``J_i`` the Jacobian of the
+  utterance's logits and ``H_i = diag(p_i) - p_i p_iᵀ`` the cross-entropy's
+  Hessian in them. With ``S_i = diag(√p_i) - p_i √p_iᵀ`` (so ``S_i S_iᵀ = H_i``)
+  and a Rademacher vector ``ε_i`` over the classes, ``g_i = J_iᵀ S_i ε_i`` has
+  ``E[g_i g_iᵀ] = J_iᵀ H_i J_i``: an unbiased trace from one backward pass, the
+  random-sign form of BackPACK's Monte-Carlo GGN (Dangel et al. 2020). A label
+  drawn from the softmax (``DiagGGNMC``, Sophia) is unbiased too, but on a
+  confident model its rare draws of other classes carry the whole trace, so
+  256 utterances put it an order of magnitude low. Around a trained minimum
+  the GGN is the part of the Hessian HAWQ-V2's trace measures (for the MLP's
+  ReLU layers each block's residual term is zero); unlike Hutchinson's
+  ``E[vᵀHv]`` it is never negative.
+- ``fisher``: ``g_i`` is the gradient of ``-log p(y_i | x_i)`` at the true
+  label: the empirical Fisher information, FIT's (Zandonati et al. 2023,
+  eq. 6: ``Tr(Î(θ_l))`` from first-order gradients).
+
+Each trace comes with its standard error over utterances (their sample
+standard deviation / √N), the noise a caller compares a ranking change with.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NamedTuple
+
+import numpy as np
+import torch
+from torch import nn
+
+from serbench.device import model_device
+from serbench.models.base import trim, valid_lengths
+from serbench.quantization.layers import quantization_layers
+
+Target = Literal["sampled", "true"]
+
+
+class Trace(NamedTuple):
+    """A layer's estimated block trace and its standard error (same units: the loss's per parameter²)."""
+
+    value: float
+    standard_error: float
+
+
+def gradient_traces(
+    model: nn.Module,
+    features: np.ndarray,
+    labels: np.ndarray,
+    lengths: np.ndarray | None = None,
+    target: Target = "sampled",
+    seed: int = 0,
+) -> dict[str, Trace]:
+    """Each quantization layer's ``(1/N) Σ_i ||g_i||²`` over ``N`` utterances, one backward pass each.
+
+    Args:
+        model: a trained model; evaluated in eval mode (dropout off), its weights unchanged; inputs go to its device.
+        features: ``(N, dim)`` or ``(N, frames, dim)`` training inputs (``lengths`` ``(N,)`` valid frames).
+        labels: ``(N,)`` class indices (read for ``target="true"``).
+        target: ``sampled`` (random signs through the softmax's Hessian: the Gauss-Newton trace, HAWQ's) or
+            ``true`` (the empirical Fisher trace, FIT's).
+        seed: seeds the signs.
+
+    Returns:
+        Layer -> :class:`Trace` (the sum of the matrix's diagonal over the layer's parameters).
+
+    Raises:
+        ValueError: an unknown ``target`` or no utterances.
+    """
+    return both_traces(model, features, labels, lengths, seed, (target,))[target]
+
+
+def both_traces(
+    model: nn.Module,
+    features: np.ndarray,
+    labels: np.ndarray,
+    lengths: np.ndarray | None,
+    seed: int,
+    targets: tuple[Target, ...] = ("sampled", "true"),
+) -> dict[str, dict[str, Trace]]:
+    """:func:`gradient_traces` for each of ``targets`` (default: Gauss-Newton and empirical Fisher), from one
+    forward pass per utterance: target -> layer -> :class:`Trace`.
+
+    Raises:
+        ValueError: an unknown target or no utterances.
+    """
+    if not set(targets) <= {"sampled", "true"} or len(features) == 0:
+        raise ValueError(
+            f"gradient traces need targets 'sampled' or 'true' and utterances ({targets}, {len(features)})"
+        )
+    model.eval()
+    device = model_device(model)
+    inputs, valid = torch.as_tensor(features, dtype=torch.float32), valid_lengths(features, lengths)
+    params = dict(model.named_parameters())
+    layers = quantization_layers(model)
+    tensors = [params[n] for names in layers.values() for n in names]
+    generator = torch.Generator().manual_seed(seed)
+    squares = {t: np.zeros((len(inputs), len(layers))) for t in targets}  # (N, layers): ||g_i||² per layer
+    for i in range(len(inputs)):
+        n = valid[i : i + 1]
+        scores = model(trim(inputs[i : i + 1], n).to(device), n.to(device))  # (1, classes)
+        probabilities = torch.softmax(scores.detach().double().cpu(), dim=1)[0]  # (classes,)
+        for k, target in enumerate(targets):
+            if target == "sampled":
+                signs = torch.randint(0, 2, probabilities.shape, generator=generator).double() * 2 - 1
+                root = probabilities.sqrt()
+                direction = root * signs - probabilities * (root @ signs)  # S ε
+            else:
+                direction = probabilities - nn.functional.one_hot(torch.as_tensor(labels[i]), len(probabilities))
+            retain = k < len(targets) - 1
+            grads = torch.autograd.grad(scores, tensors, direction[None].to(device, scores.dtype), retain_graph=retain)
+            per_tensor = iter(float(g.double().pow(2).sum()) for g in grads)
+            squares[target][i] = [sum(next(per_tensor) for _ in names) for names in layers.values()]
+    return {target: _summary(layers, values) for target, values in squares.items()}
+
+
+def _summary(layers: dict[str, list[str]], squares: np.ndarray) -> dict[str, Trace]:
+    """Layer -> mean of ``squares`` ``(N, layers)`` over utterances with its standard error."""
+    means = squares.mean(axis=0)
+    errors = squares.std(axis=0, ddof=1) / np.sqrt(len(squares)) if len(squares) > 1 else np.zeros_like(means)
+    return {layer: Trace(float(m), float(e)) for layer, m, e in zip(layers, means, errors)}

@@ -78,15 +78,18 @@ def test_hutchinson_estimates_each_layers_exact_trace(small):
 
 
 @pytest.mark.parametrize("target", ["sampled", "true"])
-def test_gradient_traces_are_unbiased_for_the_gauss_newton_and_fisher_traces(small, target):
+@pytest.mark.parametrize("batch", [1, 8])
+def test_gradient_traces_are_unbiased_for_the_gauss_newton_and_fisher_traces(small, target, batch):
     model, features, labels = small
     exact = exact_outer_traces(model, features, labels, target)
-    runs = [gradient_traces(model, features, labels, None, target, seed) for seed in range(40)]
+    runs = [gradient_traces(model, features, labels, None, target, seed, batch) for seed in range(100)]
+    exact_fisher = target == "true" and batch == 1  # no draws: the empirical Fisher's trace is exact
     for layer in exact:
-        mean = np.mean([r[layer].value for r in runs])
-        assert mean == pytest.approx(exact[layer], rel=0.05 if target == "sampled" else 1e-6)
-    if target == "true":  # no draws: the empirical Fisher's trace is exact
-        assert runs[0] == runs[1]
+        values = np.array([r[layer].value for r in runs])
+        assert values.mean() == pytest.approx(exact[layer], rel=1e-6 if exact_fisher else 0.05)
+        # a run's standard error (over utterances and their signs) covers at least the spread of its sign draws
+        assert np.mean([r[layer].standard_error for r in runs]) >= 0.8 * values.std()
+    assert (runs[0] == runs[1]) == exact_fisher
 
 
 def test_the_gauss_newton_trace_is_the_hessians_for_relu_layers(small):

@@ -55,8 +55,9 @@ def gradient_traces(
     lengths: np.ndarray | None = None,
     target: Target = "sampled",
     seed: int = 0,
+    batch: int = 1,
 ) -> dict[str, Trace]:
-    """Each quantization layer's ``(1/N) Σ_i ||g_i||²`` over ``N`` utterances, one backward pass each.
+    """Each quantization layer's ``(1/N) Σ_i ||g_i||²`` over ``N`` utterances, from one backward pass per batch.
 
     Args:
         model: a trained model; evaluated in eval mode (dropout off), its weights unchanged; inputs go to its device.
@@ -65,14 +66,17 @@ def gradient_traces(
         target: ``sampled`` (random signs through the softmax's Hessian: the Gauss-Newton trace, HAWQ's) or
             ``true`` (the empirical Fisher trace, FIT's).
         seed: seeds the signs.
+        batch: utterances per backward pass. Each utterance's ``g_i`` carries a random sign of its own
+            (``S_i ε_i`` already does), so ``E||Σ_i g_i||² = Σ_i E||g_i||²``: one pass per batch is unbiased,
+            its cross terms add noise, which the standard error includes. With 1, ``true`` is exact.
 
     Returns:
         Layer -> :class:`Trace` (the sum of the matrix's diagonal over the layer's parameters).
 
     Raises:
-        ValueError: an unknown ``target`` or no utterances.
+        ValueError: an unknown ``target``, no utterances or ``batch < 1``.
     """
-    return both_traces(model, features, labels, lengths, seed, (target,))[target]
+    return both_traces(model, features, labels, lengths, seed, (target,), batch)[target]
 
 
 def both_traces(
@@ -82,45 +86,52 @@ def both_traces(
     lengths: np.ndarray | None,
     seed: int,
     targets: tuple[Target, ...] = ("sampled", "true"),
+    batch: int = 1,
 ) -> dict[str, dict[str, Trace]]:
     """:func:`gradient_traces` for each of ``targets`` (default: Gauss-Newton and empirical Fisher), from one
-    forward pass per utterance: target -> layer -> :class:`Trace`.
+    forward pass per batch (longest utterances first): target -> layer -> :class:`Trace`.
 
     Raises:
-        ValueError: an unknown target or no utterances.
+        ValueError: an unknown target, no utterances or ``batch < 1``.
     """
-    if not set(targets) <= {"sampled", "true"} or len(features) == 0:
+    if not set(targets) <= {"sampled", "true"} or len(features) == 0 or batch < 1:
         raise ValueError(
-            f"gradient traces need targets 'sampled' or 'true' and utterances ({targets}, {len(features)})"
+            f"gradient traces need targets 'sampled' or 'true', utterances and batch >= 1 ({targets}, "
+            f"{len(features)}, {batch})"
         )
     model.eval()
     device = model_device(model)
     inputs, valid = torch.as_tensor(features, dtype=torch.float32), valid_lengths(features, lengths)
+    target_labels = torch.as_tensor(labels)
     params = dict(model.named_parameters())
     layers = quantization_layers(model)
     tensors = [params[n] for names in layers.values() for n in names]
     generator = torch.Generator().manual_seed(seed)
-    squares = {t: np.zeros((len(inputs), len(layers))) for t in targets}  # (N, layers): ||g_i||² per layer
-    for i in range(len(inputs)):
-        n = valid[i : i + 1]
-        scores = model(trim(inputs[i : i + 1], n).to(device), n.to(device))  # (1, classes)
-        probabilities = torch.softmax(scores.detach().double().cpu(), dim=1)[0]  # (classes,)
+    chunks = torch.argsort(valid, descending=True, stable=True).split(batch)
+    squares = {t: np.zeros((len(chunks), len(layers))) for t in targets}  # (batches, layers): ||Σ_i g_i||²
+    for c, chunk in enumerate(chunks):
+        n = valid[chunk]
+        scores = model(trim(inputs[chunk], n).to(device), n.to(device))  # (batch, classes)
+        probabilities = torch.softmax(scores.detach().double().cpu(), dim=1)  # (batch, classes)
         for k, target in enumerate(targets):
             if target == "sampled":
                 signs = torch.randint(0, 2, probabilities.shape, generator=generator).double() * 2 - 1
                 root = probabilities.sqrt()
-                direction = root * signs - probabilities * (root @ signs)  # S ε
+                directions = root * signs - probabilities * (root * signs).sum(dim=1, keepdim=True)  # rows S_i ε_i
             else:
-                direction = probabilities - nn.functional.one_hot(torch.as_tensor(labels[i]), len(probabilities))
+                residual = probabilities - nn.functional.one_hot(target_labels[chunk], probabilities.shape[1])
+                directions = residual * (torch.randint(0, 2, (len(chunk), 1), generator=generator) * 2 - 1)
             retain = k < len(targets) - 1
-            grads = torch.autograd.grad(scores, tensors, direction[None].to(device, scores.dtype), retain_graph=retain)
+            grads = torch.autograd.grad(scores, tensors, directions.to(device, scores.dtype), retain_graph=retain)
             per_tensor = iter(float(g.double().pow(2).sum()) for g in grads)
-            squares[target][i] = [sum(next(per_tensor) for _ in names) for names in layers.values()]
-    return {target: _summary(layers, values) for target, values in squares.items()}
+            squares[target][c] = [sum(next(per_tensor) for _ in names) for names in layers.values()]
+    return {target: _summary(layers, values, len(inputs)) for target, values in squares.items()}
 
 
-def _summary(layers: dict[str, list[str]], squares: np.ndarray) -> dict[str, Trace]:
-    """Layer -> mean of ``squares`` ``(N, layers)`` over utterances with its standard error."""
-    means = squares.mean(axis=0)
-    errors = squares.std(axis=0, ddof=1) / np.sqrt(len(squares)) if len(squares) > 1 else np.zeros_like(means)
+def _summary(layers: dict[str, list[str]], squares: np.ndarray, utterances: int) -> dict[str, Trace]:
+    """Layer -> ``Σ_k squares[k] / N`` over batches ``k`` (``squares`` ``(batches, layers)``) with its standard error
+    (the batches' spread; batches of one size but the last)."""
+    means = squares.sum(axis=0) / utterances
+    spread = squares.std(axis=0, ddof=1) if len(squares) > 1 else np.zeros_like(means)
+    errors = np.sqrt(len(squares)) * spread / utterances
     return {layer: Trace(float(m), float(e)) for layer, m, e in zip(layers, means, errors)}

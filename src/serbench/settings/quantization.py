@@ -167,6 +167,12 @@ class AllocatorCurveSettings(Section):
         "per utterance with random signs; the traces' layer ranking matched 256-sample Hutchinson's) or "
         "hutchinson (HAWQ-V2's and PyHessian's: hessian_samples Hessian-vector products)",
     )
+    trace_batch: int = Field(
+        8,
+        ge=1,
+        description="utterances per backward pass of the Gauss-Newton and Fisher traces, each with random signs of "
+        "its own (unbiased at any size; larger is faster and noisier; 1 makes the Fisher trace exact)",
+    )
     hessian_samples: int = Field(32, ge=1, description="Rademacher vectors of Hutchinson's trace estimate")
     hessian_utterances: int = Field(
         256, ge=1, description="training utterances the Hessian and Fisher traces are taken on"

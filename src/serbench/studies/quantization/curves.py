@@ -125,12 +125,12 @@ def curve_points(
     utterances = (train.features[chosen], train.labels[chosen], train.lengths[chosen])
     traced = on_device(model, device)
     if curves.hessian_estimator == "gauss_newton":  # both traces from one forward pass per utterance
-        both = both_traces(traced, *utterances, seed)
+        both = both_traces(traced, *utterances, seed, batch=curves.trace_batch)
         traces = {"hessian": both["sampled"], "fit": both["true"]}
     else:
         traces = {
             "hessian": hessian_traces(traced, *utterances, curves.hessian_estimator, curves.hessian_samples, seed),
-            "fit": gradient_traces(traced, *utterances, "true", seed),
+            "fit": gradient_traces(traced, *utterances, "true", seed, curves.trace_batch),
         }
     increases = {"sensitivity": layer_sensitivity(list(counts), lambda bits: -log_likelihood(bits), candidates)}
     increases |= {name: trace_sensitivity(model, t, curves.quantizer, candidates) for name, t in traces.items()}

@@ -407,8 +407,10 @@ def test_savee_copy_runs_the_study_and_reaches_the_literature_table(tmp_path):
     assert (egemaps["n_params"] == 88 * 256 + 256 + 256 * 512 + 512 + 512 * 64 + 64 + 64 * 7 + 7).all()
     assert egemaps["paper_accuracy"].isna().all() and len(egemaps) == len(summary[summary.model == "mlp"]) / 2
     curves = pd.read_csv(tmp_path / "results/tables/allocators.csv")
-    assert set(curves["allocator"]) == {"fp32", "importance", "importance_ll", "sensitivity", "hessian"}
+    assert set(curves["allocator"]) == {"fp32", "importance", "importance_ll", "sensitivity", "hessian", "fit"}
     assert set(curves["features"]) == {"mfcc_chroma_mel", "egemaps"}
+    tau = curves.groupby("allocator")["kendall_tau_vs_hessian"].mean()
+    assert tau["hessian"] == 1 and tau.drop(["hessian", "fp32"]).notna().all() and np.isnan(tau["fp32"])
     folds = summary[summary.protocol == "speaker_independent"]["n_folds"]
     assert (folds == 4).all()  # leave one speaker out by default
     literature = (tmp_path / "results/tables/literature.md").read_text()

@@ -21,7 +21,13 @@ from torch import nn
 from serbench.models import build_model
 from serbench.quantization.fisher import both_traces
 from serbench.quantization.hessian import hutchinson_traces
-from serbench.settings.quantization import AttentionGRUSettings, CNN1DSettings, LSTMSettings, MLPSettings
+from serbench.settings.quantization import (
+    AllocatorCurveSettings,
+    AttentionGRUSettings,
+    CNN1DSettings,
+    LSTMSettings,
+    MLPSettings,
+)
 
 UTTERANCES, FRAMES, DIM, CLASSES = 256, 63, 180, 7
 SETTINGS = {
@@ -98,8 +104,8 @@ def hutchinson_32(family: str) -> dict:
 
 def gauss_newton_and_fisher(family: str) -> dict:
     """The default: the Gauss-Newton (HAWQ) and empirical Fisher (FIT) traces, one forward and two backward passes
-    per utterance."""
-    return both_traces(*model_and_utterances(family), seed=0)["sampled"]
+    per ``curves.trace_batch`` utterances."""
+    return both_traces(*model_and_utterances(family), seed=0, batch=AllocatorCurveSettings().trace_batch)["sampled"]
 
 
 def whole_gradient(family: str) -> dict:

@@ -24,17 +24,18 @@ def small():
     return model, features, labels
 
 
-def exact_traces(model, features, labels):
+def exact_traces(model, features, labels, lengths=None):
     """Each layer's Hessian block trace, from the full Hessian of the loss in that layer's parameters."""
     model.eval()
     params = {n: p.detach() for n, p in model.named_parameters()}
     x, y = torch.as_tensor(features), torch.as_tensor(labels)
+    valid = None if lengths is None else torch.as_tensor(lengths)
     out = {}
     for layer, names in quantization_layers(model).items():
 
         def loss(*tensors, names=names):
             call = params | dict(zip(names, tensors))
-            return torch.nn.functional.cross_entropy(functional_call(model, call, (x, None)), y)
+            return torch.nn.functional.cross_entropy(functional_call(model, call, (x, valid)), y)
 
         blocks = torch.autograd.functional.hessian(loss, tuple(params[n] for n in names))
         out[layer] = sum(
@@ -43,17 +44,18 @@ def exact_traces(model, features, labels):
     return out
 
 
-def exact_outer_traces(model, features, labels, target):
+def exact_outer_traces(model, features, labels, target, lengths=None):
     """Each layer's trace of (1/N) Σ_i J_iᵀ M_i J_i from each utterance's full Jacobian: M_i the softmax's Hessian
     diag(p) - ppᵀ (Gauss-Newton) or (p - e_y)(p - e_y)ᵀ (empirical Fisher)."""
     model.eval()
     params = {n: p.detach() for n, p in model.named_parameters()}
     out = dict.fromkeys(quantization_layers(model), 0.0)
-    for x, y in zip(torch.as_tensor(features), torch.as_tensor(labels)):
+    valid = [None] * len(features) if lengths is None else torch.as_tensor(lengths)[:, None]
+    for x, y, n in zip(torch.as_tensor(features), torch.as_tensor(labels), valid):
         for layer, names in quantization_layers(model).items():
 
-            def scores(*tensors, names=names, x=x):
-                return functional_call(model, params | dict(zip(names, tensors)), (x[None], None))[0]
+            def scores(*tensors, names=names, x=x, n=n):
+                return functional_call(model, params | dict(zip(names, tensors)), (x[None], n))[0]
 
             jacobians = torch.autograd.functional.jacobian(scores, tuple(params[n] for n in names))
             jacobian = torch.cat([j.reshape(j.shape[0], -1) for j in jacobians], dim=1).double()  # (classes, P)
@@ -92,12 +94,19 @@ def test_gradient_traces_are_unbiased_for_the_gauss_newton_and_fisher_traces(sma
     assert (runs[0] == runs[1]) == exact_fisher
 
 
-def test_the_gauss_newton_trace_is_the_hessians_for_relu_layers(small):
-    # every block of a ReLU network is linear in its own weights, so its Hessian has no residual term
-    model, features, labels = small
-    exact = exact_traces(model, features, labels)
-    gauss_newton = exact_outer_traces(model, features, labels, "sampled")
-    assert gauss_newton == pytest.approx(exact, rel=1e-4)
+@pytest.mark.parametrize("name", ["mlp", "cnn1d", "attention_gru"])
+def test_the_gauss_newton_trace_is_the_hessians_exactly_where_the_family_says_so(name):
+    # a block whose logits are piecewise linear in its own weights has no second-derivative term in its Hessian
+    torch.manual_seed(0)
+    sizes = {"mlp": {"hidden": (4,)}, "cnn1d": {"channels": 3, "kernel_size": 3}}
+    model = family(name, 3, 3, dropout=0.0, **sizes.get(name, {"hidden": 3, "attention_dim": 2}))
+    rng = np.random.default_rng(1)
+    shape, lengths = ((16, 3), None) if name == "mlp" else ((16, 5, 3), rng.integers(2, 6, 16))
+    features, labels = rng.normal(size=shape).astype(np.float32) * 2, rng.integers(0, 3, 16)
+    exact = exact_traces(model, features, labels, lengths)
+    gauss_newton = exact_outer_traces(model, features, labels, "sampled", lengths)
+    equal = all(gauss_newton[layer] == pytest.approx(exact[layer], rel=1e-4) for layer in exact)
+    assert equal == type(model).piecewise_linear_blocks
 
 
 def test_hessian_traces_name_their_estimator(small):

@@ -16,9 +16,17 @@ class Classifier(nn.Module):
     or ``"frames"`` (inputs ``(batch, frames, dim)`` with ``lengths``), and call
     :meth:`standardize` first in ``forward``. The training split's feature mean
     and std live in buffers, so a saved model takes raw features.
+
+    :attr:`piecewise_linear_blocks` is True where the logits are piecewise linear
+    in each layer's own weights (linear and convolution layers between ReLUs,
+    masks and means): each layer's Hessian block then has no second-derivative
+    term and equals its Gauss-Newton block, so HAWQ's traces can be taken from
+    plain gradients (:mod:`serbench.quantization.fisher`). Recurrent and
+    attention layers are not.
     """
 
     input_level = "utterance"
+    piecewise_linear_blocks = False
 
     def __init__(self, input_dim: int):
         super().__init__()

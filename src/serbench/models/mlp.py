@@ -18,6 +18,8 @@ class MLP(Classifier):
         dropout: dropout after each hidden ReLU (paper: 0.1).
     """
 
+    piecewise_linear_blocks = True
+
     def __init__(self, input_dim: int, n_classes: int, hidden: tuple[int, ...], dropout: float):
         super().__init__(input_dim)
         layers: list[nn.Module] = []

@@ -161,11 +161,13 @@ class AllocatorCurveSettings(Section):
     budgets: tuple[Annotated[float, Field(ge=1)], ...] = Field(
         (1.25, 1.5, 2.0, 3.0, 4.0, 6.0), min_length=1, description="b̄ budgets of the sensitivity and Hessian curves"
     )
-    hessian_estimator: Literal["gauss_newton", "hutchinson"] = Field(
-        "gauss_newton",
-        description="how HAWQ's Hessian traces are estimated: gauss_newton (its Gauss-Newton part, one backward pass "
-        "per utterance with random signs; the traces' layer ranking matched 256-sample Hutchinson's) or "
-        "hutchinson (HAWQ-V2's and PyHessian's: hessian_samples Hessian-vector products)",
+    hessian_estimator: Literal["auto", "gauss_newton", "hutchinson"] = Field(
+        "auto",
+        description="how HAWQ's Hessian traces are estimated: gauss_newton (their Gauss-Newton part from plain "
+        "backward passes with random signs: the Hessian's own traces where each layer's logits are piecewise linear in "
+        "its weights, as in the MLP and the 1DCNN), hutchinson (HAWQ-V2's and PyHessian's: hessian_samples "
+        "Hessian-vector products, exact in expectation for every family), auto (gauss_newton where it is exact, "
+        "hutchinson for the recurrent families, whose Hessian carries a second-derivative term)",
     )
     trace_batch: int = Field(
         8,

@@ -124,12 +124,15 @@ def curve_points(
     chosen = np.random.default_rng(seed).permutation(len(train.labels))[: curves.hessian_utterances]
     utterances = (train.features[chosen], train.labels[chosen], train.lengths[chosen])
     traced = on_device(model, device)
-    if curves.hessian_estimator == "gauss_newton":  # both traces from one forward pass per utterance
+    estimator = curves.hessian_estimator
+    if estimator == "auto":
+        estimator = "gauss_newton" if getattr(model, "piecewise_linear_blocks", False) else "hutchinson"
+    if estimator == "gauss_newton":  # both traces from one forward pass per batch
         both = both_traces(traced, *utterances, seed, batch=curves.trace_batch)
         traces = {"hessian": both["sampled"], "fit": both["true"]}
     else:
         traces = {
-            "hessian": hessian_traces(traced, *utterances, curves.hessian_estimator, curves.hessian_samples, seed),
+            "hessian": hessian_traces(traced, *utterances, estimator, curves.hessian_samples, seed),
             "fit": gradient_traces(traced, *utterances, "true", seed, curves.trace_batch),
         }
     increases = {"sensitivity": layer_sensitivity(list(counts), lambda bits: -log_likelihood(bits), candidates)}

@@ -74,14 +74,20 @@ def hessian_vector_product(family: str) -> list[torch.Tensor]:
     return list(torch.autograd.grad(gradients, params, vectors))
 
 
+def one_thread(benchmark, group: str, arm, family: str, rounds: int):
+    """``arm(family)`` timed on one thread in ``group``, ``rounds`` rounds after a warm-up round when there are
+    more than two."""
+    benchmark.group = group
+    with threadpool_limits(1):
+        torch.set_num_threads(1)
+        return benchmark.pedantic(arm, args=(family,), rounds=rounds, warmup_rounds=int(rounds > 2))
+
+
 @pytest.mark.benchmark(group="Hessian")
 @pytest.mark.parametrize("family", list(SETTINGS))
 @pytest.mark.parametrize("arm", [gradient, gradient_with_graph, hessian_vector_product], ids=lambda f: f.__name__)
 def test_hessian_cost(benchmark, family, arm):
-    benchmark.group = f"{family}: {UTTERANCES} utterances, 1 thread"
-    with threadpool_limits(1):
-        torch.set_num_threads(1)
-        result = benchmark.pedantic(arm, args=(family,), rounds=3, warmup_rounds=1)
+    result = one_thread(benchmark, f"{family}: {UTTERANCES} utterances, 1 thread", arm, family, rounds=3)
     _, params = loss_and_params(family)
     assert [r.shape for r in result] == [p.shape for p in params]
     assert all(torch.isfinite(r).all() for r in result)
@@ -97,34 +103,31 @@ def model_and_utterances(family: str) -> tuple[nn.Module, np.ndarray, np.ndarray
     return model, rng.normal(size=shape).astype(np.float32), rng.integers(0, CLASSES, UTTERANCES), lengths
 
 
-def hutchinson_32(family: str) -> dict:
-    """HAWQ-V2's traces as today's named option estimates them: 32 Hessian-vector products."""
-    return hutchinson_traces(*model_and_utterances(family), samples=32, seed=0)
+def hutchinson_32(family: str) -> dict[str, float]:
+    """HAWQ-V2's traces as the named option ``hutchinson`` estimates them: 32 Hessian-vector products."""
+    return {layer: t.value for layer, t in hutchinson_traces(*model_and_utterances(family), samples=32).items()}
 
 
-def gauss_newton_and_fisher(family: str) -> dict:
+def gauss_newton_and_fisher(family: str) -> dict[str, float]:
     """The default: the Gauss-Newton (HAWQ) and empirical Fisher (FIT) traces, one forward and two backward passes
     per ``curves.trace_batch`` utterances."""
-    return both_traces(*model_and_utterances(family), seed=0, batch=AllocatorCurveSettings().trace_batch)["sampled"]
+    traces = both_traces(*model_and_utterances(family), seed=0, batch=AllocatorCurveSettings().trace_batch)
+    return {layer: t.value for layer, t in traces["sampled"].items()}
 
 
-def whole_gradient(family: str) -> dict:
+def whole_gradient(family: str) -> dict[str, float]:
     """The floor: one gradient of the mean loss over the same utterances, batched."""
     model, features, labels, lengths = model_and_utterances(family)
     inputs = torch.as_tensor(features)
     valid = torch.full((UTTERANCES,), FRAMES) if lengths is not None else None
     loss = nn.functional.cross_entropy(model(inputs, valid), torch.as_tensor(labels))
-    return dict(zip([n for n, _ in model.named_parameters()], torch.autograd.grad(loss, list(model.parameters()))))
+    gradients = torch.autograd.grad(loss, list(model.parameters()))
+    return {name: float(g.pow(2).sum()) for (name, _), g in zip(model.named_parameters(), gradients)}
 
 
 @pytest.mark.benchmark(group="traces")
 @pytest.mark.parametrize("family", list(SETTINGS))
 @pytest.mark.parametrize("arm", [hutchinson_32, gauss_newton_and_fisher, whole_gradient], ids=lambda f: f.__name__)
 def test_trace_estimator_cost(benchmark, family, arm):
-    benchmark.group = f"traces, {family}: {UTTERANCES} utterances, 1 thread"
-    with threadpool_limits(1):
-        torch.set_num_threads(1)
-        result = benchmark.pedantic(arm, args=(family,), rounds=2, warmup_rounds=0)
-    assert result and all(
-        np.isfinite(list(map(float, (v[0] if isinstance(v, tuple) else v.sum() for v in result.values()))))
-    )
+    result = one_thread(benchmark, f"traces, {family}: {UTTERANCES} utterances, 1 thread", arm, family, rounds=2)
+    assert result and np.isfinite(list(result.values())).all()

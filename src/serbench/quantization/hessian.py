@@ -3,12 +3,12 @@
 A layer's sensitivity to quantization at ``b`` bits is its average Hessian
 trace times the squared weight perturbation the quantizer causes (HAWQ-V2,
 eq. 4: ``Ω_l(b) = Tr(H_l) / n_l · ||Q_b(W_l) - W_l||²``), the second-order term
-of the loss change around a trained minimum. ``Tr(H_l)`` is estimated by
-default from its Gauss-Newton part, one plain backward pass per utterance
-(:mod:`serbench.quantization.fisher`), or as HAWQ-V2 did by Hutchinson's
-method, ``E[vᵀ H v]`` over Rademacher vectors ``v`` (one Hessian-vector product
-per vector gives every layer's block trace at once, as in PyHessian, Yao et
-al. 2020), named option ``hutchinson``. Widths are then chosen to minimise ``Σ_l Ω_l``
+of the loss change around a trained minimum. ``Tr(H_l)`` is estimated from its
+Gauss-Newton part, plain backward passes (:mod:`serbench.quantization.fisher`;
+the whole Hessian block where the logits are piecewise linear in the layer's
+weights), or as HAWQ-V2 did by Hutchinson's method, ``E[vᵀ H v]`` over
+Rademacher vectors ``v`` (one Hessian-vector product per vector gives every
+layer's block trace at once, as in PyHessian, Yao et al. 2020). Widths are then chosen to minimise ``Σ_l Ω_l``
 under a b̄ budget, by the same exhaustive search as the sensitivity allocator
 (:func:`serbench.quantization.sensitivity.allocate`).
 """

@@ -12,8 +12,10 @@ trained model (fold × seed) of a cell:
 - ``sensitivity``: the measured search-subset loss increase per layer and width,
   over a sweep of b̄ budgets;
 - ``hessian``: HAWQ-V2 (:mod:`serbench.quantization.hessian`) over the same
-  budgets, its Hessian traces estimated on training utterances (by default
-  their Gauss-Newton part, ``curves.hessian_estimator``);
+  budgets, its Hessian traces estimated on training utterances
+  (``curves.hessian_estimator``; by default from plain gradients where the
+  Gauss-Newton part is the whole Hessian, the MLP and the 1DCNN, and by
+  Hutchinson's method for the recurrent families);
 - ``fit``: FIT (Zandonati et al. 2023) over the same budgets: HAWQ-V2's form
   with the empirical Fisher's traces (first-order gradients at the true labels,
   :mod:`serbench.quantization.fisher`) on the same utterances.

@@ -8,6 +8,7 @@ from torch.func import functional_call
 
 from conftest import family
 from serbench.errors import UnknownNameError
+from serbench.models import MODELS
 from serbench.quantization.fisher import Trace, gradient_traces
 from serbench.quantization.hessian import hessian_traces, hutchinson_traces, trace_sensitivity
 from serbench.quantization.layers import quantization_layers
@@ -130,3 +131,13 @@ def test_sensitivity_is_the_average_trace_times_the_squared_perturbation(small):
     assert omega["net.3"][2] == pytest.approx(0.5 / (weight.numel() + bias.numel()) * perturbation)
     for layer in omega:
         assert omega[layer][1] > omega[layer][2] > omega[layer][8] >= 0  # fewer bits, larger perturbation
+
+
+def test_every_family_names_the_estimator_auto_takes_and_exact_families_take_gauss_newton():
+    assert {name: cls.hawq_estimator for name, cls in MODELS.items()} == {
+        "mlp": "gauss_newton",
+        "lstm": "gauss_newton",
+        "attention_gru": "hutchinson",
+        "cnn1d": "gauss_newton",
+    }
+    assert all(cls.hawq_estimator == "gauss_newton" for cls in MODELS.values() if cls.piecewise_linear_blocks)

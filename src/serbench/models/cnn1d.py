@@ -21,6 +21,7 @@ class CNN1D(Classifier):
 
     input_level = "frames"
     piecewise_linear_blocks = True
+    hawq_estimator = "gauss_newton"
 
     def __init__(self, input_dim: int, n_classes: int, channels: int, kernel_size: int, dropout: float):
         super().__init__(input_dim)

@@ -19,6 +19,7 @@ class MLP(Classifier):
     """
 
     piecewise_linear_blocks = True
+    hawq_estimator = "gauss_newton"
 
     def __init__(self, input_dim: int, n_classes: int, hidden: tuple[int, ...], dropout: float):
         super().__init__(input_dim)

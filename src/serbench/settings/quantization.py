@@ -166,8 +166,9 @@ class AllocatorCurveSettings(Section):
         description="how HAWQ's Hessian traces are estimated: gauss_newton (their Gauss-Newton part from plain "
         "backward passes with random signs: the Hessian's own traces where each layer's logits are piecewise linear in "
         "its weights, as in the MLP and the 1DCNN), hutchinson (HAWQ-V2's and PyHessian's: hessian_samples "
-        "Hessian-vector products, exact in expectation for every family), auto (gauss_newton where it is exact, "
-        "hutchinson for the recurrent families, whose Hessian carries a second-derivative term)",
+        "Hessian-vector products, exact in expectation for every family), auto (each family's own: gauss_newton for "
+        "the MLP and the 1DCNN, where it is exact, and the LSTM, where it gave Hutchinson's widths; hutchinson for the "
+        "AttentionGRU, whose Hessian's second-derivative term moved its widths)",
     )
     trace_batch: int = Field(
         8,

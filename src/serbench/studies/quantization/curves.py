@@ -13,9 +13,10 @@ trained model (fold × seed) of a cell:
   over a sweep of b̄ budgets;
 - ``hessian``: HAWQ-V2 (:mod:`serbench.quantization.hessian`) over the same
   budgets, its Hessian traces estimated on training utterances
-  (``curves.hessian_estimator``; by default from plain gradients where the
-  Gauss-Newton part is the whole Hessian, the MLP and the 1DCNN, and by
-  Hutchinson's method for the recurrent families);
+  (``curves.hessian_estimator``; by default each family's
+  :attr:`~serbench.models.base.Classifier.hawq_estimator`: from plain gradients
+  for the MLP, the 1DCNN and the LSTM, by Hutchinson's method for the
+  AttentionGRU);
 - ``fit``: FIT (Zandonati et al. 2023) over the same budgets: HAWQ-V2's form
   with the empirical Fisher's traces (first-order gradients at the true labels,
   :mod:`serbench.quantization.fisher`) on the same utterances.
@@ -128,7 +129,7 @@ def curve_points(
     traced = on_device(model, device)
     estimator = curves.hessian_estimator
     if estimator == "auto":
-        estimator = "gauss_newton" if getattr(model, "piecewise_linear_blocks", False) else "hutchinson"
+        estimator = getattr(model, "hawq_estimator", "hutchinson")
     if estimator == "gauss_newton":  # both traces from one forward pass per batch
         both = both_traces(traced, *utterances, seed, batch=curves.trace_batch)
         traces = {"hessian": both["sampled"], "fit": both["true"]}

@@ -3,7 +3,9 @@ for FIT.
 
 A layer's block trace of a curvature matrix of the form ``(1/N) Σ_i g_i g_iᵀ``
 is ``(1/N) Σ_i ||g_i||²`` restricted to the layer's parameters, so it needs
-only one backward pass per utterance, no Hessian-vector product:
+plain backward passes, no Hessian-vector product (and with a random sign on
+each ``g_i``, one pass serves a batch of utterances: ``E||Σ_i g_i||²`` is
+``Σ_i E||g_i||²``, the cross terms averaging out):
 
 - ``sampled``: the generalised Gauss-Newton matrix ``(1/N) Σ_i J_iᵀ H_i J_i``
   (Schraudolph 2002; Martens 2020, sec. 9), ``J_i`` the Jacobian of the
@@ -15,15 +17,17 @@ only one backward pass per utterance, no Hessian-vector product:
   drawn from the softmax (``DiagGGNMC``, Sophia) is unbiased too, but on a
   confident model its rare draws of other classes carry the whole trace, so
   256 utterances put it an order of magnitude low. Around a trained minimum
-  the GGN is the part of the Hessian HAWQ-V2's trace measures (for the MLP's
-  ReLU layers each block's residual term is zero); unlike Hutchinson's
-  ``E[vᵀHv]`` it is never negative.
-- ``fisher``: ``g_i`` is the gradient of ``-log p(y_i | x_i)`` at the true
+  the GGN is the part of the Hessian HAWQ-V2's trace measures (where the
+  logits are piecewise linear in a layer's weights, as in the MLP and the
+  1DCNN, the block's residual term is zero); unlike Hutchinson's ``E[vᵀHv]``
+  it is never negative.
+- ``true``: ``g_i`` is the gradient of ``-log p(y_i | x_i)`` at the true
   label: the empirical Fisher information, FIT's (Zandonati et al. 2023,
   eq. 6: ``Tr(Î(θ_l))`` from first-order gradients).
 
-Each trace comes with its standard error over utterances (their sample
-standard deviation / √N), the noise a caller compares a ranking change with.
+Each trace comes with its standard error from the spread of the batches'
+estimates (utterances and signs together), the noise a caller compares a
+ranking change with.
 """
 
 from __future__ import annotations

@@ -14,6 +14,8 @@ Prints one Markdown table (rule, wildcards, seconds and CPU-seconds per device, 
 raw rows to ``--out``. Stand-alone, not a pytest file::
 
     python tests/benchmarks/device_grid.py --data ../shared/data --hub ../shared/hf-hub --out device.md [--grid]
+
+``--devices cpu --parts cell --seeds 1`` is a three-minute smoke run on a CPU alone.
 """
 
 from __future__ import annotations
@@ -102,6 +104,7 @@ def main() -> int:
     parser.add_argument("--devices", nargs="+", default=["cpu", "cuda"])
     parser.add_argument("--cores", type=int, default=os.cpu_count())
     parser.add_argument("--parts", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
+    parser.add_argument("--seeds", type=int, default=10, help="seeds of the cell part (10: the default grid's)")
     parser.add_argument("--grid", action="store_true", help="also the whole offline grid on CUDA")
     parser.add_argument("--out", type=Path, default=Path("device_benchmark.md"))
     args = parser.parse_args()
@@ -109,6 +112,7 @@ def main() -> int:
     measured: dict[str, dict[str, tuple[float, float]]] = {}
     lines = ["| part | step | " + " | ".join(f"{d} s | {d} CPU-s" for d in args.devices) + " | speed-up |"]
     lines.append("| --- | --- |" + " ---: | ---: |" * len(args.devices) + " ---: |")
+    CONFIGS["cell"]["quantization"]["seeds"] = list(range(args.seeds))
     for part in args.parts:
         for device in args.devices:
             work, wall = run(CONFIGS[part], device, args.data.resolve(), args.cores, [])

@@ -8,7 +8,7 @@ from torch import nn
 
 from serbench.errors import UnknownNameError
 from serbench.models.attention_gru import AttentionGRU
-from serbench.models.base import Classifier, logits, predict, trim, valid_lengths
+from serbench.models.base import Classifier, logits, predict, trim, valid_lengths, weights_key
 from serbench.models.cnn1d import CNN1D
 from serbench.models.lstm import LSTMClassifier
 from serbench.models.mlp import MLP
@@ -52,4 +52,5 @@ __all__ = [
     "predict",
     "trim",
     "valid_lengths",
+    "weights_key",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import torch
 from torch import nn
@@ -115,6 +117,15 @@ def predict(
     """Class indices ``(N,)`` for inputs ``(N, dim)`` or ``(N, frames, dim)`` with ``lengths (N,)``, in eval mode,
     on ``device`` as :func:`logits`."""
     return logits(model, features, lengths, batch_size, device).argmax(dim=1).numpy()
+
+
+def weights_key(model: nn.Module) -> str:
+    """SHA-256 of every tensor of ``model``'s state (parameters and buffers), in order: equal keys, equal models."""
+    digest = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
 
 
 def frame_mask(lengths: torch.Tensor, frames: int) -> torch.Tensor:

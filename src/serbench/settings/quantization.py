@@ -163,23 +163,18 @@ class AllocatorCurveSettings(Section):
     )
     hessian_estimator: Literal["auto", "gauss_newton", "hutchinson"] = Field(
         "auto",
-        description="how HAWQ's Hessian traces are estimated: gauss_newton (their Gauss-Newton part from plain "
-        "backward passes with random signs: the Hessian's own traces where each layer's logits are piecewise linear in "
-        "its weights, as in the MLP and the 1DCNN), hutchinson (HAWQ-V2's and PyHessian's: hessian_samples "
-        "Hessian-vector products, exact in expectation for every family), auto (each family's own: gauss_newton for "
-        "the MLP and the 1DCNN, where it is exact, and the LSTM, where it gave Hutchinson's widths; hutchinson for the "
-        "AttentionGRU, whose Hessian's second-derivative term moved its widths)",
+        description="HAWQ's Hessian traces: gauss_newton (their Gauss-Newton part from plain backward passes; exact "
+        "for the MLP and 1DCNN), hutchinson (HAWQ-V2's: hessian_samples Hessian-vector products), auto (each "
+        "family's own: gauss_newton for the MLP, 1DCNN and LSTM, hutchinson for the AttentionGRU)",
     )
     trace_batch: int = Field(
         8,
         ge=1,
-        description="utterances per backward pass of the Gauss-Newton and Fisher traces, each with random signs of "
-        "its own (unbiased at any size; larger is faster and noisier; 1 makes the Fisher trace exact)",
+        description="utterances per backward pass of the Gauss-Newton and Fisher traces, each with its own random "
+        "signs (unbiased at any size; larger: faster, noisier)",
     )
     hessian_samples: int = Field(32, ge=1, description="Rademacher vectors of Hutchinson's trace estimate")
-    hessian_utterances: int = Field(
-        256, ge=1, description="training utterances the Hessian and Fisher traces are taken on"
-    )
+    hessian_utterances: int = Field(256, ge=1, description="training utterances the Hessian and Fisher traces read")
 
 
 class QATSettings(Section):

@@ -9,7 +9,6 @@ grouping changes no number.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Iterator
@@ -28,7 +27,7 @@ from serbench.egemaps import extract_egemaps
 from serbench.features import extract_corpus
 from serbench.folds import read_folds
 from serbench.metrics import classification_scores
-from serbench.models import build_model, count_parameters, model_class, predict
+from serbench.models import build_model, count_parameters, model_class, predict, weights_key
 from serbench.progress import progress
 from serbench.provenance import stamp
 from serbench.quantization.importance import average_bits, paper_size_kb
@@ -156,15 +155,6 @@ def train_cell(
         log.info("fold %s seed %d: best validation accuracy %.4f", fold, seed, history["best_validation_accuracy"])
 
 
-def weights_key(model: nn.Module) -> str:
-    """SHA-256 of every tensor of ``model``'s state (parameters and buffers), in order: equal keys, equal models."""
-    digest = hashlib.sha256()
-    for name, tensor in model.state_dict().items():
-        digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()
-
-
 def _packed_record(
     model: nn.Module,
     header: dict,
@@ -277,18 +267,8 @@ def quantize_cell(
                 model, {}, "uniform", data.subsets["train"], validation, cfg.qat, batch_size, seed, device
             )
             control = _packed_record(tuned, header, {}, "uniform", directory / f"{FINE_TUNED}.sbq", **scoring)
-            records.append(
-                {
-                    **run,
-                    "fold": fold,
-                    "seed": seed,
-                    "variant": FINE_TUNED,
-                    **control,
-                    **sizes,
-                    "qat": history,
-                    **stamp(),
-                }
-            )
+            control |= {"variant": FINE_TUNED, "qat": history}
+            records.append({**run, "fold": fold, "seed": seed, **control, **sizes, **stamp()})
         for quantizer in cfg.quantizers:
             cache: dict = {}  # codes of the trained model, shared by the allocators and the packing
             assigned = allocations(model, search, cfg, quantizer, cache, device)

@@ -9,8 +9,8 @@ from torch.func import functional_call
 from conftest import family
 from serbench.errors import UnknownNameError
 from serbench.models import MODELS
-from serbench.quantization.fisher import Trace, gradient_traces
-from serbench.quantization.hessian import hessian_traces, hutchinson_traces, trace_sensitivity
+from serbench.quantization.fisher import Trace, both_traces, gradient_traces
+from serbench.quantization.hessian import curvature_traces, hutchinson_traces, trace_sensitivity
 from serbench.quantization.layers import quantization_layers
 from serbench.quantization.quantizers import fake_quantize
 
@@ -110,16 +110,17 @@ def test_the_gauss_newton_trace_is_the_hessians_exactly_where_the_family_says_so
     assert equal == type(model).piecewise_linear_blocks
 
 
-def test_hessian_traces_name_their_estimator(small):
+def test_curvature_traces_name_their_estimator(small):
     model, features, labels = small
-    assert hessian_traces(model, features, labels, None, "hutchinson", 8, 1) == hutchinson_traces(
-        model, features, labels, None, 8, 1
-    )
-    assert hessian_traces(model, features, labels, None, "gauss_newton", 8, 1) == gradient_traces(
-        model, features, labels, None, "sampled", 1
-    )
+    hutchinson = curvature_traces(model, features, labels, None, "hutchinson", 8, 4, 1)
+    assert hutchinson["hessian"] == hutchinson_traces(model, features, labels, None, 8, 1)
+    assert hutchinson["fit"] == gradient_traces(model, features, labels, None, "true", 1, 4)
+    gauss_newton = curvature_traces(model, features, labels, None, "gauss_newton", 8, 4, 1)
+    both = both_traces(model, features, labels, None, 1, batch=4)  # one forward pass per batch for both traces
+    assert (gauss_newton["hessian"], gauss_newton["fit"]) == (both["sampled"], both["true"])
+    assert curvature_traces(model, features, labels, None, "auto", 8, 4, 1) == gauss_newton  # the MLP's own
     with pytest.raises(UnknownNameError, match="hutchinson"):
-        hessian_traces(model, features, labels, None, "pyhessian", 8, 1)
+        curvature_traces(model, features, labels, None, "pyhessian", 8, 4, 1)
 
 
 def test_sensitivity_is_the_average_trace_times_the_squared_perturbation(small):

@@ -129,13 +129,14 @@ def both_traces(
             grads = torch.autograd.grad(scores, tensors, directions.to(device, scores.dtype), retain_graph=retain)
             per_tensor = iter(float(g.double().pow(2).sum()) for g in grads)
             squares[target][c] = [sum(next(per_tensor) for _ in names) for names in layers.values()]
-    return {target: _summary(layers, values, len(inputs)) for target, values in squares.items()}
+    return {target: trace_summary(layers, values, len(inputs)) for target, values in squares.items()}
 
 
-def _summary(layers: dict[str, list[str]], squares: np.ndarray, utterances: int) -> dict[str, Trace]:
-    """Layer -> ``Σ_k squares[k] / N`` over batches ``k`` (``squares`` ``(batches, layers)``) with its standard error
-    (the batches' spread; batches of one size but the last)."""
-    means = squares.sum(axis=0) / utterances
-    spread = squares.std(axis=0, ddof=1) if len(squares) > 1 else np.zeros_like(means)
-    errors = np.sqrt(len(squares)) * spread / utterances
+def trace_summary(layers: dict[str, list[str]], estimates: np.ndarray, count: int) -> dict[str, Trace]:
+    """Layer -> ``Σ_k estimates[k] / count`` over draws ``k`` (``estimates`` ``(draws, layers)``: batches' summed
+    squares, or Hutchinson's ``vᵀHv`` with ``count`` = draws) with its standard error from the draws' spread (draws
+    of one size but the last)."""
+    means = estimates.sum(axis=0) / count
+    spread = estimates.std(axis=0, ddof=1) if len(estimates) > 1 else np.zeros_like(means)
+    errors = np.sqrt(len(estimates)) * spread / count
     return {layer: Trace(float(m), float(e)) for layer, m, e in zip(layers, means, errors)}

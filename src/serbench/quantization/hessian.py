@@ -8,8 +8,8 @@ Gauss-Newton part, plain backward passes (:mod:`serbench.quantization.fisher`;
 the whole Hessian block where the logits are piecewise linear in the layer's
 weights), or as HAWQ-V2 did by Hutchinson's method, ``E[vᵀ H v]`` over
 Rademacher vectors ``v`` (one Hessian-vector product per vector gives every
-layer's block trace at once, as in PyHessian, Yao et al. 2020). Widths are then chosen to minimise ``Σ_l Ω_l``
-under a b̄ budget, by the same exhaustive search as the sensitivity allocator
+layer's block trace at once, as in PyHessian, Yao et al. 2020). Widths are
+then chosen to minimise ``Σ_l Ω_l`` under a b̄ budget, by the same exhaustive search as the sensitivity allocator
 (:func:`serbench.quantization.sensitivity.allocate`).
 """
 
@@ -21,9 +21,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from serbench.device import model_device
 from serbench.errors import UnknownNameError
 from serbench.models.base import trim, valid_lengths
-from serbench.quantization.fisher import Trace, gradient_traces
+from serbench.quantization.fisher import Trace, both_traces, gradient_traces, trace_summary
 from serbench.quantization.layers import quantization_layers
 from serbench.quantization.quantizers import fake_quantize
 
@@ -53,7 +54,7 @@ def hutchinson_traces(
         the layer's parameters, and its standard error over the samples (0 with one sample).
     """
     model.eval()
-    device = next(model.parameters()).device
+    device = model_device(model)
     inputs, valid = torch.as_tensor(features, dtype=torch.float32), valid_lengths(features, lengths)
     target = torch.as_tensor(labels, device=device)
     params = dict(model.named_parameters())
@@ -68,32 +69,39 @@ def hutchinson_traces(
         products = torch.autograd.grad(gradients, [params[n] for n in names], vectors, retain_graph=True)
         per_tensor = dict(zip(names, (float((v * hv).sum()) for v, hv in zip(vectors, products))))
         estimates[k] = [sum(per_tensor[n] for n in layer_names) for layer_names in layers.values()]
-    means = estimates.mean(axis=0)
-    errors = estimates.std(axis=0, ddof=1) / np.sqrt(samples) if samples > 1 else np.zeros_like(means)
-    return {layer: Trace(float(m), float(e)) for layer, m, e in zip(layers, means, errors)}
+    return trace_summary(layers, estimates, samples)
 
 
-def hessian_traces(
+def curvature_traces(
     model: nn.Module,
     features: np.ndarray,
     labels: np.ndarray,
     lengths: np.ndarray | None,
     estimator: str,
     samples: int,
+    batch: int,
     seed: int,
-) -> dict[str, Trace]:
-    """HAWQ-V2's ``Tr(H_l)`` per layer by a named estimator: ``gauss_newton`` (one plain backward pass per
-    utterance, :func:`serbench.quantization.fisher.gradient_traces`; ``samples`` unused) or ``hutchinson``
-    (``samples`` Hessian-vector products on the whole batch, :func:`hutchinson_traces`).
+) -> dict[str, dict[str, Trace]]:
+    """HAWQ-V2's ``Tr(H_l)`` (``"hessian"``) and FIT's ``Tr(Î_l)`` (``"fit"``) per layer, HAWQ's by a named
+    estimator: ``gauss_newton`` (plain backward passes, ``batch`` utterances each, sharing their forward passes with
+    FIT's: :func:`serbench.quantization.fisher.both_traces`), ``hutchinson`` (``samples`` Hessian-vector products
+    on the whole batch, :func:`hutchinson_traces`) or ``auto`` (the family's
+    :attr:`~serbench.models.base.Classifier.hawq_estimator`).
 
     Raises:
         UnknownNameError: another estimator.
     """
+    if estimator == "auto":
+        estimator = getattr(model, "hawq_estimator", "hutchinson")
     if estimator == "gauss_newton":
-        return gradient_traces(model, features, labels, lengths, "sampled", seed)
+        both = both_traces(model, features, labels, lengths, seed, batch=batch)
+        return {"hessian": both["sampled"], "fit": both["true"]}
     if estimator == "hutchinson":
-        return hutchinson_traces(model, features, labels, lengths, samples, seed)
-    raise UnknownNameError(f"unknown Hessian trace estimator {estimator!r}; expected gauss_newton or hutchinson")
+        return {
+            "hessian": hutchinson_traces(model, features, labels, lengths, samples, seed),
+            "fit": gradient_traces(model, features, labels, lengths, "true", seed, batch),
+        }
+    raise UnknownNameError(f"unknown Hessian trace estimator {estimator!r}; expected auto, gauss_newton or hutchinson")
 
 
 def trace_sensitivity(
@@ -104,7 +112,7 @@ def trace_sensitivity(
 
     Args:
         model: the trained model whose weights are quantized.
-        traces: :func:`hessian_traces` or :func:`serbench.quantization.fisher.gradient_traces`.
+        traces: one of :func:`curvature_traces`.
         quantizer: a registered quantizer (the one the widths are for).
         candidates: bit-widths.
 

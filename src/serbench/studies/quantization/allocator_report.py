@@ -35,9 +35,7 @@ from serbench.studies.quantization.pooling import (  # noqa: E402
 )
 
 POINT = [*CELL, "quantizer", "allocator", "knob", "value"]
-RECORD_COLUMNS = [
-    *[*POINT, "fold", "seed", "avg_bits", "test_utterances", "test_speakers", "test_correct", "layer_scores"],
-]
+RECORD_COLUMNS = [*POINT, *"fold seed avg_bits test_utterances test_speakers test_correct layer_scores".split()]
 REFERENCE = "hessian"  # the allocator whose layer ranking the others are compared with
 COLUMNS = [
     *POINT,

@@ -47,8 +47,8 @@ from serbench.device import on_device
 from serbench.metrics import weighted_accuracy
 from serbench.models import logits
 from serbench.provenance import stamp
-from serbench.quantization.fisher import Trace, both_traces, gradient_traces
-from serbench.quantization.hessian import hessian_traces, trace_sensitivity
+from serbench.quantization.fisher import Trace
+from serbench.quantization.hessian import curvature_traces, trace_sensitivity
 from serbench.quantization.importance import average_bits, layer_importance
 from serbench.quantization.quantizers import FLOAT_BITS, fake_quantize_model
 from serbench.quantization.search import search_bit_widths
@@ -82,9 +82,8 @@ def _scorer(
     def scores(bits: dict[str, int]) -> torch.Tensor:
         key = tuple(sorted(bits.items()))
         if key not in memo:
-            with torch.no_grad():
-                quantized = fake_quantize_model(model, bits, quantizer, cache)
-                memo[key] = logits(quantized, subset.features, subset.lengths, device=device)
+            quantized = fake_quantize_model(model, bits, quantizer, cache)
+            memo[key] = logits(quantized, subset.features, subset.lengths, device=device)
         return memo[key]
 
     return scores
@@ -126,18 +125,14 @@ def curve_points(
     train = data.subsets["train"]
     chosen = np.random.default_rng(seed).permutation(len(train.labels))[: curves.hessian_utterances]
     utterances = (train.features[chosen], train.labels[chosen], train.lengths[chosen])
-    traced = on_device(model, device)
-    estimator = curves.hessian_estimator
-    if estimator == "auto":
-        estimator = getattr(model, "hawq_estimator", "hutchinson")
-    if estimator == "gauss_newton":  # both traces from one forward pass per batch
-        both = both_traces(traced, *utterances, seed, batch=curves.trace_batch)
-        traces = {"hessian": both["sampled"], "fit": both["true"]}
-    else:
-        traces = {
-            "hessian": hessian_traces(traced, *utterances, estimator, curves.hessian_samples, seed),
-            "fit": gradient_traces(traced, *utterances, "true", seed, curves.trace_batch),
-        }
+    traces = curvature_traces(
+        on_device(model, device),
+        *utterances,
+        curves.hessian_estimator,
+        curves.hessian_samples,
+        curves.trace_batch,
+        seed,
+    )
     increases = {"sensitivity": layer_sensitivity(list(counts), lambda bits: -log_likelihood(bits), candidates)}
     increases |= {name: trace_sensitivity(model, t, curves.quantizer, candidates) for name, t in traces.items()}
     for budget in curves.budgets:

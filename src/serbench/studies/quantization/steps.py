@@ -186,9 +186,11 @@ def _packed_record(
     if key not in predictions:
         predictions[key] = predict(packed, test.features, test.lengths, device=device)
     predicted = predictions[key]
-    reference = fake_quantize_model(model, bits, quantizer, cache) if bits else packed
-    if weights_key(reference) != key and not np.array_equal(
-        predicted, predict(reference, test.features, test.lengths, device=device)
+    reference = fake_quantize_model(model, bits, quantizer, cache) if bits else None
+    if (
+        reference is not None
+        and weights_key(reference) != key
+        and not np.array_equal(predicted, predict(reference, test.features, test.lengths, device=device))
     ):
         raise RuntimeError(f"{out_model}: packed model predicts differently from the fake-quantized model")
     counts = layer_counts(model)

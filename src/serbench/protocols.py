@@ -46,6 +46,17 @@ def _check_fractions(validation_fraction: float, test_fraction: float = 0.0) -> 
         raise InputError(f"split fractions {validation_fraction}, {test_fraction} must lie in (0, 1) and sum below 1")
 
 
+def _check_class_sizes(labels: np.ndarray, corpus: str, protocol: str, needed: int, subsets: str) -> None:
+    """Raise :class:`InputError` naming the corpus's smallest emotion when it has fewer than ``needed`` utterances."""
+    emotions, counts = np.unique(labels, return_counts=True)
+    if len(counts) and counts.min() < needed:
+        emotion, count = emotions[counts.argmin()], counts.min()
+        raise InputError(
+            f"{corpus}: emotion {emotion!r} has {count} utterance(s); the {protocol} split needs at least {needed} "
+            f"per emotion ({subsets})"
+        )
+
+
 def random_split(
     manifest: pd.DataFrame,
     corpus: str,
@@ -69,10 +80,12 @@ def random_split(
         Fold table with one fold, ``"0"``.
 
     Raises:
-        ValueError: fractions outside (0, 1) or summing to 1 or more.
+        InputError: fractions outside (0, 1) or summing to 1 or more, or an emotion with fewer than 3 utterances
+            (one each for train, validation and test).
     """
     _check_fractions(validation_fraction, test_fraction)
     ids, labels = manifest["utterance_id"].to_numpy(), manifest["emotion"].to_numpy()
+    _check_class_sizes(labels, corpus, "stratified random", 3, "one each for train, validation and test")
     rest_ids, test_ids, rest_labels, _ = train_test_split(
         ids, labels, test_size=test_fraction, stratify=labels, random_state=seed
     )
@@ -93,10 +106,11 @@ def production_split(manifest: pd.DataFrame, corpus: str, seed: int, validation_
         Fold table with one fold, ``"production"``, subsets ``train`` and ``validation``.
 
     Raises:
-        ValueError: ``validation_fraction`` outside (0, 1).
+        InputError: ``validation_fraction`` outside (0, 1), or an emotion with fewer than 2 utterances.
     """
     _check_fractions(validation_fraction)
     ids, labels = manifest["utterance_id"].to_numpy(), manifest["emotion"].to_numpy()
+    _check_class_sizes(labels, corpus, "production", 2, "one each for train and validation")
     train_ids, val_ids = train_test_split(ids, test_size=validation_fraction, stratify=labels, random_state=seed)
     return _table(PRODUCTION_FOLD, corpus, {"train": train_ids, "validation": val_ids})
 

@@ -22,6 +22,7 @@ import logging
 import os
 import shlex
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -103,6 +104,19 @@ def data_root_problem(root: str | Path) -> str | None:
     if not folder.is_dir():
         return f"data_root {folder}: a file, not a folder; {hint}"
     return None
+
+
+def results_problem(results: str | Path) -> str | None:
+    """Why the workflow cannot write its outputs under ``results`` (or, before the first run, create it), or
+    ``None``: a probe file is created and removed in ``results`` (or its nearest existing parent) before any job,
+    so that a read-only checkout is named at once, not by a failing step."""
+    folder = Path(results)
+    existing = next(p for p in (folder, *folder.parents, Path(".")) if p.exists())
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            return None
+    except OSError as err:
+        return f"{existing}: not writable ({err.strerror}; results go to {folder}); make it writable or run elsewhere"
 
 
 def rebuild_command(

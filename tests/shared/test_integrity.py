@@ -99,3 +99,23 @@ def test_a_manifest_whose_corpus_changed_is_dated_back(tmp_path):
         "emodb: 1 files added since its manifest; to be rescanned"
     ]
     assert (manifests / "emodb.csv").stat().st_mtime == 0
+
+
+def test_an_unwritable_results_folder_is_named_before_any_job(tmp_path, monkeypatch):
+    import errno
+    import tempfile
+
+    from serbench.workflow import results_problem
+
+    assert results_problem(tmp_path / "results" / "deeper") is None  # not there yet: its parent is probed
+    assert not list(tmp_path.iterdir())  # the probe leaves nothing
+
+    def read_only(dir):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(dir))
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", read_only)
+    (tmp_path / "results").mkdir()
+    assert results_problem(tmp_path / "results") == (
+        f"{tmp_path / 'results'}: not writable (Read-only file system; results go to {tmp_path / 'results'}); "
+        "make it writable or run elsewhere"
+    )

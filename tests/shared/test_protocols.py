@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from serbench.corpora import build_manifest, get_adapter
+from serbench.errors import InputError
 from serbench.labels import shared_emotions
 from serbench.protocols import (
     cross_corpus_split,
@@ -51,6 +52,15 @@ def test_random_split_depends_on_seed_only(manifest):
 def test_bad_fractions_rejected(manifest):
     with pytest.raises(ValueError, match="fractions"):
         random_split(manifest, "c", 0, 0.6, 0.5)
+
+
+@pytest.mark.parametrize("split, needed", [(random_split, 3), (production_split, 2)])
+def test_an_emotion_too_small_for_the_split_is_named_in_one_line(manifest, split, needed):
+    small = pd.concat([manifest, pd.DataFrame({"utterance_id": ["x1"], "emotion": ["boredom"]})], ignore_index=True)
+    with pytest.raises(InputError, match=f"^c: emotion 'boredom' has 1 utterance.* at least {needed} per emotion"):
+        split(small, "c", 0)
+    enough = pd.DataFrame({"utterance_id": [f"x{i}" for i in range(needed)], "emotion": "boredom"})
+    assert split(pd.concat([manifest, enough], ignore_index=True), "c", 0)["utterance_id"].str.startswith("x").sum()
 
 
 def test_production_split_trains_on_all_but_a_stratified_validation_share_and_tests_nothing(manifest):

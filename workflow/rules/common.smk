@@ -8,7 +8,7 @@ from serbench.provenance import study_config_hash
 from serbench.settings import SettingsError, load_settings
 from serbench.settings.names import PRODUCTION_FOLD, ExitVariant, Fold, Protocol
 from serbench.settings.ssl import upstream_name
-from serbench.workflow import data_root_problem, export_rebuild_command
+from serbench.workflow import data_root_problem, export_rebuild_command, results_problem
 
 try:
     SETTINGS = load_settings(config)
@@ -28,12 +28,18 @@ RESULTS = "results"
 # A job that runs a speech encoder asks for this many threads; Snakemake gives it at most --cores, so such jobs
 # run one at a time on a small machine, each on every core, instead of several sharing the cores.
 ENCODER_THREADS = 8
-# before Snakemake sees any output: damaged cells and manifests of changed corpora dated back, so rebuilt
+# before Snakemake sees any output: results writable; damaged cells and manifests of changed corpora dated back,
+# so rebuilt
 if workflow.is_main_process:
-    for line in integrity.outdate_damaged(RESULTS) + integrity.outdate_stale_manifests(
-        f"{RESULTS}/manifests", SETTINGS.data_root
-    ):
-        print(line, file=sys.stderr)
+    if problem := results_problem(RESULTS):
+        sys.exit(problem)
+    try:
+        for line in integrity.outdate_damaged(RESULTS) + integrity.outdate_stale_manifests(
+            f"{RESULTS}/manifests", SETTINGS.data_root
+        ):
+            print(line, file=sys.stderr)
+    except OSError as err:
+        sys.exit(f"{err.filename}: cannot be marked for rebuilding ({err.strerror}); make it writable")
 # damaged-file messages print a rebuild command that works as printed (serbench.cache.damaged)
 export_rebuild_command(workflow, os.getcwd())
 

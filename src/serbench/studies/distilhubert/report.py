@@ -196,10 +196,12 @@ def int8_markdown(int8: dict, latency: dict, deployed: dict) -> str:
         f"int8 ({len(int8['heads'])} heads, static and mixed schemes calibrated on {int8['calibration_utterances']} "
         f"training utterances)\n\n{sizes.to_markdown(index=False)}\n\nDeployable `model.int8.onnx`: "
         f"**{choice['scheme']}** int8 ({rule[choice['rule_met']]}: UA loss {100 * choice['uar_loss'] + 0.0:.1f} "
-        f"points over the test folds, {choice['speedup_vs_onnx_float']:.2f}× ONNX float at 1 thread), "
+        f"points over the test folds, {choice['speedup_vs_onnx_float']:.2f}× ONNX float at 1 thread in the fastest "
+        "of the interleaved rounds), "
         f"{deployed['int8_mb']:.1f} MB beside the float model's {deployed['float_mb']:.1f} MB, of `{deployed['head']}`."
         f"\n\n### Size and CPU latency (upstream + head, {latency['n_params']:,} parameters, median of "
-        f"{latency['repeats']} runs, measured in one run)\n\n{timing.to_markdown(index=False)}\n"
+        f"{latency['repeats']} interleaved rounds, each running every runtime once, in one run)\n\n"
+        f"{timing.to_markdown(index=False)}\n"
     )
 
 

@@ -1,0 +1,110 @@
+"""Do cheaper Hessian traces allocate as HAWQ-V2's reference does? Layer rankings and widths on trained models.
+
+For each trained model of a cell (the grid's own ``quantization_train`` output), each trace estimator's HAWQ-V2
+sensitivities (HAWQ-V2, eq. 4) are compared with those of a reference, 256-sample Hutchinson traces on the same
+training utterances: Kendall's τ between the layers' Ω at the ranking width, and at how many of the curves' b̄
+budgets the allocated widths are the same. Each estimator's CPU seconds per model are printed beside.
+
+Run stand-alone after the grid has trained the cell, e.g.::
+
+    python tests/benchmarks/trace_agreement.py --features egemaps --dataset emodb --protocol random \
+        --family attention_gru --models 3 --estimator gauss_newton:8 --estimator hutchinson:32
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import kendalltau
+
+from serbench.dataset import CorpusFiles
+from serbench.models import model_class
+from serbench.quantization.hessian import curvature_traces, trace_sensitivity
+from serbench.quantization.sensitivity import allocate
+from serbench.quantization.variants import layer_counts
+from serbench.settings import QuantizationSettings
+from serbench.settings.names import Protocol
+from serbench.studies.quantization.curves import RANKING_BITS
+from serbench.studies.quantization.steps import trained_runs
+
+REFERENCE = "hutchinson:256"
+
+
+def traces(model, utterances, estimator: str, cfg: QuantizationSettings, seed: int):
+    """``estimator`` = ``name:count`` (``gauss_newton:<batch>``, ``hutchinson:<samples>``, ``auto:<batch>``) ->
+    (HAWQ traces, CPU seconds)."""
+    name, count = estimator.split(":")
+    samples = int(count) if name == "hutchinson" else cfg.curves.hessian_samples
+    batch = int(count) if name != "hutchinson" else cfg.curves.trace_batch
+    start = time.process_time()
+    found = curvature_traces(model, *utterances, name, samples, batch, seed)["hessian"]
+    return found, time.process_time() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", default="results")
+    parser.add_argument("--data-root", default="../shared/data")
+    parser.add_argument("--features", default="egemaps")
+    parser.add_argument("--dataset", default="emodb")
+    parser.add_argument("--protocol", default="random")
+    parser.add_argument("--family", required=True)
+    parser.add_argument("--models", type=int, default=3, help="trained models (fold x seed) compared")
+    parser.add_argument("--utterances", type=int, default=None, help="default: curves.hessian_utterances")
+    parser.add_argument("--estimator", action="append", required=True, help="name:count, repeatable")
+    args = parser.parse_args()
+    cfg = QuantizationSettings()
+    results = Path(args.results)
+    level = "utterance" if model_class(args.family).input_level == "utterance" else "frames"
+    corpora = {
+        args.dataset: CorpusFiles(
+            str(results / "manifests" / f"{args.dataset}.csv"),
+            str(results / "features" / args.features / args.dataset / f"{level}.npz"),
+        )
+    }
+    cell = trained_runs(
+        str(results / "quantization/models" / args.features / args.dataset / args.protocol / args.family),
+        str(results / "quantization/splits" / args.dataset / f"{args.protocol}.csv"),
+        corpora,
+        cfg.sequences.max_frames,
+        Protocol.parse(args.protocol).normalise,
+        "trace agreement",
+    )
+    taus = {e: [] for e in args.estimator}
+    same = {e: 0 for e in args.estimator}
+    seconds = {e: 0.0 for e in [REFERENCE, *args.estimator]}
+    budgets = cfg.curves.budgets
+    for seed, _, model, _, data in itertools.islice(cell, args.models):
+        train = data.subsets["train"]
+        count = args.utterances or cfg.curves.hessian_utterances
+        chosen = np.random.default_rng(seed).permutation(len(train.labels))[:count]
+        utterances = (train.features[chosen], train.labels[chosen], train.lengths[chosen])
+        counts = layer_counts(model)
+        omega = {}
+        for estimator in [REFERENCE, *args.estimator]:
+            found, cpu = traces(model, utterances, estimator, cfg, seed)
+            seconds[estimator] += cpu
+            omega[estimator] = trace_sensitivity(model, found, cfg.curves.quantizer, cfg.adaptive.candidates)
+        bits = min(cfg.adaptive.candidates, key=lambda b: abs(b - RANKING_BITS))
+        reference = [omega[REFERENCE][layer][bits] for layer in counts]
+        for estimator in args.estimator:
+            taus[estimator].append(kendalltau(reference, [omega[estimator][layer][bits] for layer in counts])[0])
+            same[estimator] += sum(
+                allocate(omega[estimator], counts, b) == allocate(omega[REFERENCE], counts, b) for b in budgets
+            )
+    models = len(next(iter(taus.values())))
+    print(f"{args.features}/{args.dataset}/{args.protocol}/{args.family}: {models} models, reference {REFERENCE}")
+    print(f"  {REFERENCE}: {seconds[REFERENCE] / models:.2f} CPU-s/model")
+    for estimator in args.estimator:
+        print(
+            f"  {estimator}: tau {np.mean(taus[estimator]):.2f} (per model {np.round(taus[estimator], 2).tolist()}),"
+            f" same widths {same[estimator]}/{models * len(budgets)}, {seconds[estimator] / models:.2f} CPU-s/model"
+        )
+
+
+if __name__ == "__main__":
+    main()

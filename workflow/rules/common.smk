@@ -34,12 +34,14 @@ if workflow.is_main_process:
     if problem := results_problem(RESULTS):
         sys.exit(problem)
     try:
-        for line in integrity.outdate_damaged(RESULTS) + integrity.outdate_stale_manifests(
+        outdated = integrity.outdate_damaged(RESULTS)
+        outdated += integrity.outdate_stale_manifests(
             f"{RESULTS}/manifests", SETTINGS.data_root
-        ):
-            print(line, file=sys.stderr)
+        )
     except OSError as err:
-        sys.exit(f"{err.filename}: cannot be marked for rebuilding ({err.strerror}); make it writable")
+        sys.exit(f"{err.filename}: cannot be marked for rebuilding ({err.strerror})")
+    for line in outdated:
+        print(line, file=sys.stderr)
 # damaged-file messages print a rebuild command that works as printed (serbench.cache.damaged)
 export_rebuild_command(workflow, os.getcwd())
 

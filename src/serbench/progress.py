@@ -14,7 +14,16 @@ from typing import TypeVar
 from tqdm import tqdm
 
 T = TypeVar("T")
-LINE = "{desc}: {n_fmt}/{total_fmt} {unit}s [{elapsed} elapsed, {remaining} left, {rate_inv_fmt}]"
+LINE = "{{desc}}: {{n_fmt}}/{{total_fmt}} {units} [{{elapsed}} elapsed, {{remaining}} left, {{rate_inv_fmt}}]"
+
+
+def plural(unit: str) -> str:
+    """English plural of a one-word unit.
+
+    >>> plural("run"), plural("batch")
+    ('runs', 'batches')
+    """
+    return unit + ("es" if unit.endswith(("s", "sh", "ch", "x")) else "s")
 
 
 class _LogLines:
@@ -47,7 +56,7 @@ def progress(
         every: seconds between log lines (tqdm's ``mininterval``).
         delay: seconds before the first line (a shorter loop logs nothing).
 
-    >>> list(progress(range(3), "demo", "items"))
+    >>> list(progress(range(3), "demo", "item"))
     [0, 1, 2]
     """
     return iter(
@@ -60,7 +69,7 @@ def progress(
             mininterval=every,
             maxinterval=max(every, 60.0),
             delay=delay,
-            bar_format=LINE,
+            bar_format=LINE.format(units=plural(unit)),
             ascii=True,
         )
     )

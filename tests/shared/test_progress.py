@@ -16,3 +16,10 @@ def test_a_long_loop_logs_count_elapsed_and_estimate_and_a_quick_one_nothing(cap
     caplog.clear()
     assert list(progress(range(3), "quick", "run", every=0.05, delay=5)) == [0, 1, 2]
     assert caplog.records == []
+
+
+def test_a_unit_ending_in_ch_counts_batches_not_batchs(caplog):
+    caplog.set_level(logging.INFO, logger="progress")
+    for _ in progress(range(2), "encode", "batch", every=0.01, delay=0.01):
+        time.sleep(0.02)
+    assert caplog.records[-1].getMessage().startswith("encode: 2/2 batches [")

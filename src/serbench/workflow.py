@@ -88,14 +88,19 @@ def numba_cache(rule: str, outputs: list[str]) -> Path:
     return (NUMBA_CACHES / f"{rule}-{digest}").absolute()
 
 
-def data_root_problem(root: str | Path) -> str | None:
+def data_root_problem(root: str | Path, default: str | Path | None = None) -> str | None:
     """Why ``root`` cannot be ``data_root`` (the folder of corpus folders, downloads included), or ``None``.
+
+    The default folder (``default``, where it is the one asked for) is created when missing, so that a first run
+    downloads the public corpora into it; a folder the user named must exist.
 
     >>> data_root_problem("/no/such/corpora")
     'data_root /no/such/corpora: no such folder; create it (corpora with a public archive are downloaded into it) or set data_root to the folder holding your corpora (--config data_root=PATH or your --configfile)'
     """  # noqa: E501
     folder = Path(root)
     hint = "set data_root to the folder holding your corpora (--config data_root=PATH or your --configfile)"
+    if not folder.exists() and default is not None and folder == Path(default):
+        folder.mkdir(parents=True)
     if not folder.exists():
         return (
             f"data_root {folder}: no such folder; create it (corpora with a public archive are downloaded into it) "

@@ -42,6 +42,13 @@ def test_a_missing_data_root_stops_the_run_in_one_line_before_any_download(tmp_p
     assert not missing.exists() and not (tmp_path / "results/logs/download").exists()
 
 
+def test_the_default_data_root_is_created_on_a_first_run_and_its_public_corpora_planned_for_download(tmp_path):
+    done = run(tmp_path, {"quantization": {"corpora": ["emodb"]}}, "-n", "results/manifests/emodb.csv")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "data").is_dir() and not list((tmp_path / "data").iterdir())
+    assert "download_corpus" in done.stdout
+
+
 def test_a_data_root_that_is_a_file_is_one_line(tmp_path):
     (tmp_path / "corpora.txt").write_text("not a folder")
     done = run(tmp_path, {"data_root": str(tmp_path / "corpora.txt"), "quantization": {"corpora": ["emodb"]}}, "-n")

@@ -19,7 +19,9 @@ except SettingsError as err:
 # every setting, defaults included, for what reads the config itself (the report's landing text)
 config.update(SETTINGS.model_dump(mode="json"))
 
-DATA_ROOT_PROBLEM = data_root_problem(SETTINGS.data_root)
+DATA_ROOT_PROBLEM = data_root_problem(
+    SETTINGS.data_root, SETTINGS.model_fields["data_root"].default
+)
 if DATA_ROOT_PROBLEM and os.path.exists(SETTINGS.data_root):
     sys.exit(DATA_ROOT_PROBLEM)  # a file: no input path under it can even be checked
 

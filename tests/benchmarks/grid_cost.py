@@ -1,0 +1,62 @@
+"""Where a grid run's CPU went: per rule, and the quantization study's steps against the training they study.
+
+Reads Snakemake's benchmark files (``results/benchmarks/**.tsv``: ``s`` wall seconds, ``cpu_time`` CPU seconds of
+the job) of a run, e.g. the whole grid's (``tests/benchmarks/whole_grid.sh``)::
+
+    python tests/benchmarks/grid_cost.py results/grid/<commit>/tree/results
+
+Prints the CPU and wall seconds of each rule family (the folder under ``benchmarks``, two levels for the
+quantization study) and, per feature-model family, the quantize step's and the allocator curves' CPU over the
+training CPU of the same cells (only cells where all three have finished).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+
+def benchmark_rows(results: Path) -> pd.DataFrame:
+    """One row per finished job: ``rule``, ``cell`` (the path below the rule's folder), ``cpu_s``, ``wall_s``."""
+    rows = []
+    for path in sorted((results / "benchmarks").rglob("*.tsv")):
+        parts = path.relative_to(results / "benchmarks").with_suffix("").parts
+        depth = 2 if parts[0] == "quantization" else 1
+        table = pd.read_csv(path, sep="\t")
+        rows.append(
+            {
+                "rule": "/".join(parts[:depth]),
+                "cell": "/".join(parts[depth:]),
+                "cpu_s": float(table["cpu_time"].sum()),
+                "wall_s": float(table["s"].sum()),
+            }
+        )
+    return pd.DataFrame(rows, columns=["rule", "cell", "cpu_s", "wall_s"])
+
+
+def step_ratios(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per model family: training CPU and the quantize step's and curves' CPU over it, on the cells all three
+    steps finished (cells ``<features>/<dataset>/<protocol>/<family>``)."""
+    steps = {"quantization/train": "train", "quantization/quantize": "quantize", "quantization/allocators": "curves"}
+    cells = rows[rows["rule"].isin(steps)].assign(step=lambda r: r["rule"].map(steps))
+    wide = cells.pivot_table(index="cell", columns="step", values="cpu_s").dropna()
+    wide["family"] = wide.index.str.rsplit("/", n=1).str[-1]
+    totals = wide.groupby("family")[["train", "quantize", "curves"]].sum()
+    totals["cells"] = wide.groupby("family").size()
+    return totals.assign(quantize_x=totals["quantize"] / totals["train"], curves_x=totals["curves"] / totals["train"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("results", type=Path, nargs="?", default=Path("results"))
+    rows = benchmark_rows(parser.parse_args().results)
+    per_rule = rows.groupby("rule")[["cpu_s", "wall_s"]].sum().assign(jobs=rows.groupby("rule").size())
+    print(per_rule.sort_values("cpu_s", ascending=False).round(0).to_string())
+    print(f"\ntotal: {rows['cpu_s'].sum():,.0f} CPU-s, {rows['wall_s'].sum():,.0f} job wall-s, {len(rows)} jobs\n")
+    print(step_ratios(rows).round(2).to_string())
+
+
+if __name__ == "__main__":
+    main()

@@ -66,6 +66,14 @@ COMMANDS: dict[str, Command] = {
             (("--model",), {"required": True, "help": "model.onnx or model.int8.onnx from the DistilHuBERT study"}),
         ),
     ),
+    "report": Command(
+        "serbench.run_record:report",
+        "Snakemake's HTML report of the last run, with the config files and --config values that run was given",
+        (
+            (("--out",), {"default": "report.html", "help": "HTML file to write (default: report.html)"}),
+            (("--results",), {"default": "results", "help": "the run's results folder (default: results)"}),
+        ),
+    ),
     "init-encoder": Command(
         "serbench.ssl.upstream:save_random_upstream",
         "write a randomly initialised encoder (offline stand-in for a pretrained one)",

@@ -5,6 +5,7 @@ import sys
 
 from serbench import integrity
 from serbench.provenance import study_config_hash
+from serbench.run_record import record_run
 from serbench.settings import SettingsError, load_settings
 from serbench.settings.names import PRODUCTION_FOLD, ExitVariant, Fold, Protocol
 from serbench.settings.ssl import upstream_name

@@ -13,6 +13,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -281,6 +282,16 @@ def rendered_dom(path: Path) -> str:
     done = subprocess.run([*command, path.as_uri()], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
+
+
+def test_serbench_report_builds_the_report_of_the_last_run_with_its_own_configs_and_no_warning_flood(work, tmp_path):
+    report = tmp_path / "report.html"
+    command = [sys.executable, "-m", "serbench.cli", "report", "--results", str(work / "results"), "--out", str(report)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"--configfile {work / 'config.yaml'}" in done.stderr.splitlines()[0]
+    assert "never awaited" not in done.stderr and done.stderr.count("Missing metadata") <= 3
+    assert set(embedded_pages(report.read_text())) >= {"quantization.html", "deployment.html"}
 
 
 @pytest.mark.skipif(not CHROMIUM and not BROWSER_REQUIRED, reason="no chromium (Debian's chromium package)")

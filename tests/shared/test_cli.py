@@ -134,3 +134,30 @@ def test_a_programming_error_keeps_its_traceback_instead_of_one_line(tmp_path, c
 def test_an_unknown_corpus_on_the_command_line_is_one_line(tmp_path, capsys):
     assert main(["download", "--corpus", "emodbb", "--dest", str(tmp_path / "x")]) == 2
     assert capsys.readouterr().err.strip().startswith("serbench download: error: unknown corpus 'emodbb'; registered:")
+
+
+def test_the_report_command_carries_the_recorded_runs_config_files_and_values(tmp_path):
+    from serbench.run_record import record_run, report_command
+
+    with pytest.raises(InputError, match=r"results/run.json: no run recorded; run the workflow first"):
+        report_command(tmp_path / "results", "report.html")
+    (tmp_path / "config").mkdir()
+    record_run(
+        "results", tmp_path / "workflow/Snakefile", tmp_path, ["config.yaml", "config/quick.yaml"], ["data_root=/d x"]
+    )
+    command = report_command(tmp_path / "results", tmp_path / "report.html")
+    assert command[1:] == [
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(tmp_path / "workflow/Snakefile"),
+        "--directory",
+        str(tmp_path),
+        "--configfile",
+        str(tmp_path / "config.yaml"),
+        str(tmp_path / "config/quick.yaml"),
+        "--config",
+        "data_root=/d x",
+        "--report",
+        str(tmp_path / "report.html"),
+    ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+log = logging.getLogger(__name__)
 # errors of the writing itself (not of reading inputs inside the block): full disk, quota, read-only, too large, I/O
 WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG, errno.EIO})
 
@@ -93,10 +95,15 @@ def write_text(path: str | os.PathLike, text: str) -> None:
 
 
 def write_figure(path: str | os.PathLike, figure) -> None:
-    """Save a matplotlib figure as PNG (120 dpi, tight layout), atomically, and close it."""
+    """Save a matplotlib figure as PNG (120 dpi, tight layout), atomically, and close it; texts that overprint
+    are logged as a warning naming the file (:func:`serbench.figure_check.overlapping_texts`)."""
     import matplotlib.pyplot as plt
 
+    from serbench.figure_check import overlapping_texts
+
     figure.tight_layout()
+    for first, second in overlapping_texts(figure):
+        log.warning("%s: %r overprints %r", path, first, second)
     with atomic_path(path, suffix=".png") as tmp:
         figure.savefig(tmp, dpi=120, format="png")
     plt.close(figure)

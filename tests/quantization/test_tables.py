@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from serbench.cache import DamagedFileError
+from serbench.figure_check import overlapping_texts
 from serbench.studies.quantization.literature import literature_markdown
 from serbench.studies.quantization.markdown import classes_note, to_markdown
 from serbench.studies.quantization.plots import bits_figure, pareto_figure, pareto_front, write_plots
@@ -170,6 +171,15 @@ def test_pareto_front_keeps_non_dominated_points():
     assert pareto_front(size, accuracy) == ["c", "a", "d"]
 
 
+def test_the_bits_plot_legend_draws_each_familys_fp32_in_its_own_colour():
+    table = plot_table()
+    table = pd.concat([table, table.assign(model="lstm")], ignore_index=True)
+    legend = next(ax.get_legend() for ax in bits_figure(table, "emodb_to_ravdess", "cross_corpus_per_speaker").axes
+                  if ax.get_legend())  # fmt: skip
+    colours = {text.get_text(): line.get_color() for text, line in zip(legend.get_texts(), legend.get_lines())}
+    assert colours["mlp fp32"] == "C1" and colours["lstm fp32"] == "C0"
+
+
 def plot_table(dataset="emodb_to_ravdess", protocol="cross_corpus_per_speaker"):
     """A summary with three quantizers, the fine-tuned variants and the SVM baseline, under long names."""
     records = [
@@ -199,7 +209,7 @@ def test_plots_name_every_mark_and_no_title_or_legend_overlaps(draw):
     labels = {text.get_text() for text in legend.get_texts()}
     assert {"chance (majority class)", "SVM, fp32", "adaptive (importance I(l))", "sensitivity"} <= labels
     assert "hollow: + QAT / fp32+ft" in labels
-    assert {"Pareto front", "fp32"} <= labels if draw is pareto_figure else "fp32 of each family" in labels
+    assert {"Pareto front", "fp32"} <= labels if draw is pareto_figure else "mlp fp32" in labels
     assert [ax.get_title() for ax in panels] == (["mlp"] if draw is pareto_figure else ["mse quantizer",
         "ternary quantizer", "uniform quantizer"])  # fmt: skip
     titles = [fig._suptitle] + [ax.title for ax in panels]
@@ -209,8 +219,9 @@ def test_plots_name_every_mark_and_no_title_or_legend_overlaps(draw):
     assert not any(overlaps(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
     legend_box = legend.get_window_extent(renderer)
     assert not any(overlaps(legend_box, ax.get_window_extent(renderer)) for ax in panels)
-    chance = [line.get_ydata()[0] for line in panels[0].lines if line.get_linestyle() == ":"]
-    assert chance == [pytest.approx(100 * 0.5)]
+    for ax in panels:  # chance in every panel, not only in those whose own points reach down to it
+        assert [line.get_ydata()[0] for line in ax.lines if line.get_linestyle() == ":"] == [pytest.approx(50)]
+    assert overlapping_texts(fig) == []
 
 
 @pytest.mark.parametrize("draw", [pareto_figure, bits_figure])

@@ -284,6 +284,12 @@ def rendered_dom(path: Path) -> str:
     return done.stdout
 
 
+def test_no_saved_figure_has_text_that_overprints(work):
+    logs = {path: path.read_text() for path in (work / "results/logs").rglob("*.log")}
+    assert any("plots" in str(p) or "deployment" in str(p) or "allocator_report" in str(p) for p in logs)
+    assert [str(p) for p, text in logs.items() if "overprints" in text] == []
+
+
 def test_serbench_report_builds_the_report_of_the_last_run_with_its_own_configs_and_no_warning_flood(work, tmp_path):
     report = tmp_path / "report.html"
     command = [sys.executable, "-m", "serbench.cli", "report", "--results", str(work / "results"), "--out", str(report)]

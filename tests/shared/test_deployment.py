@@ -8,9 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from serbench.figure_check import overlapping_texts
 from serbench.models import build_model, count_parameters
 from serbench.settings import Settings
 from serbench.studies.deployment import (
+    deployment_figure,
     deployment_table,
     distilhubert_rows,
     pareto_flags,
@@ -32,6 +34,7 @@ def test_latency_times_each_family_on_the_inputs_it_reads(feature_set, utterance
     assert {name: record["n_params"] for name, record in result["models"].items()} == expected
     assert result["features"] == feature_set and set(result["features_s"]) == {1}
     assert all(set(record["latency_s"]) == {1} and record["latency_s"][1] > 0 for record in result["models"].values())
+    assert all(0 < r["classifier_s"][1] < r["latency_s"][1] for r in result["models"].values())  # features excluded
 
 
 def test_quantization_rows_keep_the_speaker_independent_protocol_and_time_each_family(tmp_path):
@@ -53,7 +56,10 @@ def test_quantization_rows_keep_the_speaker_independent_protocol_and_time_each_f
         }
     )
     table.to_csv(tmp_path / "quantization.csv", index=False)
-    latency = {"features": "egemaps", "models": {"mlp": {"latency_s": {"2": 0.001, "1": 0.004}}}}
+    latency = {
+        "features": "egemaps",
+        "models": {"mlp": {"latency_s": {"2": 0.001, "1": 0.004}, "classifier_s": {"2": 1e-5, "1": 2e-5}}},
+    }
     (tmp_path / "egemaps.json").write_text(json.dumps(latency))
     rows = quantization_rows(tmp_path / "quantization.csv", [tmp_path / "egemaps.json"])
     assert rows["variant"].tolist() == ["fp32", "fixed2 (uniform)", "fp32"]
@@ -117,3 +123,26 @@ def test_a_run_without_speaker_independent_models_or_latencies_still_writes_an_e
     table = deployment_table([untimed])
     write_deployment(table, *outputs)
     assert table["pareto"].tolist() == [True, True] and outputs[2].stat().st_size > 10_000
+
+
+def test_the_front_is_named_without_overprinting_and_the_latency_panel_shows_the_classifier_alone():
+    variants = [f"fixed{b} (uniform)" for b in range(1, 9)] + ["adaptive (uniform)", "adaptive (ternary)"]
+    rows = pd.DataFrame(
+        {
+            "study": "quantization", "task": "emodb, 10 speaker folds, 7 classes", "source": "egemaps", "model": "mlp",
+            "variant": variants, "runtime": "PyTorch", "weights": "trained",
+            "ua": np.linspace(0.50, 0.505, len(variants)), "ua_std": 0.01, "n_runs": 100,
+            "bytes": np.linspace(30_000, 31_000, len(variants)), "n_params": 200, "latency_ms": 10.9,
+            "classifier_ms": 0.08,
+        }
+    )  # fmt: skip
+    table = deployment_table([rows])
+    assert table["pareto"].all()  # ten names for points a few pixels apart
+    figure = deployment_figure(table)
+    figure.tight_layout()
+    assert overlapping_texts(figure) == []
+    named = {text.get_text() for text in figure.axes[0].texts}
+    assert named == {f"mlp {v}" for v in variants}
+    latency_panel = figure.axes[1]
+    dots = [c for c in latency_panel.collections if c.get_label() == "quantization: classifier alone"]
+    assert len(dots) == 1 and np.allclose(dots[0].get_offsets()[:, 0], 0.08)

@@ -5,7 +5,9 @@ A task is a corpus, its speaker folds and its class set: UA is comparable only w
 the quantization study, four in the DistilHuBERT study). A row is on its task's front when no other row of the task
 has at least its UA, at most its bytes and at most its latency, one of them strictly (a row without a latency is
 compared as infinitely slow). Latency: the quantization study's feature extraction plus classifier (a packed model
-runs unpacked as float32, so its family's latency); the SSL studies' ONNX Runtime models on waveforms.
+runs unpacked as float32, so its family's latency), with the classifier's share beside (``classifier_ms``: feature
+extraction, the same for every family of a feature set, is most of it); the SSL studies' ONNX Runtime models on
+waveforms.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from serbench.settings.names import ExitVariant  # noqa: E402
 
 COLUMNS = [
     "study", "task", "source", "model", "variant", "runtime", "weights", "ua", "ua_std", "n_runs", "bytes",
-    "n_params", "latency_ms", "pareto",
+    "n_params", "latency_ms", "classifier_ms", "pareto",
 ]  # fmt: skip
 STUDY_MARKERS = {"quantization": "o", "distilhubert": "s", "selfdistill": "^"}
 INT8 = ("static", "mixed", "dynamic", "dynamic_ffn_float")
@@ -74,10 +76,13 @@ def quantization_rows(table_csv: str | Path, latency_jsons: list[str | Path]) ->
             "n_runs": table["n_runs"],
             "bytes": table["file_bytes"],
             "n_params": table["n_params"],
-            "latency_ms": [
-                1000 * at_fewest_threads(latency[f]["models"][m]["latency_s"]) if m in latency[f]["models"] else np.nan
-                for f, m in zip(table["features"], table["model"])
-            ],
+            **{
+                column: [
+                    1000 * at_fewest_threads(latency[f]["models"][m][key]) if m in latency[f]["models"] else np.nan
+                    for f, m in zip(table["features"], table["model"])
+                ]
+                for column, key in (("latency_ms", "latency_s"), ("classifier_ms", "classifier_s"))
+            },
         }
     )
 
@@ -181,14 +186,17 @@ def deployment_table(parts: list[pd.DataFrame]) -> pd.DataFrame:
     frames = [part for part in parts if len(part)]
     rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
     rows["pareto"] = pareto_flags(rows)
-    return rows.sort_values(["task", "ua"], ascending=[True, False], ignore_index=True)[COLUMNS]
+    return rows.sort_values(["task", "ua"], ascending=[True, False], ignore_index=True).reindex(columns=COLUMNS)
 
 
 def deployment_figure(table: pd.DataFrame) -> Figure:
     """UA against bytes on disk and against 1-thread latency, a row of two panels per task; front rows drawn
-    filled with a black edge and named in the bytes panel (models at one point in one label), the others hollow."""
+    filled with a black edge, the others hollow. The bytes panel names the front's models in a column beside it,
+    best UA first, each name joined to its point (models at one point in one name), so no two names overprint.
+    The latency panel adds each feature model's classifier alone (small dots): feature extraction, shared by every
+    family of a feature set, would otherwise stack them on one vertical line."""
     tasks = sorted(table["task"].unique())
-    fig, axes = plt.subplots(max(len(tasks), 1), 2, figsize=(12, 4.2 * max(len(tasks), 1)), squeeze=False)
+    fig, axes = plt.subplots(max(len(tasks), 1), 2, figsize=(14, 4.6 * max(len(tasks), 1)), squeeze=False)
     if not tasks:
         for ax in axes[0]:
             ax.text(0.5, 0.5, NO_ROWS, ha="center", va="center", wrap=True)
@@ -196,27 +204,40 @@ def deployment_figure(table: pd.DataFrame) -> Figure:
     colours = dict(zip(STUDY_MARKERS, plt.get_cmap("tab10").colors))
     for row, task in zip(axes, tasks):
         rows = table[table["task"] == task]
-        for ax, x, label in zip(row, ("bytes", "latency_ms"), ("bytes on disk", "ms per clip, 1 thread")):
+        for ax, x in zip(row, ("bytes", "latency_ms")):
             for study, marks in rows.groupby("study"):
                 for front, style in ((False, {"facecolors": "none"}), (True, {"edgecolors": "black"})):
                     part = marks[marks["pareto"] == front]
                     name = f"{study}{' (front)' if front else ''}"
                     ax.scatter(part[x], 100 * part["ua"], marker=STUDY_MARKERS[study], s=40, label=name,
                                color=colours[study], **style)  # fmt: skip
-            front = rows[rows["pareto"]] if x == "bytes" else rows.iloc[:0]  # named once, where sizes spread them
-            for (where, ua), marks in front.groupby([x, "ua"], sort=False):  # one label per point, ties joined
-                names = " / ".join(f"{m} {v}" for m, v in zip(marks["model"], marks["variant"]))
-                ax.annotate(names, (where, 100 * ua), fontsize=6, xytext=(3, 3), textcoords="offset points")
+            ax.set_ylabel("UA (%)")
+            ax.set_title(task, fontsize=10)
+            ax.grid(alpha=0.3)
+        _name_front(row[0], rows[rows["pareto"]])
+        classifier = rows.dropna(subset=["classifier_ms"])
+        if len(classifier):
+            row[1].scatter(classifier["classifier_ms"], 100 * classifier["ua"], s=8, color=colours["quantization"],
+                           alpha=0.6, label="quantization: classifier alone")  # fmt: skip
+        for ax, x, label in zip(row, ("bytes", "latency_ms"), ("bytes on disk", "ms per clip, 1 thread")):
             if rows[x].gt(0).any():
                 ax.set_xscale("log")
             else:
                 ax.text(0.5, 0.5, "not measured", ha="center", va="center", transform=ax.transAxes)
             ax.set_xlabel(label)
-            ax.set_ylabel("UA (%)")
-            ax.set_title(task, fontsize=10)
-            ax.grid(alpha=0.3)
         row[1].legend(fontsize=8, loc="best")
     return fig
+
+
+def _name_front(ax, front: pd.DataFrame) -> None:
+    """The front's models as a column of names right of ``ax``, best UA first, evenly spaced, each joined to its
+    point by a thin line."""
+    points = sorted(front.groupby(["bytes", "ua"], sort=False), key=lambda item: -item[0][1])
+    for k, ((where, ua), marks) in enumerate(points):
+        names = " / ".join(f"{m} {v}" for m, v in zip(marks["model"], marks["variant"]))
+        height = 1 - (k + 0.5) / max(len(points), 1)
+        ax.annotate(names, (where, 100 * ua), xytext=(1.03, height), textcoords="axes fraction", fontsize=6,
+                    va="center", arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "grey"})  # fmt: skip
 
 
 def front_markdown(table: pd.DataFrame) -> str:
@@ -232,10 +253,11 @@ def front_markdown(table: pd.DataFrame) -> str:
             ],
             kb=(rows["bytes"] / 1000).round(1),
             latency_ms=rows["latency_ms"].round(1),
+            classifier_ms=rows["classifier_ms"].round(2),
         )
         columns = {"study": "study", "source": "features / upstream", "model": "model", "variant": "variant",
                    "weights": "weights", "ua": "UA %", "kb": "KB on disk", "n_params": "parameters",
-                   "latency_ms": "ms per clip, 1 thread"}  # fmt: skip
+                   "latency_ms": "ms per clip, 1 thread", "classifier_ms": "of which classifier ms"}  # fmt: skip
         parts += [f"## {task}\n", shown[list(columns)].rename(columns=columns).to_markdown(index=False) + "\n"]
     return "\n".join(parts)
 

@@ -51,6 +51,7 @@ STYLE = {
     "hessian": ("tab:green", "D", "Hessian trace (HAWQ-V2)"),
     "fit": ("tab:red", "^", "Fisher trace (FIT)"),
 }
+DODGE = 0.04  # b̄ between neighbouring allocators' error bars in the plot (drawn only; the table keeps the true b̄)
 
 
 def allocator_table(records: list[dict]) -> pd.DataFrame:
@@ -127,9 +128,11 @@ def plot_allocators(
     """Accuracy against b̄ for one dataset, protocol and feature set, a panel per model family, a line per
     allocator.
 
-    Bands: the seeds × test-units 95 % interval of each point. The float32 model and chance (the test set's
-    majority-class share) are horizontal lines; the quantization table's own points of the same quantizer
-    stand on the curves: the paper's ``adaptive`` variant (its default T_margin) and the QAT rows (hollow).
+    Error bars: the seeds × test-units 95 % interval of each point, each allocator's nudged sideways by
+    :data:`DODGE` b̄ so that bars at one b̄ stand apart (bands of several allocators blur into one). The float32
+    model and chance (the test set's majority-class share) are horizontal lines; the quantization table's own
+    points of the same quantizer stand on the curves: the paper's ``adaptive`` variant (its default T_margin) and
+    the QAT rows (hollow).
 
     Raises:
         ValueError: no curve for ``dataset`` and ``protocol``.
@@ -152,13 +155,15 @@ def plot_allocators(
         ]
         if not table.empty:
             ax.axhline(100 * table["chance_wa"].iloc[0], color="grey", linestyle=":", linewidth=1, label="chance")
-        for allocator, (colour, marker, label) in STYLE.items():
+        for k, (allocator, (colour, marker, label)) in enumerate(STYLE.items()):
             line = cell[cell["allocator"] == allocator].sort_values("avg_bits")
             if line.empty:
                 continue
-            ax.plot(line["avg_bits"], 100 * line["accuracy"], color=colour, marker=marker, markersize=4, label=label)
+            accuracy = 100 * line["accuracy"]
             low, high = (100 * line[f"accuracy_ci95_seeds_units_{s}"] for s in ("low", "high"))
-            ax.fill_between(line["avg_bits"], low, high, color=colour, alpha=0.12, linewidth=0)
+            ax.errorbar(line["avg_bits"] + DODGE * (k - (len(STYLE) - 1) / 2), accuracy, yerr=[accuracy - low,
+                        high - accuracy], color=colour, marker=marker, markersize=4, capsize=2, elinewidth=0.7,
+                        label=label)  # fmt: skip
         paper = table[table["variant"] == "adaptive"]
         ax.plot(paper["avg_bits"], 100 * paper["accuracy"], "*", color="navy", markersize=13, label="table: adaptive")
         qat = table[table["variant"].str.endswith("+qat")]
@@ -170,8 +175,8 @@ def plot_allocators(
         ax.set_title(f"{model}, {fp32['quantizer']} quantizer", fontsize=10)
         ax.grid(alpha=0.3)
     axes[0][-1].legend(fontsize=7, loc="lower right")
-    title = f"Allocators on {dataset}, {protocol.replace('_', ' ')}, {features.replace('_', ' + ')}"
-    fig.suptitle(f"{title}: accuracy against b̄", fontsize=11)
+    where = f"{dataset}, {protocol.replace('_', ' ')}, {features.replace('_', ' + ')}"
+    fig.suptitle(f"Allocators: accuracy against b̄\n{where}", fontsize=11)
     fig.tight_layout()
     write_figure(out, fig)
 

@@ -58,8 +58,8 @@ def feature_model_latency(
 
     Returns:
         ``features``, ``clip_seconds``, ``repeats``, ``threads``, ``features_s`` and ``models`` (family ->
-        ``n_params``, ``latency_s``); ``features_s`` and ``latency_s`` (features and model in one timed call)
-        map a thread count to seconds.
+        ``n_params``, ``latency_s``, ``classifier_s``); ``features_s``, ``latency_s`` (features and model in one
+        timed call) and ``classifier_s`` (the model alone on the clip's features) map a thread count to seconds.
     """
     clip = np.random.default_rng(0).uniform(-0.5, 0.5, int(seconds * cfg.sample_rate)).astype(np.float32)
     utterance, frames = clip_features(clip, feature_set, cfg)
@@ -71,14 +71,13 @@ def feature_model_latency(
         "features_s": {},
         "models": {},
     }
-    runs = {}
+    runs, classifiers = {}, {}
     for family, settings in families.items():
         by_utterance = model_class(family).input_level == "utterance"
         dim = utterance.shape[-1] if by_utterance else frames.shape[-1]
         model = build_model(family, input_dim=dim, n_classes=n_classes, **settings).eval()
 
-        def run(model=model, by_utterance=by_utterance) -> torch.Tensor:
-            utt, frm = clip_features(clip, feature_set, cfg)
+        def classify(utt, frm, model=model, by_utterance=by_utterance) -> torch.Tensor:
             if by_utterance:
                 inputs, lengths = torch.tensor(np.asarray(utt, np.float32))[None], torch.ones(1, dtype=torch.long)
             else:
@@ -87,11 +86,13 @@ def feature_model_latency(
             with torch.no_grad():
                 return model(inputs, lengths)
 
-        runs[family] = run
-        result["models"][family] = {"n_params": count_parameters(model), "latency_s": {}}
+        runs[family] = lambda classify=classify: classify(*clip_features(clip, feature_set, cfg))
+        classifiers[family] = lambda classify=classify: classify(utterance, frames)
+        result["models"][family] = {"n_params": count_parameters(model), "latency_s": {}, "classifier_s": {}}
     for count in threads:
         torch.set_num_threads(count)
         result["features_s"][count] = median_latency(lambda: clip_features(clip, feature_set, cfg), repeats)
         for family, run in runs.items():
             result["models"][family]["latency_s"][count] = median_latency(run, repeats)
+            result["models"][family]["classifier_s"][count] = median_latency(classifiers[family], repeats)
     return result

@@ -69,21 +69,24 @@ def _marks_legend(ax, first: list[Line2D]) -> None:
     ax.axis("off")
 
 
-def _reference_lines(ax, rows: pd.DataFrame) -> list[Line2D]:
-    """Chance and the SVM baseline as horizontal lines, drawn after the points; their legend handles. Chance more
-    than :data:`CHANCE_GAP` points below the lowest point is named in the legend, not drawn, so that it does not
-    squeeze the differences the plot is about."""
+def _reference_lines(axes: list, rows: pd.DataFrame) -> list[Line2D]:
+    """Chance and the SVM baseline as horizontal lines in every panel of ``axes`` (drawn after the points); their
+    legend handles. Chance more than :data:`CHANCE_GAP` points below the lowest point of all panels is named in
+    the legend, not drawn, so that it does not squeeze the differences the plot is about."""
     chance = 100 * rows["chance_wa"].iloc[0]
     style = dict(color="grey", linestyle=":")
-    if chance < ax.dataLim.y0 - CHANCE_GAP:
-        handles = [Line2D([], [], **style, label=f"chance {chance:.1f} % (below the axis)")]
-    else:
-        handles = [ax.axhline(chance, **style, label="chance (majority class)")]
     svm = rows[(rows["model"] == BASELINE) & (rows["variant"] == "fp32")]
+    below = chance < min(ax.dataLim.y0 for ax in axes) - CHANCE_GAP
+    handles = [
+        Line2D([], [], **style, label=f"chance {chance:.1f} % (below the axis)" if below else "chance (majority class)")
+    ]
     if not svm.empty:
-        handles.append(
-            ax.axhline(100 * svm["accuracy"].iloc[0], color="black", linestyle="-.", linewidth=1, label="SVM, fp32")
-        )
+        handles.append(Line2D([], [], color="black", linestyle="-.", linewidth=1, label="SVM, fp32"))
+    for ax in axes:
+        if not below:
+            ax.axhline(chance, **style)
+        if not svm.empty:
+            ax.axhline(100 * svm["accuracy"].iloc[0], color="black", linestyle="-.", linewidth=1)
     return handles
 
 
@@ -136,7 +139,7 @@ def pareto_figure(table: pd.DataFrame, dataset: str, protocol: str) -> Figure:
         squares = ax.scatter(
             paper["paper_size_kb"], 100 * paper["paper_accuracy"], marker="s", facecolor="none", edgecolor="grey"
         )
-        handles = [line, *_reference_lines(ax, rows)]
+        handles = [line]
         if not paper.empty:
             squares.set_label("paper (Table 2)")
             handles.append(squares)
@@ -144,6 +147,7 @@ def pareto_figure(table: pd.DataFrame, dataset: str, protocol: str) -> Figure:
         ax.set_xlabel("stored size (KB: codes, scales, offsets)")
         ax.set_title(model)
         ax.grid(alpha=0.3)
+    handles += _reference_lines(axes, rows)
     for ax in axes[::2]:
         ax.set_ylabel("test accuracy, WA (%)")
     colour_handles = [
@@ -188,12 +192,15 @@ def bits_figure(table: pd.DataFrame, dataset: str, protocol: str) -> Figure:
             others = group[(group["quantizer"] == quantizer) & ((group["allocator"] != "fixed") | group["qat"])]
             for _, row in others.iterrows():
                 ax.plot(row["avg_bits"], 100 * row["accuracy"], **_marker(row, colour))
-        handles.append(Line2D([], [], color="grey", linestyle="--", label="fp32 of each family"))
-        handles += _reference_lines(ax, rows)
+        handles += [
+            Line2D([], [], color=f"C{i}", linestyle="--", linewidth=1, label=f"{model} fp32")
+            for i, model in enumerate(models)
+        ]
         ax.set_xticks(range(1, 9))
         ax.set_xlabel("average bit-width b̄ (eq. 5)")
         ax.set_title(f"{quantizer} quantizer")
         ax.grid(alpha=0.3)
+    handles += _reference_lines(axes, rows)
     for ax in axes[::2]:
         ax.set_ylabel("test accuracy, WA (%)")
     _marks_legend(legend_ax, handles)

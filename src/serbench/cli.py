@@ -59,11 +59,19 @@ COMMANDS: dict[str, Command] = {
         ),
     ),
     "predict": Command(
-        "serbench.studies.distilhubert.predict:predict_files",
-        "emotion labels of audio files of any length, per file and per window, prepared as the model metadata says",
+        "serbench.predict:predict_files",
+        "emotion labels of audio files, prepared as the model's own metadata says: per file (and per window of a "
+        "voice note for an ONNX model)",
         (
             (("audio",), {"nargs": "+", "help": "audio files in any format libsndfile reads"}),
-            (("--model",), {"required": True, "help": "model.onnx or model.int8.onnx from the DistilHuBERT study"}),
+            (
+                ("--model",),
+                {
+                    "required": True,
+                    "help": "a packed quantization model (.sbq: fp32.sbq or any variant) or model.onnx / "
+                    "model.int8.onnx from the DistilHuBERT study",
+                },
+            ),
         ),
     ),
     "report": Command(

@@ -8,7 +8,7 @@ budgets the allocated widths are the same. Each estimator's CPU seconds per mode
 Run stand-alone after the grid has trained the cell, e.g.::
 
     python tests/benchmarks/trace_agreement.py --features egemaps --dataset emodb --protocol random \
-        --family attention_gru --models 3 --estimator gauss_newton:8 --estimator hutchinson:32
+        --family attention_gru --models 3 --estimator gauss_newton:8 --estimator hutchinson:32@64
 """
 
 from __future__ import annotations
@@ -35,8 +35,11 @@ REFERENCE = "hutchinson:256"
 
 
 def traces(model, utterances, estimator: str, cfg: QuantizationSettings, seed: int):
-    """``estimator`` = ``name:count`` (``gauss_newton:<batch>``, ``hutchinson:<samples>``, ``auto:<batch>``) ->
-    (HAWQ traces, CPU seconds)."""
+    """``estimator`` = ``name:count[@utterances]`` (``gauss_newton:<batch>``, ``hutchinson:<samples>``,
+    ``auto:<batch>``; ``@64``: only the first 64 of the utterances) -> (HAWQ traces, CPU seconds)."""
+    estimator, _, first = estimator.partition("@")
+    if first:
+        utterances = tuple(array[: int(first)] for array in utterances)
     name, count = estimator.split(":")
     samples = int(count) if name == "hutchinson" else cfg.curves.hessian_samples
     batch = int(count) if name != "hutchinson" else cfg.curves.trace_batch

@@ -284,6 +284,21 @@ def rendered_dom(path: Path) -> str:
     return done.stdout
 
 
+def test_serbench_predict_labels_a_file_with_a_packed_model_of_the_run(work):
+    model = sorted((work / "results/quantization/quantized").rglob("*.sbq"))[-1]  # a quantized variant
+    audio = Path(EMODB) / "wav" / "03a01Fa.wav"
+    done = subprocess.run(
+        [sys.executable, "-m", "serbench.cli", "predict", str(audio), "--model", str(model)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    fields = done.stdout.strip().split("\t")
+    classes = load_packed(model)[1]["classes"]
+    assert fields[0] == str(audio) and fields[1] in classes and [f.split("=")[0] for f in fields[2:]] == classes
+
+
 def test_no_saved_figure_has_text_that_overprints(work):
     logs = {path: path.read_text() for path in (work / "results/logs").rglob("*.log")}
     assert any("plots" in str(p) or "deployment" in str(p) or "allocator_report" in str(p) for p in logs)

@@ -74,6 +74,10 @@ rule quantization_train:
         device=SETTINGS.device,
         model=lambda w: settings("quantization", w.model),
         train=settings("quantization", "train"),
+        features=lambda w: {
+            "set": w.features,
+            **settings("quantization", "features", exclude=["sets"]),
+        },
         normalise=normalisation,
         max_frames=Q.sequences.max_frames,
     script:

@@ -71,6 +71,7 @@ def save_packed(
     bits: dict[str, int],
     quantizer: str = "uniform",
     cache: dict | None = None,
+    inputs: dict[str, Any] | None = None,
 ) -> int:
     """Write ``model`` quantized to ``bits`` per layer (32 = float32) with ``quantizer`` as a packed file.
 
@@ -82,6 +83,8 @@ def save_packed(
         bits: bit-width per layer of :func:`quantization_layers`; missing layers stay float32.
         quantizer: a registered quantizer (:mod:`serbench.quantization.quantizers`).
         cache: codes already computed for this model and quantizer (``quantizers.cached_codes``).
+        inputs: how the model's inputs are made from audio (feature set and its settings, frames kept,
+            normalisation), stored for ``serbench predict``; ``{}`` when not given.
 
     Returns:
         The file's size in bytes.
@@ -110,6 +113,7 @@ def save_packed(
             "model": model_name,
             "kwargs": model_kwargs,
             "classes": classes,
+            "inputs": inputs or {},
             "quantizer": quantizer,
             "sha256": hashlib.sha256(body).hexdigest(),
             "tensors": entries,

@@ -21,4 +21,5 @@ with snakemake_job(
         job.output[0],
         job.params.normalise,
         resolve_device(job.params.device),
+        job.params.features,
     )

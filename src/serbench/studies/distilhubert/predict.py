@@ -9,7 +9,6 @@ probabilities. Every preprocessing setting is read from the model's metadata (wr
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -137,32 +136,15 @@ def load_model(path: str | Path):
     return session, metadata["classes"], PredictConfig.from_metadata(metadata, path), metadata
 
 
-def predict_files(audio: list[str], model: str) -> int:
-    """``serbench predict``: per file, a line with its predicted label and the mean probabilities in the model's
-    class order, then one indented line per window; or why it was skipped. Says first when the model's weights
-    are random.
+class OnnxPredictor:
+    """An exported model with its preprocessing (:func:`load_model`); :meth:`probabilities` classifies one voice
+    note window by window."""
 
-    Returns:
-        The exit status: 0 when every file was classified, 1 when some were not (each named on stderr).
+    def __init__(self, path: str | Path):
+        self.session, self.classes, self.config, metadata = load_model(path)
+        self.window_seconds = self.config.window_seconds
+        self.random_init = bool(metadata.get("random_init"))
 
-    Raises:
-        PredictionError: no file could be classified.
-    """
-    session, classes, cfg, metadata = load_model(model)
-    if metadata.get("random_init"):
-        print(f"warning: {model} was built on an encoder with random weights; its labels mean nothing", file=sys.stderr)
-    failures = 0
-    for path in audio:
-        try:
-            probabilities = predict_file(path, session, cfg)
-        except PredictionError as err:
-            failures += 1
-            print(f"{path}\terror: {err}", file=sys.stderr)
-            continue
-        mean = probabilities.mean(axis=0)
-        print(f"{path}\t{classes[mean.argmax()]}\t" + "\t".join(f"{c}={p:.3f}" for c, p in zip(classes, mean)))
-        for i, window in enumerate(probabilities):
-            print(f"  window {i + 1} ({i * cfg.window_seconds:.0f} s of speech on)\t{classes[window.argmax()]}")
-    if failures == len(audio):
-        raise PredictionError(f"none of the {len(audio)} files could be classified")
-    return 1 if failures else 0
+    def probabilities(self, path: str | Path) -> np.ndarray:
+        """:func:`predict_file`: ``(windows, classes)``."""
+        return predict_file(path, self.session, self.config)

@@ -125,12 +125,16 @@ def train_cell(
     out_dir: str,
     normalise: str = "none",
     device: torch.device | str = "cpu",
+    features: dict | None = None,
 ) -> None:
     """Train one model per fold and seed of a fold table on ``device``; write each float32-packed with its history.
 
     ``normalise`` standardises features per corpus or speaker first (:class:`serbench.dataset.CorpusArrays`).
+    ``features`` (the feature set's name under ``set`` and its settings) goes into each packed file's ``inputs``
+    with ``max_frames`` and ``normalise``, so that ``serbench predict`` makes a file's inputs as training did.
     Writes ``<out_dir>/fold<f>/seed<s>/fp32.sbq`` and ``history.json``.
     """
+    inputs = {"features": features or {}, "max_frames": max_frames, "normalise": normalise}
     folds = read_folds(split_path)
     arrays = CorpusArrays(corpora, model_class(model_name).input_level, max_frames, normalise)
     for seed, fold in progress(fold_runs(folds), f"train {'/'.join(Path(out_dir).parts[-4:])}", "run"):
@@ -150,7 +154,8 @@ def train_cell(
             seed=seed,
             **stamp(),
         )
-        save_packed(run_dir(out_dir, fold, seed) / "fp32.sbq", model, model_name, kwargs, data.classes, bits={})
+        path = run_dir(out_dir, fold, seed) / "fp32.sbq"
+        save_packed(path, model, model_name, kwargs, data.classes, bits={}, inputs=inputs)
         write_json(run_dir(out_dir, fold, seed) / "history.json", history)
         log.info("fold %s seed %d: best validation accuracy %.4f", fold, seed, history["best_validation_accuracy"])
 
@@ -179,7 +184,7 @@ def _packed_record(
     cache = {} if cache is None else cache  # codes of this model and quantizer, computed once
     predictions = {} if predictions is None else predictions
     file_bytes = save_packed(
-        out_model, model, header["model"], header["kwargs"], header["classes"], bits, quantizer, cache
+        out_model, model, header["model"], header["kwargs"], header["classes"], bits, quantizer, cache, header["inputs"]
     )
     packed, saved = load_packed(out_model)
     key = weights_key(packed)

@@ -31,20 +31,20 @@ from serbench.settings.names import Protocol
 from serbench.studies.quantization.curves import RANKING_BITS
 from serbench.studies.quantization.steps import trained_runs
 
-REFERENCE = "hutchinson:256"
+REFERENCE = "hutchinson:256@256"
 
 
 def traces(model, utterances, estimator: str, cfg: QuantizationSettings, seed: int):
     """``estimator`` = ``name:count[@utterances]`` (``gauss_newton:<batch>``, ``hutchinson:<samples>``,
-    ``auto:<batch>``; ``@64``: only the first 64 of the utterances) -> (HAWQ traces, CPU seconds)."""
+    ``auto:<batch>``; ``@64``: Hutchinson reads the first 64 utterances, by default
+    ``curves.hutchinson_utterances``) -> (HAWQ traces, CPU seconds)."""
     estimator, _, first = estimator.partition("@")
-    if first:
-        utterances = tuple(array[: int(first)] for array in utterances)
     name, count = estimator.split(":")
     samples = int(count) if name == "hutchinson" else cfg.curves.hessian_samples
     batch = int(count) if name != "hutchinson" else cfg.curves.trace_batch
+    hutchinson = int(first) if first else cfg.curves.hutchinson_utterances
     start = time.process_time()
-    found = curvature_traces(model, *utterances, name, samples, batch, seed)["hessian"]
+    found = curvature_traces(model, *utterances, name, samples, batch, seed, hutchinson)["hessian"]
     return found, time.process_time() - start
 
 

@@ -115,6 +115,9 @@ def test_curvature_traces_name_their_estimator(small):
     hutchinson = curvature_traces(model, features, labels, None, "hutchinson", 8, 4, 1)
     assert hutchinson["hessian"] == hutchinson_traces(model, features, labels, None, 8, 1)
     assert hutchinson["fit"] == gradient_traces(model, features, labels, None, "true", 1, 4)
+    first = curvature_traces(model, features, labels, None, "hutchinson", 8, 4, 1, hutchinson_utterances=5)
+    assert first["hessian"] == hutchinson_traces(model, features[:5], labels[:5], None, 8, 1)  # the first 5 only
+    assert first["fit"] == hutchinson["fit"]  # FIT reads every utterance
     gauss_newton = curvature_traces(model, features, labels, None, "gauss_newton", 8, 4, 1)
     both = both_traces(model, features, labels, None, 1, batch=4)  # one forward pass per batch for both traces
     assert (gauss_newton["hessian"], gauss_newton["fit"]) == (both["sampled"], both["true"])

@@ -81,12 +81,13 @@ def curvature_traces(
     samples: int,
     batch: int,
     seed: int,
+    hutchinson_utterances: int | None = None,
 ) -> dict[str, dict[str, Trace]]:
     """HAWQ-V2's ``Tr(H_l)`` (``"hessian"``) and FIT's ``Tr(Î_l)`` (``"fit"``) per layer, HAWQ's by a named
     estimator: ``gauss_newton`` (plain backward passes, ``batch`` utterances each, sharing their forward passes with
     FIT's: :func:`serbench.quantization.fisher.both_traces`), ``hutchinson`` (``samples`` Hessian-vector products
-    on the whole batch, :func:`hutchinson_traces`) or ``auto`` (the family's
-    :attr:`~serbench.models.base.Classifier.hawq_estimator`).
+    on the first ``hutchinson_utterances`` utterances, all by default: :func:`hutchinson_traces`) or ``auto`` (the
+    family's :attr:`~serbench.models.base.Classifier.hawq_estimator`). FIT's traces read every utterance.
 
     Raises:
         UnknownNameError: another estimator.
@@ -97,8 +98,10 @@ def curvature_traces(
         both = both_traces(model, features, labels, lengths, seed, batch=batch)
         return {"hessian": both["sampled"], "fit": both["true"]}
     if estimator == "hutchinson":
+        first = slice(hutchinson_utterances)
+        lengths_first = None if lengths is None else lengths[first]
         return {
-            "hessian": hutchinson_traces(model, features, labels, lengths, samples, seed),
+            "hessian": hutchinson_traces(model, features[first], labels[first], lengths_first, samples, seed),
             "fit": gradient_traces(model, features, labels, lengths, "true", seed, batch),
         }
     raise UnknownNameError(f"unknown Hessian trace estimator {estimator!r}; expected auto, gauss_newton or hutchinson")

@@ -175,6 +175,12 @@ class AllocatorCurveSettings(Section):
     )
     hessian_samples: int = Field(32, ge=1, description="Rademacher vectors of Hutchinson's trace estimate")
     hessian_utterances: int = Field(256, ge=1, description="training utterances the Hessian and Fisher traces read")
+    hutchinson_utterances: int = Field(
+        64,
+        ge=1,
+        description="of those, the ones Hutchinson's Hessian-vector products read (each a double backward pass; "
+        "the Gauss-Newton and Fisher traces read them all)",
+    )
 
 
 class QATSettings(Section):

@@ -97,7 +97,8 @@ def curve_points(
 
     The search-based allocators read the fold's ``search`` subset (the validation half that did not choose the
     epoch; the whole validation split where there is none); the Hessian and Fisher traces read
-    ``cfg.curves.hessian_utterances`` training utterances. Nothing reads the test split.
+    ``cfg.curves.hessian_utterances`` training utterances (Hutchinson's Hessian-vector products the first
+    ``cfg.curves.hutchinson_utterances`` of them). Nothing reads the test split.
     """
     curves: AllocatorCurveSettings = cfg.curves
     search = data.subsets.get("search", data.subsets["validation"])
@@ -132,6 +133,7 @@ def curve_points(
         curves.hessian_samples,
         curves.trace_batch,
         seed,
+        curves.hutchinson_utterances,
     )
     increases = {"sensitivity": layer_sensitivity(list(counts), lambda bits: -log_likelihood(bits), candidates)}
     increases |= {name: trace_sensitivity(model, t, curves.quantizer, candidates) for name, t in traces.items()}

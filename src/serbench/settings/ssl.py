@@ -44,7 +44,8 @@ class WaveformSettings(Section):
     whisper_input: Literal["clip", "pad30"] = Field(
         "clip",
         description="Whisper encoders: clip (positional embeddings cut to the clip, padded frames masked; measured as "
-        "accurate as pad30 at a fraction of its cost, see README) or pad30 (every clip padded to 30 s, as trained)",
+        "accurate as pad30 at a fraction of its cost, see docs/distilhubert.md) or pad30 (every clip padded to 30 s, "
+        "as trained)",
     )
 
 

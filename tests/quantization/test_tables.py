@@ -165,6 +165,16 @@ def test_literature_table_footnotes_the_paper_and_counts_runs_in_words():
     assert "211K × 32" not in markdown and "| 32 " in markdown
 
 
+def test_literature_rows_with_another_class_set_than_the_papers_say_so_beside_it():
+    emotions = "anger boredom disgust fear happiness neutral sadness"
+    seven = summary([run(v, s, 30) | {"classes": emotions} for v in ("fp32", "adaptive") for s in (0, 1)])
+    assert "not comparable one to one" not in literature_markdown(seven)
+    six = seven.assign(classes=" ".join(emotions.split()[:6]))
+    markdown = literature_markdown(six)
+    emodb = markdown.split("## EmoDB")[1].split("## ")[0]
+    assert "This run's rows with 6 classes (" in emodb and "published 7-class figures" in emodb
+
+
 def test_pareto_front_keeps_non_dominated_points():
     size = pd.Series([10, 20, 5, 40], index=["a", "b", "c", "d"])
     accuracy = pd.Series([0.8, 0.7, 0.6, 0.9], index=["a", "b", "c", "d"])

@@ -56,6 +56,7 @@ COMMANDS: dict[str, Command] = {
             (("--corpus",), {"required": True}),
             (("--dest",), {"required": True, "help": "the corpus folder to create (<data_root>/<corpus>)"}),
             (("--checksum",), {"help": "the archive's pinned checksum, algorithm:hex (md5:..., sha256:...)"}),
+            (("--url",), {"help": "fetch the same archive from here (a mirror) instead of its distributor"}),
         ),
     ),
     "predict": Command(

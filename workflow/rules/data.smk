@@ -17,10 +17,12 @@ rule download_corpus:
         checksum=lambda w: SETTINGS.download_checksums.get(w.corpus) or "",
     run:
         # not a script rule: that reruns when its outputs are older than the script, and a user's corpus copy
-        # always is; Snakemake's own interpreter (it imports serbench), never a `serbench` found on PATH
+        # always is; Snakemake's own interpreter (it imports serbench), never a `serbench` found on PATH. The URL is
+        # no param: a mirror holds the same archive, so setting one must not fetch a downloaded corpus again
+        url = shlex.quote(SETTINGS.download_urls.get(wildcards.corpus, ""))
         shell(
             f"{shlex.quote(sys.executable)} -m serbench download --corpus {{wildcards.corpus}} --dest {{output}} "
-            "--checksum '{params.checksum}' 2> {log}"
+            f"--checksum '{{params.checksum}}' --url {url} 2> {{log}}"
         )
 
 

@@ -75,6 +75,12 @@ class Settings(Section):
         "(emodb.bilderbar.info), TESS (a zip the Borealis Dataverse assembles on request) and CREMA-D publish "
         "none: null, and the download logs the SHA-256 it computed, to pin here",
     )
+    download_urls: dict[Corpus, Annotated[str, Field(pattern=r"^(https?|file)://")]] = Field(
+        {},
+        description="where to fetch a corpus's official archive instead of its distributor: a mirror, a proxy's "
+        "cache or a local server holding the same file (its checksum is still checked against "
+        "download_checksums)",
+    )
     device: str = Field(
         "auto",
         pattern=r"^(auto|cpu|mps|cuda(:[0-9]+)?)$",

@@ -15,7 +15,8 @@ import numpy as np
 from serbench.atomic import atomic_path
 from serbench.errors import InputError
 from serbench.integrity import rebuild_target
-from serbench.workflow import REBUILD_VARIABLE
+
+REBUILD_VARIABLE = "SERBENCH_REBUILD"  # the run's rebuild command, set by the workflow (serbench.workflow)
 
 
 class DamagedFileError(InputError):

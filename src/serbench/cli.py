@@ -15,8 +15,8 @@ import sys
 from typing import NamedTuple
 
 from serbench import __version__
+from serbench.errors import EXPECTED_FAILURES
 from serbench.settings.base import LatencySettings
-from serbench.workflow import KNOWN_FAILURES
 
 
 class Command(NamedTuple):
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     module, function = COMMANDS[name].target.split(":")
     try:
         status = getattr(importlib.import_module(module), function)(**arguments)
-    except KNOWN_FAILURES as err:
+    except EXPECTED_FAILURES as err:
         print(f"serbench {name}: error: {err}", file=sys.stderr)
         return 2
     return status if isinstance(status, int) else 0

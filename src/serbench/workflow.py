@@ -28,13 +28,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from serbench.errors import SerbenchError
+from serbench.cache import REBUILD_VARIABLE
+from serbench.errors import EXPECTED_FAILURES
 from serbench.integrity import write_index
 
 REPOSITORY = Path(__file__).resolve().parents[2]
-KNOWN_FAILURES = (SerbenchError, FileNotFoundError)  # expected failures, one line; anything else keeps its traceback
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
-REBUILD_VARIABLE = "SERBENCH_REBUILD"
 NUMBA_CACHES = Path(".snakemake") / "numba"  # under the run's folder: one cache folder per job
 
 
@@ -63,7 +62,7 @@ def snakemake_job(scope: dict, rule: str, **wildcards: str) -> Iterator[Any]:
         for path in job.output:
             if os.path.isdir(path):
                 write_index(path)
-    except KNOWN_FAILURES as err:
+    except EXPECTED_FAILURES as err:
         logging.getLogger(rule).error("%s", err)
         print(f"serbench {rule}: error: {err}", file=sys.stderr)
         sys.exit(2)
@@ -71,6 +70,11 @@ def snakemake_job(scope: dict, rule: str, **wildcards: str) -> Iterator[Any]:
         logging.getLogger(rule).error("interrupted")
         print(f"serbench {rule}: interrupted", file=sys.stderr)
         sys.exit(130)
+    except Exception as err:
+        logging.getLogger(rule).exception("unexpected %s", type(err).__name__)
+        where = f"; its traceback is in {job.log[0]}" if job.log else ""
+        print(f"serbench {rule}: unexpected {type(err).__name__}: {err}{where}", file=sys.stderr)
+        raise
 
 
 def numba_cache(rule: str, outputs: list[str]) -> Path:

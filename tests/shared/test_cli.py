@@ -75,12 +75,25 @@ def test_a_licensed_corpus_says_where_it_is_obtained(tmp_path, capsys):
 
 
 def test_a_step_s_known_failure_is_one_line_in_its_log_and_exit_status_2(tmp_path, capsys):
+    from serbench.corpora.base import CorpusNotFoundError
+
     job = SimpleNamespace(threads=1, log=[str(tmp_path / "step.log")])
     with pytest.raises(SystemExit) as exited, snakemake_job({"snakemake": job}, "manifest"):
-        raise FileNotFoundError("emodb: corpus folder /nowhere not found")
+        raise CorpusNotFoundError("emodb: corpus folder /nowhere not found")
     assert exited.value.code == 2
     assert capsys.readouterr().err.strip() == "serbench manifest: error: emodb: corpus folder /nowhere not found"
     assert (tmp_path / "step.log").read_text().strip().endswith("emodb: corpus folder /nowhere not found")
+
+
+def test_a_file_not_found_inside_a_step_keeps_its_traceback_in_the_log_which_the_console_names(tmp_path, capsys):
+    log = tmp_path / "step.log"
+    job = SimpleNamespace(threads=1, log=[str(log)], output=[])
+    with pytest.raises(FileNotFoundError), snakemake_job({"snakemake": job}, "quantization_train"):
+        open(tmp_path / "fold_table_the_step_misnamed.csv")
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("serbench quantization_train: unexpected FileNotFoundError: [Errno 2]")
+    assert err.endswith(f"its traceback is in {log}")
+    assert "Traceback (most recent call last)" in log.read_text() and "fold_table_the_step_misnamed" in log.read_text()
 
 
 def test_a_full_disk_is_one_line_naming_the_output(tmp_path, capsys):

@@ -25,13 +25,13 @@ from matplotlib.figure import Figure  # noqa: E402
 from serbench.atomic import write_csv, write_figure, write_text  # noqa: E402
 from serbench.cache import read_json  # noqa: E402
 from serbench.settings.names import ExitVariant  # noqa: E402
+from serbench.ssl.onnx_export import INT8_KINDS  # noqa: E402
 
 COLUMNS = [
     "study", "task", "source", "model", "variant", "runtime", "weights", "ua", "ua_std", "n_runs", "bytes",
     "n_params", "latency_ms", "classifier_ms", "pareto",
 ]  # fmt: skip
 STUDY_MARKERS = {"quantization": "o", "distilhubert": "s", "selfdistill": "^"}
-INT8 = ("static", "mixed", "dynamic", "dynamic_ffn_float")
 NO_ROWS = "no model of this run was scored under a speaker-independent protocol"
 
 
@@ -95,7 +95,7 @@ def distilhubert_rows(
     int8, latency, deploy = read_json(int8_json), read_json(latency_json), read_json(deploy_json)
     heads = pd.DataFrame(int8["heads"])
     rows = []
-    for kind in ("float", *(f"int8_{k}" for k in INT8)):
+    for kind in ("float", *(f"int8_{k}" for k in INT8_KINDS)):
         runtime = "onnx_float" if kind == "float" else f"onnx_{kind}"
         if f"uar_{kind}" not in heads or f"{runtime}_mb" not in latency:
             continue

@@ -8,7 +8,7 @@ with snakemake_job(globals(), "distilhubert_deploy", upstream="distilhubert") as
     from serbench.dataset import CorpusFiles
     from serbench.settings.names import Fold
     from serbench.settings.ssl import WaveformSettings
-    from serbench.studies.distilhubert.deploy import deploy
+    from serbench.studies.distilhubert.deploy import Head, deploy
     from serbench.studies.distilhubert.steps import head_path
 
     seed = job.params.seed
@@ -16,7 +16,7 @@ with snakemake_job(globals(), "distilhubert_deploy", upstream="distilhubert") as
     deploy(
         job.params.pretrained,
         WaveformSettings(**job.params.waveform),
-        (str(head_path(job.input.head, seed)), job.input.split, fold, seed),
+        Head(str(head_path(job.input.head, seed)), job.input.split, fold, seed),
         {job.params.corpus: CorpusFiles(job.input.manifest, job.input.waveforms)},
         job.input.int8,
         job.input.latency,

@@ -7,11 +7,11 @@ from serbench.workflow import snakemake_job
 with snakemake_job(globals(), "distilhubert_int8", upstream="distilhubert") as job:
     from serbench.dataset import CorpusFiles
     from serbench.settings.names import Fold
-    from serbench.studies.distilhubert.deploy import evaluate_int8
+    from serbench.studies.distilhubert.deploy import Head, evaluate_int8
     from serbench.studies.distilhubert.steps import head_path
 
     heads = [
-        (str(head_path(folder, seed)), job.input.split, Fold.parse(Path(folder).name).fold, seed)
+        Head(str(head_path(folder, seed)), job.input.split, Fold.parse(Path(folder).name).fold, seed)
         for folder in job.input.heads
         for seed in job.params.seeds
     ]

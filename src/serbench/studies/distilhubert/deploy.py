@@ -8,6 +8,7 @@ import copy
 import logging
 import tempfile
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -33,7 +34,15 @@ ENCODER_FILES = {
     "int8_mixed": "encoder.int8_mixed.onnx",
     "int8_dynamic_ffn_float": "encoder.int8_dynamic_ffn_float.onnx",
 }
-Head = tuple[str, str, str, int]  # (head_path, split_path, fold, seed)
+
+
+class Head(NamedTuple):
+    """One trained head as the int8 and deploy steps read it: its file, its fold table, fold and seed."""
+
+    path: str
+    split: str
+    fold: str
+    seed: int
 
 
 def evaluate_int8(
@@ -57,7 +66,7 @@ def evaluate_int8(
 
     Args:
         pretrained, whisper_input: the upstream (:func:`~serbench.ssl.upstream.load_upstream`).
-        heads: ``(head_path, split_path, fold, seed)`` per trained head.
+        heads: a :class:`Head` per trained head.
         corpora: manifest and prepared-waveform cache per corpus of the folds.
         out_dir: receives the first head's encoder as ``encoder.onnx`` and one file per int8 scheme.
         out_json: sizes (MB = 10^6 bytes), per-head UA and fidelity per scheme, and their means and stds.
@@ -67,9 +76,9 @@ def evaluate_int8(
     arrays = CorpusArrays(corpora, "waveforms")  # the waveform caches, read once for every head
     rows, shared = [], None
     with tempfile.TemporaryDirectory() as tmp:
-        for head_path, split_path, fold, seed in heads:
-            head, _, encoder_state = load_head(head_path)
-            data = arrays.split(read_folds(split_path, seed), fold, split_path)
+        for trained in heads:
+            head, _, encoder_state = load_head(trained.path)
+            data = arrays.split(read_folds(trained.split, trained.seed), trained.fold, trained.split)
             own = list(data.subsets["train"].features[:calibration_utterances])
             if shared is None:  # the first head's encoder: exported to out_dir, shared by a frozen study
                 shared = _encoder_sessions(_with_state(base, encoder_state), out, own)
@@ -79,7 +88,7 @@ def evaluate_int8(
             )
             test = data.subsets["test"]
             outputs = {kind: [session.run(None, _feed(w)) for w in test.features] for kind, session in sessions.items()}
-            row = {"head": head_path, "fold": fold, "seed": seed, "n_test": len(test.ids)}
+            row = {"head": trained.path, "fold": trained.fold, "seed": trained.seed, "n_test": len(test.ids)}
             for kind, encoded in outputs.items():
                 pooled = np.stack([pooled_states[0] for pooled_states, _ in encoded])
                 row[f"uar_{kind}"] = unweighted_average_recall(test.labels, head_probabilities(head, pooled).argmax(1))
@@ -156,8 +165,10 @@ def deploy(
     are random, and the int8 scheme with the measurements that chose it.
     """
     upstream = load_upstream(pretrained, whisper_input=waveform.whisper_input)
-    model, classes, state = load_head(head[0])
-    folds = CorpusArrays(corpora, "waveforms").split(read_folds(head[1], head[3]), head[2], head[1], optional=("test",))
+    model, classes, state = load_head(head.path)
+    folds = CorpusArrays(corpora, "waveforms").split(
+        read_folds(head.split, head.seed), head.fold, head.split, optional=("test",)
+    )
     calibration = list(folds.subsets["train"].features[:calibration_utterances])
     chosen = choose_scheme(read_json(int8_json), read_json(latency_json), choice[1], choice[0])
     metadata = {
@@ -175,7 +186,7 @@ def deploy(
         f"{name}_mb": (out / f"model{suffix}.onnx").stat().st_size / MB
         for name, suffix in (("float", ""), ("int8", ".int8"))
     }
-    write_json(out_json, {"head": head[0], **metadata, **sizes})
+    write_json(out_json, {"head": head.path, **metadata, **sizes})
 
 
 def _with_state(base: Upstream, state: dict | None) -> Upstream:

@@ -2,12 +2,15 @@
 import os
 import shlex
 import sys
+from typing import get_args
 
 from serbench import integrity
 from serbench.provenance import study_config_hash
 from serbench.run_record import record_run
 from serbench.settings import SettingsError, load_settings
+from serbench.settings.base import INPUT_LEVELS
 from serbench.settings.names import PRODUCTION_FOLD, ExitVariant, Fold, Protocol
+from serbench.settings.quantization import FeatureSet
 from serbench.settings.ssl import upstream_name
 from serbench.workflow import data_root_problem, export_rebuild_command, results_problem
 
@@ -51,7 +54,7 @@ export_rebuild_command(workflow, os.getcwd())
 
 wildcard_constraints:
     corpus="[a-z0-9]+",
-    features="mfcc_chroma_mel|egemaps",
+    features="|".join(get_args(FeatureSet)),
     dataset="[a-z0-9_]+",
     protocol=Protocol.PATTERN,
     model="[a-z0-9_]+",
@@ -105,3 +108,13 @@ def run_problems():
         for pretrained in names
     ]
     return [problem for problem in problems if problem]
+
+
+def download_command(corpus, dest, checksum, log):
+    """`serbench download` by Snakemake's own interpreter (it imports serbench), never one found on PATH. The URL
+    is no param: a mirror holds the same archive, so setting one must not fetch a downloaded corpus again.
+    """
+    url = SETTINGS.download_urls.get(corpus, "")
+    command = [sys.executable, "-m", "serbench", "download", "--corpus", corpus]
+    command += ["--dest", dest, "--checksum", checksum, "--url", url]
+    return f"{shlex.join(command)} 2> {shlex.quote(log)}"

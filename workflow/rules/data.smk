@@ -16,13 +16,9 @@ rule download_corpus:
     params:
         checksum=lambda w: SETTINGS.download_checksums.get(w.corpus) or "",
     run:
-        # not a script rule: that reruns when its outputs are older than the script, and a user's corpus copy
-        # always is; Snakemake's own interpreter (it imports serbench), never a `serbench` found on PATH. The URL is
-        # no param: a mirror holds the same archive, so setting one must not fetch a downloaded corpus again
-        url = shlex.quote(SETTINGS.download_urls.get(wildcards.corpus, ""))
+        # not a script rule: that reruns when its outputs are older than the script, and a user's corpus copy always is
         shell(
-            f"{shlex.quote(sys.executable)} -m serbench download --corpus {{wildcards.corpus}} --dest {{output}} "
-            f"--checksum '{{params.checksum}}' --url {url} 2> {{log}}"
+            download_command(wildcards.corpus, output[0], params.checksum, log[0])
         )
 
 

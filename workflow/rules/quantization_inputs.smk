@@ -17,7 +17,6 @@ QUANTIZERS = [
     "qat",
     "search_fraction",
 ]
-FRAME_LEVEL = {"lstm", "attention_gru", "cnn1d"}
 FEATURE_SETS = list(Q.features.sets)
 
 
@@ -32,7 +31,7 @@ def cell_inputs(wildcards):
     """The cell's fold table, and per corpus its manifest and the feature cache its model family reads (the
     utterance-level one where no model family is named, as for the SVM baseline)."""
     corpora = dataset_corpora(wildcards.dataset)
-    level = "frames" if getattr(wildcards, "model", "") in FRAME_LEVEL else "utterance"
+    level = INPUT_LEVELS.get(getattr(wildcards, "model", ""), "utterance")
     return {
         "split": f"{RESULTS}/quantization/splits/{wildcards.dataset}/{Protocol.parse(wildcards.protocol).split}.csv",
         "manifests": manifests(corpora),

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from serbench.models.base import Classifier, frame_mask
+from serbench.settings.base import INPUT_LEVELS
 
 
 class AttentionGRU(Classifier):
@@ -22,7 +23,7 @@ class AttentionGRU(Classifier):
         dropout: dropout before the output layer.
     """
 
-    input_level = "frames"
+    input_level = INPUT_LEVELS["attention_gru"]
 
     def __init__(self, input_dim: int, n_classes: int, hidden: int, attention_dim: int, dropout: float):
         super().__init__(input_dim)

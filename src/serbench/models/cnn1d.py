@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from serbench.models.base import Classifier, frame_mask
+from serbench.settings.base import INPUT_LEVELS
 
 
 class CNN1D(Classifier):
@@ -19,7 +20,7 @@ class CNN1D(Classifier):
         dropout: dropout before the output layer.
     """
 
-    input_level = "frames"
+    input_level = INPUT_LEVELS["cnn1d"]
     piecewise_linear_blocks = True
     hawq_estimator = "gauss_newton"
 

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from serbench.models.base import Classifier
+from serbench.settings.base import INPUT_LEVELS
 
 
 class LSTMClassifier(Classifier):
@@ -25,7 +26,7 @@ class LSTMClassifier(Classifier):
         dropout: dropout before the output layer.
     """
 
-    input_level = "frames"
+    input_level = INPUT_LEVELS["lstm"]
     hawq_estimator = "gauss_newton"  # measured, not exact: see Classifier
 
     def __init__(self, input_dim: int, n_classes: int, hidden: int, dropout: float):

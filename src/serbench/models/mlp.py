@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from serbench.models.base import Classifier
+from serbench.settings.base import INPUT_LEVELS
 
 
 class MLP(Classifier):
@@ -17,6 +18,8 @@ class MLP(Classifier):
         hidden: hidden layer widths (paper: 256, 512, 64).
         dropout: dropout after each hidden ReLU (paper: 0.1).
     """
+
+    input_level = INPUT_LEVELS["mlp"]
 
     piecewise_linear_blocks = True
     hawq_estimator = "gauss_newton"

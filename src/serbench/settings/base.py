@@ -8,6 +8,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Corpus = Literal["emodb", "tess", "ravdess", "cremad", "iemocap", "demos", "savee"]
 ModelFamily = Literal["mlp", "lstm", "attention_gru", "cnn1d"]
+InputLevel = Literal["utterance", "frames"]
+# what each family reads: one vector per utterance, or its frames; the models' own attribute and the rules' input
+# files both come from here (settings import no torch, so the rules ask them)
+INPUT_LEVELS: dict[str, InputLevel] = {
+    "mlp": "utterance",
+    "lstm": "frames",
+    "attention_gru": "frames",
+    "cnn1d": "frames",
+}
 Bits = Annotated[int, Field(ge=1, le=8)]
 Fraction = Annotated[float, Field(gt=0, lt=0.5)]
 Probability = Annotated[float, Field(ge=0, le=1)]

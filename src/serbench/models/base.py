@@ -26,8 +26,10 @@ class Classifier(nn.Module):
     plain gradients (:mod:`serbench.quantization.fisher`). Recurrent and
     attention layers are not. :attr:`hawq_estimator` is the trace estimator
     ``curves.hessian_estimator: auto`` uses for the family: ``gauss_newton``
-    where it is exact, and for the LSTM, where on three EmoDB models its traces
-    gave 256-sample Hutchinson's HAWQ widths at all 18 budgets; ``hutchinson``
+    where it is exact, and for the LSTM, where on three EmoDB models of the
+    paper's features its traces gave 256-sample Hutchinson's HAWQ widths at all
+    18 budgets (on eGeMAPS, Hutchinson finds its recurrent blocks' traces
+    negative, no minimum for HAWQ's model: docs/running.md); ``hutchinson``
     for the AttentionGRU, whose widths moved at 8 of 18.
     """
 

@@ -41,7 +41,8 @@ def step_ratios(rows: pd.DataFrame) -> pd.DataFrame:
     steps finished (cells ``<features>/<dataset>/<protocol>/<family>``)."""
     steps = {"quantization/train": "train", "quantization/quantize": "quantize", "quantization/allocators": "curves"}
     cells = rows[rows["rule"].isin(steps)].assign(step=lambda r: r["rule"].map(steps))
-    wide = cells.pivot_table(index="cell", columns="step", values="cpu_s").dropna()
+    wide = cells.pivot_table(index="cell", columns="step", values="cpu_s").reindex(columns=list(steps.values()))
+    wide = wide.dropna()
     wide["family"] = wide.index.str.rsplit("/", n=1).str[-1]
     totals = wide.groupby("family")[["train", "quantize", "curves"]].sum()
     totals["cells"] = wide.groupby("family").size()

@@ -181,6 +181,16 @@ def test_pareto_front_keeps_non_dominated_points():
     assert pareto_front(size, accuracy) == ["c", "a", "d"]
 
 
+def test_a_size_axis_over_one_to_two_decades_labels_its_ticks_without_overprinting():
+    table = plot_table()
+    table = table.assign(size_kb=np.geomspace(20, 700, len(table)))  # matplotlib labels each minor tick here
+    figure = pareto_figure(table, "emodb_to_ravdess", "cross_corpus_per_speaker")
+    figure.tight_layout()
+    assert overlapping_texts(figure) == []
+    labels = [t.get_text() for t in figure.axes[0].get_xticklabels() if t.get_text()]
+    assert {"50", "100", "200", "500"} <= set(labels)
+
+
 def test_the_bits_plot_legend_draws_each_familys_fp32_in_its_own_colour():
     table = plot_table()
     table = pd.concat([table, table.assign(model="lstm")], ignore_index=True)

@@ -27,7 +27,7 @@ STUDY_SECTIONS: dict[str, tuple[str, ...]] = {
     "distilhubert": ("waveform", "distilhubert"),
     "selfdistill": ("waveform", "selfdistill"),
 }
-NO_RESULT_SECTIONS = ("data_root", "studies", "download_checksums", "device")
+NO_RESULT_SECTIONS = ("data_root", "studies", "download_checksums", "download_urls", "device")
 
 
 def config_hash(settings: dict) -> str:

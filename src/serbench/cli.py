@@ -12,11 +12,12 @@ import argparse
 import importlib
 import logging
 import sys
-from typing import NamedTuple
+from typing import NamedTuple, get_args
 
 from serbench import __version__
 from serbench.errors import EXPECTED_FAILURES
 from serbench.settings.base import LatencySettings
+from serbench.settings.names import EncoderArchitecture
 
 
 class Command(NamedTuple):
@@ -31,7 +32,6 @@ DESCRIPTION = (
     "serbench, the speech emotion recognition benchmark: the commands a user runs by hand (workflow steps run "
     "through Snakemake)."
 )
-ARCHITECTURES = ["distilhubert", "hubert-base", "wav2vec2-base", "wavlm-base", "whisper-tiny"]
 UPSTREAM = (("--upstream",), {"required": True, "dest": "pretrained", "help": "hub id or save_pretrained folder"})
 WHISPER = (("--whisper-input",), {"choices": ["clip", "pad30"], "default": "clip", "help": "Whisper encoders only"})
 
@@ -87,7 +87,7 @@ COMMANDS: dict[str, Command] = {
         "serbench.ssl.upstream:save_random_upstream",
         "write a randomly initialised encoder (offline stand-in for a pretrained one)",
         (
-            (("--architecture",), {"required": True, "choices": ARCHITECTURES}),
+            (("--architecture",), {"required": True, "choices": get_args(EncoderArchitecture)}),
             (("--out",), {"required": True, "dest": "out_dir", "help": "folder to save_pretrained into"}),
             (("--size",), {"choices": ["full", "small", "tiny"], "default": "full"}),
             (

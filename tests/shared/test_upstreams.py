@@ -157,3 +157,14 @@ def test_layerdrop_in_training_passes_a_skipped_layers_input_on_and_keeps_every_
         upstream.eval()
     assert len(hidden) == upstream.num_layers + 1
     assert all(torch.equal(h, hidden[0]) for h in hidden[1:])
+
+
+def test_every_architecture_the_cli_offers_has_a_config_and_no_other():
+    from typing import get_args
+
+    from serbench.cli import COMMANDS
+    from serbench.settings.names import EncoderArchitecture
+    from serbench.ssl.upstream import ARCHITECTURES
+
+    offered = next(o["choices"] for flags, o in COMMANDS["init-encoder"].arguments if flags == ("--architecture",))
+    assert set(offered) == set(get_args(EncoderArchitecture)) == set(ARCHITECTURES)

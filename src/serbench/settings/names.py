@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from serbench.errors import InputError
 
+# encoder architectures `serbench init-encoder` builds with random weights (serbench.ssl.upstream.ARCHITECTURES has a
+# config for each; a test keeps the two in step). Here, where the CLI reads them without importing transformers.
+EncoderArchitecture = Literal["distilhubert", "hubert-base", "wav2vec2-base", "wavlm-base", "whisper-tiny"]
 PRODUCTION_FOLD = "production"  # the DistilHuBERT study's model trained on every speaker (Ismail), no test fold
 
 

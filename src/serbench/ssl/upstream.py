@@ -30,6 +30,7 @@ from transformers import (
 from serbench.device import model_device
 from serbench.errors import SerbenchError, UnknownNameError
 from serbench.progress import progress
+from serbench.settings.names import EncoderArchitecture
 from serbench.settings.ssl import upstream_name
 from serbench.ssl.encoders import SAMPLE_RATE, Upstream, Wav2Vec2Upstream, WhisperUpstream, masked_mean
 from serbench.ssl.hub import HINT, looks_local
@@ -37,7 +38,7 @@ from serbench.ssl.hub import HINT, looks_local
 WHISPER_TINY = dict(d_model=384, encoder_layers=4, decoder_layers=4, encoder_attention_heads=6)
 WHISPER_TINY.update(decoder_attention_heads=6, encoder_ffn_dim=1536, decoder_ffn_dim=1536)
 # Full-size configs of the registered encoders (the published architectures).
-ARCHITECTURES: dict[str, Callable[..., PretrainedConfig]] = {
+ARCHITECTURES: dict[EncoderArchitecture, Callable[..., PretrainedConfig]] = {
     "distilhubert": lambda **kw: HubertConfig(
         **{"num_hidden_layers": 2, **kw}
     ),  # Chang et al. 2022: 2 layers of HuBERT-base

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from serbench.atomic import write_json
 from serbench.errors import InputError
+from serbench.workflow import snakemake_arguments
 
 RUN_FILE = "run.json"
 
@@ -22,18 +23,13 @@ RUN_FILE = "run.json"
 def record_run(
     results: str | Path, snakefile: str | Path, directory: str | Path, configfiles: list, config_args: list[str]
 ) -> None:
-    """Write ``<results>/run.json``: the Snakefile, working directory, config files (absolute paths) and
-    ``--config`` values of the run now starting."""
-    folder = Path(directory)
-    write_json(
-        folder / results / RUN_FILE,
-        {
-            "snakefile": str(Path(snakefile).resolve()),
-            "directory": str(folder.resolve()),
-            "configfiles": [str((folder / f).resolve()) for f in configfiles],
-            "config": list(config_args),
-        },
+    """Write ``<results>/run.json``: the Snakemake arguments of the run now starting
+    (:func:`serbench.workflow.snakemake_arguments`, paths absolute)."""
+    folder = Path(directory).resolve()
+    arguments = snakemake_arguments(
+        Path(snakefile).resolve(), folder, [(folder / f).resolve() for f in configfiles], list(config_args)
     )
+    write_json(folder / results / RUN_FILE, {"arguments": arguments})
 
 
 def report_command(results: str | Path, out: str | Path) -> list[str]:
@@ -45,13 +41,7 @@ def report_command(results: str | Path, out: str | Path) -> list[str]:
     path = Path(results) / RUN_FILE
     if not path.is_file():
         raise InputError(f"{path}: no run recorded; run the workflow first (its report covers that run's outputs)")
-    run = json.loads(path.read_text())
-    command = [sys.executable, "-m", "snakemake", "--snakefile", run["snakefile"], "--directory", run["directory"]]
-    if run["configfiles"]:
-        command += ["--configfile", *run["configfiles"]]
-    if run["config"]:
-        command += ["--config", *run["config"]]
-    return command + ["--report", str(Path(out).resolve())]
+    return [sys.executable, "-m", *json.loads(path.read_text())["arguments"], "--report", str(Path(out).resolve())]
 
 
 def report(out: str = "report.html", results: str = "results") -> int:

@@ -128,6 +128,22 @@ def results_problem(results: str | Path) -> str | None:
         return f"{existing}: not writable ({err.strerror}; results go to {folder}); make it writable or run elsewhere"
 
 
+def snakemake_arguments(
+    snakefile: str | Path, directory: str | Path, configfiles: list[str | Path], config_args: list[str]
+) -> list[str]:
+    """The Snakemake command line of a run as the user started it: Snakefile, folder, config files, ``--config``.
+
+    >>> snakemake_arguments("/r/Snakefile", "/w", ["/w/my.yaml"], ["a=1"])
+    ['snakemake', '--snakefile', '/r/Snakefile', '--directory', '/w', '--configfile', '/w/my.yaml', '--config', 'a=1']
+    """
+    parts = ["snakemake", "--snakefile", str(snakefile), "--directory", str(directory)]
+    if configfiles:
+        parts += ["--configfile", *map(str, configfiles)]
+    if config_args:
+        parts += ["--config", *config_args]
+    return parts
+
+
 def rebuild_command(
     snakefile: str | Path, directory: str | Path, configfiles: list[str | Path], config_args: list[str]
 ) -> str:
@@ -139,12 +155,7 @@ def rebuild_command(
     >>> rebuild_command("/r/workflow/Snakefile", "/w", ["/w/my.yaml"], ["data_root=/data x"])
     "snakemake --snakefile /r/workflow/Snakefile --directory /w --configfile /w/my.yaml --config 'data_root=/data x' --cores 1 --force"
     """  # noqa: E501
-    parts = ["snakemake", "--snakefile", str(snakefile), "--directory", str(directory)]
-    if configfiles:
-        parts += ["--configfile", *map(str, configfiles)]
-    if config_args:
-        parts += ["--config", *config_args]
-    return shlex.join(parts) + " --cores 1 --force"
+    return shlex.join(snakemake_arguments(snakefile, directory, configfiles, config_args)) + " --cores 1 --force"
 
 
 def export_rebuild_command(workflow: Any, directory: str | Path) -> None:

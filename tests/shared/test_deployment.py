@@ -23,9 +23,14 @@ from serbench.studies.quantization.latency import feature_model_latency
 
 
 @pytest.mark.parametrize("feature_set, utterance_dim, frame_dim", [("mfcc_chroma_mel", 180, 180), ("egemaps", 88, 25)])
-def test_latency_times_each_family_on_the_inputs_it_reads(feature_set, utterance_dim, frame_dim):
+def test_latency_times_each_family_on_the_inputs_it_reads(feature_set, utterance_dim, frame_dim, monkeypatch):
+    from serbench.studies.quantization import latency
+
     settings = Settings().quantization
     families = {name: getattr(settings, name).model_dump() for name in ("mlp", "lstm")}
+    extractions = []
+    extract = latency.clip_features
+    monkeypatch.setattr(latency, "clip_features", lambda *a: extractions.append(1) or extract(*a))
     result = feature_model_latency(feature_set, settings.features, families, 7, 64, 1.0, 1, [1])
     expected = {
         "mlp": count_parameters(build_model("mlp", input_dim=utterance_dim, n_classes=7, **families["mlp"])),
@@ -34,7 +39,10 @@ def test_latency_times_each_family_on_the_inputs_it_reads(feature_set, utterance
     assert {name: record["n_params"] for name, record in result["models"].items()} == expected
     assert result["features"] == feature_set and set(result["features_s"]) == {1}
     assert all(set(record["latency_s"]) == {1} and record["latency_s"][1] > 0 for record in result["models"].values())
-    assert all(0 < r["classifier_s"][1] < r["latency_s"][1] for r in result["models"].values())  # features excluded
+    assert all(r["classifier_s"][1] > 0 for r in result["models"].values())
+    # features extracted once for the inputs, then 3 times (2 warm-up + 1 timed) for features_s and for each family's
+    # latency_s; never for classifier_s, the model alone
+    assert len(extractions) == 1 + 3 + 3 * len(families)
 
 
 def test_quantization_rows_keep_the_speaker_independent_protocol_and_time_each_family(tmp_path):

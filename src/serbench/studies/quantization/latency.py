@@ -34,6 +34,17 @@ def clip_features(clip: np.ndarray, feature_set: str, cfg: FeatureSettings) -> t
     raise InputError(f"unknown feature set {feature_set!r}; expected {PAPER_FEATURES} or egemaps")
 
 
+def clip_inputs(
+    utterance: np.ndarray, frames: np.ndarray, input_level: str, max_frames: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One clip's model inputs and lengths, as a batch of one: ``(1, dim_u)`` for an utterance-level family,
+    ``(1, frames, dim_f)`` cut to ``max_frames`` otherwise, as training cuts them."""
+    if input_level == "utterance":
+        return torch.tensor(np.asarray(utterance, np.float32))[None], torch.ones(1, dtype=torch.long)
+    cut = np.asarray(frames[:max_frames], np.float32)
+    return torch.tensor(cut)[None], torch.tensor([len(cut)])
+
+
 def feature_model_latency(
     feature_set: str,
     cfg: FeatureSettings,
@@ -73,18 +84,13 @@ def feature_model_latency(
     }
     runs, classifiers = {}, {}
     for family, settings in families.items():
-        by_utterance = model_class(family).input_level == "utterance"
-        dim = utterance.shape[-1] if by_utterance else frames.shape[-1]
+        level = model_class(family).input_level
+        dim = utterance.shape[-1] if level == "utterance" else frames.shape[-1]
         model = build_model(family, input_dim=dim, n_classes=n_classes, **settings).eval()
 
-        def classify(utt, frm, model=model, by_utterance=by_utterance) -> torch.Tensor:
-            if by_utterance:
-                inputs, lengths = torch.tensor(np.asarray(utt, np.float32))[None], torch.ones(1, dtype=torch.long)
-            else:
-                cut = frm[:max_frames]
-                inputs, lengths = torch.tensor(cut)[None], torch.tensor([len(cut)])
+        def classify(utt, frm, model=model, level=level) -> torch.Tensor:
             with torch.no_grad():
-                return model(inputs, lengths)
+                return model(*clip_inputs(utt, frm, level, max_frames))
 
         runs[family] = lambda classify=classify: classify(*clip_features(clip, feature_set, cfg))
         classifiers[family] = lambda classify=classify: classify(utterance, frames)

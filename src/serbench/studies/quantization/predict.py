@@ -19,7 +19,7 @@ from serbench.errors import InputError
 from serbench.models import model_class
 from serbench.quantization.packing import load_packed
 from serbench.settings import FeatureSettings
-from serbench.studies.quantization.latency import clip_features
+from serbench.studies.quantization.latency import clip_features, clip_inputs
 
 
 class PackedPredictor:
@@ -48,7 +48,7 @@ class PackedPredictor:
         settings = dict(inputs["features"])
         self.feature_set, self.features = settings.pop("set"), FeatureSettings(**settings)
         self.max_frames, self.classes = inputs["max_frames"], header["classes"]
-        self.by_utterance = model_class(header["model"]).input_level == "utterance"
+        self.input_level = model_class(header["model"]).input_level
         self.random_init = False
 
     def probabilities(self, path: str | Path) -> np.ndarray:
@@ -62,10 +62,6 @@ class PackedPredictor:
         except ValueError as err:
             raise InputError(str(err)) from err
         utterance, frames = clip_features(waveform, self.feature_set, self.features)
-        if self.by_utterance:
-            inputs, lengths = torch.tensor(np.asarray(utterance, np.float32))[None], torch.ones(1, dtype=torch.long)
-        else:
-            cut = np.asarray(frames[: self.max_frames], np.float32)
-            inputs, lengths = torch.from_numpy(cut)[None], torch.tensor([len(cut)])
         with torch.inference_mode():
-            return torch.softmax(self.model(inputs, lengths), dim=1).numpy()
+            scores = self.model(*clip_inputs(utterance, frames, self.input_level, self.max_frames))
+        return torch.softmax(scores, dim=1).numpy()

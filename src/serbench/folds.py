@@ -18,6 +18,7 @@ import pandas as pd
 
 from serbench.atomic import write_csv
 from serbench.corpora import read_manifest
+from serbench.emobox import emobox_split
 from serbench.errors import InputError
 from serbench.protocols import cross_corpus_split, fixed_speaker_split, random_split, speaker_independent_split
 
@@ -65,7 +66,7 @@ def make_folds(protocol: str, manifests: dict[str, pd.DataFrame], seed: int, **s
     """Fold table of one protocol and seed.
 
     Args:
-        protocol: ``random``, ``speaker_independent``, ``fixed_speakers`` or ``cross_corpus``.
+        protocol: ``random``, ``speaker_independent``, ``fixed_speakers``, ``emobox`` or ``cross_corpus``.
         manifests: corpus name -> manifest; for ``cross_corpus`` the last one is
             the test corpus, the others train.
         seed: seed of the split.
@@ -87,8 +88,10 @@ def make_folds(protocol: str, manifests: dict[str, pd.DataFrame], seed: int, **s
         return speaker_independent_split(manifest, corpus, seed=seed, **settings)
     if protocol == "fixed_speakers":
         return fixed_speaker_split(manifest, corpus, **settings)
+    if protocol == "emobox":
+        return emobox_split(manifest, corpus, seed, **settings)
     raise ValueError(
-        f"unknown protocol {protocol!r}; expected random, speaker_independent, fixed_speakers or cross_corpus"
+        f"unknown protocol {protocol!r}; expected random, speaker_independent, fixed_speakers, emobox or cross_corpus"
     )
 
 

@@ -96,6 +96,43 @@ def seeds_units_interval(
     return float(low), float(high)
 
 
+def recall_difference_interval(
+    a: tuple[np.ndarray, np.ndarray],
+    b: tuple[np.ndarray, np.ndarray],
+    level: float = 0.95,
+    n_resamples: int = N_RESAMPLES,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile interval of ``UA(a) - UA(b)`` under a seeds × units bootstrap, UA being the unweighted mean over
+    classes of the pooled recall ``Σ correct_c / Σ counts_c`` (the field's UA, pooled as the accuracy above).
+
+    Args:
+        a, b: ``(correct, counts)``, each ``(seeds, units, classes)`` on shared seed and unit axes (a unit one of
+            them did not test counts 0 there); ``b``'s test set may differ from ``a``'s.
+        level, n_resamples, seed: as :func:`seeds_units_interval`.
+
+    Returns:
+        ``(low, high)``; NaN when there is a single seed and a single unit.
+
+    >>> counts = np.ones((2, 3, 2)); hits = np.array([[[1, 0], [1, 1], [0, 1]], [[1, 1], [1, 0], [1, 1]]])
+    >>> recall_difference_interval((hits, counts), (hits, counts))
+    (0.0, 0.0)
+    """
+    arrays = [np.asarray(x, dtype=float) for x in (*a, *b)]
+    if len({x.shape for x in arrays}) != 1 or arrays[0].ndim != 3:
+        raise ValueError(f"a and b must share a (seeds, units, classes) shape, got {[x.shape for x in arrays]}")
+    n_seeds, n_units, _ = arrays[0].shape
+    if n_seeds * n_units < 2:
+        return float("nan"), float("nan")
+    seed_weights, unit_weights = _weights(n_seeds, n_units, n_resamples, seed)
+    pooled = [np.einsum("rs,ru,suc->rc", seed_weights, unit_weights, x) for x in arrays]  # (resamples, classes)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        replicates = np.nanmean(pooled[0] / pooled[1], axis=1) - np.nanmean(pooled[2] / pooled[3], axis=1)
+    tail = 100 * (1 - level) / 2
+    low, high = np.nanpercentile(replicates, [tail, 100 - tail])
+    return float(low), float(high)
+
+
 @functools.lru_cache(maxsize=4)
 def _weights(n_seeds: int, n_units: int, n_resamples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Multinomial resampling counts ``(resamples, seeds)`` and ``(resamples, units)``, drawn once per shape: every

@@ -33,7 +33,9 @@ log = logging.getLogger(__name__)
 MIN_TRAINING_GROUPS = 2  # speakers (or sessions) that must remain for training when some are held out to validate
 
 
-def _table(fold: str, corpus: pd.Series | str, parts: dict[str, np.ndarray]) -> pd.DataFrame:
+def fold_rows(fold: str, corpus: pd.Series | str, parts: dict[str, np.ndarray]) -> pd.DataFrame:
+    """One fold's rows of a fold table (``fold, corpus, utterance_id, subset``) from ``{subset: ids}``; ``corpus``
+    a name, or a Series mapping each id to its corpus."""
     frames = [pd.DataFrame({"utterance_id": ids, "subset": subset}) for subset, ids in parts.items()]
     table = pd.concat(frames, ignore_index=True)
     table.insert(0, "corpus", corpus if isinstance(corpus, str) else table["utterance_id"].map(corpus))
@@ -92,7 +94,7 @@ def random_split(
     train_ids, val_ids = train_test_split(
         rest_ids, test_size=validation_fraction / (1 - test_fraction), stratify=rest_labels, random_state=seed
     )
-    return _table("0", corpus, {"train": train_ids, "validation": val_ids, "test": test_ids})
+    return fold_rows("0", corpus, {"train": train_ids, "validation": val_ids, "test": test_ids})
 
 
 def production_split(manifest: pd.DataFrame, corpus: str, seed: int, validation_fraction: float = 0.05) -> pd.DataFrame:
@@ -112,7 +114,7 @@ def production_split(manifest: pd.DataFrame, corpus: str, seed: int, validation_
     ids, labels = manifest["utterance_id"].to_numpy(), manifest["emotion"].to_numpy()
     _check_class_sizes(labels, corpus, "production", 2, "one each for train and validation")
     train_ids, val_ids = train_test_split(ids, test_size=validation_fraction, stratify=labels, random_state=seed)
-    return _table(PRODUCTION_FOLD, corpus, {"train": train_ids, "validation": val_ids})
+    return fold_rows(PRODUCTION_FOLD, corpus, {"train": train_ids, "validation": val_ids})
 
 
 def hold_out_validation(
@@ -198,7 +200,7 @@ def speaker_independent_split(
             manifest[~is_test], seed + fold, validation_speakers, validation_fraction, group_column
         )
         test_ids = manifest.loc[is_test, "utterance_id"].to_numpy()
-        tables.append(_table(str(fold), corpus, {"train": train_ids, "validation": val_ids, "test": test_ids}))
+        tables.append(fold_rows(str(fold), corpus, {"train": train_ids, "validation": val_ids, "test": test_ids}))
     return pd.concat(tables, ignore_index=True)
 
 
@@ -242,7 +244,7 @@ def fixed_speaker_split(manifest: pd.DataFrame, corpus: str, speakers: dict[str,
         if rows.empty:
             raise InputError(f"{corpus}: no utterances for the {subset} speakers")
         parts[subset] = rows["utterance_id"].to_numpy()
-    return _table("0", corpus, parts)
+    return fold_rows("0", corpus, parts)
 
 
 def cross_corpus_split(
@@ -270,4 +272,4 @@ def cross_corpus_split(
     test = manifests[test_corpus]
     test_ids = test.loc[test["emotion"].isin(emotions), "utterance_id"].to_numpy()
     corpus_of = dict(zip(train_rows["utterance_id"], train_rows["corpus"])) | dict.fromkeys(test_ids, test_corpus)
-    return _table("0", pd.Series(corpus_of), {"train": train_ids, "validation": val_ids, "test": test_ids})
+    return fold_rows("0", pd.Series(corpus_of), {"train": train_ids, "validation": val_ids, "test": test_ids})

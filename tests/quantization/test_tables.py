@@ -13,6 +13,7 @@ from serbench.studies.quantization.plots import bits_figure, pareto_figure, pare
 from serbench.studies.quantization.pooling import paired_differences, utterance_results
 from serbench.studies.quantization.tables import (
     RUN_COLUMNS,
+    TableFiles,
     allocator_comparison,
     read_runs,
     summarize,
@@ -147,13 +148,13 @@ def test_allocators_are_compared_on_the_same_runs_within_a_quantizer():
 def test_damaged_metrics_file_is_named_with_its_rebuild_command(tmp_path):
     (tmp_path / "good.json").write_text(json.dumps([run("fp32", 0, 30), run("fixed2", 0, 25)]))
     (tmp_path / "bad.json").write_text("[{")
-    outputs = [str(tmp_path / name) for name in ("runs.csv", "t.csv", "t.md", "lit.md")]
+    outputs = TableFiles(*(str(tmp_path / name) for name in ("runs.csv", "t.csv", "t.md", "lit.md", "o.csv")))
     with pytest.raises(
         DamagedFileError, match=r"bad\.json: damaged metrics file .*snakemake --cores 1 --force .*bad\.json"
     ):
-        write_tables([str(tmp_path / "good.json"), str(tmp_path / "bad.json")], *outputs)
-    write_tables([str(tmp_path / "good.json")], *outputs, config_hash="0123456789ab")
-    assert pd.read_csv(outputs[1])["config_hash"].tolist() == ["0123456789ab"] * 2
+        write_tables([str(tmp_path / "good.json"), str(tmp_path / "bad.json")], {}, outputs)
+    write_tables([str(tmp_path / "good.json")], {}, outputs, config_hash="0123456789ab")
+    assert pd.read_csv(outputs.csv)["config_hash"].tolist() == ["0123456789ab"] * 2
 
 
 def test_literature_table_footnotes_the_paper_and_counts_runs_in_words():
@@ -274,9 +275,9 @@ def test_plots_are_written_per_dataset_and_protocol_and_refuse_an_absent_one(tmp
 def test_a_metrics_file_of_the_wrong_shape_is_one_error_naming_it(tmp_path, content, reason):
     metrics = tmp_path / "metrics.json"
     metrics.write_text(content)
-    outputs = [str(tmp_path / name) for name in ("runs.csv", "summary.csv", "table.md", "literature.md")]
+    outputs = TableFiles(*(str(tmp_path / n) for n in ("runs.csv", "summary.csv", "table.md", "lit.md", "o.csv")))
     with pytest.raises(DamagedFileError, match=rf"^{re.escape(str(metrics))}: damaged metrics file \({reason}"):
-        write_tables([str(metrics)], *outputs)
+        write_tables([str(metrics)], {}, outputs)
 
 
 def test_cross_corpus_rows_name_the_emotions_they_keep():

@@ -67,13 +67,14 @@ def test_every_registered_corpus_and_model_family_is_a_config_value():
             r"speaker_independent.n_folds has no entry for \['iemocap'\]",
         ),
         ({"quantization": {"adaptive": {"alpha": 0.8, "entropy_weight": 0.3}}}, "exceeds 1"),
+        ({"quantization": {"corpora": ["cremad"]}}, r"protocol emobox: EmoBox publishes no folds for \['cremad'\]"),
     ],
 )
 def test_bad_config_is_one_line_per_problem_naming_the_key(config, message):
     with pytest.raises(SettingsError, match=message) as raised:
         load_settings(config)
     assert all(
-        line.startswith("config key") or "twice" in line or "no entry" in line or "exceeds" in line
+        line.startswith("config key") or any(w in line for w in ("twice", "no entry", "exceeds", "no folds"))
         for line in str(raised.value).splitlines()
     )
 

@@ -5,6 +5,7 @@ import sys
 from typing import get_args
 
 from serbench import integrity
+from serbench.emobox import fold_count
 from serbench.provenance import study_config_hash
 from serbench.run_record import record_run
 from serbench.settings import SettingsError, load_settings

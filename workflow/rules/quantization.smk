@@ -220,12 +220,14 @@ rule quantization_allocator_report:
 
 rule quantization_table:
     input:
-        quantization_metrics,
+        metrics=quantization_metrics,
+        manifests=manifests(Q.corpora),
     output:
         runs=f"{RESULTS}/tables/quantization_runs.csv",
         csv=f"{RESULTS}/tables/quantization.csv",
         md=f"{RESULTS}/tables/quantization.md",
         literature=f"{RESULTS}/tables/literature.md",
+        overlap=f"{RESULTS}/tables/speaker_overlap.csv",
     log:
         logs("quantization/table"),
     benchmark:
@@ -238,6 +240,7 @@ rule quantization_table:
         runtime=10,
     params:
         config_hash=study_config_hash(SETTINGS.model_dump(mode="json"), "quantization"),
+        corpora=Q.corpora,
     script:
         "../scripts/quantization/table.py"
 

@@ -48,8 +48,8 @@ def normalisation(wildcards):
 
 def split_settings(wildcards):
     """Keyword arguments of the protocol's split (n_folds of this dataset for speaker folds)."""
-    if wildcards.protocol == "random":
-        return settings("quantization", "random")
+    if wildcards.protocol in ("random", "emobox"):
+        return settings("quantization", wildcards.protocol)
     split = settings("quantization", "speaker_independent")
     n_folds = split.pop("n_folds")
     if wildcards.protocol == "speaker_independent":
@@ -59,11 +59,10 @@ def split_settings(wildcards):
 
 def cell_runs(wildcards):
     """Folds × seeds of a cell, for the cluster runtime request."""
-    folds = (
-        Q.speaker_independent.n_folds[wildcards.dataset]
-        if wildcards.protocol == "speaker_independent"
-        else 1
-    )
+    folds = {
+        "speaker_independent": lambda: Q.speaker_independent.n_folds[wildcards.dataset],
+        "emobox": lambda: fold_count(wildcards.dataset),
+    }.get(wildcards.protocol, lambda: 1)()
     return folds * len(Q.seeds)
 
 

@@ -16,6 +16,7 @@ from serbench.errors import InputError
 # encoder architectures `serbench init-encoder` builds with random weights (serbench.ssl.upstream.ARCHITECTURES has a
 # config for each; a test keeps the two in step). Here, where the CLI reads them without importing transformers.
 EncoderArchitecture = Literal["distilhubert", "hubert-base", "wav2vec2-base", "wavlm-base", "whisper-tiny"]
+EMOBOX_CORPORA: tuple[str, ...] = ("emodb", "ravdess", "savee", "tess")  # serbench.emobox.covered(), kept light
 PRODUCTION_FOLD = "production"  # the DistilHuBERT study's model trained on every speaker (Ismail), no test fold
 
 
@@ -28,8 +29,8 @@ def _match(kind: type, name: str, expected: str) -> re.Match:
 
 @dataclass(frozen=True)
 class Protocol:
-    """A quantization-study protocol: a split (``random``, ``speaker_independent``, ``cross_corpus``) and, for
-    cross-corpus, the features' normalisation (``none``, ``corpus``, ``speaker``; Schuller et al. 2010).
+    """A quantization-study protocol: a split (``random``, ``speaker_independent``, ``emobox``, ``cross_corpus``)
+    and, for cross-corpus, the features' normalisation (``none``, ``corpus``, ``speaker``; Schuller et al. 2010).
 
     >>> Protocol.parse("cross_corpus_per_speaker")
     Protocol(split='cross_corpus', normalise='speaker')
@@ -40,12 +41,12 @@ class Protocol:
     split: str
     normalise: str = "none"
     WHAT: ClassVar[str] = "protocol"
-    PATTERN: ClassVar[str] = r"random|speaker_independent|cross_corpus(?:_per_(corpus|speaker))?"
+    PATTERN: ClassVar[str] = r"random|speaker_independent|emobox|cross_corpus(?:_per_(corpus|speaker))?"
 
     @classmethod
     def parse(cls, name: str) -> Protocol:
         """Raises: InputError: not a protocol name."""
-        found = _match(cls, name, "random, speaker_independent or cross_corpus[_per_corpus|_per_speaker]")
+        found = _match(cls, name, "random, speaker_independent, emobox or cross_corpus[_per_corpus|_per_speaker]")
         split = "cross_corpus" if name.startswith("cross_corpus") else name
         return cls(split, found.group(1) or "none")
 

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from serbench.settings.base import Bits, Corpus, Fraction, LatencySettings, ModelFamily, Probability, Section, Seeds
-from serbench.settings.names import QuantizationVariant
+from serbench.settings.names import EMOBOX_CORPORA, QuantizationVariant
 
 FeatureSet = Literal["mfcc_chroma_mel", "egemaps"]
 PAPER_FEATURES = "mfcc_chroma_mel"
@@ -55,6 +55,15 @@ class SpeakerIndependentSettings(Section):
     validation_speakers: int = Field(1, ge=1, description="training speakers held out to validate")
     validation_fraction: Fraction = Field(
         0.1, description="with too few training speakers to hold one out (TESS), a stratified share of theirs"
+    )
+
+
+class EmoBoxSplitSettings(Section):
+    """EmoBox's published folds (Ma et al. 2024; EmoDB, RAVDESS, SAVEE, TESS): its train/test partition per fold,
+    speakers shared on EmoDB; EmoBox has no validation subset."""
+
+    validation_fraction: Fraction = Field(
+        0.1, description="share of each fold's training utterances that validates (stratified by emotion)"
     )
 
 
@@ -208,11 +217,14 @@ class QuantizationSettings(Section):
 
     corpora: list[Corpus] = Field(["emodb", "tess"], min_length=1, description="corpora of the study")
     features: FeatureSettings = FeatureSettings()
-    protocols: list[Literal["random", "speaker_independent"]] = Field(
-        ["random", "speaker_independent"], description="protocols of the single-corpus experiments"
+    protocols: list[Literal["random", "speaker_independent", "emobox"]] = Field(
+        ["random", "speaker_independent", "emobox"],
+        description="protocols of the single-corpus experiments: the paper's random split, speaker folds, and "
+        "EmoBox's published folds (the field's benchmark; speakers shared on EmoDB)",
     )
     random: RandomSplitSettings = RandomSplitSettings()
     speaker_independent: SpeakerIndependentSettings = SpeakerIndependentSettings()
+    emobox: EmoBoxSplitSettings = EmoBoxSplitSettings()
     cross_corpus: list[CrossCorpusSettings] = Field(
         [CrossCorpusSettings(train=["emodb"], test="ravdess"), CrossCorpusSettings(train=["tess"], test="ravdess")],
         description="cross-corpus experiments, named <train>_to_<test>",
@@ -275,6 +287,9 @@ class QuantizationSettings(Section):
             missing = [c for c in self.corpora if c not in self.speaker_independent.n_folds]
             if missing:
                 raise ValueError(f"speaker_independent.n_folds has no entry for {missing}")
+        uncovered = [c for c in self.corpora if c not in EMOBOX_CORPORA]
+        if "emobox" in self.protocols and uncovered:
+            raise ValueError(f"protocol emobox: EmoBox publishes no folds for {uncovered} (it has {EMOBOX_CORPORA})")
         for experiment in self.cross_corpus:
             if experiment.test in experiment.train:
                 raise ValueError(f"cross_corpus: test corpus {experiment.test!r} is also a training corpus")

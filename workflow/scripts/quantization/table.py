@@ -3,8 +3,7 @@
 from serbench.workflow import snakemake_job
 
 with snakemake_job(globals(), "quantization_table") as job:
-    from serbench.studies.quantization.tables import write_tables
+    from serbench.studies.quantization.tables import TableFiles, write_tables
 
-    write_tables(
-        list(job.input), job.output.runs, job.output.csv, job.output.md, job.output.literature, job.params.config_hash
-    )
+    manifests = dict(zip(job.params.corpora, job.input.manifests))
+    write_tables(list(job.input.metrics), manifests, TableFiles(**dict(job.output.items())), job.params.config_hash)

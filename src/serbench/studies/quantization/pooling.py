@@ -25,12 +25,13 @@ KEYS = [*CELL, "quantizer", "variant"]
 
 
 def unit_of(protocol: str) -> str:
-    """What a test unit is: an utterance under the random split, a speaker under the others.
+    """What a test unit is: an utterance under the random split and EmoBox's folds (speakers shared between train
+    and test), a speaker under the others.
 
-    >>> unit_of("random"), unit_of("speaker_independent"), unit_of("cross_corpus_emodb_to_ravdess")
-    ('utterance', 'speaker', 'speaker')
+    >>> unit_of("random"), unit_of("emobox"), unit_of("speaker_independent"), unit_of("cross_corpus_per_corpus")
+    ('utterance', 'utterance', 'speaker', 'speaker')
     """
-    return "utterance" if protocol == "random" else "speaker"
+    return "utterance" if protocol in ("random", "emobox") else "speaker"
 
 
 def utterance_results(records: list[dict], keys: list[str] = KEYS) -> pd.DataFrame:

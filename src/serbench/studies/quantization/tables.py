@@ -8,10 +8,13 @@ accuracy(fp32)``, both pooled over the test utterances of every fold and seed.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import pandas as pd
 
 from serbench.atomic import write_csv, write_text
 from serbench.cache import read_records
+from serbench.corpora import read_manifest
 from serbench.errors import InputError
 from serbench.literature import shinde2024_table2
 from serbench.provenance import distinct_values
@@ -19,6 +22,7 @@ from serbench.settings.names import QuantizationVariant
 from serbench.settings.quantization import FINE_TUNED, PAPER_FEATURES
 from serbench.studies.quantization.literature import literature_markdown
 from serbench.studies.quantization.markdown import allocators_markdown, paper_layout_markdown, to_markdown
+from serbench.studies.quantization.overlap import overlap_markdown, speaker_overlap
 from serbench.studies.quantization.pooling import (
     CELL,
     KEYS,
@@ -137,10 +141,25 @@ def summarize(runs: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
     return table[SUMMARY_COLUMNS].reset_index(drop=True)
 
 
+class TableFiles(NamedTuple):
+    """The quantization table step's outputs."""
+
+    runs: str
+    csv: str
+    md: str
+    literature: str
+    overlap: str
+
+
 def write_tables(
-    metrics_paths: list[str], runs_out: str, csv_out: str, md_out: str, literature_out: str, config_hash: str = ""
+    metrics_paths: list[str],
+    manifest_paths: dict[str, str],
+    out: TableFiles,
+    config_hash: str = "",
 ) -> None:
-    """Per-run CSV, summary CSV and Markdown, and the literature comparison (paper's Table 3 layout).
+    """Per-run CSV, summary CSV and Markdown, the literature comparison (paper's Table 3 layout), and the speaker
+    overlap table (:mod:`~serbench.studies.quantization.overlap`; its emotions from ``manifest_paths``, corpus ->
+    manifest).
 
     Every row of both CSVs carries ``config_hash`` (the study's, from the
     workflow), the package version and git commit of its runs, and its seed(s).
@@ -153,8 +172,15 @@ def write_tables(
     runs = read_runs(records).assign(config_hash=config_hash)
     units = utterance_results(records)
     table = summarize(runs, units).assign(config_hash=config_hash)
-    write_csv(runs_out, runs)
-    write_csv(csv_out, table)
-    full = to_markdown(table) + allocators_markdown(allocator_comparison(units, runs))
-    write_text(md_out, paper_layout_markdown(table) + full)
-    write_text(literature_out, literature_markdown(table))
+    emotion = {
+        (corpus, u): e
+        for corpus, path in manifest_paths.items()
+        for u, e in read_manifest(path)[["utterance_id", "emotion"]].itertuples(index=False)
+    }
+    overlap = speaker_overlap(units, emotion).assign(config_hash=config_hash)
+    write_csv(out.runs, runs)
+    write_csv(out.csv, table)
+    write_csv(out.overlap, overlap)
+    full = to_markdown(table) + overlap_markdown(overlap) + allocators_markdown(allocator_comparison(units, runs))
+    write_text(out.md, paper_layout_markdown(table) + full)
+    write_text(out.literature, literature_markdown(table))

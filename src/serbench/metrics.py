@@ -52,3 +52,12 @@ def classification_scores(y_true: Sequence, y_pred: Sequence) -> dict[str, float
         "uar": unweighted_average_recall(y_true, y_pred),
         "macro_f1": macro_f1(y_true, y_pred),
     }
+
+
+def hits_string(hits) -> str:
+    """Per-utterance results as a run record stores them: ``"1"`` where the prediction was right, ``"0"`` elsewhere.
+
+    >>> hits_string([True, False, True])
+    '101'
+    """
+    return "".join("1" if hit else "0" for hit in hits)

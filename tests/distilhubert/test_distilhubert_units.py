@@ -6,12 +6,14 @@ import torch
 from serbench.cache import save_rows
 from serbench.corpora.base import MANIFEST_COLUMNS
 from serbench.dataset import CorpusArrays, CorpusFiles
+from serbench.emobox import fold_table
 from serbench.settings.ssl import AugmentSettings, HeadTrainSettings, WaveformSettings
 from serbench.ssl.upstream import EncoderUnavailable, load_upstream, pooled_hidden_states, save_random_upstream
 from serbench.ssl.waveforms import prepare_waveform
 from serbench.studies.distilhubert.augment import augment
+from serbench.studies.distilhubert.folds import write_split
 from serbench.studies.distilhubert.head import PooledHead, balanced_class_weights, focal_loss
-from serbench.studies.distilhubert.report import run_rows, table1
+from serbench.studies.distilhubert.report import run_rows, speaker_overlap, table1
 
 
 def head(n_layers, hidden, n_classes, layer_weights=False, head_hidden=256, dropout=0.1):
@@ -224,3 +226,43 @@ def test_a_fold_without_test_utterances_is_cut_only_where_its_test_subset_is_opt
         arrays.split(folds, "production", "split.csv")
     data = arrays.split(folds, "production", "split.csv", optional=("test",))
     assert set(data.subsets) == {"train", "validation"} and data.subsets["validation"].ids.tolist() == ["c"]
+
+
+def _utterance_record(setting: str, seed: int, hits: str, fold: str = "0") -> dict:
+    """A fold record whose test utterances u0..u3 (speakers s0, s1; anger, sadness) are right where ``hits``."""
+    utterances = {
+        "test_utterances": ["u0", "u1", "u2", "u3"],
+        "test_speakers": ["s0", "s0", "s1", "s1"],
+        "test_emotions": ["anger", "sadness", "anger", "sadness"],
+        "test_correct": hits,
+    }
+    run = {"upstream": "tiny", "model": "head", "dataset": "emodb", "setting": setting, "fold": fold, "seed": seed}
+    return run | utterances
+
+
+def test_speaker_overlap_sets_emobox_folds_against_the_speaker_folds_per_model():
+    records = [_utterance_record("emobox", s, "1111") for s in (0, 1)]
+    records += [_utterance_record("base", s, "1010") for s in (0, 1)]  # anger right, sadness wrong: UA 0.5
+    records += [_utterance_record("extra", 0, "0000"), {**_utterance_record("base", 0, "0000"), "fold": "production"}]
+    overlap = speaker_overlap(records)
+    assert overlap[["upstream", "model", "dataset"]].values.tolist() == [["tiny", "head", "emodb"]]
+    row = overlap.iloc[0]
+    assert (row["ua_emobox"], row["ua_speaker_folds"], row["overlap_gain"]) == (1.0, 0.5, 0.5)
+    assert row["n_seeds"] == 2 and row["n_test_emobox"] == 4
+
+
+def test_the_emobox_setting_writes_emobox_folds_relabelled_without_a_production_model(tmp_path):
+    published = fold_table()[fold_table()["corpus"] == "emodb"]
+    manifest = tmp_path / "emodb.csv"
+    published[["utterance_id", "emotion"]].reindex(columns=MANIFEST_COLUMNS).assign(speaker="03").to_csv(
+        manifest, index=False
+    )
+    out = tmp_path / "split.csv"
+    write_split("emodb", {"emodb": str(manifest)}, [], "four_class", [0], str(out), 5, "speaker",
+                production_validation=0.05, protocol="emobox")  # fmt: skip
+    folds = pd.read_csv(out, dtype={"fold": str, "utterance_id": str})
+    assert sorted(folds["fold"].unique()) == ["0", "1", "2", "3", "4"]  # EmoBox's five, no production fold
+    assert set(folds["emotion"]) == {"anger", "happiness", "neutral", "sadness"}  # four classes
+    test = folds[folds["subset"] == "test"].set_index("utterance_id")
+    expected = published.set_index("utterance_id").loc[test.index, "test_fold"]
+    assert (test["fold"].astype(int) + 1 == expected).all()

@@ -22,6 +22,7 @@ import torch
 
 from conftest import checked_in_config, run_workflow
 from serbench.ssl.upstream import load_upstream, save_random_upstream
+from serbench.studies.distilhubert.report import speaker_overlap
 
 DATA = os.environ.get("SERBENCH_DATA")
 WHISPER = "openai/whisper-tiny.en"
@@ -71,15 +72,31 @@ def work(tmp_path_factory) -> Path:
 RESULTS = "results/distilhubert/whisper-tiny-en"
 
 
+def test_the_emobox_setting_tests_every_four_class_utterance_once_beside_the_speaker_folds(work):
+    records = [
+        r for path in sorted((work / RESULTS / "heads").glob("*/fold*.json")) for r in json.loads(path.read_text())
+    ]
+    overlap = speaker_overlap(records).set_index("model")
+    assert sorted(overlap.index) == ["head", "logreg"]
+    four_class = 127 + 71 + 79 + 62  # EmoDB's anger, happiness, neutral, sadness
+    assert (overlap["n_test_emobox"] == four_class).all() and (overlap["n_test_speaker_folds"] == four_class).all()
+    gain = overlap.loc["head", "overlap_gain"]
+    assert gain == pytest.approx(overlap.loc["head", "ua_emobox"] - overlap.loc["head", "ua_speaker_folds"])
+    markdown = (work / "results/tables/distilhubert_table1.md").read_text()
+    assert "## Speaker overlap" in markdown and "| whisper-tiny-en | head | emodb | " in markdown
+
+
 def test_table1_has_both_settings_both_models_per_class_f1_and_says_the_weights_are_pretrained(work):
     table = pd.read_csv(work / "results/tables/distilhubert_table1.csv")
-    assert set(table["setting"]) == {"base", "extra"} and set(table["upstream"]) == {"whisper-tiny-en"}
+    assert set(table["setting"]) == {"base", "extra", "emobox"} and set(table["upstream"]) == {"whisper-tiny-en"}
     assert set(table["model"]) == {"head", "logreg"}  # the baseline on the same pooled states, same folds
     assert {"accuracy", "uar", "macro_f1", "f1_anger", "f1_happiness", "f1_neutral", "f1_sadness", "cross_uar"} <= set(
         table["metric"]
     )
     production = table["metric"].str.startswith("production_")
-    assert table["mean"].between(0, 1).all() and (table.loc[~production, "n_runs"] == 2).all()
+    speaker_folds = ~production & (table["setting"] != "emobox")
+    assert table["mean"].between(0, 1).all() and (table.loc[speaker_folds, "n_runs"] == 2).all()
+    assert (table.loc[table["setting"] == "emobox", "n_runs"] == 5).all()  # EmoBox's five EmoDB folds, no production
     assert {"production_cross_uar", "production_validation_uar"} <= set(table["metric"])
     assert (table.loc[production, "n_runs"] == 1).all()
     chance = table[(table.metric == "cross_chance_uar")]["mean"]

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from serbench.studies.quantization.overlap import overlap_markdown, speaker_overlap
+from serbench.overlap import overlap_markdown
+from serbench.studies.quantization.overlap import ROW, speaker_overlap
 from serbench.studies.quantization.pooling import utterance_results
 
 EMOTIONS = ["anger", "sadness"]
@@ -38,11 +39,11 @@ def test_the_gain_is_the_difference_of_pooled_per_class_recalls_with_intervals_a
     records.append(record("emobox", 0, [False] * 40, variant="fixed2"))  # quantized rows do not count
     table = speaker_overlap(utterance_results(records), EMOTION)
     row = table.iloc[0]
-    assert (row["ua_emobox"], row["ua_speaker_independent"]) == (pytest.approx(0.75), pytest.approx(0.25))
+    assert (row["ua_emobox"], row["ua_speaker_folds"]) == (pytest.approx(0.75), pytest.approx(0.25))
     assert row["overlap_gain"] == pytest.approx(0.5) and row["n_seeds"] == 3
     assert row["overlap_gain_ci95_seeds_speakers_low"] < 0.5 < row["overlap_gain_ci95_seeds_speakers_high"]
     assert np.isnan(row["overlap_gain_ci95_seeds_low"]) or row["overlap_gain_ci95_seeds_low"] == pytest.approx(0.5)
-    assert "| emodb | egemaps | mlp | 75.0 | 25.0 | +50.0 |" in overlap_markdown(table)
+    assert "| emodb | egemaps | mlp | 75.0 | 25.0 | +50.0 |" in overlap_markdown(table, ROW, "t")
 
 
 def test_a_family_run_under_one_protocol_only_gets_no_row_and_only_shared_seeds_count():
@@ -52,4 +53,4 @@ def test_a_family_run_under_one_protocol_only_gets_no_row_and_only_shared_seeds_
     table = speaker_overlap(utterance_results(records), EMOTION)
     assert table["model"].tolist() == ["mlp"]
     assert table.loc[0, "overlap_gain"] == pytest.approx(1.0) and table.loc[0, "n_seeds"] == 1
-    assert overlap_markdown(table.iloc[0:0]) == ""
+    assert overlap_markdown(table.iloc[0:0], ROW, "t") == ""

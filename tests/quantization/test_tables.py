@@ -166,6 +166,16 @@ def test_literature_table_footnotes_the_paper_and_counts_runs_in_words():
     assert "211K × 32" not in markdown and "| 32 " in markdown
 
 
+def test_emobox_s_published_upstreams_are_quoted_beside_our_models_on_its_folds_only():
+    random = summary([run("fp32", s, 30) for s in (0, 1)])
+    assert "on EmoBox's folds" not in literature_markdown(random)
+    on_emobox = summary([run("fp32", s, 30) | {"protocol": "emobox"} for s in (0, 1)])
+    section = literature_markdown(on_emobox).split("## EmoDB on EmoBox's folds")[1]
+    assert re.search(r"\| WavLM large +\| quoted +\| 92.58 +\| 92.67 +\|", section)  # Ma et al. 2024, Table 4
+    assert section.count("| quoted ") == 10 and section.count("| measured ") == 1
+    assert re.search(r"\| serbench mlp, mfcc_chroma_mel +\| measured +\| 50.00 ± 0.00 +\| 60.00 +\|", section)
+
+
 def test_literature_rows_with_another_class_set_than_the_papers_say_so_beside_it():
     emotions = "anger boredom disgust fear happiness neutral sadness"
     seven = summary([run(v, s, 30) | {"classes": emotions} for v in ("fp32", "adaptive") for s in (0, 1)])

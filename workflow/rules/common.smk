@@ -59,7 +59,7 @@ wildcard_constraints:
     dataset="[a-z0-9_]+",
     protocol=Protocol.PATTERN,
     model="[a-z0-9_]+",
-    setting="base|extra",
+    setting="base|extra|emobox",
     upstream="[a-z0-9-]+",
     preparation="ismail|raw",
     variant=ExitVariant.PATTERN,

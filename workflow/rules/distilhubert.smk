@@ -50,17 +50,7 @@ rule distilhubert_split:
         runtime=5,
     params:
         corpora=lambda w: distilhubert_corpora(w.setting),
-        split={
-            k: getattr(DH, k)
-            for k in (
-                "corpus",
-                "n_folds",
-                "group_by",
-                "validation_speakers",
-                "label_map",
-                "production_validation",
-            )
-        },
+        split=distilhubert_split_settings,
         seeds=DH.seeds,
     script:
         "../scripts/distilhubert/split.py"

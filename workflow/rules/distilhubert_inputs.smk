@@ -2,7 +2,9 @@
 
 DH = SETTINGS.distilhubert
 DH_UPSTREAMS = {upstream_name(u): u for u in DH.upstreams}
-DH_SETTINGS = ["base", "extra"] if DH.extra_train else ["base"]
+DH_SETTINGS = (
+    ["base"] + (["extra"] if DH.extra_train else []) + (["emobox"] if DH.emobox else [])
+)
 DH_CROSS = [DH.cross_corpus_test] if DH.cross_corpus_test else []
 DH_RESULTS = f"{RESULTS}/distilhubert/{{upstream}}"
 
@@ -10,6 +12,20 @@ DH_RESULTS = f"{RESULTS}/distilhubert/{{upstream}}"
 def distilhubert_corpora(setting):
     """Corpora a setting's folds name: the study corpus, plus the extra ones for 'extra'."""
     return [DH.corpus, *(DH.extra_train if setting == "extra" else [])]
+
+
+def distilhubert_split_settings(wildcards):
+    """What a setting's split reads: EmoBox's folds for 'emobox', else speaker folds."""
+    emobox = wildcards.setting == "emobox"
+    return {
+        "corpus": DH.corpus,
+        "n_folds": DH.n_folds,
+        "group_by": DH.group_by,
+        "validation_speakers": DH.validation_speakers,
+        "label_map": DH.label_map,
+        "production_validation": DH.production_validation,
+        "protocol": "emobox" if emobox else "speaker_independent",
+    }
 
 
 def distilhubert_cache(upstream, corpus):
@@ -30,8 +46,9 @@ def distilhubert_train_inputs(wildcards):
 
 def distilhubert_heads(upstream, setting, name, production=True):
     """A setting's head folders (name "") or metrics files (".json"): every fold's, and the production model's."""
-    heads = [Fold(str(f)).name for f in range(DH.n_folds)]
-    if production and DH.production_validation is not None:
+    folds = fold_count(DH.corpus) if setting == "emobox" else DH.n_folds
+    heads = [Fold(str(f)).name for f in range(folds)]
+    if production and DH.production_validation is not None and setting != "emobox":
         heads.append(Fold(PRODUCTION_FOLD).name)
     return [
         f"{RESULTS}/distilhubert/{upstream}/heads/{setting}/{h}{name}" for h in heads

@@ -36,3 +36,16 @@ def ismail_table1() -> pd.DataFrame:
     ``setting`` is ``base`` (IEMOCAP only) or ``extra`` (+ CREMA-D); scores are fractions.
     """
     return pd.read_csv(files(__package__) / "ismail_table1.csv")
+
+
+def emobox2024_table4() -> pd.DataFrame:
+    """EmoBox (Ma et al., Interspeech 2024), Table 4, for the corpora the suite reads: ten self-supervised upstreams
+    on EmoBox's folds (:mod:`serbench.emobox`), all of each corpus's emotions.
+
+    Columns ``corpus, upstream, ua, wa, macro_f1, source``; scores as fractions (the table prints percent). EmoBox
+    gives no parameter counts or latencies.
+    """
+    table = pd.read_csv(files(__package__) / "emobox2024_table4.csv")
+    for score in ("ua", "wa", "macro_f1"):
+        table[score] = table.pop(f"{score}_percent") / 100
+    return table[["corpus", "upstream", "ua", "wa", "macro_f1", "source"]]

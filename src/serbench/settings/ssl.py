@@ -9,7 +9,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from serbench.errors import UnknownNameError
 from serbench.settings.base import Corpus, LatencySettings, Probability, Section, Seeds
-from serbench.settings.names import ExitVariant
+from serbench.settings.names import EMOBOX_CORPORA, ExitVariant
 
 
 def upstream_name(pretrained: str) -> str:
@@ -114,6 +114,12 @@ class DistilHubertSettings(Section):
         "the study corpus but this stratified random share, which picks the epoch (95/5), scored on "
         "cross_corpus_test; null: fold models only",
     )
+    emobox: bool = Field(
+        True,
+        description="also the setting emobox: EmoBox's published folds of the corpus (corpus only, no production "
+        "model; a stratified 10 % of each fold's training utterances validates), whose UA beside the speaker folds' "
+        "measures speaker overlap",
+    )
     label_map: Literal["all", "four_class"] = "four_class"
     seeds: Seeds = Field([0], min_length=1)
     latency: LatencySettings = LatencySettings()
@@ -132,6 +138,14 @@ class DistilHubertSettings(Section):
     baseline: bool = Field(
         True, description="a logistic-regression row on the head's own pooled states, same folds (frozen encoder)"
     )
+
+    @model_validator(mode="after")
+    def _emobox_covers_the_corpus(self) -> DistilHubertSettings:
+        if self.emobox and self.corpus not in EMOBOX_CORPORA:
+            raise ValueError(
+                f"emobox: EmoBox publishes no folds for {self.corpus!r} (it has {EMOBOX_CORPORA}); set emobox: false"
+            )
+        return self
 
 
 class SpeakerLists(Section):

@@ -1,4 +1,4 @@
-"""Speaker (or session) folds of the study corpus, extra corpora in every training subset, study classes."""
+"""Speaker (or session) folds, or EmoBox's, of the study corpus; extra corpora in every training subset; classes."""
 
 from serbench.workflow import snakemake_job
 
@@ -17,4 +17,5 @@ with snakemake_job(globals(), "distilhubert_split", setting="base") as job:
         split["group_by"],
         split["validation_speakers"],
         production_validation=split["production_validation"],
+        protocol=split["protocol"],
     )

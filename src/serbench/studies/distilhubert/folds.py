@@ -7,6 +7,7 @@ import pandas as pd
 
 from serbench.atomic import write_csv
 from serbench.corpora import read_manifest
+from serbench.emobox import emobox_split
 from serbench.folds import seeded_folds
 from serbench.labels import LABEL_MAPS
 from serbench.protocols import production_split, speaker_independent_split
@@ -57,21 +58,26 @@ def write_split(
     validation_speakers: int = 1,
     validation_fraction: float = 0.1,
     production_validation: float | None = None,
+    protocol: str = "speaker_independent",
 ) -> None:
-    """Speaker-independent folds of ``dataset`` for every seed, the ``extra`` corpora added to every training
-    subset, relabelled to the study's classes; one CSV with a ``seed`` column.
+    """Speaker-independent folds of ``dataset`` (``protocol`` ``emobox``: EmoBox's published folds,
+    :func:`serbench.emobox.emobox_split`, ``n_folds`` and the group settings unused) for every seed, the ``extra``
+    corpora added to every training subset, relabelled to the study's classes; one CSV with a ``seed`` column.
 
-    With ``production_validation``, each seed also has the fold ``production``
+    With ``production_validation`` and speaker folds, each seed also has the fold ``production``
     (:func:`serbench.protocols.production_split`): all of ``dataset`` but that
     share trains, the share validates, and there is no test subset.
     """
     tables = {name: read_manifest(path) for name, path in manifests.items()}
 
     def folds(seed: int) -> pd.DataFrame:
-        table = speaker_independent_split(
-            tables[dataset], dataset, n_folds, seed, validation_speakers, validation_fraction, group_column
-        )
-        if production_validation is not None:
+        if protocol == "emobox":
+            table = emobox_split(tables[dataset], dataset, seed, validation_fraction)
+        else:
+            table = speaker_independent_split(
+                tables[dataset], dataset, n_folds, seed, validation_speakers, validation_fraction, group_column
+            )
+        if production_validation is not None and protocol != "emobox":
             table = pd.concat([table, production_split(tables[dataset], dataset, seed, production_validation)])
         return relabel(add_extra_training(table, {name: tables[name] for name in extra}), tables, LABEL_MAPS[label_map])
 

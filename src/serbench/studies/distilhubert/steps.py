@@ -17,7 +17,7 @@ from serbench.corpora import read_manifest
 from serbench.dataset import CorpusArrays, CorpusFiles, SplitData
 from serbench.folds import read_folds
 from serbench.labels import LABEL_MAPS
-from serbench.metrics import classification_scores
+from serbench.metrics import classification_scores, hits_string
 from serbench.protocols import PRODUCTION_FOLD
 from serbench.provenance import stamp
 from serbench.settings.ssl import AugmentSettings, DistilHubertSettings, upstream_name
@@ -189,8 +189,10 @@ def train_fold(
     Scores the test subset and, when ``cross`` names a corpus and its files, the
     cross-corpus set. The ``production`` fold (Ismail's production model) has no
     test subset: its record scores the validation share that chose its epoch,
-    under ``validation``, as the paper reports it. Writes ``<out_dir>/seed<s>/head.pt`` (with the fine-tuned
-    encoder's weights when fine-tuning) and a JSON list of run records to ``out_metrics``.
+    under ``validation``, as the paper reports it; the others list each test utterance (id, speaker, emotion, and
+    ``test_correct``, ``"1"`` where predicted right) for pooled scores across settings. Writes
+    ``<out_dir>/seed<s>/head.pt`` (with the fine-tuned encoder's weights when fine-tuning) and a JSON list of run
+    records to ``out_metrics``.
     """
     folds = read_folds(split_path)
     arrays = CorpusArrays(corpora, "waveforms" if cfg.finetune else "utterance")
@@ -218,6 +220,13 @@ def train_fold(
                 "finetune": cfg.finetune,
                 **stamp(),
             }
+            if not production:
+                record |= {
+                    "test_utterances": scored.ids.tolist(),
+                    "test_speakers": scored.speakers.tolist(),
+                    "test_emotions": [data.classes[i] for i in scored.labels],
+                    "test_correct": hits_string(np.asarray(predicted) == scored.labels),
+                }
             if cross is not None:
                 record["cross_corpus"] = {"corpus": cross[0], **_cross_scores(cross_items[1], crossed, data.classes)}
             records.append(record)

@@ -44,7 +44,7 @@ from torch import nn
 from serbench.atomic import write_json
 from serbench.dataset import CorpusFiles, SplitData, Subset
 from serbench.device import on_device
-from serbench.metrics import weighted_accuracy
+from serbench.metrics import hits_string, weighted_accuracy
 from serbench.models import logits
 from serbench.provenance import stamp
 from serbench.quantization.fisher import Trace
@@ -55,7 +55,6 @@ from serbench.quantization.search import search_bit_widths
 from serbench.quantization.sensitivity import allocate, layer_sensitivity
 from serbench.quantization.variants import layer_counts
 from serbench.settings.quantization import AllocatorCurveSettings, QuantizationSettings
-from serbench.studies.quantization.pooling import hits_string
 from serbench.studies.quantization.steps import cell_label, trained_runs
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from serbench.literature import shinde2024_table3
+from serbench.literature import emobox2024_table4, shinde2024_table3
 from serbench.settings.quantization import PAPER_FEATURES
 
 CORPUS_TITLES = {"tess": "TESS", "emodb": "EmoDB", "savee": "SAVEE"}
@@ -84,4 +84,31 @@ def literature_markdown(table: pd.DataFrame, quantizer: str = "uniform") -> str:
             for n, c in other
         ]
     notes = "\n".join(f"- [{key}] {text}" for key, text in FOOTNOTES.items())
-    return "\n".join(sections) + f"\nNotes on the paper's own figures:\n\n{notes}\n"
+    return "\n".join(sections) + f"\nNotes on the paper's own figures:\n\n{notes}\n" + emobox_markdown(table)
+
+
+def emobox_markdown(table: pd.DataFrame) -> str:
+    """EmoBox's published upstreams (quoted) beside this run's float32 models on EmoBox's folds (measured), per
+    corpus the run scored under the ``emobox`` protocol; ``""`` where it scored none.
+
+    UA and WA in percent (ours: UA mean ± std over runs, WA pooled); EmoBox's rows are fine-tuned or probed
+    self-supervised upstreams of 95M-1.5B parameters, ours the quantization study's small families.
+    """
+    ours = table[(table["protocol"] == "emobox") & (table["variant"] == "fp32")]
+    published = emobox2024_table4()
+    sections = []
+    for corpus in sorted(set(ours["dataset"]) & set(published["corpus"])):
+        rows = [
+            {"system": r.upstream, "kind": "quoted", "UA %": f"{100 * r.ua:.2f}", "WA %": f"{100 * r.wa:.2f}",
+             "parameters": "–", "source": r.source}
+            for r in published[published["corpus"] == corpus].itertuples()
+        ] + [
+            {"system": f"serbench {r.model}, {r.features}", "kind": "measured",
+             "UA %": f"{100 * r.uar:.2f} ± {100 * r.uar_std:.2f}", "WA %": f"{100 * r.accuracy:.2f}",
+             "parameters": f"{r.n_params / 1000:.0f}K", "source": f"this run ({_runs(r.n_seeds, r.n_folds)})"}
+            for r in ours[ours["dataset"] == corpus].itertuples()
+        ]  # fmt: skip
+        title = CORPUS_TITLES.get(corpus, corpus)
+        rendered = pd.DataFrame(rows).to_markdown(index=False, disable_numparse=True)
+        sections.append(f"## {title} on EmoBox's folds\n\n{rendered}\n")
+    return "\n" + "\n".join(sections) if sections else ""

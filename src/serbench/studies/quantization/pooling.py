@@ -62,15 +62,6 @@ def utterance_results(records: list[dict], keys: list[str] = KEYS) -> pd.DataFra
     return pd.DataFrame(columns)
 
 
-def hits_string(hits) -> str:
-    """Per-utterance results as a record stores them: ``"1"`` where the prediction was right, ``"0"`` elsewhere.
-
-    >>> hits_string([True, False, True])
-    '101'
-    """
-    return "".join("1" if hit else "0" for hit in hits)
-
-
 def _matrices(rows: pd.DataFrame, seeds: pd.Index, units: pd.Index) -> tuple[np.ndarray, np.ndarray]:
     """``(correct, tested)``, each ``(seeds, units)``, of one table row's utterances."""
     grouped = rows.groupby(["seed", "unit"])["correct"].agg(["sum", "size"])

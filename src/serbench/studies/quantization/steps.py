@@ -26,7 +26,7 @@ from serbench.dataset import CorpusArrays, CorpusFiles, SplitData, Subset
 from serbench.egemaps import extract_egemaps
 from serbench.features import extract_corpus
 from serbench.folds import read_folds
-from serbench.metrics import classification_scores
+from serbench.metrics import classification_scores, hits_string
 from serbench.models import build_model, count_parameters, model_class, predict, weights_key
 from serbench.progress import progress
 from serbench.provenance import stamp
@@ -38,7 +38,6 @@ from serbench.quantization.variants import allocations, layer_counts
 from serbench.settings import FeatureSettings, QuantizationSettings, TrainSettings
 from serbench.settings.names import Fold, QuantizationVariant
 from serbench.settings.quantization import FINE_TUNED, PAPER_FEATURES
-from serbench.studies.quantization.pooling import hits_string
 from serbench.studies.quantization.qat import quantization_aware_training
 from serbench.studies.quantization.training import train_classifier
 

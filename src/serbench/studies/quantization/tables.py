@@ -17,12 +17,13 @@ from serbench.cache import read_records
 from serbench.corpora import read_manifest
 from serbench.errors import InputError
 from serbench.literature import shinde2024_table2
+from serbench.overlap import overlap_markdown
 from serbench.provenance import distinct_values
 from serbench.settings.names import QuantizationVariant
 from serbench.settings.quantization import FINE_TUNED, PAPER_FEATURES
 from serbench.studies.quantization.literature import literature_markdown
 from serbench.studies.quantization.markdown import allocators_markdown, paper_layout_markdown, to_markdown
-from serbench.studies.quantization.overlap import overlap_markdown, speaker_overlap
+from serbench.studies.quantization.overlap import ROW, speaker_overlap
 from serbench.studies.quantization.pooling import (
     CELL,
     KEYS,
@@ -181,6 +182,7 @@ def write_tables(
     write_csv(out.runs, runs)
     write_csv(out.csv, table)
     write_csv(out.overlap, overlap)
-    full = to_markdown(table) + overlap_markdown(overlap) + allocators_markdown(allocator_comparison(units, runs))
+    gains = overlap_markdown(overlap, ROW, "Speaker overlap: UA on EmoBox's folds minus UA on speaker folds (float32)")
+    full = to_markdown(table) + gains + allocators_markdown(allocator_comparison(units, runs))
     write_text(out.md, paper_layout_markdown(table) + full)
     write_text(out.literature, literature_markdown(table))

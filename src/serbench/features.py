@@ -25,7 +25,7 @@ import torch
 
 from serbench.audio import AudioError, load_audio
 from serbench.progress import progress
-from serbench.settings import FeatureSettings
+from serbench.settings.quantization import FeatureExtractionSettings
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ TUNING_FMIN_HZ, TUNING_FMAX_HZ, TUNING_THRESHOLD, TUNING_RESOLUTION = 150.0, 400
 
 
 @lru_cache(maxsize=8)
-def _matrices(cfg: FeatureSettings) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _matrices(cfg: FeatureExtractionSettings) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """librosa's mel filterbank ``(n_mels, bins)`` float32, the orthonormal DCT-II ``(n_mfcc, n_mels)`` float32
     and the periodic Hann window ``(n_fft,)`` float64 (scipy's, as librosa.stft uses)."""
     import librosa
@@ -48,7 +48,7 @@ def _matrices(cfg: FeatureSettings) -> tuple[torch.Tensor, torch.Tensor, torch.T
 
 
 @lru_cache(maxsize=256)
-def _chroma_filters(cfg: FeatureSettings, tuning: float) -> torch.Tensor:
+def _chroma_filters(cfg: FeatureExtractionSettings, tuning: float) -> torch.Tensor:
     """librosa's chroma filterbank for one tuning (fractions of a bin): ``(n_chroma, bins)`` float32."""
     import librosa
 
@@ -57,7 +57,7 @@ def _chroma_filters(cfg: FeatureSettings, tuning: float) -> torch.Tensor:
     )
 
 
-def peak_pitches(magnitude: torch.Tensor, cfg: FeatureSettings) -> tuple[torch.Tensor, torch.Tensor]:
+def peak_pitches(magnitude: torch.Tensor, cfg: FeatureExtractionSettings) -> tuple[torch.Tensor, torch.Tensor]:
     """librosa ``piptrack`` on a batch: pitch (Hz) and magnitude of each frame's parabolic peaks, 0 elsewhere.
 
     Args:
@@ -108,7 +108,7 @@ def pitch_tuning(pitches: np.ndarray, magnitudes: np.ndarray, n_chroma: int) -> 
     return float(edges[np.argmax(counts)])
 
 
-def batch_features(waveforms: list[np.ndarray], cfg: FeatureSettings) -> list[np.ndarray]:
+def batch_features(waveforms: list[np.ndarray], cfg: FeatureExtractionSettings) -> list[np.ndarray]:
     """Per-frame MFCC, chroma and mel values of several utterances from one batched STFT.
 
     Args:
@@ -148,7 +148,7 @@ def batch_features(waveforms: list[np.ndarray], cfg: FeatureSettings) -> list[np
 
 
 def extract_corpus(
-    manifest: pd.DataFrame, cfg: FeatureSettings, threads: int = 1
+    manifest: pd.DataFrame, cfg: FeatureExtractionSettings, threads: int = 1
 ) -> tuple[list[str], list[np.ndarray]]:
     """Frame-level features of every manifest row.
 

@@ -10,11 +10,22 @@ from __future__ import annotations
 import base64
 import html
 from pathlib import Path
+from typing import NamedTuple
 
 import markdown
 import pandas as pd
 
 from serbench.atomic import write_text
+
+
+class TablePage(NamedTuple):
+    """One page of the report: its report category, title, and the Markdown and CSV tables it shows."""
+
+    category: str
+    title: str
+    markdown: list[str]
+    csv: list[str]
+
 
 MAX_SHOWN_ROWS = 2000  # a longer CSV is a download only: a browser slows down on very long tables
 STYLE = """

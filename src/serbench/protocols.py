@@ -20,6 +20,7 @@ early stopping and the quantization bit search read ``validation`` only;
 from __future__ import annotations
 
 import logging
+import math
 
 import numpy as np
 import pandas as pd
@@ -148,12 +149,23 @@ def hold_out_validation(
         groups.nunique(),
         100 * validation_fraction,
     )
-    # stratified where every emotion has two utterances to share out; otherwise a plain random share
-    stratify = rows["emotion"] if rows["emotion"].value_counts().min() >= 2 else None
+    stratify = rows["emotion"] if stratifiable(rows["emotion"], validation_fraction) else None
     train_ids, val_ids = train_test_split(
         rows["utterance_id"].to_numpy(), test_size=validation_fraction, stratify=stratify, random_state=seed
     )
     return train_ids, val_ids
+
+
+def stratifiable(emotions: pd.Series, fraction: float) -> bool:
+    """Whether a stratified ``fraction`` of these utterances (and the rest) can hold every emotion; where not (few
+    utterances, as a partial copy of a corpus), a share is drawn plainly at random instead.
+
+    >>> emotions = pd.Series(["anger", "sadness"] * 12)
+    >>> stratifiable(emotions, 0.1), stratifiable(emotions[:4], 0.1)
+    (True, False)
+    """
+    counts, share = emotions.value_counts(), math.ceil(fraction * len(emotions))
+    return counts.min() >= 2 and share >= len(counts) and len(emotions) - share >= len(counts)
 
 
 def speaker_folds(speakers: list[str], n_folds: int) -> list[list[str]]:

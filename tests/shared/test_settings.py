@@ -1,9 +1,11 @@
 import json
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
 from serbench.corpora import CORPORA
 from serbench.models import MODELS
@@ -11,6 +13,12 @@ from serbench.provenance import NO_RESULT_SECTIONS, STUDY_SECTIONS, study_config
 from serbench.settings import QuantizationSettings, Settings, SettingsError, load_settings
 from serbench.settings.base import Corpus
 from serbench.settings.files import CONFIG_PATH, SCHEMA_PATH, config_schema, config_yaml
+from serbench.settings.steps import (
+    QUANTIZE_STEP_KEYS,
+    AllocatorStepSettings,
+    QuantizeStepSettings,
+    SelfDistillStatesSettings,
+)
 from serbench.workflow import mock_snakemake
 
 REPO = Path(__file__).resolve().parents[2]
@@ -107,3 +115,33 @@ def test_a_script_runs_stand_alone_with_the_rule_s_inputs_outputs_and_settings(t
     assert job.output[0].endswith("results/quantization/splits/emodb_to_ravdess/cross_corpus.csv")
     assert job.params.seeds == Settings().quantization.seeds and job.params.corpora == ["emodb", "ravdess"]
     assert job.params.split == {"validation_speakers": 1, "validation_fraction": 0.1}
+
+
+SCRIPTS = REPO / "workflow" / "scripts"
+
+
+def test_no_script_adapter_builds_settings_from_a_mapping_it_does_not_check_whole():
+    constructed = [
+        f"{path.relative_to(REPO)}: {match}"
+        for path in sorted(SCRIPTS.rglob("*.py"))
+        for match in re.findall(r"\w*Settings\((?:\*\*|dict\()", path.read_text())
+    ]
+    assert constructed == []  # each reads its params through Section.from_params
+    assert len([p for p in SCRIPTS.rglob("*.py") if ".from_params(job.params." in p.read_text()]) >= 12
+
+
+def test_a_step_s_settings_take_every_key_from_the_rule_and_keep_the_section_s_checks():
+    full = Settings().quantization
+    step = full.part(QuantizeStepSettings)
+    assert set(type(step).model_fields) == set(QUANTIZE_STEP_KEYS)
+    assert step.variants("mlp", "uniform") == full.variants("mlp", "uniform")
+    assert QuantizeStepSettings.from_params(step.model_dump(mode="json")) == step
+    partial = {k: v for k, v in step.model_dump(mode="json").items() if k != "qat"}
+    with pytest.raises(ValueError, match="QuantizeStepSettings: the rule's params lack qat"):
+        QuantizeStepSettings.from_params(partial)
+    with pytest.raises(ValidationError):  # the section's field checks hold in the step model too
+        QuantizeStepSettings.from_params({**step.model_dump(mode="json"), "fixed_bits": [9]})
+    curves = full.part(AllocatorStepSettings)
+    assert curves.curves == full.curves and set(type(curves).model_fields) == {*QUANTIZE_STEP_KEYS, "curves"}
+    states = Settings().selfdistill.part(SelfDistillStatesSettings)
+    assert states.upstream("wav2vec2-base").exit_layers == (3, 8, 10) and states.layerdrop == "checkpoint"

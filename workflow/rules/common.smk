@@ -6,12 +6,18 @@ from typing import get_args
 
 from serbench import integrity
 from serbench.emobox import fold_count
+from serbench.html_page import TablePage
 from serbench.provenance import study_config_hash
 from serbench.run_record import record_run
 from serbench.settings import SettingsError, load_settings
 from serbench.settings.base import INPUT_LEVELS
 from serbench.settings.names import PRODUCTION_FOLD, ExitVariant, Fold, Protocol
-from serbench.settings.quantization import FeatureSet
+from serbench.settings.quantization import FeatureExtractionSettings, FeatureSet
+from serbench.settings.steps import (
+    AllocatorStepSettings,
+    QuantizeStepSettings,
+    SelfDistillStatesSettings,
+)
 from serbench.settings.ssl import upstream_name
 from serbench.workflow import data_root_problem, export_rebuild_command, results_problem
 
@@ -65,15 +71,20 @@ wildcard_constraints:
     variant=ExitVariant.PATTERN,
 
 
-def settings(*keys, include=None, exclude=()):
-    """A config section as the plain dict a job's params carry (a changed value reruns the job): only the keys in
-    include where given, less those in exclude (keys a step does not read)."""
+def settings(*keys):
+    """A config section as the plain dict a job's params carry (a changed value reruns the job); a step that reads
+    only part of one takes it with step_params."""
     section = SETTINGS
     for key in keys:
         section = getattr(section, key)
-    return section.model_dump(
-        mode="json", include=include and set(include), exclude=set(exclude)
-    )
+    return section.model_dump(mode="json")
+
+
+def step_params(section, step):
+    """The part of a settings section one step reads (``step``, a model of :mod:`serbench.settings.steps` or a
+    sub-section), as the plain dict its params carry: that step's script reads it back whole.
+    """
+    return section.part(step).model_dump(mode="json")
 
 
 def logs(name):

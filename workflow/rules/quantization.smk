@@ -22,7 +22,7 @@ rule quantization_features:
         mem_mb=4000,
         runtime=30,
     params:
-        features=settings("quantization", "features", exclude=["sets"]),
+        features=step_params(Q.features, FeatureExtractionSettings),
     script:
         "../scripts/quantization/features.py"
 
@@ -76,7 +76,7 @@ rule quantization_train:
         train=settings("quantization", "train"),
         features=lambda w: {
             "set": w.features,
-            **settings("quantization", "features", exclude=["sets"]),
+            **step_params(Q.features, FeatureExtractionSettings),
         },
         normalise=normalisation,
         max_frames=Q.sequences.max_frames,
@@ -107,7 +107,7 @@ rule quantization_quantize:
     params:
         corpora=lambda w: dataset_corpora(w.dataset),
         device=SETTINGS.device,
-        quantization=settings("quantization", include=QUANTIZERS),
+        quantization=step_params(Q, QuantizeStepSettings),
         batch_size=Q.train.batch_size,
         normalise=normalisation,
         max_frames=Q.sequences.max_frames,
@@ -135,7 +135,7 @@ rule quantization_allocators:
     params:
         corpora=lambda w: dataset_corpora(w.dataset),
         device=SETTINGS.device,
-        quantization=settings("quantization", include=[*QUANTIZERS, "curves"]),
+        quantization=step_params(Q, AllocatorStepSettings),
         normalise=normalisation,
         max_frames=Q.sequences.max_frames,
     script:
@@ -156,7 +156,7 @@ rule quantization_latency:
         mem_mb=2000,
         runtime=10,
     params:
-        features=settings("quantization", "features", exclude=["sets"]),
+        features=step_params(Q.features, FeatureExtractionSettings),
         families={m: settings("quantization", m) for m in Q.models},
         max_frames=Q.sequences.max_frames,
         latency=settings("quantization", "latency"),

@@ -8,15 +8,6 @@ CELLS = [(c, p) for c in Q.corpora for p in Q.protocols] + [
     for d in CROSS
     for n in Q.cross_corpus_normalisation
 ]
-# what the quantize and allocator-curve steps read of the section: a corpus or seed added reruns neither elsewhere
-QUANTIZERS = [
-    "quantizers",
-    "fixed_bits",
-    "adaptive",
-    "sensitivity",
-    "qat",
-    "search_fraction",
-]
 FEATURE_SETS = list(Q.features.sets)
 
 

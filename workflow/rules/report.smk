@@ -7,12 +7,12 @@ include: "report_inputs.smk"
 
 rule table_page:
     input:
-        markdown=lambda w: TABLE_PAGES[w.page][2],
-        csv=lambda w: TABLE_PAGES[w.page][3],
+        markdown=lambda w: TABLE_PAGES[w.page].markdown,
+        csv=lambda w: TABLE_PAGES[w.page].csv,
     output:
         report(
             f"{RESULTS}/report/{{page}}.html",
-            category=lambda w: TABLE_PAGES[w.page][0],
+            category=lambda w: TABLE_PAGES[w.page].category,
             subcategory="Tables",
             caption="../report/table_page.rst",
         ),
@@ -29,7 +29,7 @@ rule table_page:
         mem_mb=1000,
         runtime=10,
     params:
-        title=lambda w: TABLE_PAGES[w.page][1],
+        title=lambda w: TABLE_PAGES[w.page].title,
     script:
         "../scripts/report/table_page.py"
 

@@ -2,44 +2,44 @@
 
 
 def table_page_sources():
-    """Page name -> (report category, title, Markdown tables, CSV tables) for the studies that run."""
+    """Page name -> TablePage (report category, title, Markdown and CSV tables) for the studies that run."""
     tables = f"{RESULTS}/tables"
     pages = {}
     if studies("quantization"):
-        pages["quantization"] = (
+        pages["quantization"] = TablePage(
             "Quantization",
             "Quantization study: Shinde et al. 2024, Table 2, beside ours, then every variant",
             [f"{tables}/quantization.md"],
-            [f"{tables}/quantization.csv"],
+            [f"{tables}/quantization.csv", f"{tables}/speaker_overlap.csv"],
         )
-        pages["literature"] = (
+        pages["literature"] = TablePage(
             "Quantization",
             "Beside published systems (Shinde et al. 2024, Table 3 layout)",
             [f"{tables}/literature.md"],
             [],
         )
         if Q.curves.enabled:
-            pages["allocators"] = (
+            pages["allocators"] = TablePage(
                 "Quantization",
                 "Allocators traced as curves",
                 [],
                 [f"{tables}/allocators.csv"],
             )
     if studies("distilhubert"):
-        pages["distilhubert_table1"] = (
+        pages["distilhubert_table1"] = TablePage(
             "DistilHuBERT",
             "DistilHuBERT study: Ismail's Table I layout",
             [f"{tables}/distilhubert_table1.md"],
             [f"{tables}/distilhubert_table1.csv"],
         )
-        pages["distilhubert_int8"] = (
+        pages["distilhubert_int8"] = TablePage(
             "DistilHuBERT",
             "DistilHuBERT study: int8 models",
             [f"{tables}/distilhubert_int8.md"],
             [],
         )
     if studies("selfdistill"):
-        pages["selfdistill"] = (
+        pages["selfdistill"] = TablePage(
             "Self-distillation",
             "Self-distillation study: Ren et al. 2023, Tables 1 and 2",
             [f"{tables}/selfdistill.md"],
@@ -47,7 +47,7 @@ def table_page_sources():
         )
     if not SETTINGS.studies:
         return pages
-    pages["deployment"] = (
+    pages["deployment"] = TablePage(
         "Deployment",
         "Which model to deploy: every study's models, each task's Pareto front",
         [f"{tables}/deployment.md"],

@@ -48,11 +48,7 @@ rule selfdistill_states:
         gpu=SETTINGS.gpu(),
     params:
         device=SETTINGS.device,
-        selfdistill={
-            k: v
-            for k, v in settings("selfdistill").items()
-            if k in ("upstreams", "finetune", "batching", "clip_seconds")
-        },
+        selfdistill=step_params(SD, SelfDistillStatesSettings),
         whisper_input=SETTINGS.waveform.whisper_input,
     script:
         "../scripts/selfdistill/states.py"

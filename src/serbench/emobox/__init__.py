@@ -22,7 +22,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from serbench.errors import InputError
-from serbench.protocols import fold_rows
+from serbench.protocols import fold_rows, stratifiable
 
 log = logging.getLogger(__name__)
 SOURCE = (
@@ -118,16 +118,9 @@ def emobox_split(manifest: pd.DataFrame, corpus: str, seed: int, validation_frac
         train_ids, val_ids = train_test_split(
             rest["utterance_id"].to_numpy(),
             test_size=validation_fraction,
-            stratify=rest["emotion"] if _stratifiable(rest["emotion"], validation_fraction) else None,
+            stratify=rest["emotion"] if stratifiable(rest["emotion"], validation_fraction) else None,
             random_state=seed + fold,
         )
         parts = {"train": train_ids, "validation": val_ids, "test": listed.loc[is_test, "utterance_id"].to_numpy()}
         tables.append(fold_rows(str(fold), corpus, parts))
     return pd.concat(tables, ignore_index=True)
-
-
-def _stratifiable(emotions: pd.Series, fraction: float) -> bool:
-    """Whether a stratified ``fraction`` can hold every emotion (else the share is drawn plainly at random, as on
-    a partial copy of a corpus)."""
-    counts = emotions.value_counts()
-    return counts.min() >= 2 and int(fraction * len(emotions)) >= len(counts)

@@ -19,8 +19,8 @@ from serbench.quantization.layers import quantization_layers
 from serbench.quantization.quantizers import fake_quantize_model
 from serbench.quantization.search import search_bit_widths
 from serbench.quantization.sensitivity import allocate, layer_sensitivity
-from serbench.settings import QuantizationSettings
 from serbench.settings.names import QuantizationVariant
+from serbench.settings.steps import QuantizeStepSettings
 
 
 def layer_counts(model: nn.Module) -> dict[str, int]:
@@ -32,7 +32,7 @@ def layer_counts(model: nn.Module) -> dict[str, int]:
 def allocations(
     model: nn.Module,
     search: Subset,
-    cfg: QuantizationSettings,
+    cfg: QuantizeStepSettings,
     quantizer: str,
     cache: dict | None = None,
     device: torch.device | str | None = None,

@@ -6,24 +6,26 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from serbench.settings.base import Bits, Corpus, Fraction, LatencySettings, ModelFamily, Probability, Section, Seeds
+from serbench.settings.base import (
+    Bits,
+    Corpus,
+    Fraction,
+    LatencySettings,
+    ModelFamily,
+    Probability,
+    Section,
+    Seeds,
+)
+from serbench.settings.families import AttentionGRUSettings, CNN1DSettings, LSTMSettings, MLPSettings, SequenceSettings
 from serbench.settings.names import EMOBOX_CORPORA, QuantizationVariant
 
 FeatureSet = Literal["mfcc_chroma_mel", "egemaps"]
 PAPER_FEATURES = "mfcc_chroma_mel"
 
 
-class FeatureSettings(Section):
-    """Feature sets of the quantization study: the paper's MFCC + Chroma + Mel (Shinde et al. 2024, Sec. 3; STFT
-    settings are librosa's defaults) and eGeMAPS (Eyben et al. 2016, through openSMILE)."""
-
-    sets: tuple[FeatureSet, ...] = Field(
-        ("mfcc_chroma_mel", "egemaps"),
-        min_length=1,
-        description="feature sets, each read by every family, quantizer and allocator: mfcc_chroma_mel (the "
-        "paper's 180 values per frame, their time-means per utterance), egemaps (eGeMAPSv02: 25 descriptors per "
-        "10-ms frame, 88 functionals per utterance)",
-    )
+class FeatureExtractionSettings(Section):
+    """How one feature set is extracted (what the feature and latency steps read): the paper's MFCC + Chroma + Mel
+    STFT settings (Shinde et al. 2024, Sec. 3; librosa's defaults) and the rate eGeMAPS reads audio at."""
 
     sample_rate: int = Field(16000, ge=8000, description="audio is resampled to this rate (Hz)")
     n_fft: int = Field(2048, ge=64, description="STFT window and FFT size (samples)")
@@ -36,6 +38,19 @@ class FeatureSettings(Section):
     def dim(self) -> int:
         """Values per frame or utterance (180 by default)."""
         return self.n_mfcc + self.n_chroma + self.n_mels
+
+
+class FeatureSettings(FeatureExtractionSettings):
+    """Feature sets of the quantization study: the paper's MFCC + Chroma + Mel (Shinde et al. 2024, Sec. 3; STFT
+    settings are librosa's defaults) and eGeMAPS (Eyben et al. 2016, through openSMILE)."""
+
+    sets: tuple[FeatureSet, ...] = Field(
+        ("mfcc_chroma_mel", "egemaps"),
+        min_length=1,
+        description="feature sets, each read by every family, quantizer and allocator: mfcc_chroma_mel (the "
+        "paper's 180 values per frame, their time-means per utterance), egemaps (eGeMAPSv02: 25 descriptors per "
+        "10-ms frame, 88 functionals per utterance)",
+    )
 
 
 class RandomSplitSettings(Section):
@@ -72,42 +87,6 @@ class CrossCorpusSettings(Section):
 
     train: list[Corpus] = Field(min_length=1)
     test: Corpus
-
-
-class MLPSettings(Section):
-    """The paper's MLP (Sec. 2.1): hidden 256/512/64, ReLU, dropout 0.1."""
-
-    hidden: tuple[Annotated[int, Field(ge=1)], ...] = Field((256, 512, 64), min_length=1)
-    dropout: Probability = 0.1
-
-
-class LSTMSettings(Section):
-    """One LSTM layer; its last valid state classifies."""
-
-    hidden: int = Field(128, ge=1)
-    dropout: Probability = 0.1
-
-
-class AttentionGRUSettings(Section):
-    """A GRU layer pooled by additive attention."""
-
-    hidden: int = Field(128, ge=1)
-    attention_dim: int = Field(64, ge=1)
-    dropout: Probability = 0.1
-
-
-class CNN1DSettings(Section):
-    """Two 1-D convolutions over frames, masked mean pooling."""
-
-    channels: int = Field(96, ge=1)
-    kernel_size: int = Field(5, ge=1)
-    dropout: Probability = 0.1
-
-
-class SequenceSettings(Section):
-    """Frame-level inputs of the sequence families."""
-
-    max_frames: int = Field(256, ge=1, description="sequences are cut to this many frames (256 × 512 / 16 kHz = 8.2 s)")
 
 
 class TrainSettings(Section):
@@ -211,7 +190,30 @@ class QATSettings(Section):
     learning_rate: float = Field(1e-4, gt=0, description="Adam step size")
 
 
-class QuantizationSettings(Section):
+class _VariantNames(Section):
+    """The rows a family gets of one quantizer, for the whole section and the quantize step alike."""
+
+    def variants(self, family: str, quantizer: str) -> list[str]:
+        """Variant names of one quantizer for a model family: fixed widths, adaptive, sensitivity, QAT rows.
+
+        >>> QuantizationSettings(fixed_bits=(2, 8)).variants("mlp", "uniform")
+        ['fixed8', 'fixed2', 'adaptive', 'sensitivity', 'fixed2+qat', 'adaptive+qat', 'sensitivity+qat']
+        >>> QuantizationSettings(fixed_bits=(2,), sensitivity=False).variants("lstm", "uniform")
+        ['fixed2', 'adaptive']
+        """
+        variants = [QuantizationVariant("fixed", b) for b in sorted(self.fixed_bits, reverse=True)]
+        variants += [QuantizationVariant("adaptive")] + (
+            [QuantizationVariant("sensitivity")] if self.sensitivity else []
+        )
+        if family in self.qat.families and quantizer in self.qat.quantizers:
+            variants += [QuantizationVariant("fixed", b, "qat") for b in sorted(self.qat.fixed_bits, reverse=True)]
+            variants += [QuantizationVariant("adaptive", None, "qat")] if self.qat.adaptive else []
+            if self.qat.sensitivity and self.sensitivity:
+                variants.append(QuantizationVariant("sensitivity", None, "qat"))
+        return [v.name for v in variants]
+
+
+class QuantizationSettings(_VariantNames):
     """The quantization study's section: its corpora, protocols and seeds, the model families and their training,
     then the quantizers, fixed bit-widths, the paper's adaptive scheme, a sensitivity allocator and QAT."""
 
@@ -298,22 +300,3 @@ class QuantizationSettings(Section):
     def cross_corpus_datasets(self) -> dict[str, CrossCorpusSettings]:
         """Cross-corpus experiments by dataset name (``emodb_to_ravdess``)."""
         return {f"{'_'.join(e.train)}_to_{e.test}": e for e in self.cross_corpus}
-
-    def variants(self, family: str, quantizer: str) -> list[str]:
-        """Variant names of one quantizer for a model family: fixed widths, adaptive, sensitivity, QAT rows.
-
-        >>> QuantizationSettings(fixed_bits=(2, 8)).variants("mlp", "uniform")
-        ['fixed8', 'fixed2', 'adaptive', 'sensitivity', 'fixed2+qat', 'adaptive+qat', 'sensitivity+qat']
-        >>> QuantizationSettings(fixed_bits=(2,), sensitivity=False).variants("lstm", "uniform")
-        ['fixed2', 'adaptive']
-        """
-        variants = [QuantizationVariant("fixed", b) for b in sorted(self.fixed_bits, reverse=True)]
-        variants += [QuantizationVariant("adaptive")] + (
-            [QuantizationVariant("sensitivity")] if self.sensitivity else []
-        )
-        if family in self.qat.families and quantizer in self.qat.quantizers:
-            variants += [QuantizationVariant("fixed", b, "qat") for b in sorted(self.qat.fixed_bits, reverse=True)]
-            variants += [QuantizationVariant("adaptive", None, "qat")] if self.qat.adaptive else []
-            if self.qat.sensitivity and self.sensitivity:
-                variants.append(QuantizationVariant("sensitivity", None, "qat"))
-        return [v.name for v in variants]

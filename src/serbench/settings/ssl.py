@@ -206,7 +206,22 @@ class SelfDistillUpstream(Section):
         return self
 
 
-class SelfDistillSettings(Section):
+class _UpstreamByName(Section):
+    """Finding an upstream of ``upstreams`` by its name in paths, for the whole section and its steps alike."""
+
+    def upstream(self, name: str) -> SelfDistillUpstream:
+        """The upstream whose :func:`upstream_name` is ``name``.
+
+        Raises:
+            KeyError: no such upstream (the message lists them).
+        """
+        named = {upstream_name(u.pretrained): u for u in self.upstreams}
+        if name not in named:
+            raise UnknownNameError(f"selfdistill.upstreams has no upstream named {name!r}; named: {sorted(named)}")
+        return named[name]
+
+
+class SelfDistillSettings(_UpstreamByName):
     """The self-distillation study (Ren et al. 2023): wav2vec2 fine-tuned with student exits."""
 
     upstreams: list[SelfDistillUpstream] = Field(
@@ -219,17 +234,6 @@ class SelfDistillSettings(Section):
     def _distinct(self) -> SelfDistillSettings:
         _distinct_names([u.pretrained for u in self.upstreams])
         return self
-
-    def upstream(self, name: str) -> SelfDistillUpstream:
-        """The upstream whose :func:`upstream_name` is ``name``.
-
-        Raises:
-            KeyError: no such upstream (the message lists them).
-        """
-        named = {upstream_name(u.pretrained): u for u in self.upstreams}
-        if name not in named:
-            raise UnknownNameError(f"selfdistill.upstreams has no upstream named {name!r}; named: {sorted(named)}")
-        return named[name]
 
     finetune: bool = Field(
         True,

@@ -10,7 +10,7 @@ with snakemake_job(globals(), "waveforms", preparation="ismail", corpus="emodb")
     from serbench.settings import WaveformSettings
     from serbench.ssl.waveforms import prepare_corpus
 
-    cfg = WaveformSettings(**job.params.waveform)
+    cfg = WaveformSettings.from_params(job.params.waveform)
     manifest = read_manifest(job.input.manifest)
     ids, waveforms = prepare_corpus(manifest, cfg, job.wildcards.preparation)
     save_ragged(job.output[0], ids, waveforms)

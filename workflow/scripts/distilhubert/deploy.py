@@ -15,7 +15,7 @@ with snakemake_job(globals(), "distilhubert_deploy", upstream="distilhubert") as
     fold = Fold.parse(Path(job.input.head).name).fold
     deploy(
         job.params.pretrained,
-        WaveformSettings(**job.params.waveform),
+        WaveformSettings.from_params(job.params.waveform),
         Head(str(head_path(job.input.head, seed)), job.input.split, fold, seed),
         {job.params.corpus: CorpusFiles(job.input.manifest, job.input.waveforms)},
         job.input.int8,

@@ -12,7 +12,7 @@ with snakemake_job(globals(), "distilhubert_embeddings", upstream="distilhubert"
         job.params.pretrained,
         job.params.whisper_input,
         job.params.views,
-        AugmentSettings(**job.params.augment),
+        AugmentSettings.from_params(job.params.augment),
         job.params.seed,
         job.output[0],
         resolve_device(job.params.device),

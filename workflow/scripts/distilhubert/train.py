@@ -10,7 +10,7 @@ with snakemake_job(globals(), "distilhubert_train", upstream="distilhubert", set
     from serbench.settings.ssl import DistilHubertSettings
     from serbench.studies.distilhubert.steps import train_fold
 
-    cfg = DistilHubertSettings(**job.params.distilhubert)
+    cfg = DistilHubertSettings.from_params(job.params.distilhubert)
     files = {c: CorpusFiles(m, f) for c, m, f in zip(job.params.corpora, job.input.manifests, job.input.caches)}
     cross = (cfg.cross_corpus_test, files.pop(cfg.cross_corpus_test)) if cfg.cross_corpus_test else None
     run = {"dataset": cfg.corpus, "setting": job.wildcards.setting}

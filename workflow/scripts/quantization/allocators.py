@@ -8,7 +8,7 @@ with snakemake_job(
 ) as job:
     from serbench.dataset import CorpusFiles
     from serbench.device import resolve_device
-    from serbench.settings import QuantizationSettings
+    from serbench.settings.steps import AllocatorStepSettings
     from serbench.studies.quantization.curves import allocator_curves
 
     corpora = {c: CorpusFiles(m, f) for c, m, f in zip(job.params.corpora, job.input.manifests, job.input.features)}
@@ -17,7 +17,7 @@ with snakemake_job(
         job.input.models,
         job.input.split,
         corpora,
-        QuantizationSettings(**job.params.quantization),
+        AllocatorStepSettings.from_params(job.params.quantization),
         job.params.max_frames,
         run,
         job.output[0],

@@ -6,14 +6,14 @@ import sys
 from serbench.workflow import snakemake_job
 
 with snakemake_job(globals(), "quantization_features", features="mfcc_chroma_mel", corpus="emodb") as job:
-    from serbench.settings import FeatureSettings
+    from serbench.settings.quantization import FeatureExtractionSettings
     from serbench.studies.quantization.steps import features
 
     lost = features(
         job.input.manifest,
         job.output.utterance,
         job.output.frames,
-        FeatureSettings(**job.params.features),
+        FeatureExtractionSettings.from_params(job.params.features),
         job.threads,
         job.wildcards.features,
     )

@@ -12,4 +12,6 @@ with snakemake_job(
 
     corpora = {c: CorpusFiles(m, f) for c, m, f in zip(job.params.corpora, job.input.manifests, job.input.features)}
     run = {k: getattr(job.wildcards, k) for k in ("dataset", "features", "protocol")}
-    svm_cell(job.input.split, corpora, SVMSettings(**job.params.svm), run, job.output[0], job.params.normalise)
+    svm_cell(
+        job.input.split, corpora, SVMSettings.from_params(job.params.svm), run, job.output[0], job.params.normalise
+    )

@@ -16,7 +16,7 @@ with snakemake_job(
         corpora,
         job.wildcards.model,
         job.params.model,
-        TrainSettings(**job.params.train),
+        TrainSettings.from_params(job.params.train),
         job.params.max_frames,
         job.output[0],
         job.params.normalise,

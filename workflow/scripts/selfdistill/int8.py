@@ -10,7 +10,7 @@ with snakemake_job(globals(), "selfdistill_int8", upstream="wav2vec2-base", vari
     from serbench.settings.ssl import SelfDistillSettings
     from serbench.studies.selfdistill.steps import int8_exits, model_path
 
-    cfg = SelfDistillSettings(**job.params.selfdistill)
+    cfg = SelfDistillSettings.from_params(job.params.selfdistill)
     int8_exits(
         str(model_path(job.input.models, job.params.seed)),
         cfg,

@@ -9,7 +9,7 @@ with snakemake_job(globals(), "selfdistill_latency", upstream="wav2vec2-base") a
     from serbench.studies.selfdistill.steps import exit_latency
 
     n_classes = len(fold_classes(read_folds(job.input.split), read_manifest(job.input.manifest)))
-    cfg = SelfDistillSettings(**job.params.selfdistill)
+    cfg = SelfDistillSettings.from_params(job.params.selfdistill)
     spec, latency = cfg.upstream(job.wildcards.upstream), cfg.latency
     exit_latency(
         spec.pretrained,

@@ -4,10 +4,10 @@ from serbench.workflow import snakemake_job
 
 with snakemake_job(globals(), "selfdistill_states", upstream="wav2vec2-base") as job:
     from serbench.device import resolve_device
-    from serbench.settings.ssl import SelfDistillSettings
+    from serbench.settings.steps import SelfDistillStatesSettings
     from serbench.studies.selfdistill.steps import encode_states
 
-    cfg = SelfDistillSettings(**job.params.selfdistill)
+    cfg = SelfDistillStatesSettings.from_params(job.params.selfdistill)
     encode_states(
         job.input.waveforms,
         cfg.upstream(job.wildcards.upstream),

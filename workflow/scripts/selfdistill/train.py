@@ -8,7 +8,7 @@ with snakemake_job(globals(), "selfdistill_train", upstream="wav2vec2-base", var
     from serbench.settings.ssl import SelfDistillSettings
     from serbench.studies.selfdistill.steps import train_fold
 
-    cfg = SelfDistillSettings(**job.params.selfdistill)
+    cfg = SelfDistillSettings.from_params(job.params.selfdistill)
     train_fold(
         job.input.split,
         job.wildcards.fold,

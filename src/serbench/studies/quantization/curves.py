@@ -54,7 +54,8 @@ from serbench.quantization.quantizers import FLOAT_BITS, fake_quantize_model
 from serbench.quantization.search import search_bit_widths
 from serbench.quantization.sensitivity import allocate, layer_sensitivity
 from serbench.quantization.variants import layer_counts
-from serbench.settings.quantization import AllocatorCurveSettings, QuantizationSettings
+from serbench.settings.quantization import AllocatorCurveSettings
+from serbench.settings.steps import AllocatorStepSettings
 from serbench.studies.quantization.steps import cell_label, trained_runs
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ def _scorer(
 
 
 def curve_points(
-    model: nn.Module, data: SplitData, cfg: QuantizationSettings, seed: int, device: torch.device | str | None = None
+    model: nn.Module, data: SplitData, cfg: AllocatorStepSettings, seed: int, device: torch.device | str | None = None
 ) -> Curves:
     """Every allocator's assignment at every value of its knob, for one trained model, its scores and traces
     computed on ``device``.
@@ -149,7 +150,7 @@ def allocator_curves(
     models_dir: str,
     split_path: str,
     corpora: dict[str, CorpusFiles],
-    cfg: QuantizationSettings,
+    cfg: AllocatorStepSettings,
     max_frames: int,
     run: dict,
     out_metrics: str,

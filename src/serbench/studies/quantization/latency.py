@@ -15,12 +15,11 @@ from serbench.egemaps import egemaps
 from serbench.errors import InputError
 from serbench.features import batch_features
 from serbench.models import build_model, count_parameters, model_class
-from serbench.settings import FeatureSettings
-from serbench.settings.quantization import PAPER_FEATURES
+from serbench.settings.quantization import PAPER_FEATURES, FeatureExtractionSettings
 from serbench.ssl.latency import median_latency
 
 
-def clip_features(clip: np.ndarray, feature_set: str, cfg: FeatureSettings) -> tuple[np.ndarray, np.ndarray]:
+def clip_features(clip: np.ndarray, feature_set: str, cfg: FeatureExtractionSettings) -> tuple[np.ndarray, np.ndarray]:
     """Utterance-level ``(dim_u,)`` and frame-level ``(frames, dim_f)`` features of one clip, as the study has them.
 
     Raises:
@@ -47,7 +46,7 @@ def clip_inputs(
 
 def feature_model_latency(
     feature_set: str,
-    cfg: FeatureSettings,
+    cfg: FeatureExtractionSettings,
     families: dict[str, dict],
     n_classes: int,
     max_frames: int,

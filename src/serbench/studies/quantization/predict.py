@@ -18,7 +18,7 @@ from serbench.cache import DamagedFileError
 from serbench.errors import InputError
 from serbench.models import model_class
 from serbench.quantization.packing import load_packed
-from serbench.settings import FeatureSettings
+from serbench.settings.quantization import FeatureExtractionSettings
 from serbench.studies.quantization.latency import clip_features, clip_inputs
 
 
@@ -46,7 +46,7 @@ class PackedPredictor:
                 "use a model of the random or speaker_independent protocol"
             )
         settings = dict(inputs["features"])
-        self.feature_set, self.features = settings.pop("set"), FeatureSettings(**settings)
+        self.feature_set, self.features = settings.pop("set"), FeatureExtractionSettings.from_params(settings)
         self.max_frames, self.classes = inputs["max_frames"], header["classes"]
         self.input_level = model_class(header["model"]).input_level
         self.random_init = False

@@ -35,9 +35,10 @@ from serbench.quantization.layers import quantization_layers
 from serbench.quantization.packing import load_packed, save_packed, stored_bytes
 from serbench.quantization.quantizers import FLOAT_BITS, fake_quantize_model
 from serbench.quantization.variants import allocations, layer_counts
-from serbench.settings import FeatureSettings, QuantizationSettings, TrainSettings
+from serbench.settings import TrainSettings
 from serbench.settings.names import Fold, QuantizationVariant
-from serbench.settings.quantization import FINE_TUNED, PAPER_FEATURES
+from serbench.settings.quantization import FINE_TUNED, PAPER_FEATURES, FeatureExtractionSettings
+from serbench.settings.steps import QuantizeStepSettings
 from serbench.studies.quantization.qat import quantization_aware_training
 from serbench.studies.quantization.training import train_classifier
 
@@ -48,7 +49,7 @@ def features(
     manifest_path: str,
     utterance_out: str,
     frames_out: str,
-    cfg: FeatureSettings,
+    cfg: FeatureExtractionSettings,
     threads: int = 1,
     feature_set: str = PAPER_FEATURES,
 ) -> str | None:
@@ -226,7 +227,7 @@ def quantize_cell(
     models_dir: str,
     split_path: str,
     corpora: dict[str, CorpusFiles],
-    cfg: QuantizationSettings,
+    cfg: QuantizeStepSettings,
     batch_size: int,
     max_frames: int,
     run: dict,

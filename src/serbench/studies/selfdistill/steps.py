@@ -20,6 +20,7 @@ from serbench.progress import progress
 from serbench.provenance import stamp
 from serbench.settings.names import ExitVariant
 from serbench.settings.ssl import SelfDistillSettings, SelfDistillUpstream, upstream_name
+from serbench.settings.steps import SelfDistillStatesSettings
 from serbench.ssl.encoders import SAMPLE_RATE, Upstream
 from serbench.ssl.latency import MB, measure_latency, median_latency
 from serbench.ssl.onnx_export import export_onnx, onnx_session, quantize_int8
@@ -40,7 +41,9 @@ def cached_layers(spec: SelfDistillUpstream) -> tuple[int, ...]:
     return tuple(sorted({*spec.exit_layers, spec.layers}))
 
 
-def open_upstream(spec: SelfDistillUpstream, cfg: SelfDistillSettings, whisper_input: str) -> Upstream:
+def open_upstream(
+    spec: SelfDistillUpstream, cfg: SelfDistillSettings | SelfDistillStatesSettings, whisper_input: str
+) -> Upstream:
     """The upstream of ``spec``, its depth checked, LayerDrop as ``cfg.layerdrop`` says, frozen unless fine-tuned.
 
     Raises:
@@ -82,7 +85,7 @@ def make_feed(cfg: SelfDistillSettings, spec: SelfDistillUpstream) -> Feed:
 def encode_states(
     waveforms_path: str,
     spec: SelfDistillUpstream,
-    cfg: SelfDistillSettings,
+    cfg: SelfDistillStatesSettings,
     whisper_input: str,
     out: str,
     device: torch.device | str = "cpu",

@@ -1,0 +1,79 @@
+"""The self-distillation study's steps on a synthetic EmoDB-named corpus and a small random wav2vec2, with no shared
+corpus or pretrained weights: speaker folds, the frozen encoder's cached states, and one fold of one variant trained
+on them and on the waveforms (fine-tuned), as the rules run them."""
+
+import json
+
+import pytest
+
+from conftest import write_tone
+from serbench.cache import load_ragged, save_ragged
+from serbench.corpora import build_manifest, get_adapter, read_manifest
+from serbench.dataset import CorpusFiles
+from serbench.folds import write_folds
+from serbench.settings import Settings
+from serbench.settings.ssl import SelfDistillUpstream
+from serbench.settings.steps import SelfDistillStatesSettings
+from serbench.ssl.upstream import save_random_upstream
+from serbench.ssl.waveforms import prepare_corpus
+from serbench.studies.selfdistill.steps import encode_states, model_path, train_fold
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """Three speakers × three emotions × two texts, raw waveforms, a 3-layer random wav2vec2 with exits 1 and 2, and
+    leave-one-speaker-out folds."""
+    root = tmp_path_factory.mktemp("synthetic")
+    for s, speaker in enumerate(("03", "08", "09")):
+        for e, code in enumerate("WTN"):
+            for text in ("a01", "b01"):
+                write_tone(root / "emodb/wav" / f"{speaker}{text}{code}a.wav", seconds=0.5, freq=200 + 150 * e + 9 * s)
+    manifest, _ = build_manifest(get_adapter("emodb"), root / "emodb")
+    manifest.to_csv(root / "manifest.csv", index=False)
+    ids, waveforms = prepare_corpus(read_manifest(root / "manifest.csv"), Settings().waveform, "raw")
+    save_ragged(root / "waveforms.npz", ids, waveforms)
+    encoder = save_random_upstream("wav2vec2-base", root / "w2v2", size="tiny", num_hidden_layers=3)
+    spec = SelfDistillUpstream(pretrained=str(encoder), layers=3, exit_layers=(1, 2))
+    split = {"n_folds": 3, "validation_speakers": 1}
+    write_folds("speaker_independent", {"emodb": str(root / "manifest.csv")}, [0], split, str(root / "split.csv"))
+    return root, spec
+
+
+def settings(spec, finetune):
+    base = Settings().selfdistill
+    train = base.train.model_copy(update={"epochs": 1, "batch_size": 4, "selection": "best_epoch"})
+    return base.model_copy(update={"upstreams": [spec], "finetune": finetune, "clip_seconds": 0.5, "train": train})
+
+
+def test_cached_states_hold_the_exit_and_teacher_layers_of_every_tiled_clip(corpus, tmp_path):
+    root, spec = corpus
+    cfg = settings(spec, finetune=False)
+    states = SelfDistillStatesSettings.from_params(cfg.part(SelfDistillStatesSettings).model_dump(mode="json"))
+    encode_states(str(root / "waveforms.npz"), spec, states, "clip", str(tmp_path / "states.npz"))
+    ids, rows = load_ragged(tmp_path / "states.npz")
+    assert len(ids) == 18 and len({r.shape for r in rows}) == 1  # tiled: one length for every clip
+    assert rows[0].shape[1] % 32 == 0 and rows[0].shape[1] // 32 >= 3  # layers × hidden 32, side by side
+
+
+@pytest.mark.parametrize("finetune", [False, True])
+def test_a_fold_trains_teacher_and_exits_and_scores_each_on_validation_and_test(corpus, tmp_path, finetune):
+    root, spec = corpus
+    cfg = settings(spec, finetune)
+    if finetune:
+        cache = root / "waveforms.npz"
+    else:
+        states = cfg.part(SelfDistillStatesSettings)
+        cache = tmp_path / "states.npz"
+        encode_states(str(root / "waveforms.npz"), spec, states, "clip", str(cache))
+    metrics = tmp_path / "fold0.json"
+    name = spec.pretrained.rsplit("/", 1)[-1]
+    train_fold(str(root / "split.csv"), "0", {"emodb": CorpusFiles(str(root / "manifest.csv"), str(cache))}, "conv-l2",
+               cfg, ("clip", name), {"dataset": "emodb"}, str(tmp_path / "fold0"), str(metrics))  # fmt: skip
+    (record,) = json.loads(metrics.read_text())
+    assert record["finetune"] is finetune and record["random_init"] is True and record["teacher_depth"] == 3
+    for subset in ("validation", "test"):
+        scores = record["scores"][subset]
+        assert set(scores) == {"teacher", "1", "2", "fusion_margin", "fusion_mean", "fusion_confident"}
+        hits = [s["accuracy"] * 6 for s in scores.values()]  # one speaker's 3 emotions × 2 texts scored
+        assert hits == pytest.approx([round(h) for h in hits])
+    assert model_path(tmp_path / "fold0", 0).is_file()

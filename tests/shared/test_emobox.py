@@ -140,3 +140,9 @@ def test_the_shared_copies_match_emobox_but_for_their_documented_missing_files(t
         )
     else:
         assert not caplog.records
+
+
+@pytest.mark.skipif(not os.environ.get("EMOBOX_REPO"), reason="EMOBOX_REPO is unset: a checkout of emo-box/EmoBox")
+def test_the_shipped_table_is_what_emobox_s_fold_files_give():
+    rebuilt = build(Path(os.environ["EMOBOX_REPO"]))
+    pd.testing.assert_frame_equal(rebuilt, fold_table().sort_values(["corpus", "utterance_id"], ignore_index=True))

@@ -36,6 +36,19 @@ def write_tone(
     return path
 
 
+def write_emodb_tones(
+    root: Path, speakers: tuple[str, ...], codes: str, texts: tuple[str, ...], seconds: float, step: float
+) -> Path:
+    """An EmoDB-named folder of tones, ``root/emodb/wav/<speaker><text><code>a.wav``: one per speaker, emotion code
+    (``"WTNF"``: anger, sadness, neutral, happiness) and text, each emotion at its own pitch (``step`` Hz apart),
+    shifted a few Hz per speaker. Returns ``root / "emodb"``."""
+    for s, speaker in enumerate(speakers):
+        for e, code in enumerate(codes):
+            for text in texts:
+                write_tone(root / "emodb/wav" / f"{speaker}{text}{code}a.wav", seconds, freq=150 + step * e + 7 * s)
+    return root / "emodb"
+
+
 def link_emodb_speakers(source: Path, root: Path, speakers: set[str]) -> Path:
     """An EmoDB folder under ``root`` linking the real copy's files of ``speakers`` (``{"03", "08"}``).
 

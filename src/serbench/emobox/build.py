@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from serbench.atomic import write_csv
+from serbench.corpora import savee, tess
 from serbench.errors import InputError
 
 # EmoBox's label of each corpus (data/<corpus>/label_map.json keys) -> the canonical emotion (serbench.labels)
@@ -42,24 +43,8 @@ LABELS: dict[str, dict[str, str]] = {
         "Sad": "sadness",
         "Surprised": "surprise",
     },
-    "savee": {
-        "a": "anger",
-        "d": "disgust",
-        "f": "fear",
-        "h": "happiness",
-        "n": "neutral",
-        "sa": "sadness",
-        "su": "surprise",
-    },
-    "tess": {
-        "angry": "anger",
-        "disgust": "disgust",
-        "fear": "fear",
-        "happy": "happiness",
-        "neutral": "neutral",
-        "ps": "surprise",
-        "sad": "sadness",
-    },
+    "savee": savee.EMOTIONS,  # EmoBox keeps SAVEE's and TESS's own codes
+    "tess": tess.EMOTIONS,
 }
 
 

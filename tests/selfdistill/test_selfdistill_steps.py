@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import write_tone
+from conftest import write_emodb_tones
 from serbench.cache import load_ragged, save_ragged
 from serbench.corpora import build_manifest, get_adapter, read_manifest
 from serbench.dataset import CorpusFiles
@@ -24,11 +24,8 @@ def corpus(tmp_path_factory):
     """Three speakers × three emotions × two texts, raw waveforms, a 3-layer random wav2vec2 with exits 1 and 2, and
     leave-one-speaker-out folds."""
     root = tmp_path_factory.mktemp("synthetic")
-    for s, speaker in enumerate(("03", "08", "09")):
-        for e, code in enumerate("WTN"):
-            for text in ("a01", "b01"):
-                write_tone(root / "emodb/wav" / f"{speaker}{text}{code}a.wav", seconds=0.5, freq=200 + 150 * e + 9 * s)
-    manifest, _ = build_manifest(get_adapter("emodb"), root / "emodb")
+    folder = write_emodb_tones(root, ("03", "08", "09"), "WTN", ("a01", "b01"), seconds=0.5, step=150)
+    manifest, _ = build_manifest(get_adapter("emodb"), folder)
     manifest.to_csv(root / "manifest.csv", index=False)
     ids, waveforms = prepare_corpus(read_manifest(root / "manifest.csv"), Settings().waveform, "raw")
     save_ragged(root / "waveforms.npz", ids, waveforms)

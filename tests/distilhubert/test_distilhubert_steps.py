@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import write_tone
+from conftest import write_emodb_tones
 from serbench.cache import load_rows, save_ragged
 from serbench.corpora import build_manifest, get_adapter, read_manifest
 from serbench.dataset import CorpusFiles
@@ -22,11 +22,8 @@ from serbench.studies.distilhubert.steps import embeddings, head_path, train_fol
 def corpus(tmp_path_factory):
     """Four speakers × the four study classes × three texts; manifest, prepared waveforms, a tiny encoder's states."""
     root = tmp_path_factory.mktemp("synthetic")
-    for s, speaker in enumerate(("03", "08", "09", "10")):
-        for e, code in enumerate("WTNF"):  # anger, sadness, neutral, happiness
-            for text in ("a01", "a02", "b01"):
-                write_tone(root / "emodb/wav" / f"{speaker}{text}{code}a.wav", seconds=1.0, freq=150 + 120 * e + 5 * s)
-    manifest, _ = build_manifest(get_adapter("emodb"), root / "emodb")
+    folder = write_emodb_tones(root, ("03", "08", "09", "10"), "WTNF", ("a01", "a02", "b01"), seconds=1.0, step=120)
+    manifest, _ = build_manifest(get_adapter("emodb"), folder)
     manifest.to_csv(root / "manifest.csv", index=False)
     ids, waveforms = prepare_corpus(read_manifest(root / "manifest.csv"), Settings().waveform)
     save_ragged(root / "waveforms.npz", ids, waveforms)

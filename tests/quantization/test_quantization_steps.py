@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import write_tone
+from conftest import write_emodb_tones
 from serbench.corpora import build_manifest, get_adapter
 from serbench.dataset import CorpusFiles
 from serbench.folds import read_folds, write_folds
@@ -27,11 +27,8 @@ def cell(tmp_path_factory):
     """Four speakers × four emotions × three texts of tones, each emotion its own pitch; manifest, features and
     leave-one-speaker-out folds (a held-out validation speaker each) of one seed."""
     root = tmp_path_factory.mktemp("synthetic")
-    for s, speaker in enumerate(("03", "08", "09", "10")):
-        for e, code in enumerate("WTNF"):  # anger, sadness, neutral, happiness
-            for text in ("a01", "a02", "b01"):
-                write_tone(root / "emodb/wav" / f"{speaker}{text}{code}a.wav", seconds=0.6, freq=180 + 90 * e + 7 * s)
-    manifest, _ = build_manifest(get_adapter("emodb"), root / "emodb")
+    folder = write_emodb_tones(root, ("03", "08", "09", "10"), "WTNF", ("a01", "a02", "b01"), seconds=0.6, step=90)
+    manifest, _ = build_manifest(get_adapter("emodb"), folder)
     manifest.to_csv(root / "manifest.csv", index=False)
     cfg = Settings().quantization
     lost = features(str(root / "manifest.csv"), str(root / "utterance.npz"), str(root / "frames.npz"),

@@ -434,7 +434,7 @@ def test_savee_copy_runs_the_study_and_reaches_the_literature_table(tmp_path):
     summary = pd.read_csv(tmp_path / "results/tables/quantization.csv")
     assert set(summary["dataset"]) == {"savee"} and set(summary["features"]) == {"mfcc_chroma_mel", "egemaps"}
     svm = summary[summary.model == "svm"]  # one fp32 row per feature set and protocol, no quantized variant
-    assert len(svm) == 4 and set(svm["variant"]) == {"fp32"} and svm["paper_accuracy"].isna().all()
+    assert len(svm) == 6 and set(svm["variant"]) == {"fp32"} and svm["paper_accuracy"].isna().all()  # 3 protocols
     egemaps = summary[(summary.features == "egemaps") & (summary.model == "mlp")]
     assert (egemaps["n_params"] == 88 * 256 + 256 + 256 * 512 + 512 + 512 * 64 + 64 + 64 * 7 + 7).all()
     assert egemaps["paper_accuracy"].isna().all() and len(egemaps) == len(summary[summary.model == "mlp"]) / 2
@@ -445,6 +445,10 @@ def test_savee_copy_runs_the_study_and_reaches_the_literature_table(tmp_path):
     assert tau["hessian"] == 1 and tau.drop(["hessian", "fp32"]).notna().all() and np.isnan(tau["fp32"])
     folds = summary[summary.protocol == "speaker_independent"]["n_folds"]
     assert (folds == 4).all()  # leave one speaker out by default
+    assert (summary[summary.protocol == "emobox"]["n_folds"] == 4).all()  # EmoBox's SAVEE folds, one speaker each
+    overlap = pd.read_csv(tmp_path / "results/tables/speaker_overlap.csv")
+    assert sorted(overlap["model"].unique()) == ["mlp", "svm"] and len(overlap) == 4  # × 2 feature sets
+    assert (overlap["n_test_emobox"] == overlap["n_test_speaker_folds"]).all()  # both test every utterance once
     literature = (tmp_path / "results/tables/literature.md").read_text()
     savee = literature.split("## SAVEE")[1].split("##")[0]
     assert "TIM-Net" in savee and "serbench mlp adaptive (uniform)" in savee and "[a]" in savee

@@ -10,7 +10,7 @@ import pytest
 
 from serbench.corpora import get_adapter
 from serbench.corpora.base import audio_files
-from serbench.emobox import covered, emobox_split, fold_count, fold_table
+from serbench.emobox import SHARED_SPEAKERS, covered, emobox_split, fold_count, fold_table
 from serbench.emobox.build import build
 from serbench.errors import InputError
 from serbench.labels import CANONICAL_EMOTIONS
@@ -146,3 +146,17 @@ def test_the_shared_copies_match_emobox_but_for_their_documented_missing_files(t
 def test_the_shipped_table_is_what_emobox_s_fold_files_give():
     rebuilt = build(Path(os.environ["EMOBOX_REPO"]))
     pd.testing.assert_frame_equal(rebuilt, fold_table().sort_values(["corpus", "utterance_id"], ignore_index=True))
+
+
+def test_the_corpora_said_to_share_speakers_are_those_whose_test_folds_hold_training_speakers():
+    table = fold_table()
+    speaker = {c: get_adapter(c) for c in PUBLISHED}
+    table = table.assign(
+        speaker=[speaker[c].parse(Path(f"{u}.wav")).speaker for c, u in zip(table.corpus, table.utterance_id)]
+    )
+    shared = set()
+    for corpus, rows in table.groupby("corpus"):
+        for fold in range(1, fold_count(corpus) + 1):
+            if set(rows.loc[rows.test_fold == fold, "speaker"]) & set(rows.loc[rows.test_fold != fold, "speaker"]):
+                shared.add(corpus)
+    assert sorted(shared) == sorted(SHARED_SPEAKERS) == ["emodb", "tess"]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from serbench.emobox import SHARED_SPEAKERS
 from serbench.errors import InputError
 from serbench.intervals import seeds_t_interval, seeds_units_interval
 
@@ -24,14 +25,15 @@ CELL = ["dataset", "features", "model", "protocol"]
 KEYS = [*CELL, "quantizer", "variant"]
 
 
-def unit_of(protocol: str) -> str:
-    """What a test unit is: an utterance under the random split and EmoBox's folds (speakers shared between train
-    and test), a speaker under the others.
+def unit_of(protocol: str, dataset: str = "") -> str:
+    """What a test unit is: an utterance where training and test share speakers (the random split, EmoBox's folds
+    of EmoDB and TESS), a speaker under the others.
 
-    >>> unit_of("random"), unit_of("emobox"), unit_of("speaker_independent"), unit_of("cross_corpus_per_corpus")
+    >>> unit_of("random"), unit_of("emobox", "emodb"), unit_of("emobox", "savee"), unit_of("speaker_independent")
     ('utterance', 'utterance', 'speaker', 'speaker')
     """
-    return "utterance" if protocol in ("random", "emobox") else "speaker"
+    shared = protocol == "random" or (protocol == "emobox" and dataset in SHARED_SPEAKERS)
+    return "utterance" if shared else "speaker"
 
 
 def utterance_results(records: list[dict], keys: list[str] = KEYS) -> pd.DataFrame:
@@ -57,7 +59,9 @@ def utterance_results(records: list[dict], keys: list[str] = KEYS) -> pd.DataFra
             columns[key].extend([record[key]] * len(utterances))
         columns["utterance"].extend(utterances)
         columns["speaker"].extend(speakers)
-        columns["unit"].extend(utterances if unit_of(record["protocol"]) == "utterance" else speakers)
+        columns["unit"].extend(
+            utterances if unit_of(record["protocol"], record["dataset"]) == "utterance" else speakers
+        )
         columns["correct"].extend(c == "1" for c in correct)
     return pd.DataFrame(columns)
 

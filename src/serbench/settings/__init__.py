@@ -20,18 +20,16 @@ from serbench.settings.quantization import (
     AdaptiveSettings,
     AttentionGRUSettings,
     CNN1DSettings,
-    CrossCorpusSettings,
     FeatureSettings,
     LSTMSettings,
     MLPSettings,
     QATSettings,
     QuantizationSettings,
-    RandomSplitSettings,
     SequenceSettings,
-    SpeakerIndependentSettings,
     SVMSettings,
     TrainSettings,
 )
+from serbench.settings.splits import CrossCorpusSettings, RandomSplitSettings, SpeakerIndependentSettings
 from serbench.settings.ssl import DistilHubertSettings, SelfDistillSettings, WaveformSettings
 
 __all__ = [

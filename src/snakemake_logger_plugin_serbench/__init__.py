@@ -1,5 +1,8 @@
 """Snakemake's console as it is, with the time a run has left after each ``N of M steps done`` line
-(:mod:`serbench.eta`). The workflow's default profile names it (``logger: [serbench]``)."""
+(:mod:`snakemake_logger_plugin_serbench.eta`). The workflow's default profile names it (``logger: [serbench]``).
+
+Snakemake loads every installed logger plugin when it starts, named or not, so this package imports nothing of
+serbench: a run of any serbench version in the environment (an older checkout on ``PYTHONPATH``) still starts."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from snakemake_interface_logger_plugins.base import LogHandlerBase
 from snakemake_interface_logger_plugins.common import LogEvent
 from snakemake_interface_logger_plugins.settings import LogHandlerSettingsBase
 
-from serbench.eta import RunClock, describe
+from snakemake_logger_plugin_serbench.eta import RunClock, describe
 
 
 @dataclass
@@ -21,7 +24,8 @@ class LogHandlerSettings(LogHandlerSettingsBase):
 
 
 class LogHandler(LogHandlerBase):
-    """Snakemake's own console handler, and after each progress line the estimate of :class:`serbench.eta.RunClock`."""
+    """Snakemake's own console handler, and after each progress line the estimate of
+    :class:`~snakemake_logger_plugin_serbench.eta.RunClock`."""
 
     def __post_init__(self) -> None:
         stream = sys.stdout if self.common_settings.stdout else sys.stderr

@@ -1,4 +1,5 @@
-"""The console's time left: Snakemake's own lines, and after each progress line an estimate (serbench.eta)."""
+"""The console's time left: Snakemake's own lines, and after each progress line an estimate
+(snakemake_logger_plugin_serbench.eta)."""
 
 import re
 import subprocess

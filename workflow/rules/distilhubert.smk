@@ -61,14 +61,14 @@ rule distilhubert_train:
         unpack(distilhubert_train_inputs),
         encoder=f"{DH_RESULTS}/encoder.json",
     output:
-        heads=directory(f"{DH_RESULTS}/heads/{{setting}}/{{head}}"),
-        metrics=f"{DH_RESULTS}/heads/{{setting}}/{{head}}.json",
+        heads=directory(f"{DH_RESULTS}/heads/{{setting}}/{{fold_folder}}"),
+        metrics=f"{DH_RESULTS}/heads/{{setting}}/{{fold_folder}}.json",
     log:
-        logs("distilhubert/{upstream}/train/{setting}/{head}"),
+        logs("distilhubert/{upstream}/train/{setting}/{fold_folder}"),
     benchmark:
-        benchmarks("distilhubert/{upstream}/train/{setting}/{head}")
+        benchmarks("distilhubert/{upstream}/train/{setting}/{fold_folder}")
     wildcard_constraints:
-        head=Fold.PATTERN,
+        fold_folder=Fold.PATTERN,
     conda:
         "../envs/serbench.yaml"
     threads: ENCODER_THREADS if DH.finetune else 1
@@ -91,7 +91,7 @@ rule distilhubert_report:
         metrics=[
             p
             for u in DH_UPSTREAMS
-            for s in DH_SETTINGS
+            for s in DH_SETUPS
             for p in distilhubert_heads(u, s, ".json")
         ],
         encoders=distilhubert_per_upstream(f"{DH_RESULTS}/encoder.json"),

@@ -2,7 +2,8 @@
 
 DH = SETTINGS.distilhubert
 DH_UPSTREAMS = {upstream_name(u): u for u in DH.upstreams}
-DH_SETTINGS = (
+# Table I's settings (the {setting} wildcard): folds and training corpora of a head; not config settings
+DH_SETUPS = (
     ["base"] + (["extra"] if DH.extra_train else []) + (["emobox"] if DH.emobox else [])
 )
 DH_CROSS = [DH.cross_corpus_test] if DH.cross_corpus_test else []

@@ -3,7 +3,9 @@ head fine-tuned together."""
 
 from serbench.workflow import snakemake_job
 
-with snakemake_job(globals(), "distilhubert_train", upstream="distilhubert", setting="base", head="fold0") as job:
+with snakemake_job(
+    globals(), "distilhubert_train", upstream="distilhubert", setting="base", fold_folder="fold0"
+) as job:
     from serbench.dataset import CorpusFiles
     from serbench.device import resolve_device
     from serbench.settings.names import Fold
@@ -14,7 +16,7 @@ with snakemake_job(globals(), "distilhubert_train", upstream="distilhubert", set
     files = {c: CorpusFiles(m, f) for c, m, f in zip(job.params.corpora, job.input.manifests, job.input.caches)}
     cross = (cfg.cross_corpus_test, files.pop(cfg.cross_corpus_test)) if cfg.cross_corpus_test else None
     run = {"dataset": cfg.corpus, "setting": job.wildcards.setting}
-    fold = Fold.parse(job.wildcards.head).fold
+    fold = Fold.parse(job.wildcards.fold_folder).fold
     upstream = (job.params.whisper_input, job.params.pretrained)
     outputs = (job.output.heads, job.output.metrics)
     train_fold(job.input.split, fold, files, cross, cfg, upstream, run, *outputs, resolve_device(job.params.device))

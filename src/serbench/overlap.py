@@ -68,6 +68,23 @@ def ua_gain(emobox: pd.DataFrame, speaker_folds: pd.DataFrame) -> dict[str, floa
     )
 
 
+def gain_table(rows: pd.DataFrame, keys: list[str], by: str, emobox: str, speaker_folds: str) -> pd.DataFrame:
+    """:func:`ua_gain` per group of ``keys`` that ran both ways: ``rows[by] == emobox`` against ``== speaker_folds``.
+
+    Args:
+        rows: one row per test utterance of a run: ``keys``, ``by``, and the columns :func:`ua_gain` reads.
+
+    Returns:
+        Columns ``keys`` and :data:`GAIN_COLUMNS`, sorted by ``keys``; no row for a group run one way only.
+    """
+    out = []
+    for key, group in rows.groupby(keys, sort=True):
+        ways = dict(tuple(group.groupby(by)))
+        if emobox in ways and speaker_folds in ways:
+            out.append(dict(zip(keys, key)) | ua_gain(ways[emobox], ways[speaker_folds]))
+    return pd.DataFrame(out, columns=[*keys, *GAIN_COLUMNS])
+
+
 def overlap_markdown(table: pd.DataFrame, keys: list[str], title: str) -> str:
     """A table of :func:`ua_gain` rows as a Markdown section: ``keys`` first, UA in %, the gain in points with both
     intervals; ``""`` when ``table`` is empty."""

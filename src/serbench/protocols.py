@@ -44,7 +44,7 @@ def fold_rows(fold: str, corpus: pd.Series | str, parts: dict[str, np.ndarray]) 
     return table
 
 
-def _check_fractions(validation_fraction: float, test_fraction: float = 0.0) -> None:
+def check_fractions(validation_fraction: float, test_fraction: float = 0.0) -> None:
     if not (0 < validation_fraction < 1 and 0 <= test_fraction < 1 and validation_fraction + test_fraction < 1):
         raise InputError(f"split fractions {validation_fraction}, {test_fraction} must lie in (0, 1) and sum below 1")
 
@@ -86,7 +86,7 @@ def random_split(
         InputError: fractions outside (0, 1) or summing to 1 or more, or an emotion with fewer than 3 utterances
             (one each for train, validation and test).
     """
-    _check_fractions(validation_fraction, test_fraction)
+    check_fractions(validation_fraction, test_fraction)
     ids, labels = manifest["utterance_id"].to_numpy(), manifest["emotion"].to_numpy()
     _check_class_sizes(labels, corpus, "stratified random", 3, "one each for train, validation and test")
     rest_ids, test_ids, rest_labels, _ = train_test_split(
@@ -111,7 +111,7 @@ def production_split(manifest: pd.DataFrame, corpus: str, seed: int, validation_
     Raises:
         InputError: ``validation_fraction`` outside (0, 1), or an emotion with fewer than 2 utterances.
     """
-    _check_fractions(validation_fraction)
+    check_fractions(validation_fraction)
     ids, labels = manifest["utterance_id"].to_numpy(), manifest["emotion"].to_numpy()
     _check_class_sizes(labels, corpus, "production", 2, "one each for train and validation")
     train_ids, val_ids = train_test_split(ids, test_size=validation_fraction, stratify=labels, random_state=seed)
@@ -143,7 +143,7 @@ def hold_out_validation(
         splitter = GroupShuffleSplit(n_splits=1, test_size=validation_speakers, random_state=seed)
         train_index, val_index = next(splitter.split(rows, groups=groups))
         return rows["utterance_id"].to_numpy()[train_index], rows["utterance_id"].to_numpy()[val_index]
-    _check_fractions(validation_fraction)
+    check_fractions(validation_fraction)
     log.warning(
         "%d training speaker(s): validation is a stratified %.0f %% of their utterances, not a held-out speaker",
         groups.nunique(),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable
+from statistics import fmean
 
 
 class RunClock:
@@ -50,15 +51,14 @@ class RunClock:
     def left(self) -> float | None:
         """Seconds the run has left; ``None`` before a job has finished or without a plan."""
         done = [d for durations in self._durations.values() for d in durations]
-        if not done or not self._planned or self._first is None:
+        if not self._planned or self._first is None or sum(done) <= 0:
             return None
-        overall = sum(done) / len(done)
+        mean = {rule: fmean(durations) for rule, durations in self._durations.items()}
         work_left = sum(
-            max(n - len(self._durations.get(rule, [])), 0)
-            * (sum(self._durations[rule]) / len(self._durations[rule]) if rule in self._durations else overall)
+            max(n - len(self._durations.get(rule, ())), 0) * mean.get(rule, fmean(done))
             for rule, n in self._planned.items()
         )
-        return (self._now() - self._first) * work_left / sum(done) if sum(done) > 0 else None
+        return (self._now() - self._first) * work_left / sum(done)
 
 
 def describe(seconds: float) -> str:

@@ -5,11 +5,12 @@ ten self-supervised upstreams on them. Its folds are not all speaker-independent
 utterances of all ten speakers), so the same model scored on them and on the suite's speaker folds measures how much
 of a published number is speaker overlap.
 
-The membership ships with the package (``folds.csv``: ``corpus, utterance_id, emotion, test_fold``; rebuilt by
-:mod:`serbench.emobox.build` from :data:`SOURCE`): EmoDB 5 folds of 107 test utterances, RAVDESS 6 of 240, SAVEE 4
-of 120, TESS 1 fold of 700 (its other 2,100 utterances only train). EmoBox has no validation subset; here a stratified
-random share of each fold's training utterances validates (EmoBox's own folds share speakers, so a held-out speaker
-would not be its protocol). Fold ``i`` of a fold table is EmoBox's ``fold_{i+1}``.
+The membership ships with the package (``folds.csv``: ``corpus, utterance_id, emotion, test_fold``), rebuilt by
+:mod:`serbench.emobox.build` from EmoBox commit 08280f2 (``data/<corpus>/fold_<k>/<corpus>_{train,test}_fold_<k>
+.jsonl``): EmoDB 5 folds of 107 test utterances, RAVDESS 6 of 240, SAVEE 4 of 120, TESS 1 fold of 700 (its other 2,100
+utterances only train). EmoBox has no validation subset; here a stratified random share of each fold's training
+utterances validates (EmoBox's EmoDB and TESS folds share speakers, so a held-out speaker would not be its
+protocol). Fold ``i`` of a fold table is EmoBox's ``fold_{i+1}``.
 """
 
 from __future__ import annotations
@@ -22,13 +23,9 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from serbench.errors import InputError
-from serbench.protocols import fold_rows, stratifiable
+from serbench.protocols import check_fractions, fold_rows, stratifiable
 
 log = logging.getLogger(__name__)
-SOURCE = (
-    "emo-box/EmoBox (Ma et al., Interspeech 2024), commit 08280f2, "
-    "data/<corpus>/fold_<k>/<corpus>_{train,test}_fold_<k>.jsonl"
-)
 SHOWN = 5  # ids named in a report of missing or extra utterances
 SHARED_SPEAKERS = ("emodb", "tess")  # corpora whose EmoBox test folds hold speakers they train on (a test checks)
 
@@ -82,11 +79,10 @@ def emobox_split(manifest: pd.DataFrame, corpus: str, seed: int, validation_frac
         Fold table, folds ``"0"`` .. ``str(fold_count(corpus) - 1)``.
 
     Raises:
-        InputError: a corpus without EmoBox folds, ``validation_fraction`` outside (0, 1), or an utterance whose
-            emotion differs from EmoBox's (the message names them).
+        InputError: a corpus without EmoBox folds, ``validation_fraction`` outside (0, 1), an utterance whose
+            emotion differs from EmoBox's (the message names them), or a copy holding none of its test utterances.
     """
-    if not 0 < validation_fraction < 1:
-        raise InputError(f"emobox.validation_fraction {validation_fraction} must lie in (0, 1)")
+    check_fractions(validation_fraction)
     listed = _listed(corpus)
     ours = manifest.set_index(manifest["utterance_id"].astype(str))["emotion"]
     _report(
@@ -124,4 +120,6 @@ def emobox_split(manifest: pd.DataFrame, corpus: str, seed: int, validation_frac
         )
         parts = {"train": train_ids, "validation": val_ids, "test": listed.loc[is_test, "utterance_id"].to_numpy()}
         tables.append(fold_rows(str(fold), corpus, parts))
+    if not tables:
+        raise InputError(f"{corpus}: none of EmoBox's test utterances is in this copy")
     return pd.concat(tables, ignore_index=True)

@@ -77,8 +77,8 @@ def write_split(
             table = speaker_independent_split(
                 tables[dataset], dataset, n_folds, seed, validation_speakers, validation_fraction, group_column
             )
-        if production_validation is not None and protocol != "emobox":
-            table = pd.concat([table, production_split(tables[dataset], dataset, seed, production_validation)])
+            if production_validation is not None:
+                table = pd.concat([table, production_split(tables[dataset], dataset, seed, production_validation)])
         return relabel(add_extra_training(table, {name: tables[name] for name in extra}), tables, LABEL_MAPS[label_map])
 
     write_csv(out, seeded_folds(folds, seeds))

@@ -15,7 +15,7 @@ import pandas as pd  # noqa: E402
 from serbench.atomic import write_csv, write_figure, write_text  # noqa: E402
 from serbench.cache import read_json, read_records  # noqa: E402
 from serbench.literature import ismail_table1  # noqa: E402
-from serbench.overlap import GAIN_COLUMNS, overlap_markdown, ua_gain  # noqa: E402
+from serbench.overlap import gain_table, overlap_markdown  # noqa: E402
 from serbench.protocols import PRODUCTION_FOLD  # noqa: E402
 from serbench.provenance import distinct_values  # noqa: E402
 
@@ -23,6 +23,7 @@ SETTINGS = {"base": "corpus only", "extra": "+ extra training corpora", "emobox"
 MODELS = {"head": "pooled head (focal loss)", "logreg": "logistic regression on the same pooled states (baseline)"}
 SCORES = ("accuracy", "uar", "macro_f1")
 UTTERANCE = ["utterance", "speaker", "emotion", "correct"]  # columns of a test utterance in the overlap rows
+OVERLAP_KEYS = ["upstream", "model", "dataset"]
 METRIC = re.compile(r"(production_validation_|(production_)?cross_(chance_)?)?(accuracy|uar|macro_f1)|f1_.+")
 RANDOM_NOTE = "weights are random (a stand-in written offline): its scores measure the pipeline, not the encoder"
 
@@ -119,7 +120,7 @@ def speaker_overlap(records: list[dict]) -> pd.DataFrame:
     the speaker folds (``base``), from the fold records' test utterances (:func:`serbench.overlap.ua_gain`).
 
     Returns:
-        Columns ``upstream, model, dataset`` and :data:`serbench.overlap.GAIN_COLUMNS`; empty without such pairs.
+        Columns :data:`OVERLAP_KEYS` and :data:`serbench.overlap.GAIN_COLUMNS`; empty without such pairs.
     """
     rows = [
         {k: r[k] for k in ("upstream", "model", "dataset", "setting", "seed")}
@@ -128,12 +129,8 @@ def speaker_overlap(records: list[dict]) -> pd.DataFrame:
         if r["setting"] in ("emobox", "base") and r["fold"] != PRODUCTION_FOLD
         for u, s, e, c in zip(r["test_utterances"], r["test_speakers"], r["test_emotions"], r["test_correct"])
     ]
-    keys, out = ["upstream", "model", "dataset"], []
-    for key, group in pd.DataFrame(rows, columns=[*keys, "setting", "seed", *UTTERANCE]).groupby(keys, sort=True):
-        settings = dict(tuple(group.groupby("setting")))
-        if len(settings) == 2:
-            out.append(dict(zip(keys, key)) | ua_gain(settings["emobox"], settings["base"]))
-    return pd.DataFrame(out, columns=[*keys, *GAIN_COLUMNS])
+    columns = ["upstream", "model", "dataset", "setting", "seed", *UTTERANCE]
+    return gain_table(pd.DataFrame(rows, columns=columns), OVERLAP_KEYS, "setting", "emobox", "base")
 
 
 def plot_confusion(records: list[dict], out: str | Path, encoders: list[dict]) -> None:
@@ -253,11 +250,8 @@ def write_report(
     encoders = [{**read_json(path, "encoder description"), "finetuned": finetuned} for path in encoder_jsons]
     write_csv(runs_out, runs)
     write_csv(table_csv, summary)
-    overlap = overlap_markdown(
-        speaker_overlap(records),
-        ["upstream", "model", "dataset"],
-        "Speaker overlap: UA on EmoBox's folds minus UA on speaker folds",
-    )
+    title = "Speaker overlap: UA on EmoBox's folds minus UA on speaker folds"
+    overlap = overlap_markdown(speaker_overlap(records), OVERLAP_KEYS, title)
     write_text(table_md, table1_markdown(summary, encoders) + overlap)
     plot_confusion(records, confusion_png, encoders)
 

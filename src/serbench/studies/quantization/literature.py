@@ -91,8 +91,8 @@ def emobox_markdown(table: pd.DataFrame) -> str:
     """EmoBox's published upstreams (quoted) beside this run's float32 models on EmoBox's folds (measured), per
     corpus the run scored under the ``emobox`` protocol; ``""`` where it scored none.
 
-    UA and WA in percent (ours: UA mean ± std over runs, WA pooled); EmoBox's rows are fine-tuned or probed
-    self-supervised upstreams of 95M-1.5B parameters, ours the quantization study's small families.
+    UA and WA in percent (ours: UA mean ± std over runs, WA pooled); EmoBox's rows are self-supervised
+    upstreams (EmoBox gives no parameter counts), ours the quantization study's small families.
     """
     ours = table[(table["protocol"] == "emobox") & (table["variant"] == "fp32")]
     published = emobox2024_table4()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from serbench.overlap import GAIN_COLUMNS, ua_gain
+from serbench.overlap import GAIN_COLUMNS, gain_table
 
 ROW = ["dataset", "features", "model"]
 COLUMNS = [*ROW, *GAIN_COLUMNS]
@@ -23,9 +23,4 @@ def speaker_overlap(units: pd.DataFrame, emotion: dict[tuple[str, str], str]) ->
     """
     fp32 = units[(units["variant"] == "fp32") & units["protocol"].isin(["emobox", "speaker_independent"])]
     fp32 = fp32.assign(emotion=[emotion[key] for key in zip(fp32["dataset"], fp32["utterance"])])
-    rows = []
-    for key, cell in fp32.groupby(ROW, sort=True):
-        by_protocol = dict(tuple(cell.groupby("protocol")))
-        if len(by_protocol) == 2:
-            rows.append(dict(zip(ROW, key)) | ua_gain(by_protocol["emobox"], by_protocol["speaker_independent"]))
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return gain_table(fp32, ROW, "protocol", "emobox", "speaker_independent")

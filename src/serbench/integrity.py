@@ -10,9 +10,13 @@ fine-tuned encoders costs stat calls. :func:`rebuild_target` gives the output Sn
 inside one.
 
 Snakemake sees a corpus folder by its own time only, which a file added, removed or replaced in a sub-folder
-(``ravdess/Actor_02/``) leaves alone. The manifest step records the corpus's :func:`listing` (paths, sizes,
-modification times); :func:`listing_change` says what differs, and :func:`outdate_stale_manifests` dates that
-corpus's manifest back, so that the workflow rebuilds it and what reads it.
+(``ravdess/Actor_02/``) leaves alone, and which a fresh copy of the same files (a restore, a re-mounted share, a copy
+without times) moves although nothing changed; the manifest rule reads the folder as ``ancient``, so this check is
+its one trigger. The manifest step records the corpus's :func:`listing` (paths, sizes, modification times,
+SHA-256); :func:`listing_change` says what differs, hashing only a file whose time moved, and
+:func:`outdate_stale_manifests` dates that corpus's manifest back, so that the workflow rebuilds it and what reads
+it. Files of a new time but the same bytes change nothing: their times are written into the listing, so the next
+check costs stat calls again.
 """
 
 from __future__ import annotations
@@ -46,9 +50,10 @@ def write_index(folder: str | Path) -> None:
     write_json(Path(folder) / INDEX, entries)
 
 
-def _unchanged(path: Path, size: int, mtime_ns: int, sha256: str) -> bool:
+def _unchanged(path: Path, size: int, mtime_ns: int, sha256: str | None = None) -> bool:
+    """Same size, and the same time or (where a digest is recorded) the same bytes."""
     stat = path.stat()
-    return stat.st_size == size and (stat.st_mtime_ns == mtime_ns or _sha256(path) == sha256)
+    return stat.st_size == size and (stat.st_mtime_ns == mtime_ns or (sha256 is not None and _sha256(path) == sha256))
 
 
 def damage(folder: str | Path) -> str | None:
@@ -75,20 +80,32 @@ def damage(folder: str | Path) -> str | None:
     return f"not written by its job: {', '.join(added[:3])}" + (" ..." if len(added) > 3 else "") if added else None
 
 
-def listing(folder: str | Path) -> dict[str, list[int]]:
-    """``{path relative to folder: [bytes, mtime_ns]}`` of every file under ``folder``, symbolic links followed."""
-    entries = {}
+def _walk(folder: str | Path) -> dict[str, Path]:
+    """Every file under ``folder`` by its path relative to it, symbolic links followed."""
+    found = {}
     for parent, _, names in os.walk(folder, followlinks=True):
         for name in names:
-            stat = os.stat(os.path.join(parent, name))
-            entries[os.path.relpath(os.path.join(parent, name), folder)] = [stat.st_size, stat.st_mtime_ns]
+            found[os.path.relpath(os.path.join(parent, name), folder)] = Path(parent, name)
+    return found
+
+
+def listing(folder: str | Path) -> dict[str, list]:
+    """``{path relative to folder: [bytes, mtime_ns, sha256]}`` of every file under ``folder``, symbolic links
+    followed."""
+    entries = {}
+    for name, path in _walk(folder).items():
+        stat = path.stat()
+        entries[name] = [stat.st_size, stat.st_mtime_ns, _sha256(path)]
     return entries
 
 
 def listing_change(folder: str | Path, recorded: str | Path) -> str | None:
     """What differs between ``folder`` now and the :func:`listing` saved as JSON in ``recorded``, or ``None``.
 
-    ``None`` too when either is missing (nothing scanned yet, or a corpus still to be downloaded).
+    ``None`` too when either is missing (nothing scanned yet, or a corpus still to be downloaded), and when only
+    times moved on files of the recorded bytes: their new times are written into ``recorded``. A file recorded
+    without a digest (a listing of an older serbench) counts as changed when its time moved, and gets its digest
+    recorded when it did not.
     """
     if not Path(folder).is_dir() or not Path(recorded).exists():
         return None
@@ -96,13 +113,20 @@ def listing_change(folder: str | Path, recorded: str | Path) -> str | None:
         before = json.loads(Path(recorded).read_text())
     except (OSError, ValueError) as err:
         return f"unreadable {recorded}: {err}"
-    now = listing(folder)
+    now = _walk(folder)
+    kept = now.keys() & before.keys()
     counts = {
         "added": len(now.keys() - before.keys()),
         "removed": len(before.keys() - now.keys()),
-        "changed": sum(now[name] != before[name] for name in now.keys() & before.keys()),
+        "changed": sum(not _unchanged(now[name], *before[name]) for name in kept),
     }
-    return ", ".join(f"{n} files {what}" for what, n in counts.items() if n) or None
+    if any(counts.values()):
+        return ", ".join(f"{n} files {what}" for what, n in counts.items() if n)
+    stale = {name for name in kept if now[name].stat().st_mtime_ns != before[name][1] or len(before[name]) < 3}
+    if stale:  # same bytes under a new time, or no digest yet: recorded now, so the next check is stat calls
+        fresh = {name: [now[name].stat().st_size, now[name].stat().st_mtime_ns, _sha256(now[name])] for name in stale}
+        write_json(recorded, before | fresh)
+    return None
 
 
 def outdate(path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 
@@ -99,6 +100,43 @@ def test_a_manifest_whose_corpus_changed_is_dated_back(tmp_path):
         "emodb: 1 files added since its manifest; to be rescanned"
     ]
     assert (manifests / "emodb.csv").stat().st_mtime == 0
+
+
+def test_a_fresh_copy_of_the_same_corpus_files_rescans_nothing_and_a_changed_byte_does(tmp_path):
+    """A re-mounted or restored copy: every time moves, no byte does; the listing takes the new times."""
+    from serbench.atomic import write_json
+    from serbench.integrity import listing, outdate_stale_manifests
+
+    corpus, manifests = tmp_path / "data" / "emodb", tmp_path / "manifests"
+    (corpus / "wav").mkdir(parents=True)
+    for name in ("a", "b"):
+        (corpus / "wav" / f"{name}.wav").write_bytes(name.encode() * 10)
+    manifests.mkdir()
+    (manifests / "emodb.csv").write_text("utterance_id\na\n")
+    write_json(manifests / "emodb.files.json", listing(corpus))
+    for path in (corpus / "wav").iterdir():
+        os.utime(path, ns=(10**18, 10**18))
+    assert outdate_stale_manifests(manifests, tmp_path / "data") == []
+    assert (manifests / "emodb.csv").stat().st_mtime > 0
+    recorded = json.loads((manifests / "emodb.files.json").read_text())
+    assert {entry[1] for entry in recorded.values()} == {10**18}  # the next check is stat calls only
+    (corpus / "wav" / "b.wav").write_bytes(b"c" * 10)  # same size, new bytes
+    os.utime(corpus / "wav" / "b.wav", ns=(10**18, 10**18 + 1))
+    assert outdate_stale_manifests(manifests, tmp_path / "data") == [
+        "emodb: 1 files changed since its manifest; to be rescanned"
+    ]
+
+
+def test_a_listing_without_digests_gets_them_while_its_times_still_hold(tmp_path):
+    from serbench.atomic import write_json
+    from serbench.integrity import listing, listing_change
+
+    (tmp_path / "emodb").mkdir()
+    (tmp_path / "emodb" / "a.wav").write_bytes(b"a")
+    older = {name: entry[:2] for name, entry in listing(tmp_path / "emodb").items()}  # [bytes, mtime_ns]
+    write_json(tmp_path / "emodb.files.json", older)
+    assert listing_change(tmp_path / "emodb", tmp_path / "emodb.files.json") is None
+    assert json.loads((tmp_path / "emodb.files.json").read_text()) == listing(tmp_path / "emodb")
 
 
 def test_an_unwritable_results_folder_is_named_before_any_job(tmp_path, monkeypatch):

@@ -24,7 +24,8 @@ rule download_corpus:
 
 rule manifest:
     input:
-        corpus=f"{SETTINGS.data_root}/{{corpus}}",
+        # the corpus's time moves with every fresh copy of the same files: its listing decides (serbench.integrity)
+        corpus=ancient(f"{SETTINGS.data_root}/{{corpus}}"),
     output:
         manifest=f"{RESULTS}/manifests/{{corpus}}.csv",
         skipped=f"{RESULTS}/manifests/{{corpus}}.skipped.csv",

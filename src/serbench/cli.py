@@ -69,8 +69,16 @@ COMMANDS: dict[str, Command] = {
                 ("--model",),
                 {
                     "required": True,
-                    "help": "a packed quantization model (.sbq: fp32.sbq or any variant) or model.onnx / "
-                    "model.int8.onnx from the DistilHuBERT study",
+                    "help": "a packed quantization model (.sbq: fp32.sbq or any variant), model.onnx / "
+                    "model.int8.onnx from the DistilHuBERT study, <variant>.int8.onnx from the self-distillation "
+                    "study, or a row of deployment.csv as results/tables/deployment.csv:<row>",
+                },
+            ),
+            (
+                ("--exit",),
+                {
+                    "help": "a self-distillation model's exit: an exit layer (e.g. 3) or teacher (default: the row's, "
+                    "else teacher)"
                 },
             ),
         ),

@@ -79,9 +79,8 @@ def test_train_quantize_and_trace_a_cell_of_each_input_level(cell, tmp_path, fam
         assert len(record["test_correct"]) == record["n_test"] == 12  # one speaker's 4 emotions × 3 texts
         run = tmp_path / "packed" / f"fold{record['fold']}" / f"seed{record['seed']}"
         folder = run if record["quantizer"] == "none" else run / record["quantizer"]
-        assert (folder / f"{record['variant']}.sbq").stat().st_size == record[
-            "file_bytes"
-        ]  # the bytes of the file on disk
+        assert record["model_file"] == str(folder / f"{record['variant']}.sbq")
+        assert Path(record["model_file"]).stat().st_size == record["file_bytes"]  # the bytes of the file on disk
     fixed = {r["variant"]: r["file_bytes"] for r in records if r["fold"] == "0" and r["seed"] == 0}
     assert fixed["fixed2"] < fixed["fixed8"] < fixed["fp32"]  # bytes measured on the packed files
 

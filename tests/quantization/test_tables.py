@@ -41,6 +41,7 @@ def run(variant, seed, correct, fold="0", n_test=50, quantizer="uniform", speake
         size_kb=0.4,
         paper_count_kb=0.02,
         file_bytes=500 + seed,
+        model_file=f"packed/fold{fold}/seed{seed}/{variant}.sbq",
         accuracy=accuracy,
         uar=accuracy - 0.1,
         macro_f1=accuracy - 0.2,
@@ -77,7 +78,7 @@ def test_summary_means_stds_order_and_paper_column():
         ]
     ]
     runs = read_runs(records)
-    assert list(runs.columns) == RUN_COLUMNS and len(runs) == 8
+    assert list(runs.columns) == [*RUN_COLUMNS, "model_file"] and len(runs) == 8
     table = summary(records)
     assert table["variant"].tolist() == ["fp32", "fixed2", "adaptive", "sensitivity", "fixed2+qat"]
     assert table["allocator"].tolist() == ["", "fixed", "importance", "sensitivity", "fixed"]
@@ -87,6 +88,7 @@ def test_summary_means_stds_order_and_paper_column():
     assert fp32["n_runs"] == 2 and fp32["n_seeds"] == 2 and fp32["n_folds"] == 1
     assert fp32["n_test"] == 50 and fp32["n_speakers_test"] == 5  # distinct utterances: both seeds test the same
     assert fp32["file_bytes"] == 500  # mean of 500 and 501, rounded half to even
+    assert fp32["model_file"] == "packed/fold0/seed0/fp32.sbq"  # the first run's file: one predict can serve
     assert fp32["paper_accuracy"] == pytest.approx(0.7407) and table.iloc[2]["paper_accuracy"] == pytest.approx(0.7593)
     assert fp32["seeds"] == "0 1" and fp32["git_commit"] == "abc123" and fp32["serbench_version"] == "0.1.0"
     adaptive = table.set_index("variant").loc["adaptive"]

@@ -235,7 +235,9 @@ def test_adding_a_corpus_builds_that_corpus_and_the_report_only(work):
 
 def test_deployment_lists_every_speaker_independent_model_with_bytes_and_latency_and_marks_a_front(work):
     summary = pd.read_csv(work / "results/tables/quantization.csv")
-    deployment = pd.read_csv(work / "results/tables/deployment.csv")
+    table = pd.read_csv(work / "results/tables/deployment.csv")
+    quoted, deployment = table[table["study"] == "emobox (quoted)"], table[table["study"] != "emobox (quoted)"]
+    assert set(quoted["task"]) == {"emodb, EmoBox folds, 7 classes"} and not quoted["pareto"].any()
     si = summary[summary.protocol == "speaker_independent"]
     assert len(deployment) == len(si) and set(deployment["study"]) == {"quantization"}
     assert set(deployment["task"]) == {"emodb, 2 speaker folds, 7 classes"}
@@ -297,6 +299,26 @@ def test_serbench_predict_labels_a_file_with_a_packed_model_of_the_run(work):
     fields = done.stdout.strip().split("\t")
     classes = load_packed(model)[1]["classes"]
     assert fields[0] == str(audio) and fields[1] in classes and [f.split("=")[0] for f in fields[2:]] == classes
+
+
+def test_serbench_predict_serves_a_row_of_deployment_csv_as_its_packed_file(work):
+    table = work / "results/tables/deployment.csv"
+    rows = pd.read_csv(table)
+    assert rows.loc[rows["model"] == "svm", "model_file"].isna().all()  # a pickle predict does not serve
+    served = rows[rows["model_file"].notna()]
+    assert served["model_file"].str.match(r"\.\./quantization/quantized/.*\.sbq$").all()
+    row, best = int(served.index[0]) + 1, served.iloc[0]
+    audio = str(Path(EMODB) / "wav" / "03a01Fa.wav")
+    by_row, by_file = (
+        subprocess.run(
+            [sys.executable, "-m", "serbench.cli", "predict", audio, "--model", model],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )  # fmt: skip
+        for model in (f"{table}:{row}", str(table.parent / best["model_file"]))
+    )
+    assert by_row.returncode == 0 and by_row.stdout == by_file.stdout, by_row.stderr
 
 
 def test_no_saved_figure_has_text_that_overprints(work):

@@ -4,19 +4,32 @@ on them and on the waveforms (fine-tuned), as the rules run them."""
 
 import json
 
+import numpy as np
 import pytest
+import torch
 
 from conftest import write_emodb_tones
-from serbench.cache import load_ragged, save_ragged
+from serbench.cache import load_checkpoint, load_ragged, save_ragged
 from serbench.corpora import build_manifest, get_adapter, read_manifest
 from serbench.dataset import CorpusFiles
+from serbench.errors import InputError
 from serbench.folds import write_folds
+from serbench.predict import load_predictor
 from serbench.settings import Settings
 from serbench.settings.ssl import SelfDistillUpstream
 from serbench.settings.steps import SelfDistillStatesSettings
 from serbench.ssl.upstream import save_random_upstream
 from serbench.ssl.waveforms import prepare_corpus
-from serbench.studies.selfdistill.steps import encode_states, model_path, train_fold
+from serbench.studies.selfdistill.model import AllExitsModel
+from serbench.studies.selfdistill.steps import (
+    build_model,
+    encode_states,
+    int8_exits,
+    model_path,
+    open_upstream,
+    train_fold,
+)
+from serbench.studies.selfdistill.training import tile
 
 
 @pytest.fixture(scope="module")
@@ -74,3 +87,37 @@ def test_a_fold_trains_teacher_and_exits_and_scores_each_on_validation_and_test(
         hits = [s["accuracy"] * 6 for s in scores.values()]  # one speaker's 3 emotions × 2 texts scored
         assert hits == pytest.approx([round(h) for h in hits])
     assert model_path(tmp_path / "fold0", 0).is_file()
+
+
+def test_the_int8_exits_model_labels_a_file_at_each_exit_as_the_trained_model_does(corpus, tmp_path):
+    """The deployable graph, read by ``serbench predict`` at each exit, gives that exit's probabilities of the
+    PyTorch model (within int8 error) on the file prepared as the study's own clips, and the exit nearest to each
+    prediction is the one asked for."""
+    root, spec = corpus
+    cfg = settings(spec, finetune=True).model_copy(update={"int8_scheme": "dynamic", "calibration_utterances": 2})
+    files = {"emodb": CorpusFiles(str(root / "manifest.csv"), str(root / "waveforms.npz"))}
+    name = spec.pretrained.rsplit("/", 1)[-1]
+    train_fold(str(root / "split.csv"), "0", files, "conv-l2", cfg, ("clip", name), {"dataset": "emodb"},
+               str(tmp_path / "fold0"), str(tmp_path / "fold0.json"))  # fmt: skip
+    onnx_path = tmp_path / "conv-l2.int8.onnx"
+    int8_exits(str(model_path(tmp_path / "fold0", 0)), cfg, ("clip", name), str(root / "split.csv"), "0", 0, files,
+               Settings().waveform, str(tmp_path / "int8.json"), str(onnx_path))  # fmt: skip
+    assert json.loads((tmp_path / "int8.json").read_text())["file"] == str(onnx_path)
+
+    saved = load_checkpoint(model_path(tmp_path / "fold0", 0))
+    model = build_model(open_upstream(spec, cfg, "clip"), spec, "conv-l2", len(saved["classes"]), cfg)
+    model.load_state_dict(saved["state_dict"])
+    audio = sorted((root / "emodb" / "wav").glob("*.wav"))[0]
+    ids, waveforms = load_ragged(root / "waveforms.npz")
+    clip = tile(waveforms[list(ids).index(audio.stem)], round(cfg.clip_seconds * 16000))
+    with torch.no_grad():
+        reference = torch.softmax(AllExitsModel(model.eval())(torch.from_numpy(clip)[None]), dim=-1)[:, 0].numpy()
+    for index, exit_name in enumerate(("1", "2", "teacher")):
+        predictor = load_predictor(onnx_path, exit_name)
+        assert predictor.classes == saved["classes"]
+        np.testing.assert_array_equal(predictor.clip(audio), clip)
+        (probabilities,) = predictor.probabilities(audio)
+        assert np.abs(probabilities - reference[index]).max() < 0.02
+        assert np.abs(reference - probabilities).sum(axis=1).argmin() == index
+    with pytest.raises(InputError, match="exits are 1, 2, teacher"):
+        load_predictor(onnx_path, "5")

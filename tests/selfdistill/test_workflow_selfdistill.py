@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -96,6 +98,25 @@ def test_tables_latency_and_int8(work):
         round(1e6 * r[k]) for r in int8.values() for k in ("int8_mb", "float_mb")
     )
     assert deployment["weights"].eq("random").all() and deployment["pareto"].any()
+
+
+def test_serbench_predict_serves_a_deployment_row_at_its_exit(work):
+    deployment = pd.read_csv(work / "results/tables/deployment.csv", dtype={"exit": str})
+    served = deployment[deployment["model_file"].notna()]
+    assert set(served["variant"]) == {"int8_static"} and set(served["exit"]) == {"1", "2", "teacher"}
+    row = int(served.index[served["exit"] == "1"][0]) + 1
+    audio = sorted((work / "data/emodb/wav").glob("*.wav"))[0]
+    table = work / "results/tables/deployment.csv"
+    by_row, by_file = (
+        subprocess.run([sys.executable, "-m", "serbench.cli", "predict", str(audio), "--model", *model],
+                       capture_output=True, text=True, timeout=300)  # fmt: skip
+        for model in ([f"{table}:{row}"], [str(work / "results/selfdistill/tiny-wav2vec2/onnx/gru-l2+cosine.int8.onnx"),
+                                           "--exit", "1"])
+    )  # fmt: skip
+    assert by_row.returncode == 0, by_row.stderr
+    assert by_row.stdout == by_file.stdout and "random weights" in by_row.stderr
+    metrics = json.loads((work / "results/selfdistill/tiny-wav2vec2/runs/gru-l2+cosine/fold1.json").read_text())[0]
+    assert by_row.stdout.split("\t")[1] in metrics["classes"]
 
 
 def _tiny_layer():

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from serbench.errors import InputError
 from serbench.figure_check import overlapping_texts
 from serbench.models import build_model, count_parameters
+from serbench.predict import deployment_row
 from serbench.settings import Settings
 from serbench.studies.deployment import (
     deployment_figure,
@@ -86,13 +89,43 @@ def test_distilhubert_rows_average_the_folds_and_read_the_exported_sizes(tmp_pat
         "latency_onnx_float_s": {"1": 0.08, "2": 0.04},
         "latency_onnx_int8_dynamic_s": {"1": 0.05, "2": 0.03},
     }
-    for name, record in {"int8": {"heads": heads}, "latency": latency, "deploy": {"classes": list("abcd")}}.items():
+    files = {"float": "r/onnx/model.onnx", "int8": "r/onnx/model.int8.onnx"}
+    deploy = {"classes": list("abcd"), "int8": {"scheme": "dynamic"}, "files": files}
+    for name, record in {"int8": {"heads": heads}, "latency": latency, "deploy": deploy}.items():
         (tmp_path / f"{name}.json").write_text(json.dumps(record))
     rows = distilhubert_rows(*(tmp_path / f"{n}.json" for n in ("int8", "latency", "deploy")), "emodb")
     assert rows["variant"].tolist() == ["float", "int8_dynamic"]  # schemes not measured are not invented
     assert rows["ua"].tolist() == pytest.approx([0.65, 0.55]) and rows["bytes"].tolist() == [4_000_000, 1_500_000]
     assert rows["latency_ms"].tolist() == pytest.approx([80.0, 50.0])
     assert set(rows["task"]) == {"emodb, 2 speaker folds, 4 classes"} and set(rows["weights"]) == {"pretrained"}
+    assert rows["model_file"].tolist() == [files["float"], files["int8"]]
+
+
+def test_a_row_of_deployment_csv_names_the_file_predict_serves_wherever_the_results_folder_moves(tmp_path):
+    rows = pd.DataFrame(
+        {
+            "study": ["quantization", "selfdistill", "quantization"], "task": "t", "source": "s",
+            "model": ["mlp", "conv-l2 exit 3", "svm"], "variant": ["fixed4 (uniform)", "int8_static", "fp32"],
+            "runtime": "r", "weights": "trained", "ua": [0.5, 0.6, 0.4], "ua_std": np.nan, "n_runs": 1,
+            "bytes": [10, 20, 30], "n_params": 5, "latency_ms": 1.0,
+            "model_file": [str(tmp_path / f"results/{f}") for f in ("q/fixed4.sbq", "sd/conv-l2.int8.onnx")] + [None],
+            "exit": [None, "3", None],
+        }
+    )  # fmt: skip
+    (tmp_path / "results/tables").mkdir(parents=True)
+    csv = tmp_path / "results/tables/deployment.csv"
+    write_deployment(deployment_table([rows]), csv, csv.with_suffix(".md"), csv.with_suffix(".png"))
+    written = pd.read_csv(csv)
+    assert written["model_file"].dropna().str.startswith("../").all()  # relative to the table's folder
+    assert re.search(r"\| +row \| study", csv.with_suffix(".md").read_text())
+    (tmp_path / "results").rename(tmp_path / "moved")
+    moved = tmp_path / "moved/tables/deployment.csv"
+    served = {deployment_row(moved, row) for row in (1, 2)}  # sorted by UA: the exit's row first
+    assert served == {(moved.parent / "../sd/conv-l2.int8.onnx", "3"), (moved.parent / "../q/fixed4.sbq", None)}
+    with pytest.raises(InputError, match="row 3 \\(quantization svm fp32\\) has no model file"):
+        deployment_row(moved, 3)
+    with pytest.raises(InputError, match="no row 4; it has rows 1 to 3"):
+        deployment_row(moved, 4)
 
 
 def test_an_untimed_row_loses_to_a_timed_one_and_tasks_do_not_compete():
@@ -145,12 +178,18 @@ def test_the_front_is_named_without_overprinting_and_the_latency_panel_shows_the
         }
     )  # fmt: skip
     table = deployment_table([rows])
-    assert table["pareto"].all()  # ten names for points a few pixels apart
+    measured = table["study"] == "quantization"
+    assert table.loc[measured, "pareto"].all()  # ten names for points a few pixels apart
+    quoted = table[~measured]  # EmoBox's EmoDB upstreams beside them, never on a front
+    assert len(quoted) == 10 and not quoted["pareto"].any() and quoted["latency_ms"].isna().all()
+    assert set(quoted["task"]) == {"emodb, EmoBox folds, 7 classes"}
+    assert (quoted["bytes"] == 4 * quoted["n_params"]).all() and quoted["n_params"].between(90e6, 700e6).all()
     figure = deployment_figure(table)
     figure.tight_layout()
     assert overlapping_texts(figure) == []
+    assert len(figure.axes) == 2  # the quoted rows are marks on the measured task's panels, no task of their own
     named = {text.get_text() for text in figure.axes[0].texts}
-    assert named == {f"mlp {v}" for v in variants}
+    assert named == {f"mlp {v}" for v in variants} | {"WavLM large"}  # the best quoted upstream on EmoDB
     latency_panel = figure.axes[1]
     dots = [c for c in latency_panel.collections if c.get_label() == "quantization: classifier alone"]
     assert len(dots) == 1 and np.allclose(dots[0].get_offsets()[:, 0], 0.08)

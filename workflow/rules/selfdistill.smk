@@ -89,7 +89,8 @@ rule selfdistill_int8:
         manifest=f"{RESULTS}/manifests/{SD.corpus}.csv",
         waveforms=SD_WAVEFORMS,
     output:
-        f"{SD_RESULTS}/int8/{{variant}}.json",
+        measurements=f"{SD_RESULTS}/int8/{{variant}}.json",
+        model=f"{SD_RESULTS}/onnx/{{variant}}.int8.onnx",
     log:
         logs("selfdistill/{upstream}/int8/{variant}"),
     benchmark:
@@ -102,7 +103,7 @@ rule selfdistill_int8:
         runtime=60,
     params:
         selfdistill=settings("selfdistill"),
-        whisper_input=SETTINGS.waveform.whisper_input,
+        waveform=settings("waveform"),
         seed=SD.seeds[0],
     script:
         "../scripts/selfdistill/int8.py"

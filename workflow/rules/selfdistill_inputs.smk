@@ -4,8 +4,7 @@ SD = SETTINGS.selfdistill
 SD_UPSTREAMS = {upstream_name(u.pretrained): u.pretrained for u in SD.upstreams}
 SD_FOLDS = range(1 if SD.protocol == "fixed_speakers" else SD.n_folds)
 SD_RESULTS = f"{RESULTS}/selfdistill/{{upstream}}"
-# the waveform cache the study reads: the authors' preparation is the raw waveform (16 kHz, nothing else)
-SD_WAVEFORM_CACHE = "raw" if SD.preparation == "authors" else "ismail"
+SD_WAVEFORM_CACHE = SD.waveform_cache
 SD_WAVEFORMS = f"{RESULTS}/waveforms/{SD_WAVEFORM_CACHE}/{SD.corpus}.npz"
 
 

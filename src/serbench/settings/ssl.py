@@ -230,6 +230,12 @@ class SelfDistillSettings(_UpstreamByName):
         description="encoders with their exits (Ren et al.: wav2vec2-base, exits 3, 8, 10; Whisper tiny: 1, 2, 3)",
     )
 
+    @property
+    def waveform_cache(self) -> Literal["raw", "ismail"]:
+        """The waveform cache the study reads (:func:`serbench.ssl.waveforms.prepare_corpus`): the authors' code
+        reads the raw waveform (16 kHz, nothing else)."""
+        return "raw" if self.preparation == "authors" else "ismail"
+
     @model_validator(mode="after")
     def _distinct(self) -> SelfDistillSettings:
         _distinct_names([u.pretrained for u in self.upstreams])

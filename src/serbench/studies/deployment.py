@@ -8,31 +8,38 @@ compared as infinitely slow). Latency: the quantization study's feature extracti
 runs unpacked as float32, so its family's latency), with the classifier's share beside (``classifier_ms``: feature
 extraction, the same for every family of a feature set, is most of it); the SSL studies' ONNX Runtime models on
 waveforms.
+
+A row's ``model_file`` is what ``serbench predict --model results/tables/deployment.csv:<row>`` serves (``row``
+counts the CSV's rows from 1; a self-distillation row also names its ``exit``): one run's packed file for the
+quantization study, the deployed model (``model.onnx``, or ``model.int8.onnx`` in the chosen scheme) for the
+DistilHuBERT study, the int8 graph of every exit for the self-distillation study; empty where the study keeps no
+servable file (the SVM, the other int8 schemes, float exits).
+
+EmoBox's published upstreams (Ma et al. 2024, Table 4) stand beside each corpus as quoted rows (study ``emobox
+(quoted)``, from ``serbench.emobox.references``): UA on EmoBox's folds with every emotion of the corpus (EmoDB's and
+TESS's folds share speakers between training and test), bytes from the upstream's parameter count at float32, no
+latency. They are references, never on a front.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from serbench.atomic import write_csv, write_figure, write_text  # noqa: E402
-from serbench.cache import read_json  # noqa: E402
-from serbench.settings.names import ExitVariant  # noqa: E402
-from serbench.ssl.onnx_export import INT8_KINDS  # noqa: E402
+from serbench.atomic import write_csv, write_figure, write_text
+from serbench.cache import read_json
+from serbench.emobox.references import REFERENCE_STUDY, reference_rows
+from serbench.settings.names import ExitVariant
+from serbench.ssl.onnx_export import INT8_KINDS
+from serbench.studies.deployment_figure import NO_ROWS, deployment_figure
 
 COLUMNS = [
     "study", "task", "source", "model", "variant", "runtime", "weights", "ua", "ua_std", "n_runs", "bytes",
-    "n_params", "latency_ms", "classifier_ms", "pareto",
+    "n_params", "latency_ms", "classifier_ms", "pareto", "model_file", "exit",
 ]  # fmt: skip
-STUDY_MARKERS = {"quantization": "o", "distilhubert": "s", "selfdistill": "^"}
-NO_ROWS = "no model of this run was scored under a speaker-independent protocol"
 
 
 def task_name(corpus: str, folds: int, classes: int) -> str:
@@ -76,6 +83,7 @@ def quantization_rows(table_csv: str | Path, latency_jsons: list[str | Path]) ->
             "n_runs": table["n_runs"],
             "bytes": table["file_bytes"],
             "n_params": table["n_params"],
+            "model_file": table.get("model_file", np.nan),
             **{
                 column: [
                     1000 * at_fewest_threads(latency[f]["models"][m][key]) if m in latency[f]["models"] else np.nan
@@ -94,7 +102,8 @@ def distilhubert_rows(
     1-thread latency of the exported model (``latency.json``)."""
     int8, latency, deploy = read_json(int8_json), read_json(latency_json), read_json(deploy_json)
     heads = pd.DataFrame(int8["heads"])
-    rows = []
+    rows, files = [], deploy.get("files", {})
+    deployed = {"float": files.get("float"), f"int8_{deploy['int8']['scheme']}": files.get("int8")}
     for kind in ("float", *(f"int8_{k}" for k in INT8_KINDS)):
         runtime = "onnx_float" if kind == "float" else f"onnx_{kind}"
         if f"uar_{kind}" not in heads or f"{runtime}_mb" not in latency:
@@ -114,6 +123,7 @@ def distilhubert_rows(
                 "bytes": round(latency[f"{runtime}_mb"] * 1e6),
                 "n_params": latency["n_params"],
                 "latency_ms": 1000 * at_fewest_threads(latency[f"latency_{runtime}_s"]),
+                "model_file": deployed.get(kind),
             }
         )
     return pd.DataFrame(rows)
@@ -156,6 +166,8 @@ def selfdistill_rows(
                         "bytes": round(exit_record[size] * 1e6),
                         "n_params": exit_record["n_params"],
                         "latency_ms": 1000 * at_fewest_threads(timing) if timing else np.nan,
+                        "model_file": record.get("file") if kind != "float" else None,
+                        "exit": exit_name,
                     }
                 )
     return pd.DataFrame(rows)
@@ -181,72 +193,27 @@ def pareto_flags(rows: pd.DataFrame) -> pd.Series:
 
 
 def deployment_table(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    """The rows of every study, the front marked, sorted by task and UA (best first); no rows when no study scored
-    a model under a speaker-independent protocol."""
+    """The rows of every study and EmoBox's quoted rows for their corpora, the front marked, sorted by task and UA
+    (best first); no rows when no study scored a model under a speaker-independent protocol."""
     frames = [part for part in parts if len(part)]
+    corpora = sorted({task.split(",")[0] for frame in frames for task in frame["task"]})
+    frames += [references] if len(references := reference_rows(corpora)) else []
     rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
-    rows["pareto"] = pareto_flags(rows)
+    rows["pareto"] = pareto_flags(rows) & (rows["study"] != REFERENCE_STUDY)  # a quoted mark is no candidate
     return rows.sort_values(["task", "ua"], ascending=[True, False], ignore_index=True).reindex(columns=COLUMNS)
-
-
-def deployment_figure(table: pd.DataFrame) -> Figure:
-    """UA against bytes on disk and against 1-thread latency, a row of two panels per task; front rows drawn
-    filled with a black edge, the others hollow. The bytes panel names the front's models in a column beside it,
-    best UA first, each name joined to its point (models at one point in one name), so no two names overprint.
-    The latency panel adds each feature model's classifier alone (small dots): feature extraction, shared by every
-    family of a feature set, would otherwise stack them on one vertical line."""
-    tasks = sorted(table["task"].unique())
-    fig, axes = plt.subplots(max(len(tasks), 1), 2, figsize=(14, 4.6 * max(len(tasks), 1)), squeeze=False)
-    if not tasks:
-        for ax in axes[0]:
-            ax.text(0.5, 0.5, NO_ROWS, ha="center", va="center", wrap=True)
-            ax.set_axis_off()
-    colours = dict(zip(STUDY_MARKERS, plt.get_cmap("tab10").colors))
-    for row, task in zip(axes, tasks):
-        rows = table[table["task"] == task]
-        for ax, x in zip(row, ("bytes", "latency_ms")):
-            for study, marks in rows.groupby("study"):
-                for front, style in ((False, {"facecolors": "none"}), (True, {"edgecolors": "black"})):
-                    part = marks[marks["pareto"] == front]
-                    name = f"{study}{' (front)' if front else ''}"
-                    ax.scatter(part[x], 100 * part["ua"], marker=STUDY_MARKERS[study], s=40, label=name,
-                               color=colours[study], **style)  # fmt: skip
-            ax.set_ylabel("UA (%)")
-            ax.set_title(task, fontsize=10)
-            ax.grid(alpha=0.3)
-        _name_front(row[0], rows[rows["pareto"]])
-        classifier = rows.dropna(subset=["classifier_ms"])
-        if len(classifier):
-            row[1].scatter(classifier["classifier_ms"], 100 * classifier["ua"], s=8, color=colours["quantization"],
-                           alpha=0.6, label="quantization: classifier alone")  # fmt: skip
-        for ax, x, label in zip(row, ("bytes", "latency_ms"), ("bytes on disk", "ms per clip, 1 thread")):
-            if rows[x].gt(0).any():
-                ax.set_xscale("log")
-            else:
-                ax.text(0.5, 0.5, "not measured", ha="center", va="center", transform=ax.transAxes)
-            ax.set_xlabel(label)
-        row[1].legend(fontsize=8, loc="best")
-    return fig
-
-
-def _name_front(ax, front: pd.DataFrame) -> None:
-    """The front's models as a column of names right of ``ax``, best UA first, evenly spaced, each joined to its
-    point by a thin line."""
-    points = sorted(front.groupby(["bytes", "ua"], sort=False), key=lambda item: -item[0][1])
-    for k, ((where, ua), marks) in enumerate(points):
-        names = " / ".join(f"{m} {v}" for m, v in zip(marks["model"], marks["variant"]))
-        height = 1 - (k + 0.5) / max(len(points), 1)
-        ax.annotate(names, (where, 100 * ua), xytext=(1.03, height), textcoords="axes fraction", fontsize=6,
-                    va="center", arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "grey"})  # fmt: skip
 
 
 def front_markdown(table: pd.DataFrame) -> str:
     """Each task's front as a Markdown table, best UA first: what to deploy at each size and speed."""
-    parts = ["# Which model to deploy\n", __doc__.split("\n\n")[1].replace("\n", " ") + "\n"]
+    parts = [
+        "# Which model to deploy\n",
+        *(p.replace("\n", " ").replace("``", "`") + "\n" for p in __doc__.split("\n\n")[1:4]),
+    ]
     if table.empty:
         parts.append(NO_ROWS[0].upper() + NO_ROWS[1:] + ".\n")
     for task, rows in table[table["pareto"]].groupby("task"):
         shown = rows.assign(
+            row=rows.index + 1,
             ua=[
                 f"{100 * u:.1f} ± {100 * s:.1f}" if s == s else f"{100 * u:.1f}"
                 for u, s in zip(rows["ua"], rows["ua_std"])
@@ -255,15 +222,20 @@ def front_markdown(table: pd.DataFrame) -> str:
             latency_ms=rows["latency_ms"].round(1),
             classifier_ms=rows["classifier_ms"].round(2),
         )
-        columns = {"study": "study", "source": "features / upstream", "model": "model", "variant": "variant",
-                   "weights": "weights", "ua": "UA %", "kb": "KB on disk", "n_params": "parameters",
-                   "latency_ms": "ms per clip, 1 thread", "classifier_ms": "of which classifier ms"}  # fmt: skip
+        columns = {"row": "row", "study": "study", "source": "features / upstream", "model": "model",
+                   "variant": "variant", "weights": "weights", "ua": "UA %", "kb": "KB on disk",
+                   "n_params": "parameters", "latency_ms": "ms per clip, 1 thread",
+                   "classifier_ms": "of which classifier ms"}  # fmt: skip
         parts += [f"## {task}\n", shown[list(columns)].rename(columns=columns).to_markdown(index=False) + "\n"]
     return "\n".join(parts)
 
 
 def write_deployment(table: pd.DataFrame, csv_out: str | Path, md_out: str | Path, plot_out: str | Path) -> None:
-    """``deployment.csv``, the fronts as Markdown and the plot, each written whole or not at all."""
-    write_csv(csv_out, table)
+    """``deployment.csv``, the fronts as Markdown and the plot, each written whole or not at all. ``model_file`` is
+    written relative to the CSV's folder (:func:`serbench.predict.deployment_row` reads it so), so the results
+    folder can move."""
+    files = table["model_file"]
+    relative = [os.path.relpath(f, Path(csv_out).parent) if isinstance(f, str) else f for f in files]
+    write_csv(csv_out, table.assign(model_file=relative))
     write_text(md_out, front_markdown(table))
     write_figure(plot_out, deployment_figure(table))

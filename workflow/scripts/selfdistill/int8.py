@@ -7,17 +7,20 @@ from serbench.workflow import snakemake_job
 with snakemake_job(globals(), "selfdistill_int8", upstream="wav2vec2-base", variant="conv-l2") as job:
     from serbench.dataset import CorpusFiles
     from serbench.settings.names import Fold
-    from serbench.settings.ssl import SelfDistillSettings
+    from serbench.settings.ssl import SelfDistillSettings, WaveformSettings
     from serbench.studies.selfdistill.steps import int8_exits, model_path
 
     cfg = SelfDistillSettings.from_params(job.params.selfdistill)
+    waveform = WaveformSettings.from_params(job.params.waveform)
     int8_exits(
         str(model_path(job.input.models, job.params.seed)),
         cfg,
-        (job.params.whisper_input, job.wildcards.upstream),
+        (waveform.whisper_input, job.wildcards.upstream),
         job.input.split,
         Fold.parse(Path(job.input.models).name).fold,
         job.params.seed,
         {cfg.corpus: CorpusFiles(job.input.manifest, job.input.waveforms)},
-        job.output[0],
+        waveform,
+        job.output.measurements,
+        job.output.model,
     )

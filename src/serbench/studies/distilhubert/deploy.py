@@ -186,7 +186,8 @@ def deploy(
         f"{name}_mb": (out / f"model{suffix}.onnx").stat().st_size / MB
         for name, suffix in (("float", ""), ("int8", ".int8"))
     }
-    write_json(out_json, {"head": head.path, **metadata, **sizes})
+    files = {name: str(out / f"model{suffix}.onnx") for name, suffix in (("float", ""), ("int8", ".int8"))}
+    write_json(out_json, {"head": head.path, **metadata, **sizes, "files": files})
 
 
 def _with_state(base: Upstream, state: dict | None) -> Upstream:

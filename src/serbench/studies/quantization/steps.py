@@ -214,6 +214,7 @@ def _packed_record(
         "paper_count_kb": paper_size_kb(count_parameters(model), avg),
         "file_bytes": file_bytes,
         "file_sha256": saved["sha256"],
+        "model_file": str(out_model),
         "n_test": int(len(test.labels)),
         "n_correct": int((predicted == test.labels).sum()),
         "test_utterances": test.ids.tolist(),

@@ -87,6 +87,7 @@ def svm_cell(
             {**run, "model": "svm", "quantizer": "none", "variant": "fp32", "fold": fold, "seed": seed}
             | {"n_params": n_params, "avg_bits": FLOAT_BITS, "bits": {}, "size_kb": 4 * n_params / 1000}
             | {"paper_count_kb": 4 * n_params / 1000, "file_bytes": len(pickle.dumps(pipeline))}
+            | {"model_file": None}
             | {"n_test": len(test.labels), "n_correct": int((predicted == test.labels).sum())}
             | {"n_validation": len(data.subsets["validation"].labels), "n_search": 0, "svm": chosen}
             | {"chance_wa": float(np.bincount(test.labels).max() / len(test.labels))}

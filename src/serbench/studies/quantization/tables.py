@@ -37,11 +37,12 @@ RUN_COLUMNS = (
     "dataset features protocol model quantizer variant fold seed n_params avg_bits size_kb paper_count_kb file_bytes "
     "accuracy uar macro_f1 chance_wa chance_ua n_test n_correct n_search classes serbench_version git_commit"
 ).split()
+OPTIONAL_RUN_COLUMNS = ["model_file"]  # records written before it was kept lack it: read as empty
 UTTERANCE_COLUMNS = ["test_utterances", "test_speakers", "test_correct"]
 SCORES = ["uar", "macro_f1"]
 SUMMARY_COLUMNS = [
     *KEYS,
-    *"allocator qat n_params avg_bits size_kb paper_count_kb file_bytes".split(),
+    *"allocator qat n_params avg_bits size_kb paper_count_kb file_bytes model_file".split(),
     *["accuracy", "accuracy_seed_std", *interval_columns("accuracy")],
     *"uar uar_std macro_f1 macro_f1_std".split(),
     *["delta_vs_fp32", *interval_columns("delta_vs_fp32"), "delta_vs_ft", *interval_columns("delta_vs_ft")],
@@ -62,10 +63,13 @@ def read_runs(records: list[dict]) -> pd.DataFrame:
         ValueError: a record lacks a column.
     """
     try:
-        rows = [{column: record[column] for column in RUN_COLUMNS} for record in records]
+        rows = [
+            {column: record[column] for column in RUN_COLUMNS} | {c: record.get(c) for c in OPTIONAL_RUN_COLUMNS}
+            for record in records
+        ]
     except KeyError as err:
         raise InputError(f"a run record lacks {err}: not a serbench metrics file") from err
-    return pd.DataFrame(rows, columns=RUN_COLUMNS)
+    return pd.DataFrame(rows, columns=[*RUN_COLUMNS, *OPTIONAL_RUN_COLUMNS])
 
 
 def allocator_comparison(units: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
@@ -112,6 +116,7 @@ def summarize(runs: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
         grouped["fold"].nunique(),
         grouped.size(),
     )
+    table["model_file"] = grouped["model_file"].first()  # one run's packed file: what serbench predict serves
     for column in ("classes", "serbench_version", "git_commit", "seed"):
         table["seeds" if column == "seed" else column] = grouped[column].agg(distinct_values)
     table = table.reset_index().merge(pooled_accuracy(units), on=KEYS, how="left")

@@ -19,7 +19,7 @@ from serbench.metrics import unweighted_average_recall
 from serbench.progress import progress
 from serbench.provenance import stamp
 from serbench.settings.names import ExitVariant
-from serbench.settings.ssl import SelfDistillSettings, SelfDistillUpstream, upstream_name
+from serbench.settings.ssl import SelfDistillSettings, SelfDistillUpstream, WaveformSettings, upstream_name
 from serbench.settings.steps import SelfDistillStatesSettings
 from serbench.ssl.encoders import SAMPLE_RATE, Upstream
 from serbench.ssl.latency import MB, measure_latency, median_latency
@@ -208,13 +208,18 @@ def int8_exits(
     fold: str,
     seed: int,
     corpora: dict[str, CorpusFiles],
+    waveform: WaveformSettings,
     out: str,
+    out_model: str,
 ) -> None:
-    """Every exit of a trained model as float and int8 ONNX: file sizes (MB) and test UAR of each.
+    """Every exit of a trained model as float and int8 ONNX: file sizes (MB) and test UAR of each; the int8 model
+    of every exit in one graph (``out_model``), deployable with ``serbench predict``.
 
     The int8 exits are ONNX Runtime's quantization in ``cfg.int8_scheme`` (static and mixed calibrated on the first
     ``calibration_utterances`` training utterances of the fold). ``corpora`` hold waveforms, fed as the
-    study batches them (tiled when ``batching: tile``).
+    study batches them (tiled when ``batching: tile``). ``out_model`` outputs ``(exits + 1, 1, classes)`` logits,
+    exits in layer order and the teacher last; its metadata (:func:`deployment_metadata`) says how to prepare a
+    waveform for it.
     """
     saved = load_checkpoint(model_path)
     spec = cfg.upstream(upstream[1])
@@ -242,8 +247,9 @@ def int8_exits(
                 "float_mb": export_onnx(exit_model, float_path, seconds=2.0) / MB,
                 "int8_mb": quantize_int8(float_path, int8_path, cfg.int8_scheme, calibration) / MB,
             }
-        float_path, int8_path = Path(tmp) / "all.onnx", Path(tmp) / "all.int8.onnx"
-        export_onnx(AllExitsModel(model).eval(), float_path, seconds=2.0)
+        float_path, int8_path = Path(tmp) / "all.onnx", Path(out_model)
+        metadata = deployment_metadata(cfg, waveform, saved["classes"], list(exits), spec.pretrained)
+        export_onnx(AllExitsModel(model).eval(), float_path, seconds=2.0, metadata=metadata)
         quantize_int8(float_path, int8_path, cfg.int8_scheme, calibration)
         for kind, path in (("float", float_path), ("int8", int8_path)):
             session = onnx_session(path)
@@ -253,7 +259,30 @@ def int8_exits(
                 rows[name][f"uar_{kind}"] = unweighted_average_recall(
                     data.subsets["test"].labels, exit_logits_.argmax(1)
                 )
-    write_json(out, {"model": model_path, "upstream": upstream[1], "int8_scheme": cfg.int8_scheme, "exits": rows})
+    record = {"model": model_path, "upstream": upstream[1], "int8_scheme": cfg.int8_scheme, "file": out_model}
+    write_json(out, record | {"exits": rows})
+
+
+def deployment_metadata(
+    cfg: SelfDistillSettings, waveform: WaveformSettings, classes: list[str], exits: list[str], pretrained: str
+) -> dict:
+    """What :class:`serbench.studies.selfdistill.predict.ExitsPredictor` needs to prepare a file as the study
+    prepared its training clips: the class names, the exits in output order, the waveform preparation (``raw``:
+    16 kHz as read; ``ismail``: the shared section's trim, pre-emphasis, peak and cut), the batching (``tile``: clips
+    tiled or cut to ``clip_seconds``), the upstream and whether its weights are random."""
+    return {
+        "study": "selfdistill",
+        "classes": list(classes),
+        "exits": exits,
+        "preparation": cfg.waveform_cache,
+        "waveform": waveform.model_dump(mode="json"),
+        "batching": cfg.batching,
+        "clip_seconds": cfg.clip_seconds,
+        "int8_scheme": cfg.int8_scheme,
+        "upstream": upstream_name(pretrained),
+        "pretrained": pretrained,
+        "random_init": is_random_init(pretrained),
+    }
 
 
 def exit_latency(

@@ -11,7 +11,9 @@ from conftest import write_emodb_tones
 from serbench.cache import load_rows, save_ragged
 from serbench.corpora import build_manifest, get_adapter, read_manifest
 from serbench.dataset import CorpusFiles
+from serbench.folds import read_folds
 from serbench.settings import Settings
+from serbench.settings.names import Fold
 from serbench.ssl.upstream import save_random_upstream
 from serbench.ssl.waveforms import prepare_corpus
 from serbench.studies.distilhubert.folds import write_split
@@ -57,3 +59,13 @@ def test_a_fold_trains_the_head_and_its_baseline_and_lists_every_test_utterance(
         assert len(record["test_correct"]) == 12 and sorted(set(record["test_emotions"])) == record["classes"]
         assert record["accuracy"] == pytest.approx(record["test_correct"].count("1") / 12)
     assert head_path(tmp_path / "fold1", 0).is_file() and head_path(tmp_path / "fold1", 1).is_file()
+
+
+def test_the_rules_ask_the_settings_for_the_folds_the_split_writes(corpus, tmp_path):
+    cfg = Settings().distilhubert.model_copy(update={"n_folds": 4, "production_validation": 0.1})
+    split = tmp_path / "split.csv"
+    write_split("emodb", {"emodb": str(corpus / "manifest.csv")}, [], cfg.label_map, [0], str(split), cfg.n_folds,
+                "speaker", production_validation=cfg.production_validation)  # fmt: skip
+    written = sorted({Fold(str(f)).name for f in read_folds(str(split))["fold"]})
+    assert written == sorted(cfg.fold_names("base")) and cfg.deployed_fold in written
+    assert cfg.fold_names("base", production=False) == [f"fold{f}" for f in range(4)]

@@ -6,7 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from serbench.settings.ssl import DistillLossSettings, SelfDistillSettings, SelfDistillUpstream, WaveformSettings
+from serbench.settings.selfdistill import DistillLossSettings, SelfDistillSettings, SelfDistillUpstream
+from serbench.settings.ssl import WaveformSettings
 from serbench.ssl.encoders import masked_mean
 from serbench.ssl.upstream import random_upstream, save_random_upstream
 from serbench.studies.selfdistill.loss import kl_term, self_distillation_loss, similarity_term

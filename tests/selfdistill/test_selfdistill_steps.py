@@ -13,10 +13,11 @@ from serbench.cache import load_checkpoint, load_ragged, save_ragged
 from serbench.corpora import build_manifest, get_adapter, read_manifest
 from serbench.dataset import CorpusFiles
 from serbench.errors import InputError
-from serbench.folds import write_folds
+from serbench.folds import read_folds, write_folds
 from serbench.predict import load_predictor
 from serbench.settings import Settings
-from serbench.settings.ssl import SelfDistillUpstream
+from serbench.settings.names import Fold
+from serbench.settings.selfdistill import SelfDistillUpstream
 from serbench.settings.steps import SelfDistillStatesSettings
 from serbench.ssl.upstream import save_random_upstream
 from serbench.ssl.waveforms import prepare_corpus
@@ -121,3 +122,9 @@ def test_the_int8_exits_model_labels_a_file_at_each_exit_as_the_trained_model_do
         assert np.abs(reference - probabilities).sum(axis=1).argmin() == index
     with pytest.raises(InputError, match="exits are 1, 2, teacher"):
         load_predictor(onnx_path, "5")
+
+
+def test_the_rules_ask_the_settings_for_the_folds_the_split_writes(corpus):
+    root, spec = corpus
+    written = sorted({Fold(str(f)).name for f in read_folds(str(root / "split.csv"))["fold"]})
+    assert written == Settings().selfdistill.model_copy(update={"n_folds": 3}).fold_names

@@ -5,13 +5,12 @@ import sys
 from typing import get_args
 
 from serbench import integrity
-from serbench.emobox import fold_count
 from serbench.html_page import TablePage
 from serbench.provenance import study_config_hash
 from serbench.run_record import record_run
 from serbench.settings import SettingsError, load_settings
 from serbench.settings.base import INPUT_LEVELS
-from serbench.settings.names import PRODUCTION_FOLD, ExitVariant, Fold, Protocol
+from serbench.settings.names import ExitVariant, Fold, Protocol
 from serbench.settings.quantization import FeatureExtractionSettings, FeatureSet
 from serbench.settings.steps import (
     AllocatorStepSettings,

@@ -47,19 +47,15 @@ def distilhubert_train_inputs(wildcards):
 
 def distilhubert_heads(upstream, setting, name, production=True):
     """A setting's head folders (name "") or metrics files (".json"): every fold's, and the production model's."""
-    folds = fold_count(DH.corpus) if setting == "emobox" else DH.n_folds
-    heads = [Fold(str(f)).name for f in range(folds)]
-    if production and DH.production_validation is not None and setting != "emobox":
-        heads.append(Fold(PRODUCTION_FOLD).name)
     return [
-        f"{RESULTS}/distilhubert/{upstream}/heads/{setting}/{h}{name}" for h in heads
+        f"{RESULTS}/distilhubert/{upstream}/heads/{setting}/{h}{name}"
+        for h in DH.fold_names(setting, production)
     ]
 
 
 def distilhubert_deployed(wildcards):
     """The deployed model's head folder: the production model of the corpus-only setting, else its first fold's."""
-    head = Fold("0" if DH.production_validation is None else PRODUCTION_FOLD).name
-    return f"{RESULTS}/distilhubert/{wildcards.upstream}/heads/base/{head}"
+    return f"{RESULTS}/distilhubert/{wildcards.upstream}/heads/base/{DH.deployed_fold}"
 
 
 def distilhubert_per_upstream(path):

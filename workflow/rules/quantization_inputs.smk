@@ -50,11 +50,7 @@ def split_settings(wildcards):
 
 def cell_runs(wildcards):
     """Folds × seeds of a cell, for the cluster runtime request."""
-    folds = {
-        "speaker_independent": lambda: Q.speaker_independent.n_folds[wildcards.dataset],
-        "emobox": lambda: fold_count(wildcards.dataset),
-    }.get(wildcards.protocol, lambda: 1)()
-    return folds * len(Q.seeds)
+    return Q.fold_count(wildcards.dataset, wildcards.protocol) * len(Q.seeds)
 
 
 def quantization_metrics(wildcards):

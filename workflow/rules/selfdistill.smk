@@ -84,7 +84,7 @@ rule selfdistill_train:
 
 rule selfdistill_int8:
     input:
-        models=f"{SD_RESULTS}/runs/{{variant}}/{Fold(str(SD_FOLDS[0])).name}",
+        models=f"{SD_RESULTS}/runs/{{variant}}/{SD.fold_names[0]}",
         split=rules.selfdistill_split.output[0],
         manifest=f"{RESULTS}/manifests/{SD.corpus}.csv",
         waveforms=SD_WAVEFORMS,

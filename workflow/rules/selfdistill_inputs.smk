@@ -2,7 +2,6 @@
 
 SD = SETTINGS.selfdistill
 SD_UPSTREAMS = {upstream_name(u.pretrained): u.pretrained for u in SD.upstreams}
-SD_FOLDS = range(1 if SD.protocol == "fixed_speakers" else SD.n_folds)
 SD_RESULTS = f"{RESULTS}/selfdistill/{{upstream}}"
 SD_WAVEFORM_CACHE = SD.waveform_cache
 SD_WAVEFORMS = f"{RESULTS}/waveforms/{SD_WAVEFORM_CACHE}/{SD.corpus}.npz"
@@ -36,9 +35,9 @@ def selfdistill_items(wildcards):
 
 def selfdistill_runs(upstream, name):
     return [
-        f"{RESULTS}/selfdistill/{upstream}/runs/{v}/{Fold(str(f)).name}{name}"
+        f"{RESULTS}/selfdistill/{upstream}/runs/{v}/{f}{name}"
         for v in selfdistill_variants(upstream)
-        for f in SD_FOLDS
+        for f in SD.fold_names
     ]
 
 

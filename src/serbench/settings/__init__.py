@@ -29,8 +29,9 @@ from serbench.settings.quantization import (
     SVMSettings,
     TrainSettings,
 )
+from serbench.settings.selfdistill import SelfDistillSettings
 from serbench.settings.splits import CrossCorpusSettings, RandomSplitSettings, SpeakerIndependentSettings
-from serbench.settings.ssl import DistilHubertSettings, SelfDistillSettings, WaveformSettings
+from serbench.settings.ssl import DistilHubertSettings, WaveformSettings
 
 __all__ = [
     "AdaptiveSettings",

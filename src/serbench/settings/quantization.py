@@ -248,6 +248,17 @@ class QuantizationSettings(_VariantNames):
         "runs unpacked as float32, so every variant of a family has its latency)",
     )
 
+    def fold_count(self, dataset: str, protocol: str) -> int:
+        """Folds a cell's split writes: ``n_folds`` of the dataset for speaker folds, EmoBox's count of the corpus
+        for ``emobox``, else one."""
+        if protocol == "speaker_independent":
+            return self.speaker_independent.n_folds[dataset]
+        if protocol == "emobox":
+            from serbench.emobox import fold_count
+
+            return fold_count(dataset)
+        return 1
+
     @model_validator(mode="after")
     def _consistent(self) -> QuantizationSettings:
         for name in ("corpora", "protocols", "seeds", "models"):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from serbench.settings.base import step_settings
 from serbench.settings.quantization import QuantizationSettings, _VariantNames
-from serbench.settings.ssl import SelfDistillSettings, _UpstreamByName
+from serbench.settings.selfdistill import SelfDistillSettings, _UpstreamByName
 
 QUANTIZE_STEP_KEYS = ("quantizers", "fixed_bits", "adaptive", "sensitivity", "qat", "search_fraction")
 QuantizeStepSettings = step_settings(

@@ -7,7 +7,8 @@ from serbench.workflow import snakemake_job
 with snakemake_job(globals(), "selfdistill_int8", upstream="wav2vec2-base", variant="conv-l2") as job:
     from serbench.dataset import CorpusFiles
     from serbench.settings.names import Fold
-    from serbench.settings.ssl import SelfDistillSettings, WaveformSettings
+    from serbench.settings.selfdistill import SelfDistillSettings
+    from serbench.settings.ssl import WaveformSettings
     from serbench.studies.selfdistill.steps import int8_exits, model_path
 
     cfg = SelfDistillSettings.from_params(job.params.selfdistill)

@@ -5,7 +5,7 @@ from serbench.workflow import snakemake_job
 with snakemake_job(globals(), "selfdistill_latency", upstream="wav2vec2-base") as job:
     from serbench.corpora import read_manifest
     from serbench.folds import fold_classes, read_folds
-    from serbench.settings.ssl import SelfDistillSettings
+    from serbench.settings.selfdistill import SelfDistillSettings
     from serbench.studies.selfdistill.steps import exit_latency
 
     n_classes = len(fold_classes(read_folds(job.input.split), read_manifest(job.input.manifest)))

@@ -5,7 +5,7 @@ from serbench.workflow import snakemake_job
 with snakemake_job(globals(), "selfdistill_train", upstream="wav2vec2-base", variant="conv-l2", fold="0") as job:
     from serbench.dataset import CorpusFiles
     from serbench.device import resolve_device
-    from serbench.settings.ssl import SelfDistillSettings
+    from serbench.settings.selfdistill import SelfDistillSettings
     from serbench.studies.selfdistill.steps import train_fold
 
     cfg = SelfDistillSettings.from_params(job.params.selfdistill)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from serbench.emobox.references import upstream_parameters
 from serbench.literature import emobox2024_table4, shinde2024_table3
 from serbench.settings.quantization import PAPER_FEATURES
 
@@ -92,7 +93,8 @@ def emobox_markdown(table: pd.DataFrame) -> str:
     corpus the run scored under the ``emobox`` protocol; ``""`` where it scored none.
 
     UA and WA in percent (ours: UA mean ± std over runs, WA pooled); EmoBox's rows are self-supervised
-    upstreams (EmoBox gives no parameter counts), ours the quantization study's small families.
+    upstreams, ours the quantization study's small families. EmoBox gives no parameter counts: an upstream's are
+    counted on its architecture (:func:`serbench.emobox.references.upstream_parameters`), marked so.
     """
     ours = table[(table["protocol"] == "emobox") & (table["variant"] == "fp32")]
     published = emobox2024_table4()
@@ -100,7 +102,7 @@ def emobox_markdown(table: pd.DataFrame) -> str:
     for corpus in sorted(set(ours["dataset"]) & set(published["corpus"])):
         rows = [
             {"system": r.upstream, "kind": "quoted", "UA %": f"{100 * r.ua:.2f}", "WA %": f"{100 * r.wa:.2f}",
-             "parameters": "–", "source": r.source}
+             "parameters": f"{upstream_parameters(r.upstream) / 1e6:.1f}M (architecture)", "source": r.source}
             for r in published[published["corpus"] == corpus].itertuples()
         ] + [
             {"system": f"serbench {r.model}, {r.features}", "kind": "measured",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from serbench.settings.ssl import DistillLossSettings
+from serbench.settings.selfdistill import DistillLossSettings
 
 SIMILARITIES = ("l1", "l2", "cosine")
 

@@ -19,7 +19,8 @@ from serbench.metrics import unweighted_average_recall
 from serbench.progress import progress
 from serbench.provenance import stamp
 from serbench.settings.names import ExitVariant
-from serbench.settings.ssl import SelfDistillSettings, SelfDistillUpstream, WaveformSettings, upstream_name
+from serbench.settings.selfdistill import SelfDistillSettings, SelfDistillUpstream
+from serbench.settings.ssl import WaveformSettings, upstream_name
 from serbench.settings.steps import SelfDistillStatesSettings
 from serbench.ssl.encoders import SAMPLE_RATE, Upstream
 from serbench.ssl.latency import MB, measure_latency, median_latency

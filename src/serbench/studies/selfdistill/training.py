@@ -21,7 +21,7 @@ from serbench.dataset import pad_frames
 from serbench.device import model_device
 from serbench.metrics import classification_scores, unweighted_average_recall
 from serbench.progress import progress
-from serbench.settings.ssl import DistillLossSettings, DistillTrainSettings
+from serbench.settings.selfdistill import DistillLossSettings, DistillTrainSettings
 from serbench.ssl.waveforms import pad_batch
 from serbench.studies.selfdistill.loss import self_distillation_loss
 from serbench.studies.selfdistill.model import SelfDistillModel

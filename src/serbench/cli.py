@@ -106,7 +106,7 @@ COMMANDS: dict[str, Command] = {
         ),
     ),
     "ssl-latency": Command(
-        "serbench.studies.distilhubert.deploy:latency",
+        "serbench.studies.distilhubert.latency:upstream_latency",
         "bytes and CPU latency per clip of an upstream + head: PyTorch, ONNX float, every int8 scheme",
         (UPSTREAM, WHISPER, (("--classes",), {"type": int, "default": 4, "dest": "n_classes"}), *LATENCY),
     ),

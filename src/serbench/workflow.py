@@ -28,9 +28,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from serbench.cache import REBUILD_VARIABLE
 from serbench.errors import EXPECTED_FAILURES
 from serbench.integrity import write_index
+from serbench.step_files import REBUILD_VARIABLE
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
@@ -149,7 +149,7 @@ def rebuild_command(
 ) -> str:
     """The Snakemake command that rebuilds one output of this run, as the user started it (append the path).
 
-    Damaged-file messages print it (``serbench.cache.damaged`` reads ``SERBENCH_REBUILD``), so that it runs as
+    Damaged-file messages print it (``serbench.step_files.damaged`` reads ``SERBENCH_REBUILD``), so that it runs as
     printed with the user's config files and ``--config`` values.
 
     >>> rebuild_command("/r/workflow/Snakefile", "/w", ["/w/my.yaml"], ["data_root=/data x"])

@@ -14,7 +14,7 @@ from serbench.dataset import CorpusFiles
 from serbench.folds import read_folds
 from serbench.settings import Settings
 from serbench.settings.names import Fold
-from serbench.ssl.upstream import save_random_upstream
+from serbench.ssl.upstream import UpstreamChoice, save_random_upstream
 from serbench.ssl.waveforms import prepare_corpus
 from serbench.studies.distilhubert.folds import write_split
 from serbench.studies.distilhubert.steps import embeddings, head_path, train_fold
@@ -51,7 +51,7 @@ def test_a_fold_trains_the_head_and_its_baseline_and_lists_every_test_utterance(
     files = {"emodb": CorpusFiles(str(corpus / "manifest.csv"), str(corpus / "states.npz"))}
     metrics = tmp_path / "fold1.json"
     run = {"dataset": "emodb", "setting": "base"}
-    train_fold(str(split), "1", files, None, cfg, ("clip", "tiny"), run, str(tmp_path / "fold1"), str(metrics))
+    train_fold(str(split), "1", files, None, cfg, UpstreamChoice("tiny"), run, str(tmp_path / "fold1"), str(metrics))
     records = json.loads(metrics.read_text())
     assert sorted((r["model"], r["seed"]) for r in records) == [("head", 0), ("head", 1), ("logreg", 0), ("logreg", 1)]
     for record in records:

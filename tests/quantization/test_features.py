@@ -119,7 +119,7 @@ def test_stereo_is_averaged_to_mono(tmp_path):
 def test_truncated_model_file_names_the_rebuild_command(tmp_path):
     import torch
 
-    from serbench.cache import DamagedFileError, load_checkpoint
+    from serbench.step_files import DamagedFileError, load_checkpoint
 
     path = tmp_path / "head.pt"
     torch.save({"state_dict": {"w": torch.ones(3)}, "classes": ["a"]}, path)

@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from serbench.cache import DamagedFileError
 from serbench.figure_check import overlapping_texts
+from serbench.step_files import DamagedFileError
 from serbench.studies.quantization.literature import literature_markdown
 from serbench.studies.quantization.markdown import classes_note, to_markdown
 from serbench.studies.quantization.plots import bits_figure, pareto_figure, pareto_front, write_plots

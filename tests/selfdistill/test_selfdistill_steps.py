@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from conftest import write_emodb_tones
-from serbench.cache import load_checkpoint, load_ragged, save_ragged
+from serbench.cache import load_ragged, save_ragged
 from serbench.corpora import build_manifest, get_adapter, read_manifest
 from serbench.dataset import CorpusFiles
 from serbench.errors import InputError
@@ -19,8 +19,9 @@ from serbench.settings import Settings
 from serbench.settings.names import Fold
 from serbench.settings.selfdistill import SelfDistillUpstream
 from serbench.settings.steps import SelfDistillStatesSettings
-from serbench.ssl.upstream import save_random_upstream
+from serbench.ssl.upstream import UpstreamChoice, save_random_upstream
 from serbench.ssl.waveforms import prepare_corpus
+from serbench.step_files import load_checkpoint
 from serbench.studies.selfdistill.model import AllExitsModel
 from serbench.studies.selfdistill.steps import (
     build_model,
@@ -77,9 +78,9 @@ def test_a_fold_trains_teacher_and_exits_and_scores_each_on_validation_and_test(
         cache = tmp_path / "states.npz"
         encode_states(str(root / "waveforms.npz"), spec, states, "clip", str(cache))
     metrics = tmp_path / "fold0.json"
-    name = spec.pretrained.rsplit("/", 1)[-1]
+    upstream = UpstreamChoice(spec.pretrained)
     train_fold(str(root / "split.csv"), "0", {"emodb": CorpusFiles(str(root / "manifest.csv"), str(cache))}, "conv-l2",
-               cfg, ("clip", name), {"dataset": "emodb"}, str(tmp_path / "fold0"), str(metrics))  # fmt: skip
+               cfg, upstream, {"dataset": "emodb"}, str(tmp_path / "fold0"), str(metrics))  # fmt: skip
     (record,) = json.loads(metrics.read_text())
     assert record["finetune"] is finetune and record["random_init"] is True and record["teacher_depth"] == 3
     for subset in ("validation", "test"):
@@ -97,11 +98,11 @@ def test_the_int8_exits_model_labels_a_file_at_each_exit_as_the_trained_model_do
     root, spec = corpus
     cfg = settings(spec, finetune=True).model_copy(update={"int8_scheme": "dynamic", "calibration_utterances": 2})
     files = {"emodb": CorpusFiles(str(root / "manifest.csv"), str(root / "waveforms.npz"))}
-    name = spec.pretrained.rsplit("/", 1)[-1]
-    train_fold(str(root / "split.csv"), "0", files, "conv-l2", cfg, ("clip", name), {"dataset": "emodb"},
+    upstream = UpstreamChoice(spec.pretrained)
+    train_fold(str(root / "split.csv"), "0", files, "conv-l2", cfg, upstream, {"dataset": "emodb"},
                str(tmp_path / "fold0"), str(tmp_path / "fold0.json"))  # fmt: skip
     onnx_path = tmp_path / "conv-l2.int8.onnx"
-    int8_exits(str(model_path(tmp_path / "fold0", 0)), cfg, ("clip", name), str(root / "split.csv"), "0", 0, files,
+    int8_exits(str(model_path(tmp_path / "fold0", 0)), cfg, upstream, str(root / "split.csv"), "0", 0, files,
                Settings().waveform, str(tmp_path / "int8.json"), str(onnx_path))  # fmt: skip
     assert json.loads((tmp_path / "int8.json").read_text())["file"] == str(onnx_path)
 

@@ -84,6 +84,8 @@ def test_distilhubert_rows_average_the_folds_and_read_the_exported_sizes(tmp_pat
         "upstream": "whisper-tiny-en",
         "random_init": False,
         "n_params": 1000,
+        "clip_seconds": 8.0,
+        "threads": [1, 2],
         "onnx_float_mb": 4.0,
         "onnx_int8_dynamic_mb": 1.5,
         "latency_onnx_float_s": {"1": 0.08, "2": 0.04},

@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-from serbench.cache import DamagedFileError
 from serbench.integrity import INDEX, damage, write_index
 from serbench.quantization.packing import load_packed
+from serbench.step_files import DamagedFileError
 
 
 @pytest.fixture

@@ -40,3 +40,26 @@ def test_interleaved_rounds_rotate_the_order_and_time_each_runtime_once_per_roun
     timed = interleaved_latency(runs, repeats=3, warmup=1)
     assert order == list("abcbcacababc")
     assert all(t["minimum"] <= t["median"] for t in timed.values())
+
+
+def test_a_latency_record_reads_back_from_its_json_with_every_runtime_measured():
+    import json
+
+    import numpy as np
+    import pytest
+    import torch
+
+    from serbench.errors import InputError
+    from serbench.ssl.latency import LatencyRecord, measure_latency
+
+    model = torch.nn.Sequential(torch.nn.Unflatten(1, (1, -1)), torch.nn.AvgPool1d(160), torch.nn.Flatten(),
+                                torch.nn.Linear(100, 256), torch.nn.ReLU(), torch.nn.Linear(256, 4)).eval()  # fmt: skip
+    calibration = [np.random.default_rng(i).uniform(-0.5, 0.5, 16000).astype(np.float32) for i in range(2)]
+    record = measure_latency(model, calibration, 1.0, 1, [1], ("dynamic",))
+    assert set(record.runtimes) == {"pytorch_float", "onnx_float", "onnx_int8_dynamic"}
+    assert record.runtime("onnx_int8_dynamic").mb < record.runtime("onnx_float").mb  # int8 weights on disk
+    assert record.runtime("pytorch_float").mb == 4 * record.n_params / 1e6
+    assert all(t.median_s[1] >= t.fastest_s[1] > 0 for t in record.runtimes.values())
+    assert LatencyRecord.from_json(json.loads(json.dumps(record.to_json()))) == record  # thread keys back to int
+    with pytest.raises(InputError, match="measured: pytorch_float, onnx_float, onnx_int8_dynamic"):
+        record.runtime("onnx_int8_static")

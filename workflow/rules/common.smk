@@ -54,7 +54,7 @@ if workflow.is_main_process:
         sys.exit(f"{err.filename}: cannot be marked for rebuilding ({err.strerror})")
     for line in outdated:
         print(line, file=sys.stderr)
-# damaged-file messages print a rebuild command that works as printed (serbench.cache.damaged)
+# damaged-file messages print a rebuild command that works as printed (serbench.step_files.damaged)
 export_rebuild_command(workflow, os.getcwd())
 
 

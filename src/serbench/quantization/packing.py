@@ -26,10 +26,10 @@ import torch
 from torch import nn
 
 from serbench.atomic import atomic_path
-from serbench.cache import damaged
 from serbench.models import build_model
 from serbench.quantization.layers import quantization_layers
 from serbench.quantization.quantizers import FLOAT_BITS, Codes, cached_codes, dequantize
+from serbench.step_files import damaged
 
 MAGIC = b"SBQ2"
 

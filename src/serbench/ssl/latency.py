@@ -5,6 +5,9 @@ run the same clip at every thread count, interleaved: each of ``repeats`` rounds
 machine loaded for part of the run slows all runtimes alike rather than the ones timed then. ONNX float is the
 honest deployment baseline of an int8 model: a speed-up is read against it, not only against PyTorch. Beside each
 median, the fastest round (the least disturbed, which the deployed int8 scheme is chosen from) and the spread.
+
+A measurement is a :class:`LatencyRecord`, one :class:`RuntimeTiming` per runtime; its JSON form (flat keys
+``<runtime>_mb``, ``latency_<runtime>_s``, ...) is written and read here only.
 """
 
 from __future__ import annotations
@@ -13,16 +16,104 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+from serbench.errors import InputError
 from serbench.ssl.encoders import SAMPLE_RATE
 from serbench.ssl.onnx_export import INT8_KINDS, export_onnx, onnx_session, quantize_int8, run_onnx
 
 MB = 1_000_000
+FLOAT_RUNTIMES = ("pytorch_float", "onnx_float")
+
+
+def int8_runtime(kind: str) -> str:
+    """The runtime name of an int8 scheme.
+
+    >>> int8_runtime("static")
+    'onnx_int8_static'
+    """
+    return f"onnx_int8_{kind}"
+
+
+def _by_threads(times: dict) -> dict[int, float]:
+    return {int(threads): value for threads, value in times.items()}  # JSON writes the thread counts as strings
+
+
+@dataclass(frozen=True)
+class RuntimeTiming:
+    """One runtime of a :class:`LatencyRecord`: bytes on disk (MB = 10^6 bytes; PyTorch: 4 bytes a parameter) and,
+    per thread count, the median and fastest time per clip (s) and the spread (interquartile range / median)."""
+
+    mb: float
+    median_s: dict[int, float]
+    fastest_s: dict[int, float]
+    spread: dict[int, float]
+
+
+@dataclass(frozen=True)
+class LatencyRecord:
+    """What :func:`measure_latency` measures of one waveform model: its parameters, the clip (s), the thread counts,
+    and a :class:`RuntimeTiming` per runtime (``pytorch_float``, ``onnx_float``, :func:`int8_runtime` of each int8
+    scheme measured)."""
+
+    n_params: int
+    clip_seconds: float
+    threads: list[int]
+    repeats: int
+    runtimes: dict[str, RuntimeTiming]
+
+    @property
+    def fewest_threads(self) -> int:
+        """The fewest threads measured: the deployment view's setting."""
+        return min(self.threads)
+
+    def runtime(self, name: str) -> RuntimeTiming:
+        """The timing of ``name``.
+
+        Raises:
+            InputError: a runtime this record did not measure (the message lists those it did).
+        """
+        if name not in self.runtimes:
+            raise InputError(f"no latency measured for runtime {name!r}; measured: {', '.join(self.runtimes)}")
+        return self.runtimes[name]
+
+    def to_json(self) -> dict:
+        """The flat JSON form: ``n_params``, ``clip_seconds``, ``threads``, ``repeats``, and per runtime
+        ``<runtime>_mb``, ``latency_<runtime>_s``, ``fastest_<runtime>_s``, ``spread_<runtime>``."""
+        out: dict = {"n_params": self.n_params, "clip_seconds": self.clip_seconds}
+        out |= {"threads": self.threads, "repeats": self.repeats}
+        for name, timing in self.runtimes.items():
+            out |= {f"{name}_mb": timing.mb, f"latency_{name}_s": timing.median_s}
+            out |= {f"fastest_{name}_s": timing.fastest_s, f"spread_{name}": timing.spread}
+        return out
+
+    @classmethod
+    def from_json(cls, record: dict) -> LatencyRecord:
+        """A record from :meth:`to_json`'s form (other keys of the same JSON object are left to its reader).
+
+        Raises:
+            InputError: a key of every record is missing (named).
+        """
+        missing = [key for key in ("n_params", "clip_seconds", "threads") if key not in record]
+        if missing:
+            raise InputError(f"a latency record lacks {missing[0]!r}: not written by serbench.ssl.latency")
+        names = [key.removeprefix("latency_").removesuffix("_s") for key in record if key.startswith("latency_")]
+        runtimes = {
+            name: RuntimeTiming(
+                record[f"{name}_mb"],
+                _by_threads(record[f"latency_{name}_s"]),
+                _by_threads(record.get(f"fastest_{name}_s", {})),
+                _by_threads(record.get(f"spread_{name}", {})),
+            )
+            for name in names
+        }
+        threads = [int(t) for t in record["threads"]]
+        return cls(record["n_params"], record["clip_seconds"], threads, record.get("repeats", 0), runtimes)
 
 
 def median_latency(run: Callable[[], object], repeats: int = 10, warmup: int = 2) -> float:
@@ -82,25 +173,23 @@ def measure_latency(
         kinds: int8 schemes to measure.
 
     Returns:
-        ``n_params``; ``<runtime>_mb`` (MB = 10^6 bytes; PyTorch: 4 bytes per parameter) and ``latency_<runtime>_s``
-        (``{threads: seconds}``, the median) for runtimes ``pytorch_float``, ``onnx_float`` and
-        ``onnx_int8_<kind>``, with ``fastest_<runtime>_s`` (the minimum) and ``spread_<runtime>`` (interquartile
-        range / median) beside.
+        The :class:`LatencyRecord`.
     """
     clip = np.random.default_rng(0).uniform(-0.5, 0.5, int(seconds * SAMPLE_RATE)).astype(np.float32)
     n_params = getattr(model, "n_params", None) or sum(p.numel() for p in model.parameters())
-    result: dict = {"n_params": n_params, "pytorch_float_mb": 4 * n_params / MB, "clip_seconds": seconds}
-    result |= {"threads": threads, "repeats": repeats}
-    files = {"onnx_float": "float.onnx"} | {f"onnx_int8_{kind}": f"{kind}.onnx" for kind in kinds}
+    files = {"onnx_float": "float.onnx"} | {int8_runtime(kind): f"{kind}.onnx" for kind in kinds}
     tensor = torch.from_numpy(clip)[None, :]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        result["onnx_float_mb"] = export_onnx(model, folder / files["onnx_float"], seconds) / MB
+        sizes = {
+            "pytorch_float": 4 * n_params / MB,
+            "onnx_float": export_onnx(model, folder / "float.onnx", seconds) / MB,
+        }
         for kind in kinds:
-            name = f"onnx_int8_{kind}"
-            result[f"{name}_mb"] = quantize_int8(folder / "float.onnx", folder / files[name], kind, calibration) / MB
-        for name in ("pytorch_float", *files):
-            result |= {f"latency_{name}_s": {}, f"fastest_{name}_s": {}, f"spread_{name}": {}}
+            sizes[int8_runtime(kind)] = (
+                quantize_int8(folder / "float.onnx", folder / files[int8_runtime(kind)], kind, calibration) / MB
+            )
+        runtimes = {name: RuntimeTiming(size, {}, {}, {}) for name, size in sizes.items()}
         for count in threads:
             torch.set_num_threads(count)
             sessions = {name: onnx_session(folder / file, count) for name, file in files.items()}
@@ -109,7 +198,7 @@ def measure_latency(
             with torch.no_grad():
                 timed = interleaved_latency(runs, repeats)
             for name, timing in timed.items():
-                result[f"latency_{name}_s"][count] = timing["median"]
-                result[f"fastest_{name}_s"][count] = timing["minimum"]
-                result[f"spread_{name}"][count] = timing["spread"]
-    return result
+                runtimes[name].median_s[count] = timing["median"]
+                runtimes[name].fastest_s[count] = timing["minimum"]
+                runtimes[name].spread[count] = timing["spread"]
+    return LatencyRecord(n_params, seconds, threads, repeats, runtimes)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -64,6 +65,19 @@ SIZES: dict[str, dict[str, dict]] = {
     "full": {"wav2vec2": {}, "whisper": {}},
 }
 MARKER = "serbench_init.json"
+
+
+class UpstreamChoice(NamedTuple):
+    """The upstream a step runs, as both SSL studies hand it over: ``pretrained``, the hub id or local folder
+    :func:`load_upstream` opens, and ``whisper_input``, how a Whisper encoder takes a clip (``clip`` or ``padded``)."""
+
+    pretrained: str
+    whisper_input: str = "clip"
+
+    @property
+    def name(self) -> str:
+        """Its name in paths and table rows (:func:`serbench.settings.ssl.upstream_name`)."""
+        return upstream_name(self.pretrained)
 
 
 class EncoderUnavailable(SerbenchError, RuntimeError):

@@ -30,10 +30,11 @@ import numpy as np
 import pandas as pd
 
 from serbench.atomic import write_csv, write_figure, write_text
-from serbench.cache import read_json
 from serbench.emobox.references import REFERENCE_STUDY, reference_rows
 from serbench.settings.names import ExitVariant
+from serbench.ssl.latency import LatencyRecord
 from serbench.ssl.onnx_export import INT8_KINDS
+from serbench.step_files import read_json
 from serbench.studies.deployment_figure import NO_ROWS, deployment_figure
 
 COLUMNS = [
@@ -101,13 +102,15 @@ def distilhubert_rows(
     """ONNX float and every int8 scheme of one upstream + head: UA over the test folds (``int8.json``), bytes and
     1-thread latency of the exported model (``latency.json``)."""
     int8, latency, deploy = read_json(int8_json), read_json(latency_json), read_json(deploy_json)
+    timing = LatencyRecord.from_json(latency)
     heads = pd.DataFrame(int8["heads"])
     rows, files = [], deploy.get("files", {})
     deployed = {"float": files.get("float"), f"int8_{deploy['int8']['scheme']}": files.get("int8")}
     for kind in ("float", *(f"int8_{k}" for k in INT8_KINDS)):
         runtime = "onnx_float" if kind == "float" else f"onnx_{kind}"
-        if f"uar_{kind}" not in heads or f"{runtime}_mb" not in latency:
+        if f"uar_{kind}" not in heads or runtime not in timing.runtimes:
             continue
+        measured = timing.runtime(runtime)
         rows.append(
             {
                 "study": "distilhubert",
@@ -120,9 +123,9 @@ def distilhubert_rows(
                 "ua": heads[f"uar_{kind}"].mean(),
                 "ua_std": heads[f"uar_{kind}"].std(ddof=1) if len(heads) > 1 else np.nan,
                 "n_runs": len(heads),
-                "bytes": round(latency[f"{runtime}_mb"] * 1e6),
-                "n_params": latency["n_params"],
-                "latency_ms": 1000 * at_fewest_threads(latency[f"latency_{runtime}_s"]),
+                "bytes": round(measured.mb * 1e6),
+                "n_params": timing.n_params,
+                "latency_ms": 1000 * measured.median_s[timing.fewest_threads],
                 "model_file": deployed.get(kind),
             }
         )
@@ -136,6 +139,7 @@ def selfdistill_rows(
     seeds) and int8 (UA of fold 0, seed 0, as the int8 step scores it); latency where the variant's block is the
     one timed (``latency.json``)."""
     latency = read_json(latency_json)
+    exits = {name: LatencyRecord.from_json(record) for name, record in latency["exits"].items()}
     upstream = latency["upstream"]
     classes = len(read_json(metrics_json)[0]["classes"])
     runs = pd.read_csv(runs_csv, dtype={"exit": str})
@@ -150,7 +154,8 @@ def selfdistill_rows(
             ua = scores.loc[scores["exit"] == exit_name, "uar"]
             for kind, size in (("float", "float_mb"), (f"int8_{record['int8_scheme']}", "int8_mb")):
                 runtime = "onnx_float" if kind == "float" else f"onnx_{kind}"
-                timing = latency["exits"].get(exit_name, {}).get(f"latency_{runtime}_s") if timed else None
+                exit_timing = exits.get(exit_name) if timed else None
+                seconds = exit_timing.runtimes.get(runtime) if exit_timing else None
                 rows.append(
                     {
                         "study": "selfdistill",
@@ -165,7 +170,7 @@ def selfdistill_rows(
                         "n_runs": len(ua) if kind == "float" else 1,
                         "bytes": round(exit_record[size] * 1e6),
                         "n_params": exit_record["n_params"],
-                        "latency_ms": 1000 * at_fewest_threads(timing) if timing else np.nan,
+                        "latency_ms": 1000 * seconds.median_s[exit_timing.fewest_threads] if seconds else np.nan,
                         "model_file": record.get("file") if kind != "float" else None,
                         "exit": exit_name,
                     }

@@ -10,6 +10,7 @@ with snakemake_job(
     from serbench.device import resolve_device
     from serbench.settings.names import Fold
     from serbench.settings.ssl import DistilHubertSettings
+    from serbench.ssl.upstream import UpstreamChoice
     from serbench.studies.distilhubert.steps import train_fold
 
     cfg = DistilHubertSettings.from_params(job.params.distilhubert)
@@ -17,6 +18,6 @@ with snakemake_job(
     cross = (cfg.cross_corpus_test, files.pop(cfg.cross_corpus_test)) if cfg.cross_corpus_test else None
     run = {"dataset": cfg.corpus, "setting": job.wildcards.setting}
     fold = Fold.parse(job.wildcards.fold_folder).fold
-    upstream = (job.params.whisper_input, job.params.pretrained)
+    upstream = UpstreamChoice(job.params.pretrained, job.params.whisper_input)
     outputs = (job.output.heads, job.output.metrics)
     train_fold(job.input.split, fold, files, cross, cfg, upstream, run, *outputs, resolve_device(job.params.device))

@@ -9,6 +9,7 @@ with snakemake_job(globals(), "selfdistill_int8", upstream="wav2vec2-base", vari
     from serbench.settings.names import Fold
     from serbench.settings.selfdistill import SelfDistillSettings
     from serbench.settings.ssl import WaveformSettings
+    from serbench.ssl.upstream import UpstreamChoice
     from serbench.studies.selfdistill.steps import int8_exits, model_path
 
     cfg = SelfDistillSettings.from_params(job.params.selfdistill)
@@ -16,7 +17,7 @@ with snakemake_job(globals(), "selfdistill_int8", upstream="wav2vec2-base", vari
     int8_exits(
         str(model_path(job.input.models, job.params.seed)),
         cfg,
-        (waveform.whisper_input, job.wildcards.upstream),
+        UpstreamChoice(cfg.upstream(job.wildcards.upstream).pretrained, waveform.whisper_input),
         job.input.split,
         Fold.parse(Path(job.input.models).name).fold,
         job.params.seed,

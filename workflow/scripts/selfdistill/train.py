@@ -6,6 +6,7 @@ with snakemake_job(globals(), "selfdistill_train", upstream="wav2vec2-base", var
     from serbench.dataset import CorpusFiles
     from serbench.device import resolve_device
     from serbench.settings.selfdistill import SelfDistillSettings
+    from serbench.ssl.upstream import UpstreamChoice
     from serbench.studies.selfdistill.steps import train_fold
 
     cfg = SelfDistillSettings.from_params(job.params.selfdistill)
@@ -15,7 +16,7 @@ with snakemake_job(globals(), "selfdistill_train", upstream="wav2vec2-base", var
         {cfg.corpus: CorpusFiles(job.input.manifest, job.input.cache)},
         job.wildcards.variant,
         cfg,
-        (job.params.whisper_input, job.wildcards.upstream),
+        UpstreamChoice(cfg.upstream(job.wildcards.upstream).pretrained, job.params.whisper_input),
         {"dataset": cfg.corpus},
         job.output.models,
         job.output.metrics,

@@ -11,19 +11,18 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-import torch
 
 from serbench.atomic import write_json
-from serbench.cache import read_json
 from serbench.dataset import CorpusArrays, CorpusFiles
 from serbench.folds import read_folds
 from serbench.metrics import unweighted_average_recall
-from serbench.settings.ssl import HeadSettings, WaveformSettings, upstream_name
-from serbench.ssl.encoders import SAMPLE_RATE, Upstream
-from serbench.ssl.latency import MB, measure_latency
+from serbench.settings.ssl import WaveformSettings, upstream_name
+from serbench.ssl.encoders import Upstream
+from serbench.ssl.latency import MB, LatencyRecord, int8_runtime
 from serbench.ssl.onnx_export import INT8_KINDS, WaveformEncoder, export_onnx, mean_cosine, onnx_session, quantize_int8
 from serbench.ssl.upstream import is_random_init, load_upstream
-from serbench.studies.distilhubert.head import PooledHead, head_probabilities
+from serbench.step_files import read_json
+from serbench.studies.distilhubert.head import head_probabilities
 from serbench.studies.distilhubert.steps import load_head
 
 log = logging.getLogger(__name__)
@@ -111,31 +110,31 @@ def evaluate_int8(
     write_json(out_json, summary | {"heads": rows})
 
 
-def choose_scheme(int8: dict, latency: dict, max_uar_loss: float, requested: str = "measured") -> dict:
+def choose_scheme(int8: dict, latency: LatencyRecord, max_uar_loss: float, requested: str = "measured") -> dict:
     """The int8 scheme to deploy, from the measurements: the fastest at 1 thread (or the fewest threads measured),
-    by the fastest of the interleaved rounds (``fastest_<runtime>_s``, robust to a machine loaded during part of the
-    run), among the schemes that lose at most ``max_uar_loss`` of mean UA against float ONNX over the test folds and run
-    faster than float ONNX; when none does, the one with the smallest UA loss, flagged. ``requested`` other than
-    ``measured`` names the scheme outright.
+    by the fastest of the interleaved rounds (``RuntimeTiming.fastest_s``, robust to a machine loaded during part of
+    the run), among the schemes that lose at most ``max_uar_loss`` of mean UA against float ONNX over the test folds
+    and run faster than float ONNX; when none does, the one with the smallest UA loss, flagged. ``requested`` other
+    than ``measured`` names the scheme outright.
 
     Returns:
         ``{"scheme", "rule_met", "uar_loss", "speedup_vs_onnx_float"}``; ``rule_met`` is ``None`` when requested.
 
     >>> int8 = {"uar_float_mean": 0.6, "uar_int8_static_mean": 0.5, "uar_int8_dynamic_mean": 0.58,
     ...         "uar_int8_dynamic_ffn_float_mean": 0.595, "uar_int8_mixed_mean": 0.596}
-    >>> latency = {"threads": [1], "fastest_onnx_float_s": {1: 1.0}, "fastest_onnx_int8_static_s": {1: 0.3},
-    ...            "fastest_onnx_int8_dynamic_s": {1: 0.5}, "fastest_onnx_int8_dynamic_ffn_float_s": {1: 0.6},
-    ...            "fastest_onnx_int8_mixed_s": {1: 0.7}}
+    >>> from serbench.ssl.latency import RuntimeTiming
+    >>> fastest = {"onnx_float": 1.0, "onnx_int8_static": 0.3, "onnx_int8_dynamic": 0.5,
+    ...            "onnx_int8_dynamic_ffn_float": 0.6, "onnx_int8_mixed": 0.7}
+    >>> latency = LatencyRecord(1, 8.0, [1], 5, {r: RuntimeTiming(1.0, {}, {1: s}, {}) for r, s in fastest.items()})
     >>> choose_scheme(int8, latency, 0.01)["scheme"]
     'dynamic_ffn_float'
     """
-    threads = min(int(t) for t in latency["threads"])
 
     def seconds(name: str) -> float:
-        return {int(k): v for k, v in latency[f"fastest_{name}_s"].items()}[threads]
+        return latency.runtime(name).fastest_s[latency.fewest_threads]
 
     loss = {kind: int8["uar_float_mean"] - int8[f"uar_int8_{kind}_mean"] for kind in INT8_KINDS}
-    speedup = {kind: seconds("onnx_float") / seconds(f"onnx_int8_{kind}") for kind in INT8_KINDS}
+    speedup = {kind: seconds("onnx_float") / seconds(int8_runtime(kind)) for kind in INT8_KINDS}
     if requested != "measured":
         chosen, met = requested, None
     else:
@@ -170,7 +169,7 @@ def deploy(
         read_folds(head.split, head.seed), head.fold, head.split, optional=("test",)
     )
     calibration = list(folds.subsets["train"].features[:calibration_utterances])
-    chosen = choose_scheme(read_json(int8_json), read_json(latency_json), choice[1], choice[0])
+    chosen = choose_scheme(read_json(int8_json), LatencyRecord.from_json(read_json(latency_json)), choice[1], choice[0])
     metadata = {
         "classes": classes,
         **waveform.model_dump(mode="json"),
@@ -209,28 +208,3 @@ def _encoder_sessions(upstream: Upstream, folder: Path, calibration: list) -> di
 
 def _feed(waveform: np.ndarray) -> dict:
     return {"waveform": waveform[None, :].astype(np.float32)}
-
-
-def latency(
-    pretrained: str,
-    n_classes: int,
-    seconds: float,
-    repeats: int,
-    threads: list[int],
-    out: str,
-    whisper_input: str = "clip",
-) -> None:
-    """Bytes and CPU latency per clip of the upstream + a head (:func:`serbench.ssl.latency.measure_latency`).
-
-    The upstream's own weights (pretrained, or random when its folder says so) and a head of ``n_classes``; the
-    head's weights do not change its cost. Static and mixed int8 are calibrated on four clips of noise.
-    """
-    upstream = load_upstream(pretrained, whisper_input=whisper_input)
-    torch.manual_seed(0)
-    head = PooledHead(upstream.num_layers + 1, upstream.hidden_size, n_classes, **HeadSettings().model_dump())
-    model = WaveformEncoder(upstream, head.eval()).eval()
-    rng = np.random.default_rng(1)
-    calibration = [rng.uniform(-0.5, 0.5, int(seconds * SAMPLE_RATE)).astype(np.float32) for _ in range(4)]
-    result = measure_latency(model, calibration, seconds, repeats, threads)
-    meta = {"upstream": upstream_name(pretrained), "pretrained": pretrained, "random_init": is_random_init(pretrained)}
-    write_json(out, meta | result)

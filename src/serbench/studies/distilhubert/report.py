@@ -13,11 +13,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from serbench.atomic import write_csv, write_figure, write_text  # noqa: E402
-from serbench.cache import read_json, read_records  # noqa: E402
 from serbench.literature import ismail_table1  # noqa: E402
 from serbench.overlap import gain_table, overlap_markdown  # noqa: E402
 from serbench.protocols import PRODUCTION_FOLD  # noqa: E402
 from serbench.provenance import distinct_values  # noqa: E402
+from serbench.ssl.latency import LatencyRecord  # noqa: E402
+from serbench.step_files import read_json, read_records  # noqa: E402
 
 SETTINGS = {"base": "corpus only", "extra": "+ extra training corpora", "emobox": "EmoBox folds, corpus only"}
 MODELS = {"head": "pooled head (focal loss)", "logreg": "logistic regression on the same pooled states (baseline)"}
@@ -196,15 +197,16 @@ def int8_markdown(int8: dict, latency: dict, deployed: dict) -> str:
             for kind, name in INT8_ROWS
         ]
     )
-    clip = f"{latency['clip_seconds']:.0f} s clip"
-    float_ms = {int(t): 1000 * v for t, v in latency["latency_onnx_float_s"].items()}
+    measured = LatencyRecord.from_json(latency)
+    clip = f"{measured.clip_seconds:.0f} s clip"
+    float_s = measured.runtime("onnx_float").median_s
     timing = pd.DataFrame(
         [
-            {"runtime": name, "size (MB)": f"{latency[f'{key}_mb']:.1f}"}
+            {"runtime": name, "size (MB)": f"{measured.runtime(key).mb:.1f}"}
             | {
                 f"ms per {clip}, {threads} thread(s) (× vs ONNX float)": f"{1000 * seconds:.0f} "
-                f"({float_ms[int(threads)] / (1000 * seconds):.2f}×)"
-                for threads, seconds in latency[f"latency_{key}_s"].items()
+                f"({float_s[threads] / seconds:.2f}×)"
+                for threads, seconds in measured.runtime(key).median_s.items()
             }
             for name, key in RUNTIMES
         ]

@@ -12,7 +12,7 @@ import torch
 from sklearn.metrics import confusion_matrix, f1_score
 
 from serbench.atomic import atomic_path, write_json
-from serbench.cache import load_checkpoint, load_ragged, load_rows, save_rows
+from serbench.cache import load_ragged, load_rows, save_rows
 from serbench.corpora import read_manifest
 from serbench.dataset import CorpusArrays, CorpusFiles, SplitData
 from serbench.folds import read_folds
@@ -20,9 +20,10 @@ from serbench.labels import LABEL_MAPS
 from serbench.metrics import classification_scores, hits_string
 from serbench.protocols import PRODUCTION_FOLD
 from serbench.provenance import stamp
-from serbench.settings.ssl import AugmentSettings, DistilHubertSettings, upstream_name
+from serbench.settings.ssl import AugmentSettings, DistilHubertSettings
 from serbench.ssl.encoders import SAMPLE_RATE
-from serbench.ssl.upstream import load_upstream, pooled_batches
+from serbench.ssl.upstream import UpstreamChoice, load_upstream, pooled_batches
+from serbench.step_files import load_checkpoint
 from serbench.studies.distilhubert.augment import augment
 from serbench.studies.distilhubert.baseline import fit_logistic_regression
 from serbench.studies.distilhubert.finetune import FineTuneModel, finetuned_probabilities, train_finetune
@@ -115,7 +116,7 @@ def _train_seed(
     data: SplitData,
     seed: int,
     cfg: DistilHubertSettings,
-    upstream: tuple[str, str],
+    upstream: UpstreamChoice,
     cross: tuple[list, np.ndarray] | None,
     out: Path,
     device: torch.device | str,
@@ -148,7 +149,7 @@ def _train_seed(
             crossed = baseline.predict(head_input(cross_states)) if cross else None
             models["logreg"] = ({"C": c}, baseline.predict(head_input(clean_view(scored))), crossed)
         return models
-    encoder = load_upstream(upstream[1], whisper_input=upstream[0])
+    encoder = load_upstream(upstream.pretrained, whisper_input=upstream.whisper_input)
     torch.manual_seed(seed)
     head = PooledHead(encoder.num_layers + 1, encoder.hidden_size, n_classes, **cfg.head.model_dump())
     model = FineTuneModel(encoder, head)
@@ -175,7 +176,7 @@ def train_fold(
     corpora: dict[str, CorpusFiles],
     cross: tuple[str, CorpusFiles] | None,
     cfg: DistilHubertSettings,
-    upstream: tuple[str, str],
+    upstream: UpstreamChoice,
     run: dict,
     out_dir: str,
     out_metrics: str,
@@ -184,7 +185,7 @@ def train_fold(
     """Every seed of one fold on ``device``: a head on cached encoder states (and the logistic-regression
     baseline, ``baseline``, on the CPU), or (``finetune``) encoder and head on waveforms.
 
-    ``upstream`` is ``(whisper_input, pretrained)``; records carry its name and ``model`` (``head``, ``logreg``).
+    Records carry the upstream's name and ``model`` (``head``, ``logreg``).
 
     Scores the test subset and, when ``cross`` names a corpus and its files, the
     cross-corpus set. The ``production`` fold (Ismail's production model) has no
@@ -208,7 +209,7 @@ def train_fold(
             scores = {"n_test": len(scored.labels), **_scores(scored.labels, predicted, data.classes)}
             record = {
                 **run,
-                "upstream": upstream_name(upstream[1]),
+                "upstream": upstream.name,
                 "model": model,
                 "fold": fold,
                 "seed": seed,

@@ -23,9 +23,9 @@ import pandas as pd  # noqa: E402
 from scipy.stats import kendalltau  # noqa: E402
 
 from serbench.atomic import write_csv, write_figure  # noqa: E402
-from serbench.cache import read_records  # noqa: E402
 from serbench.errors import InputError  # noqa: E402
 from serbench.settings.quantization import PAPER_FEATURES  # noqa: E402
+from serbench.step_files import read_records  # noqa: E402
 from serbench.studies.quantization.pooling import (  # noqa: E402
     CELL,
     interval_columns,

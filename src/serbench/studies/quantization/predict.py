@@ -14,11 +14,11 @@ import numpy as np
 import torch
 
 from serbench.audio import load_audio
-from serbench.cache import DamagedFileError
 from serbench.errors import InputError
 from serbench.models import model_class
 from serbench.quantization.packing import load_packed
 from serbench.settings.quantization import FeatureExtractionSettings
+from serbench.step_files import DamagedFileError
 from serbench.studies.quantization.latency import clip_features, clip_inputs
 
 

@@ -13,7 +13,6 @@ from typing import NamedTuple
 import pandas as pd
 
 from serbench.atomic import write_csv, write_text
-from serbench.cache import read_records
 from serbench.corpora import read_manifest
 from serbench.errors import InputError
 from serbench.literature import shinde2024_table2
@@ -21,6 +20,7 @@ from serbench.overlap import overlap_markdown
 from serbench.provenance import distinct_values
 from serbench.settings.names import QuantizationVariant
 from serbench.settings.quantization import FINE_TUNED, PAPER_FEATURES
+from serbench.step_files import read_records
 from serbench.studies.quantization.literature import literature_markdown
 from serbench.studies.quantization.markdown import allocators_markdown, paper_layout_markdown, to_markdown
 from serbench.studies.quantization.overlap import ROW, speaker_overlap

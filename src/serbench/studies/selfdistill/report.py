@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from serbench.atomic import write_csv, write_text
-from serbench.cache import read_json, read_records
+from serbench.ssl.latency import LatencyRecord, int8_runtime
+from serbench.step_files import read_json, read_records
 from serbench.studies.distilhubert.report import RANDOM_NOTE
 
 
@@ -93,23 +94,24 @@ def deployment_markdown(int8: list[dict], latency: dict) -> str:
     beside the exit's compute bound; and the study model's float/int8 ONNX size and UAR."""
     lines = []
     ms = f"ms per {latency['clip_seconds']:.0f} s clip"
-    quantized = f"onnx_int8_{latency['int8_scheme']}"
-    for name, timing in latency["exits"].items():
+    quantized = int8_runtime(latency["int8_scheme"])
+    for name, record in latency["exits"].items():
+        timing = LatencyRecord.from_json(record)
         line = {
             "exit": name,
-            "depth": timing["depth"],
-            "parameters": f"{timing['n_params']:,}",
-            "float ONNX (MB)": f"{timing['onnx_float_mb']:.1f}",
-            "int8 ONNX (MB)": f"{timing[f'{quantized}_mb']:.1f}",
+            "depth": record["depth"],
+            "parameters": f"{timing.n_params:,}",
+            "float ONNX (MB)": f"{timing.runtime('onnx_float').mb:.1f}",
+            "int8 ONNX (MB)": f"{timing.runtime(quantized).mb:.1f}",
         }
-        for threads in timing["compute_bound_s"]:
+        for threads, bound_s in record["compute_bound_s"].items():
             for runtime, label in (
                 ("pytorch_float", "PyTorch"),
                 ("onnx_float", "ONNX float"),
                 (quantized, "ONNX int8"),
             ):
-                line[f"{label}, {threads} thr ({ms})"] = f"{1000 * timing[f'latency_{runtime}_s'][threads]:.0f}"
-            bound = timing["latency_pytorch_float_s"][threads] / timing["compute_bound_s"][threads]
+                line[f"{label}, {threads} thr ({ms})"] = f"{1000 * timing.runtime(runtime).median_s[int(threads)]:.0f}"
+            bound = timing.runtime("pytorch_float").median_s[int(threads)] / bound_s
             line[f"PyTorch / compute bound, {threads} thr"] = f"{bound:.2f}"
         for record in int8[:1]:
             row = record["exits"].get(name, {})

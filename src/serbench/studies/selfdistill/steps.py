@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from serbench.atomic import atomic_path, write_json
-from serbench.cache import load_checkpoint, load_ragged, save_ragged
+from serbench.cache import load_ragged, save_ragged
 from serbench.dataset import CorpusArrays, CorpusFiles, load_split_data
 from serbench.errors import InputError
 from serbench.folds import read_folds
@@ -25,7 +25,8 @@ from serbench.settings.steps import SelfDistillStatesSettings
 from serbench.ssl.encoders import SAMPLE_RATE, Upstream
 from serbench.ssl.latency import MB, measure_latency, median_latency
 from serbench.ssl.onnx_export import export_onnx, onnx_session, quantize_int8
-from serbench.ssl.upstream import is_random_init, load_upstream
+from serbench.ssl.upstream import UpstreamChoice, is_random_init, load_upstream
+from serbench.step_files import load_checkpoint
 from serbench.studies.selfdistill.model import AllExitsModel, ExitHead, ExitModel, SelfDistillModel
 from serbench.studies.selfdistill.training import Feed, exit_logits, score_exits, tile, train_self_distillation
 
@@ -111,7 +112,7 @@ def train_fold(
     corpora: dict[str, CorpusFiles],
     variant: str,
     cfg: SelfDistillSettings,
-    upstream: tuple[str, str],
+    upstream: UpstreamChoice,
     run: dict,
     out_dir: str,
     out_metrics: str,
@@ -119,8 +120,8 @@ def train_fold(
 ) -> None:
     """Train one variant on every seed of one fold on ``device``; score every exit on validation and test.
 
-    ``upstream`` is ``(whisper_input, name)``, the name one of ``cfg.upstreams``; ``corpora`` hold its
-    waveforms, or its cached states when the encoder is frozen (``finetune: false``).
+    ``upstream`` is one of ``cfg.upstreams``; ``corpora`` hold its waveforms, or its cached states when the encoder
+    is frozen (``finetune: false``).
 
     ``selection: retrain`` (the paper): train ``epochs`` epochs on the training
     subset and score validation with the last epoch's model; then train a fresh
@@ -130,8 +131,8 @@ def train_fold(
     """
     folds = read_folds(split_path)
     arrays = CorpusArrays(corpora, "waveforms")
-    spec = cfg.upstream(upstream[1])
-    encoder = open_upstream(spec, cfg, upstream[0])
+    spec = cfg.upstream(upstream.name)
+    encoder = open_upstream(spec, cfg, upstream.whisper_input)
     feed, similarity = make_feed(cfg, spec), ExitVariant.parse(variant).similarity or ("l2",)
     records = []
     for seed in sorted(folds["seed"].unique().tolist()):
@@ -156,7 +157,7 @@ def train_fold(
         records.append(
             {
                 **run,
-                "upstream": upstream[1],
+                "upstream": upstream.name,
                 "random_init": is_random_init(spec.pretrained),
                 "finetune": cfg.finetune,
                 "fold": fold,
@@ -204,7 +205,7 @@ def _scores(model: SelfDistillModel, subset: tuple[list, np.ndarray], batch_size
 def int8_exits(
     model_path: str,
     cfg: SelfDistillSettings,
-    upstream: tuple[str, str],
+    upstream: UpstreamChoice,
     split_path: str,
     fold: str,
     seed: int,
@@ -223,8 +224,8 @@ def int8_exits(
     waveform for it.
     """
     saved = load_checkpoint(model_path)
-    spec = cfg.upstream(upstream[1])
-    encoder = open_upstream(spec, cfg, upstream[0])
+    spec = cfg.upstream(upstream.name)
+    encoder = open_upstream(spec, cfg, upstream.whisper_input)
     model = build_model(encoder, spec, saved["variant"], len(saved["classes"]), cfg)
     model.load_state_dict(saved["state_dict"], strict=cfg.finetune)
     data = load_split_data(split_path, fold, corpora, level="waveforms", seed=seed)
@@ -260,7 +261,7 @@ def int8_exits(
                 rows[name][f"uar_{kind}"] = unweighted_average_recall(
                     data.subsets["test"].labels, exit_logits_.argmax(1)
                 )
-    record = {"model": model_path, "upstream": upstream[1], "int8_scheme": cfg.int8_scheme, "file": out_model}
+    record = {"model": model_path, "upstream": upstream.name, "int8_scheme": cfg.int8_scheme, "file": out_model}
     write_json(out, record | {"exits": rows})
 
 
@@ -315,7 +316,8 @@ def exit_latency(
     for name, layer, kind in [*((str(a), a, block) for a in exit_layers), ("teacher", encoder.num_layers, "none")]:
         torch.manual_seed(0)
         model = ExitModel(encoder, layer, ExitHead(kind, encoder.hidden_size, n_classes)).eval()
-        row = {"depth": layer} | measure_latency(model, calibration, seconds, repeats, threads, (int8_scheme,))
+        timing = measure_latency(model, calibration, seconds, repeats, threads, (int8_scheme,))
+        row = {"depth": layer} | timing.to_json()
         row["compute_bound_s"] = {}
         for count in threads:
             torch.set_num_threads(count)

@@ -92,8 +92,17 @@ def checked_in_config(name: str, path: Path, **changes) -> Path:
     return path
 
 
-def run_workflow(work: Path, *arguments: str, timeout: int = 1800) -> subprocess.CompletedProcess:
-    """The repository's workflow run by Snakemake in ``work`` on ``work/config.yaml``, output captured."""
+def workflow_command(work: Path, *arguments: str, configfile: Path | None = None) -> list[str]:
+    """The command that runs the repository's workflow in ``work`` on ``configfile`` (default
+    ``work/config.yaml``)."""
     command = ["snakemake", "--snakefile", str(REPO / "workflow" / "Snakefile"), "--directory", str(work)]
-    command += ["--configfile", str(work / "config.yaml"), *arguments]
+    return command + ["--configfile", str(configfile or work / "config.yaml"), *arguments]
+
+
+def run_workflow(
+    work: Path, *arguments: str, configfile: Path | None = None, timeout: int = 1800
+) -> subprocess.CompletedProcess:
+    """The repository's workflow run by Snakemake in ``work`` on ``configfile`` (default ``work/config.yaml``),
+    output captured."""
+    command = workflow_command(work, *arguments, configfile=configfile)
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout)

@@ -20,10 +20,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 import serbench
-from conftest import checked_in_config, write_tone
+from conftest import checked_in_config, run_workflow, workflow_command
 from serbench.dataset import CorpusFiles, load_split_data
 from serbench.metrics import weighted_accuracy
 from serbench.models import predict
@@ -44,15 +43,9 @@ pytestmark = [
 ]
 
 
-def snakemake_command(work: Path, configfile: Path, *extra: str) -> list[str]:
-    snakefile = str(REPO / "workflow" / "Snakefile")
-    return ["snakemake", "--snakefile", snakefile, "--directory", str(work), "--configfile", str(configfile), *extra]
-
-
 def snakemake(work: Path, configfile: Path, *extra: str) -> str:
-    done = subprocess.run(
-        snakemake_command(work, configfile, "--cores", "2", *extra), capture_output=True, text=True, timeout=1200
-    )
+    """``conftest.run_workflow`` on 2 cores, which must succeed; its output."""
+    done = run_workflow(work, "--cores", "2", *extra, configfile=configfile, timeout=1200)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done.stdout + done.stderr
 
@@ -362,7 +355,7 @@ def test_interrupted_run_resumes_to_identical_tables(work, tmp_path):
     """SIGINT mid-training, restart: no half-written file, and the tables equal the uninterrupted run's."""
     link_corpora(tmp_path / "data")
     config = write_config(tmp_path / "config.yaml", tmp_path / "data")
-    command = snakemake_command(tmp_path, config, "--cores", "2", "all")
+    command = workflow_command(tmp_path, "--cores", "2", "all", configfile=config)
     # unbuffered: the job lines reach us as Snakemake prints them, not at its exit
     run = subprocess.Popen(
         command,
@@ -392,8 +385,17 @@ def test_interrupted_run_resumes_to_identical_tables(work, tmp_path):
         )
 
 
-def test_a_damaged_model_inside_a_cell_is_noticed_by_a_plain_rerun_and_rebuilt(work):
+@pytest.fixture
+def run_copy(work, tmp_path) -> Path:
+    """A copy of the shared run (results, Snakemake's records, config; times kept) for a test that damages it."""
+    copy = tmp_path / "run"
+    shutil.copytree(work, copy, symlinks=True)
+    return copy
+
+
+def test_a_damaged_model_inside_a_cell_is_noticed_by_a_plain_rerun_and_rebuilt(run_copy):
     """Snakemake sees a cell as one folder; its checksum index makes a truncated model file inside it visible."""
+    work = run_copy
     before = pd.read_csv(work / "results/tables/quantization_runs.csv")
     model = work / "results/quantization/models/mfcc_chroma_mel/emodb/speaker_independent/mlp/fold1/seed1/fp32.sbq"
     packed = sorted((work / "results/quantization/quantized/mfcc_chroma_mel/emodb/random/lstm/packed").rglob("*.sbq"))[
@@ -410,12 +412,12 @@ def test_a_damaged_model_inside_a_cell_is_noticed_by_a_plain_rerun_and_rebuilt(w
     assert scheduled_rules(snakemake(work, work / "config.yaml", "all", "--dry-run")) == {}
 
 
-def test_a_damaged_file_names_a_rebuild_command_that_works_as_printed(work):
-    """Last in this module: it damages and rebuilds one cell's metrics file of the shared run."""
+def test_a_damaged_file_names_a_rebuild_command_that_works_as_printed(run_copy):
+    """It damages one cell's metrics file of a copy of the shared run, then runs the printed command."""
+    work = run_copy
     metrics = work / "results/quantization/quantized/mfcc_chroma_mel/emodb/random/lstm/metrics.json"
     metrics.write_text(metrics.read_text()[:100])
-    command = snakemake_command(work, work / "config.yaml", "--cores", "2", "all", "--forcerun", "quantization_table")
-    failed = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    failed = run_workflow(work, "--cores", "2", "all", "--forcerun", "quantization_table", timeout=600)
     assert failed.returncode != 0
     hint = re.search(r"rebuild it with: (snakemake .*metrics\.json)", failed.stderr + failed.stdout).group(1)
     assert f"--configfile {work / 'config.yaml'}" in hint and f"--directory {work}" in hint
@@ -424,53 +426,3 @@ def test_a_damaged_file_names_a_rebuild_command_that_works_as_printed(work):
     assert "rule download_corpus" not in rebuilt.stdout + rebuilt.stderr
     assert len(json.loads(metrics.read_text())) > 0
     snakemake(work, work / "config.yaml", "all")
-
-
-def test_savee_copy_runs_the_study_and_reaches_the_literature_table(tmp_path):
-    """No SAVEE copy exists here: a synthetic one in the official layout (4 speakers × 7 emotions × 4 takes)."""
-    for s, speaker in enumerate(("DC", "JE", "JK", "KL")):
-        for e, code in enumerate(("a", "d", "f", "h", "n", "sa", "su")):
-            for take in range(1, 5):
-                write_tone(
-                    tmp_path / "data/savee/AudioData" / speaker / f"{code}{take:02d}.wav",
-                    seconds=0.6,
-                    freq=140 + 45 * e + 3 * s + take,
-                )
-    config = {
-        "data_root": str(tmp_path / "data"),
-        "studies": ["quantization"],
-        "quantization": {
-            "corpora": ["savee"],
-            "seeds": [0],
-            "models": ["mlp"],
-            "cross_corpus": [],
-            "train": {"max_epochs": 5},
-            "quantizers": ["uniform"],
-            "fixed_bits": [2],
-            "qat": {"families": []},
-            "curves": {"t_margins": [0.05], "budgets": [2.0], "hessian_samples": 4},
-        },
-    }
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    snakemake(tmp_path, tmp_path / "config.yaml", "all")
-    summary = pd.read_csv(tmp_path / "results/tables/quantization.csv")
-    assert set(summary["dataset"]) == {"savee"} and set(summary["features"]) == {"mfcc_chroma_mel", "egemaps"}
-    svm = summary[summary.model == "svm"]  # one fp32 row per feature set and protocol, no quantized variant
-    assert len(svm) == 6 and set(svm["variant"]) == {"fp32"} and svm["paper_accuracy"].isna().all()  # 3 protocols
-    egemaps = summary[(summary.features == "egemaps") & (summary.model == "mlp")]
-    assert (egemaps["n_params"] == 88 * 256 + 256 + 256 * 512 + 512 + 512 * 64 + 64 + 64 * 7 + 7).all()
-    assert egemaps["paper_accuracy"].isna().all() and len(egemaps) == len(summary[summary.model == "mlp"]) / 2
-    curves = pd.read_csv(tmp_path / "results/tables/allocators.csv")
-    assert set(curves["allocator"]) == {"fp32", "importance", "importance_ll", "sensitivity", "hessian", "fit"}
-    assert set(curves["features"]) == {"mfcc_chroma_mel", "egemaps"}
-    tau = curves.groupby("allocator")["kendall_tau_vs_hessian"].mean()
-    assert tau["hessian"] == 1 and tau.drop(["hessian", "fp32"]).notna().all() and np.isnan(tau["fp32"])
-    folds = summary[summary.protocol == "speaker_independent"]["n_folds"]
-    assert (folds == 4).all()  # leave one speaker out by default
-    assert (summary[summary.protocol == "emobox"]["n_folds"] == 4).all()  # EmoBox's SAVEE folds, one speaker each
-    overlap = pd.read_csv(tmp_path / "results/tables/speaker_overlap.csv")
-    assert sorted(overlap["model"].unique()) == ["mlp", "svm"] and len(overlap) == 4  # × 2 feature sets
-    assert (overlap["n_test_emobox"] == overlap["n_test_speaker_folds"]).all()  # both test every utterance once
-    literature = (tmp_path / "results/tables/literature.md").read_text()
-    savee = literature.split("## SAVEE")[1].split("##")[0]
-    assert "TIM-Net" in savee and "serbench mlp adaptive (uniform)" in savee and "[a]" in savee

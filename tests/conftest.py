@@ -13,8 +13,8 @@ import soundfile as sf
 import yaml
 from snakemake.utils import update_config
 
-from serbench.models import build_model
 from serbench.settings import Settings
+from serbench.studies.quantization.models import build_model
 
 SHARED_HUB = Path(__file__).resolve().parents[2] / "shared" / "hf-hub"
 REPO = Path(__file__).resolve().parents[1]

@@ -25,8 +25,8 @@ from threadpoolctl import threadpool_limits
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
-from serbench.models import build_model
 from serbench.settings.quantization import AttentionGRUSettings, CNN1DSettings, LSTMSettings, MLPSettings
+from serbench.studies.quantization.models import build_model
 
 RUNS, UTTERANCES, BATCH, FRAMES, DIM, CLASSES = 10, 428, 32, 63, 180, 7
 SETTINGS = {

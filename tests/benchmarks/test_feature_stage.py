@@ -6,7 +6,8 @@ default test run). With SERBENCH_DATA set the files are EmoDB's 535 utterances
 
 - ``plain_librosa_loop``: the usual SER recipe, one librosa call (and STFT) per feature, per file, one thread;
 - ``decode_resample_only``: decoding and resampling every file, one thread: the floor the stage cannot go below;
-- ``serbench_stage``: :func:`serbench.features.extract_corpus` on the machine's cores (the rule's threads).
+- ``serbench_stage``: :func:`serbench.studies.quantization.features.extract_corpus` on the machine's cores (the
+  rule's threads).
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from threadpoolctl import threadpool_limits
 
 from conftest import write_tone
 from serbench.audio import load_audio
-from serbench.features import extract_corpus
 from serbench.settings import FeatureSettings
+from serbench.studies.quantization.features import extract_corpus
 
 
 @pytest.fixture(scope="module")

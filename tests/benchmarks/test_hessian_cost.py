@@ -18,9 +18,8 @@ import torch
 from threadpoolctl import threadpool_limits
 from torch import nn
 
-from serbench.models import build_model
-from serbench.quantization.fisher import both_traces
-from serbench.quantization.hessian import hutchinson_traces
+from serbench.lowbit.fisher import both_traces
+from serbench.lowbit.hessian import hutchinson_traces
 from serbench.settings.quantization import (
     AllocatorCurveSettings,
     AttentionGRUSettings,
@@ -28,6 +27,7 @@ from serbench.settings.quantization import (
     LSTMSettings,
     MLPSettings,
 )
+from serbench.studies.quantization.models import build_model
 
 UTTERANCES, FRAMES, DIM, CLASSES = 256, 63, 180, 7
 SETTINGS = {
@@ -63,7 +63,7 @@ def gradient_with_graph(family: str) -> list[torch.Tensor]:
 
 
 def hessian_vector_product(family: str) -> list[torch.Tensor]:
-    """What one Hutchinson sample of :func:`serbench.quantization.hessian.hutchinson_traces` costs: the gradient
+    """What one Hutchinson sample of :func:`serbench.lowbit.hessian.hutchinson_traces` costs: the gradient
     with its graph kept, then its product with a Rademacher vector by a second backward pass; one sample costs
     this less :func:`gradient_with_graph`."""
     loss, params = loss_and_params(family)

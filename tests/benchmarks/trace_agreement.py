@@ -28,15 +28,15 @@ from scipy.stats import kendalltau
 from torch import nn
 
 from serbench.dataset import CorpusFiles
-from serbench.models import logits, model_class
-from serbench.quantization.hessian import curvature_traces, trace_sensitivity
-from serbench.quantization.quantizers import fake_quantize_model
-from serbench.quantization.sensitivity import allocate, layer_sensitivity
-from serbench.quantization.variants import layer_counts
+from serbench.lowbit.hessian import curvature_traces, trace_sensitivity
+from serbench.lowbit.quantizers import fake_quantize_model
+from serbench.lowbit.sensitivity import allocate, layer_sensitivity
 from serbench.settings import QuantizationSettings
 from serbench.settings.names import Protocol
 from serbench.studies.quantization.curves import RANKING_BITS
-from serbench.studies.quantization.steps import trained_runs
+from serbench.studies.quantization.models import logits, model_class
+from serbench.studies.quantization.train_step import trained_runs
+from serbench.studies.quantization.variants import layer_counts
 
 REFERENCE = "hutchinson:256@256"
 

@@ -7,12 +7,12 @@ import torch
 
 from conftest import family
 from serbench.dataset import SplitData, Subset
-from serbench.quantization.importance import average_bits
-from serbench.quantization.variants import layer_counts
+from serbench.lowbit.importance import average_bits
 from serbench.settings import QuantizationSettings, TrainSettings
 from serbench.studies.quantization.allocator_report import allocator_table, plot_allocators
 from serbench.studies.quantization.curves import curve_points
 from serbench.studies.quantization.training import train_classifier
+from serbench.studies.quantization.variants import layer_counts
 
 CENTRES = np.random.default_rng(3).normal(size=(3, 8)) * 2.0
 

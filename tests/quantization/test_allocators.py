@@ -6,14 +6,14 @@ import torch
 
 from conftest import family
 from serbench.dataset import Subset
-from serbench.models import logits, predict
-from serbench.quantization.importance import average_bits
-from serbench.quantization.quantizers import fake_quantize_model
-from serbench.quantization.sensitivity import allocate, layer_sensitivity
-from serbench.quantization.variants import allocations, layer_counts
+from serbench.lowbit.importance import average_bits
+from serbench.lowbit.quantizers import fake_quantize_model
+from serbench.lowbit.sensitivity import allocate, layer_sensitivity
 from serbench.settings import QATSettings, QuantizationSettings, TrainSettings
+from serbench.studies.quantization.models import logits, predict
 from serbench.studies.quantization.qat import quantization_aware_training
 from serbench.studies.quantization.training import train_classifier
+from serbench.studies.quantization.variants import allocations, layer_counts
 
 CENTRES = np.random.default_rng(7).normal(size=(4, 10)) * 2.0
 

@@ -6,9 +6,9 @@ import pytest
 import soundfile as sf
 
 from serbench.dataset import Subset
-from serbench.egemaps import DESCRIPTORS, FUNCTIONALS, egemaps, extract_egemaps
 from serbench.metrics import weighted_accuracy
 from serbench.settings import SVMSettings
+from serbench.studies.quantization.egemaps import DESCRIPTORS, FUNCTIONALS, egemaps, extract_egemaps
 from serbench.studies.quantization.svm import fit_svm, svm_parameters
 
 RATE = 16000

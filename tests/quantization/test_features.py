@@ -11,8 +11,8 @@ import torch
 from conftest import write_tone
 from serbench.audio import load_audio
 from serbench.cache import load_rows, save_rows
-from serbench.features import batch_features, extract_corpus, peak_pitches, pitch_tuning
 from serbench.settings import FeatureSettings
+from serbench.studies.quantization.features import batch_features, extract_corpus, peak_pitches, pitch_tuning
 
 DATA = os.environ.get("SERBENCH_DATA")
 

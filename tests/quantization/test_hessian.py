@@ -8,11 +8,11 @@ from torch.func import functional_call
 
 from conftest import family
 from serbench.errors import UnknownNameError
-from serbench.models import MODELS
-from serbench.quantization.fisher import Trace, both_traces, gradient_traces
-from serbench.quantization.hessian import curvature_traces, hutchinson_traces, trace_sensitivity
-from serbench.quantization.layers import quantization_layers
-from serbench.quantization.quantizers import fake_quantize
+from serbench.lowbit.fisher import Trace, both_traces, gradient_traces
+from serbench.lowbit.hessian import curvature_traces, hutchinson_traces, trace_sensitivity
+from serbench.lowbit.layers import quantization_layers
+from serbench.lowbit.quantizers import fake_quantize
+from serbench.studies.quantization.models import MODELS
 
 
 @pytest.fixture(scope="module")

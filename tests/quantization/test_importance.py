@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from conftest import family
-from serbench.quantization.importance import (
+from serbench.lowbit.importance import (
     average_bits,
     layer_importance,
     normalized_variance,

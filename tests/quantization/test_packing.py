@@ -3,11 +3,11 @@ import pytest
 import torch
 
 from conftest import family
-from serbench.models import predict
-from serbench.quantization.layers import quantization_layers
-from serbench.quantization.packing import load_packed, pack_codes, save_packed, stored_bytes, unpack_codes
-from serbench.quantization.quantizers import fake_quantize_model
+from serbench.lowbit.layers import quantization_layers
+from serbench.lowbit.quantizers import fake_quantize_model
 from serbench.settings import Settings
+from serbench.studies.quantization.models import predict
+from serbench.studies.quantization.packing import load_packed, pack_codes, save_packed, stored_bytes, unpack_codes
 
 
 @pytest.mark.parametrize("bits", range(1, 9))

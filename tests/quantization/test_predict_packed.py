@@ -8,12 +8,12 @@ import pytest
 import torch
 
 from conftest import family, write_tone
-from serbench.egemaps import extract_egemaps
 from serbench.errors import InputError
-from serbench.features import extract_corpus
 from serbench.predict import predict_files
-from serbench.quantization.packing import save_packed
 from serbench.settings import Settings
+from serbench.studies.quantization.egemaps import extract_egemaps
+from serbench.studies.quantization.features import extract_corpus
+from serbench.studies.quantization.packing import save_packed
 
 CLASSES = ["anger", "neutral", "sadness"]
 FEATURES = Settings().quantization.features

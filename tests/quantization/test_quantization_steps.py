@@ -16,8 +16,10 @@ from serbench.settings import Settings
 from serbench.settings.quantization import FeatureExtractionSettings, SVMSettings, TrainSettings
 from serbench.settings.steps import AllocatorStepSettings, QuantizeStepSettings
 from serbench.studies.quantization.curves import allocator_curves
-from serbench.studies.quantization.steps import features, quantize_cell, train_cell
+from serbench.studies.quantization.feature_step import features
+from serbench.studies.quantization.quantize_step import quantize_cell
 from serbench.studies.quantization.svm import svm_cell
+from serbench.studies.quantization.train_step import train_cell
 
 RUN = {"dataset": "emodb", "features": "mfcc_chroma_mel", "protocol": "speaker_independent"}
 

@@ -2,8 +2,8 @@ import pytest
 import torch
 
 from conftest import family
-from serbench.quantization.layers import layer_of, quantization_layers
-from serbench.quantization.quantizers import (
+from serbench.lowbit.layers import layer_of, quantization_layers
+from serbench.lowbit.quantizers import (
     QUANTIZERS,
     dequantize,
     fake_quantize,

@@ -1,6 +1,6 @@
 import pytest
 
-from serbench.quantization.search import search_bit_widths
+from serbench.lowbit.search import search_bit_widths
 
 
 def make_score(tolerance):

@@ -24,10 +24,10 @@ import pytest
 import serbench
 from conftest import checked_in_config, run_workflow, workflow_command
 from serbench.dataset import CorpusFiles, load_split_data
+from serbench.lowbit.quantizers import fake_quantize_model
 from serbench.metrics import weighted_accuracy
-from serbench.models import predict
-from serbench.quantization.packing import load_packed
-from serbench.quantization.quantizers import fake_quantize_model
+from serbench.studies.quantization.models import predict
+from serbench.studies.quantization.packing import load_packed
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = os.environ.get("SERBENCH_DATA")

@@ -11,7 +11,6 @@ import pytest
 
 from serbench.errors import InputError
 from serbench.figure_check import overlapping_texts
-from serbench.models import build_model, count_parameters
 from serbench.predict import deployment_row
 from serbench.settings import Settings
 from serbench.studies.deployment import (
@@ -23,6 +22,7 @@ from serbench.studies.deployment import (
     write_deployment,
 )
 from serbench.studies.quantization.latency import feature_model_latency
+from serbench.studies.quantization.models import build_model, count_parameters
 
 
 @pytest.mark.parametrize("feature_set, utterance_dim, frame_dim", [("mfcc_chroma_mel", 180, 180), ("egemaps", 88, 25)])

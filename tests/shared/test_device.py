@@ -11,12 +11,12 @@ from conftest import family
 from serbench.dataset import SplitData, Subset
 from serbench.device import model_device, on_device, resolve_device
 from serbench.errors import InputError
-from serbench.models import logits
 from serbench.settings import QATSettings, QuantizationSettings, Settings, TrainSettings
 from serbench.settings.ssl import HeadTrainSettings
 from serbench.ssl.upstream import random_upstream
 from serbench.studies.distilhubert.head import PooledHead, train_head
 from serbench.studies.quantization.curves import curve_points
+from serbench.studies.quantization.models import logits
 from serbench.studies.quantization.qat import quantization_aware_training
 from serbench.studies.quantization.training import train_classifier
 from serbench.studies.selfdistill.model import SelfDistillModel

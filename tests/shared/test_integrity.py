@@ -9,8 +9,8 @@ import re
 import pytest
 
 from serbench.integrity import INDEX, damage, write_index
-from serbench.quantization.packing import load_packed
 from serbench.step_files import DamagedFileError
+from serbench.studies.quantization.packing import load_packed
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import yaml
 from pydantic import ValidationError
 
 from serbench.corpora import CORPORA
-from serbench.models import MODELS
 from serbench.provenance import NO_RESULT_SECTIONS, STUDY_SECTIONS, study_config_hash
 from serbench.settings import QuantizationSettings, Settings, SettingsError, load_settings
 from serbench.settings.base import Corpus
@@ -19,6 +18,7 @@ from serbench.settings.steps import (
     QuantizeStepSettings,
     SelfDistillStatesSettings,
 )
+from serbench.studies.quantization.models import MODELS
 from serbench.workflow import mock_snakemake
 
 REPO = Path(__file__).resolve().parents[2]

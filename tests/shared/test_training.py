@@ -6,8 +6,8 @@ import torch
 
 from conftest import family
 from serbench.dataset import Subset
-from serbench.models import MODELS, predict
 from serbench.settings import TrainSettings
+from serbench.studies.quantization.models import MODELS, predict
 from serbench.studies.quantization.training import train_classifier
 
 CENTRES = np.array([[0.0, 5.0, 0.0, 0.0], [5.0, 0.0, 0.0, 0.0], [0.0, 0.0, 5.0, 100.0]])

@@ -1,5 +1,5 @@
-"""One feature set of a corpus, per frame and per utterance: MFCC + Chroma + Mel (serbench.features) or eGeMAPS
-(serbench.egemaps)."""
+"""One feature set of a corpus, per frame and per utterance: MFCC + Chroma + Mel
+(serbench.studies.quantization.features) or eGeMAPS (serbench.studies.quantization.egemaps)."""
 
 import sys
 
@@ -7,7 +7,7 @@ from serbench.workflow import snakemake_job
 
 with snakemake_job(globals(), "quantization_features", features="mfcc_chroma_mel", corpus="emodb") as job:
     from serbench.settings.quantization import FeatureExtractionSettings
-    from serbench.studies.quantization.steps import features
+    from serbench.studies.quantization.feature_step import features
 
     lost = features(
         job.input.manifest,

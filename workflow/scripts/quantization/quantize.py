@@ -9,7 +9,7 @@ with snakemake_job(
     from serbench.dataset import CorpusFiles
     from serbench.device import resolve_device
     from serbench.settings.steps import QuantizeStepSettings
-    from serbench.studies.quantization.steps import quantize_cell
+    from serbench.studies.quantization.quantize_step import quantize_cell
 
     corpora = {c: CorpusFiles(m, f) for c, m, f in zip(job.params.corpora, job.input.manifests, job.input.features)}
     run = {k: getattr(job.wildcards, k) for k in ("dataset", "features", "protocol", "model")}

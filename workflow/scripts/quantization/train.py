@@ -8,7 +8,7 @@ with snakemake_job(
     from serbench.dataset import CorpusFiles
     from serbench.device import resolve_device
     from serbench.settings import TrainSettings
-    from serbench.studies.quantization.steps import train_cell
+    from serbench.studies.quantization.train_step import train_cell
 
     corpora = {c: CorpusFiles(m, f) for c, m, f in zip(job.params.corpora, job.input.manifests, job.input.features)}
     train_cell(

@@ -11,15 +11,15 @@ trained model (fold × seed) of a cell:
   every utterance's confidence, not only when one changes class;
 - ``sensitivity``: the measured search-subset loss increase per layer and width,
   over a sweep of b̄ budgets;
-- ``hessian``: HAWQ-V2 (:mod:`serbench.quantization.hessian`) over the same
+- ``hessian``: HAWQ-V2 (:mod:`serbench.lowbit.hessian`) over the same
   budgets, its Hessian traces estimated on training utterances
   (``curves.hessian_estimator``; by default each family's
-  :attr:`~serbench.models.base.Classifier.hawq_estimator`: from plain gradients
+  :attr:`~serbench.studies.quantization.models.base.Classifier.hawq_estimator`: from plain gradients
   for the MLP, the 1DCNN and the LSTM, by Hutchinson's method for the
   AttentionGRU);
 - ``fit``: FIT (Zandonati et al. 2023) over the same budgets: HAWQ-V2's form
   with the empirical Fisher's traces (first-order gradients at the true labels,
-  :mod:`serbench.quantization.fisher`) on the same utterances.
+  :mod:`serbench.lowbit.fisher`) on the same utterances.
 
 Each allocator also ranks the layers (``layer_scores``): I(l) for the
 importance allocators, the predicted or measured loss increase of each layer
@@ -34,7 +34,6 @@ quantize step checks that packed files predict exactly as those do).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -42,21 +41,21 @@ import torch
 from torch import nn
 
 from serbench.atomic import write_json
-from serbench.dataset import CorpusFiles, SplitData, Subset
+from serbench.dataset import CorpusFiles, SplitData
 from serbench.device import on_device
-from serbench.metrics import hits_string, weighted_accuracy
-from serbench.models import logits
+from serbench.lowbit.fisher import Trace
+from serbench.lowbit.hessian import curvature_traces, trace_sensitivity
+from serbench.lowbit.importance import average_bits, layer_importance
+from serbench.lowbit.quantizers import FLOAT_BITS
+from serbench.lowbit.search import search_bit_widths
+from serbench.lowbit.sensitivity import allocate, layer_sensitivity
+from serbench.metrics import hits_string
 from serbench.provenance import stamp
-from serbench.quantization.fisher import Trace
-from serbench.quantization.hessian import curvature_traces, trace_sensitivity
-from serbench.quantization.importance import average_bits, layer_importance
-from serbench.quantization.quantizers import FLOAT_BITS, fake_quantize_model
-from serbench.quantization.search import search_bit_widths
-from serbench.quantization.sensitivity import allocate, layer_sensitivity
-from serbench.quantization.variants import layer_counts
 from serbench.settings.quantization import AllocatorCurveSettings
 from serbench.settings.steps import AllocatorStepSettings
-from serbench.studies.quantization.steps import cell_label, trained_runs
+from serbench.studies.quantization.scoring import AssignmentScores
+from serbench.studies.quantization.train_step import cell_label, trained_runs
+from serbench.studies.quantization.variants import layer_counts
 
 log = logging.getLogger(__name__)
 Point = tuple[str, str, float, dict[str, int]]  # (allocator, knob, knob value, bits per layer)
@@ -72,23 +71,6 @@ class Curves(NamedTuple):
     traces: dict[str, dict[str, Trace]]
 
 
-def _scorer(
-    model: nn.Module, subset: Subset, quantizer: str, device: torch.device | str | None
-) -> Callable[[dict[str, int]], torch.Tensor]:
-    """Logits ``(N, classes)`` of ``subset`` under a width assignment, run on ``device``, each assignment computed
-    once."""
-    cache, memo = {}, {}
-
-    def scores(bits: dict[str, int]) -> torch.Tensor:
-        key = tuple(sorted(bits.items()))
-        if key not in memo:
-            quantized = fake_quantize_model(model, bits, quantizer, cache)
-            memo[key] = logits(quantized, subset.features, subset.lengths, device=device)
-        return memo[key]
-
-    return scores
-
-
 def curve_points(
     model: nn.Module, data: SplitData, cfg: AllocatorStepSettings, seed: int, device: torch.device | str | None = None
 ) -> Curves:
@@ -102,15 +84,9 @@ def curve_points(
     """
     curves: AllocatorCurveSettings = cfg.curves
     search = data.subsets.get("search", data.subsets["validation"])
-    labels = torch.as_tensor(search.labels)
-    scores = _scorer(model, search, curves.quantizer, device)
+    scores = AssignmentScores(model, search, curves.quantizer, device=device)
     counts = layer_counts(model)
-
-    def accuracy(bits: dict[str, int]) -> float:
-        return weighted_accuracy(search.labels, scores(bits).argmax(dim=1).cpu().numpy())
-
-    def log_likelihood(bits: dict[str, int]) -> float:
-        return -float(nn.functional.cross_entropy(scores(bits).cpu(), labels))
+    accuracy, log_likelihood = scores.accuracy, scores.log_likelihood
 
     importance = {
         layer: s["importance"]
@@ -169,7 +145,7 @@ def allocator_curves(
     cell = trained_runs(models_dir, split_path, corpora, max_frames, normalise, f"allocator curves {cell_label(run)}")
     for seed, fold, model, _, data in cell:
         test = data.subsets["test"]
-        score = _scorer(model, test, cfg.curves.quantizer, device)
+        score = AssignmentScores(model, test, cfg.curves.quantizer, device=device).logits
         counts = layer_counts(model)
         common = {**run, "fold": fold, "seed": seed, "quantizer": cfg.curves.quantizer, **stamp()}
         common |= {"test_utterances": test.ids.tolist(), "test_speakers": test.speakers.tolist()}

@@ -1,6 +1,6 @@
 """CPU latency of the quantization study's models on one clip: feature extraction, then the classifier.
 
-A packed model (any bit-width) is unpacked to float32 weights when loaded (:func:`serbench.quantization.packing.
+A packed model (any bit-width) is unpacked to float32 weights when loaded (:func:`serbench.studies.quantization.packing.
 load_packed`), so every variant of a family runs the same float graph: its latency is the family's, and bytes on disk
 are what quantization changes. Latency does not depend on the weights' values, so freshly built models are timed,
 with one output per canonical emotion (the widest layer any corpus gives; its cost is negligible).
@@ -11,12 +11,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from serbench.egemaps import egemaps
 from serbench.errors import InputError
-from serbench.features import batch_features
-from serbench.models import build_model, count_parameters, model_class
 from serbench.settings.quantization import PAPER_FEATURES, FeatureExtractionSettings
 from serbench.ssl.latency import median_latency
+from serbench.studies.quantization.egemaps import egemaps
+from serbench.studies.quantization.features import batch_features
+from serbench.studies.quantization.models import build_model, count_parameters, model_class
 
 
 def clip_features(clip: np.ndarray, feature_set: str, cfg: FeatureExtractionSettings) -> tuple[np.ndarray, np.ndarray]:

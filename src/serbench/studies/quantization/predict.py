@@ -2,7 +2,7 @@
 
 A packed file (``fp32.sbq`` or any quantized variant) carries what ``serbench predict`` needs in its header: the
 classes, and under ``inputs`` the feature set with its settings, the frames a sequence model keeps and the
-features' normalisation (:func:`serbench.studies.quantization.steps.train_cell`). Each file is one utterance, as
+features' normalisation (:func:`serbench.studies.quantization.train_step.train_cell`). Each file is one utterance, as
 in training: its features are computed whole and classified once.
 """
 
@@ -15,11 +15,11 @@ import torch
 
 from serbench.audio import load_audio
 from serbench.errors import InputError
-from serbench.models import model_class
-from serbench.quantization.packing import load_packed
 from serbench.settings.quantization import FeatureExtractionSettings
 from serbench.step_files import DamagedFileError
 from serbench.studies.quantization.latency import clip_features, clip_inputs
+from serbench.studies.quantization.models import model_class
+from serbench.studies.quantization.packing import load_packed
 
 
 class PackedPredictor:

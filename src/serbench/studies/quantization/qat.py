@@ -21,10 +21,10 @@ from torch import nn
 from torch.func import functional_call
 
 from serbench.dataset import Subset
-from serbench.models import predict
-from serbench.quantization.layers import quantization_layers
-from serbench.quantization.quantizers import fake_quantize_model, straight_through
+from serbench.lowbit.layers import quantization_layers
+from serbench.lowbit.quantizers import fake_quantize_model, straight_through
 from serbench.settings import QATSettings
+from serbench.studies.quantization.models import predict
 from serbench.studies.quantization.training import epoch_runner
 from serbench.training import fit
 

@@ -21,12 +21,12 @@ from sklearn.svm import SVC
 from serbench.atomic import write_json
 from serbench.dataset import CorpusArrays, CorpusFiles
 from serbench.folds import read_folds
+from serbench.lowbit.quantizers import FLOAT_BITS
 from serbench.metrics import classification_scores, hits_string, weighted_accuracy
 from serbench.progress import progress
 from serbench.provenance import stamp
-from serbench.quantization.quantizers import FLOAT_BITS
 from serbench.settings.quantization import SVMSettings
-from serbench.studies.quantization.steps import cell_label, fold_runs
+from serbench.studies.quantization.train_step import cell_label, fold_runs
 
 log = logging.getLogger(__name__)
 

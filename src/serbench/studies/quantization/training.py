@@ -15,8 +15,8 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from serbench.dataset import Subset
 from serbench.device import model_device
-from serbench.models import predict, trim, valid_lengths
 from serbench.settings import TrainSettings
+from serbench.studies.quantization.models import predict, trim, valid_lengths
 from serbench.training import fit
 
 

@@ -26,10 +26,10 @@ import torch
 from torch import nn
 
 from serbench.atomic import atomic_path
-from serbench.models import build_model
-from serbench.quantization.layers import quantization_layers
-from serbench.quantization.quantizers import FLOAT_BITS, Codes, cached_codes, dequantize
+from serbench.lowbit.layers import quantization_layers
+from serbench.lowbit.quantizers import FLOAT_BITS, Codes, cached_codes, dequantize
 from serbench.step_files import damaged
+from serbench.studies.quantization.models import build_model
 
 MAGIC = b"SBQ2"
 
@@ -81,7 +81,7 @@ def save_packed(
         model_name: its registry name; ``model_kwargs`` rebuild it.
         classes: class names in label-index order.
         bits: bit-width per layer of :func:`quantization_layers`; missing layers stay float32.
-        quantizer: a registered quantizer (:mod:`serbench.quantization.quantizers`).
+        quantizer: a registered quantizer (:mod:`serbench.lowbit.quantizers`).
         cache: codes already computed for this model and quantizer (``quantizers.cached_codes``).
         inputs: how the model's inputs are made from audio (feature set and its settings, frames kept,
             normalisation), stored for ``serbench predict``; ``{}`` when not given.

@@ -12,15 +12,13 @@ import torch
 from torch import nn
 
 from serbench.dataset import Subset
-from serbench.metrics import weighted_accuracy
-from serbench.models import logits
-from serbench.quantization.importance import average_bits, layer_importance
-from serbench.quantization.layers import quantization_layers
-from serbench.quantization.quantizers import fake_quantize_model
-from serbench.quantization.search import search_bit_widths
-from serbench.quantization.sensitivity import allocate, layer_sensitivity
+from serbench.lowbit.importance import average_bits, layer_importance
+from serbench.lowbit.layers import quantization_layers
+from serbench.lowbit.search import search_bit_widths
+from serbench.lowbit.sensitivity import allocate, layer_sensitivity
 from serbench.settings.names import QuantizationVariant
 from serbench.settings.steps import QuantizeStepSettings
+from serbench.studies.quantization.scoring import AssignmentScores
 
 
 def layer_counts(model: nn.Module) -> dict[str, int]:
@@ -45,7 +43,7 @@ def allocations(
         cfg: fixed widths, adaptive settings, whether to run the sensitivity allocator.
         quantizer: a registered quantizer.
         cache: codes of this model and quantizer, kept for packing (``quantizers.cached_codes``).
-        device: where the scored models run (:func:`serbench.models.logits`).
+        device: where the scored models run (:func:`serbench.studies.quantization.models.logits`).
 
     Returns:
         Variant -> ``(bits, details)``: ``fixed<b>`` (every layer at b), ``adaptive`` (eq. 4's search on
@@ -58,22 +56,10 @@ def allocations(
         QuantizationVariant("fixed", b).name: ({layer: b for layer in counts}, {}) for b in cfg.fixed_bits
     }
 
-    cache = {} if cache is None else cache
-
-    def scores(bits: dict[str, int]) -> torch.Tensor:
-        return logits(
-            fake_quantize_model(model, bits, quantizer, cache), search.features, search.lengths, device=device
-        )
-
-    def accuracy(bits: dict[str, int]) -> float:
-        return weighted_accuracy(search.labels, scores(bits).argmax(dim=1).numpy())
-
-    def loss(bits: dict[str, int]) -> float:
-        return float(torch.nn.functional.cross_entropy(scores(bits), torch.as_tensor(search.labels)))
-
+    scores = AssignmentScores(model, search, quantizer, cache, device)
     stats = layer_importance(model, cfg.adaptive.alpha, cfg.adaptive.entropy_weight)
     importance = {layer: s["importance"] for layer, s in stats.items()}
-    score = accuracy if cfg.adaptive.signal == "accuracy" else lambda bits: -loss(bits)
+    score = scores.accuracy if cfg.adaptive.signal == "accuracy" else scores.log_likelihood
     result = search_bit_widths(importance, score, cfg.adaptive.t_margin, cfg.adaptive.candidates)
     out["adaptive"] = (
         result.bits,
@@ -91,7 +77,9 @@ def allocations(
     )
     if cfg.sensitivity:
         budget = average_bits(counts, result.bits)
-        sensitivity = layer_sensitivity(list(counts), loss, cfg.adaptive.candidates)
+        sensitivity = layer_sensitivity(
+            list(counts), lambda bits: -scores.log_likelihood(bits), cfg.adaptive.candidates
+        )
         out["sensitivity"] = (
             allocate(sensitivity, counts, budget),
             {

@@ -7,11 +7,12 @@ from typing import Any
 from torch import nn
 
 from serbench.errors import UnknownNameError
-from serbench.models.attention_gru import AttentionGRU
-from serbench.models.base import Classifier, logits, predict, trim, valid_lengths, weights_key
-from serbench.models.cnn1d import CNN1D
-from serbench.models.lstm import LSTMClassifier
-from serbench.models.mlp import MLP
+from serbench.sequences import trim, valid_lengths
+from serbench.studies.quantization.models.attention_gru import AttentionGRU
+from serbench.studies.quantization.models.base import Classifier, logits, predict, weights_key
+from serbench.studies.quantization.models.cnn1d import CNN1D
+from serbench.studies.quantization.models.lstm import LSTMClassifier
+from serbench.studies.quantization.models.mlp import MLP
 
 MODELS: dict[str, type[Classifier]] = {
     "mlp": MLP,

@@ -39,8 +39,8 @@ import torch
 from torch import nn
 
 from serbench.device import model_device
-from serbench.models.base import trim, valid_lengths
-from serbench.quantization.layers import quantization_layers
+from serbench.lowbit.layers import quantization_layers
+from serbench.sequences import trim, valid_lengths
 
 Target = Literal["sampled", "true"]
 

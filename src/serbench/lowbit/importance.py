@@ -11,7 +11,7 @@ import math
 import numpy as np
 from torch import nn
 
-from serbench.quantization.layers import quantization_layers
+from serbench.lowbit.layers import quantization_layers
 
 ENTROPY_BINS = 256
 

@@ -4,13 +4,13 @@ A layer's sensitivity to quantization at ``b`` bits is its average Hessian
 trace times the squared weight perturbation the quantizer causes (HAWQ-V2,
 eq. 4: ``Ω_l(b) = Tr(H_l) / n_l · ||Q_b(W_l) - W_l||²``), the second-order term
 of the loss change around a trained minimum. ``Tr(H_l)`` is estimated from its
-Gauss-Newton part, plain backward passes (:mod:`serbench.quantization.fisher`;
+Gauss-Newton part, plain backward passes (:mod:`serbench.lowbit.fisher`;
 the whole Hessian block where the logits are piecewise linear in the layer's
 weights), or as HAWQ-V2 did by Hutchinson's method, ``E[vᵀ H v]`` over
 Rademacher vectors ``v`` (one Hessian-vector product per vector gives every
 layer's block trace at once, as in PyHessian, Yao et al. 2020). Widths are
 then chosen to minimise ``Σ_l Ω_l`` under a b̄ budget, by the same exhaustive search as the sensitivity allocator
-(:func:`serbench.quantization.sensitivity.allocate`).
+(:func:`serbench.lowbit.sensitivity.allocate`).
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from torch import nn
 
 from serbench.device import model_device
 from serbench.errors import UnknownNameError
-from serbench.models.base import trim, valid_lengths
-from serbench.quantization.fisher import Trace, both_traces, gradient_traces, trace_summary
-from serbench.quantization.layers import quantization_layers
-from serbench.quantization.quantizers import fake_quantize
+from serbench.lowbit.fisher import Trace, both_traces, gradient_traces, trace_summary
+from serbench.lowbit.layers import quantization_layers
+from serbench.lowbit.quantizers import fake_quantize
+from serbench.sequences import trim, valid_lengths
 
 
 def hutchinson_traces(
@@ -50,7 +50,7 @@ def hutchinson_traces(
         seed: their generator's seed.
 
     Returns:
-        Layer -> :class:`~serbench.quantization.fisher.Trace`: ``Tr(H_l)``, the sum of the Hessian's diagonal over
+        Layer -> :class:`~serbench.lowbit.fisher.Trace`: ``Tr(H_l)``, the sum of the Hessian's diagonal over
         the layer's parameters, and its standard error over the samples (0 with one sample).
     """
     model.eval()
@@ -85,9 +85,10 @@ def curvature_traces(
 ) -> dict[str, dict[str, Trace]]:
     """HAWQ-V2's ``Tr(H_l)`` (``"hessian"``) and FIT's ``Tr(Î_l)`` (``"fit"``) per layer, HAWQ's by a named
     estimator: ``gauss_newton`` (plain backward passes, ``batch`` utterances each, sharing their forward passes with
-    FIT's: :func:`serbench.quantization.fisher.both_traces`), ``hutchinson`` (``samples`` Hessian-vector products
+    FIT's: :func:`serbench.lowbit.fisher.both_traces`), ``hutchinson`` (``samples`` Hessian-vector products
     on the first ``hutchinson_utterances`` utterances, all by default: :func:`hutchinson_traces`) or ``auto`` (the
-    family's :attr:`~serbench.models.base.Classifier.hawq_estimator`). FIT's traces read every utterance.
+    family's ``hawq_estimator``, :class:`serbench.studies.quantization.models.base.Classifier`). FIT's traces read
+    every utterance.
 
     Raises:
         UnknownNameError: another estimator.
@@ -120,7 +121,7 @@ def trace_sensitivity(
         candidates: bit-widths.
 
     Returns:
-        Layer -> width -> ``Ω`` (the input :func:`~serbench.quantization.sensitivity.allocate` minimises). A
+        Layer -> width -> ``Ω`` (the input :func:`~serbench.lowbit.sensitivity.allocate` minimises). A
         negative trace estimate (a block flat or concave around the weights, or too few Hutchinson samples)
         counts as 0: the quadratic model then predicts no loss increase.
     """

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from serbench.models.base import Classifier
 from serbench.settings.base import INPUT_LEVELS
+from serbench.studies.quantization.models.base import Classifier
 
 
 class LSTMClassifier(Classifier):

@@ -38,7 +38,7 @@ import torch
 from torch import nn
 
 from serbench.errors import UnknownNameError
-from serbench.quantization.layers import quantization_layers
+from serbench.lowbit.layers import quantization_layers
 
 FLOAT_BITS = 32
 CLIP_RATIOS = torch.linspace(1.0, 0.3, 36)

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from serbench.device import model_device, on_device
+from serbench.sequences import trim, valid_lengths
 
 
 class Classifier(nn.Module):
@@ -23,7 +24,7 @@ class Classifier(nn.Module):
     in each layer's own weights (linear and convolution layers between ReLUs,
     masks and means): each layer's Hessian block then has no second-derivative
     term and equals its Gauss-Newton block, so HAWQ's traces can be taken from
-    plain gradients (:mod:`serbench.quantization.fisher`). Recurrent and
+    plain gradients (:mod:`serbench.lowbit.fisher`). Recurrent and
     attention layers are not. :attr:`hawq_estimator` is the trace estimator
     ``curves.hessian_estimator: auto`` uses for the family: ``gauss_newton``
     where it is exact, and for the LSTM, where on three EmoDB models of the
@@ -62,24 +63,6 @@ class Classifier(nn.Module):
         std = flat.std(axis=0)
         self.feature_mean.copy_(torch.as_tensor(flat.mean(axis=0)))
         self.feature_std.copy_(torch.as_tensor(np.where(std > 0, std, 1.0)))
-
-
-def valid_lengths(features: np.ndarray, lengths: np.ndarray | None) -> torch.Tensor:
-    """``lengths`` as a long tensor ``(N,)``; all frames (or 1 for utterance-level inputs) when ``None``."""
-    if lengths is None:
-        lengths = np.full(len(features), features.shape[1] if features.ndim == 3 else 1)
-    return torch.as_tensor(lengths, dtype=torch.long)
-
-
-def trim(inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """A batch of frame sequences ``(batch, frames, dim)`` cut to its longest valid length; other inputs unchanged.
-
-    Every family ignores what follows an utterance's ``lengths`` frames, so this changes no result, only the work.
-
-    >>> trim(torch.zeros(2, 9, 3), torch.tensor([4, 6])).shape
-    torch.Size([2, 6, 3])
-    """
-    return inputs[:, : int(lengths.max())] if inputs.ndim == 3 else inputs
 
 
 @torch.inference_mode()

@@ -1,1 +1,0 @@
-"""Weight quantization: fixed bit-widths and layer-importance adaptive bit-widths."""

@@ -10,9 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 import yaml
 from snakemake.utils import update_config
 
+from serbench.dataset import Subset
 from serbench.settings import Settings
 from serbench.studies.quantization.models import build_model
 
@@ -81,6 +83,32 @@ def family(name: str, input_dim: int, n_classes: int, **overrides):
         n_classes=n_classes,
         **{**getattr(Settings().quantization, name).model_dump(), **overrides},
     )
+
+
+class Blobs:
+    """Utterance-level data in Gaussian clusters, one per class, in ``dim`` dimensions (centres drawn with ``seed``):
+    what the allocator tests train a small MLP on."""
+
+    def __init__(self, classes: int, dim: int, seed: int):
+        self.centres = np.random.default_rng(seed).normal(size=(classes, dim)) * 2.0
+
+    def subset(self, n: int, seed: int) -> Subset:
+        """``n`` utterances of random classes, one speaker."""
+        rng = np.random.default_rng(seed)
+        labels = rng.integers(0, len(self.centres), size=n)
+        features = (self.centres[labels] + rng.normal(size=(n, self.centres.shape[1])) * 1.5).astype(np.float32)
+        return Subset(features, np.ones(n, dtype=np.int64), labels, np.arange(n), np.array(["s"] * n))
+
+    def trained_mlp(self, hidden: tuple[int, ...], n_train: int, n_validation: int, epochs: int):
+        """An MLP of the study's family trained on subsets drawn with seeds 0 (train) and 1 (validation)."""
+        from serbench.settings import TrainSettings
+        from serbench.studies.quantization.training import train_classifier
+
+        torch.manual_seed(0)
+        model = family("mlp", self.centres.shape[1], len(self.centres), hidden=hidden)
+        train = (self.subset(n_train, 0), self.subset(n_validation, 1))
+        train_classifier(model, *train, TrainSettings(max_epochs=epochs, patience=5), seed=0)
+        return model
 
 
 def checked_in_config(name: str, path: Path, **changes) -> Path:

@@ -77,6 +77,20 @@ def snakemake_job(scope: dict, rule: str, **wildcards: str) -> Iterator[Any]:
         raise
 
 
+def job_corpora(job: Any, caches: str = "features") -> dict:
+    """The corpora a job reads, by name: ``params.corpora`` with their ``input.manifests`` and per-utterance caches
+    (``input.<caches>``), as :class:`serbench.dataset.CorpusFiles`."""
+    from serbench.dataset import CorpusFiles
+
+    files = zip(job.params.corpora, job.input.manifests, getattr(job.input, caches))
+    return {corpus: CorpusFiles(manifest, cache) for corpus, manifest, cache in files}
+
+
+def job_run(job: Any, keys: tuple[str, ...] = ("dataset", "features", "protocol", "model")) -> dict[str, str]:
+    """The wildcards a job's run records carry (a quantization cell's by default)."""
+    return {key: getattr(job.wildcards, key) for key in keys}
+
+
 def numba_cache(rule: str, outputs: list[str]) -> Path:
     """The job's own numba cache folder, ``.snakemake/numba/<rule>-<digest of its outputs>`` (absolute).
 

@@ -3,33 +3,22 @@
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
-from conftest import family
-from serbench.dataset import SplitData, Subset
+from conftest import Blobs
+from serbench.dataset import SplitData
 from serbench.lowbit.importance import average_bits
-from serbench.settings import QuantizationSettings, TrainSettings
+from serbench.settings import QuantizationSettings
 from serbench.studies.quantization.allocator_report import allocator_table, plot_allocators
 from serbench.studies.quantization.curves import curve_points
-from serbench.studies.quantization.training import train_classifier
 from serbench.studies.quantization.variants import layer_counts
 
-CENTRES = np.random.default_rng(3).normal(size=(3, 8)) * 2.0
-
-
-def blobs(n, seed):
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 3, size=n)
-    features = (CENTRES[labels] + rng.normal(size=(n, 8)) * 1.5).astype(np.float32)
-    return Subset(features, np.ones(n, dtype=np.int64), labels, np.arange(n), np.array(["s"] * n))
+BLOBS = Blobs(classes=3, dim=8, seed=3)
+blobs = BLOBS.subset
 
 
 @pytest.fixture(scope="module")
 def trained():
-    torch.manual_seed(0)
-    model = family("mlp", 8, 3, hidden=(32, 16))
-    train_classifier(model, blobs(300, 0), blobs(60, 1), TrainSettings(max_epochs=30, patience=5), seed=0)
-    return model
+    return BLOBS.trained_mlp(hidden=(32, 16), n_train=300, n_validation=60, epochs=30)
 
 
 def test_every_allocator_traces_its_knob_without_reading_the_test_split(trained):

@@ -4,33 +4,22 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import family
-from serbench.dataset import Subset
+from conftest import Blobs
 from serbench.lowbit.importance import average_bits
 from serbench.lowbit.quantizers import fake_quantize_model
 from serbench.lowbit.sensitivity import allocate, layer_sensitivity
-from serbench.settings import QATSettings, QuantizationSettings, TrainSettings
+from serbench.settings import QATSettings, QuantizationSettings
 from serbench.studies.quantization.models import logits, predict
 from serbench.studies.quantization.qat import quantization_aware_training
-from serbench.studies.quantization.training import train_classifier
 from serbench.studies.quantization.variants import allocations, layer_counts
 
-CENTRES = np.random.default_rng(7).normal(size=(4, 10)) * 2.0
-
-
-def blobs(n, seed):
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 4, size=n)
-    features = (CENTRES[labels] + rng.normal(size=(n, 10)) * 1.5).astype(np.float32)
-    return Subset(features, np.ones(n, dtype=np.int64), labels, np.arange(n))
+BLOBS = Blobs(classes=4, dim=10, seed=7)
+blobs = BLOBS.subset
 
 
 @pytest.fixture(scope="module")
 def trained():
-    torch.manual_seed(0)
-    model = family("mlp", 10, 4, hidden=(64, 32))
-    train_classifier(model, blobs(600, 0), blobs(100, 1), TrainSettings(max_epochs=40, patience=5), seed=0)
-    return model
+    return BLOBS.trained_mlp(hidden=(64, 32), n_train=600, n_validation=100, epochs=40)
 
 
 def test_allocation_is_the_cheapest_combination_within_the_budget():

@@ -31,6 +31,13 @@ MB = 1_000_000
 FLOAT_RUNTIMES = ("pytorch_float", "onnx_float")
 
 
+def noise_clips(seconds: float, count: int, seed: int) -> list[np.ndarray]:
+    """``count`` clips of uniform noise in [-0.5, 0.5), ``(seconds × 16000,)`` float32 each, drawn in turn from one
+    generator: what latency is timed on and int8 calibrated with (sizes and latency do not depend on the values)."""
+    rng = np.random.default_rng(seed)
+    return [rng.uniform(-0.5, 0.5, int(seconds * SAMPLE_RATE)).astype(np.float32) for _ in range(count)]
+
+
 def int8_runtime(kind: str) -> str:
     """The runtime name of an int8 scheme.
 

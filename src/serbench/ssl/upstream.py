@@ -80,6 +80,12 @@ class UpstreamChoice(NamedTuple):
         return upstream_name(self.pretrained)
 
 
+def upstream_record(pretrained: str) -> dict:
+    """What a step's record says of its upstream: ``upstream`` (its name in paths and rows), ``pretrained`` and
+    ``random_init`` (whether its weights are random: tables say so)."""
+    return {"upstream": upstream_name(pretrained), "pretrained": pretrained, "random_init": is_random_init(pretrained)}
+
+
 class EncoderUnavailable(SerbenchError, RuntimeError):
     """The configured encoder cannot be loaded; the message names the config key to set."""
 

@@ -1,12 +1,11 @@
 """Every seed of one fold (or of the production model) of one setting: a head on cached states, or encoder and
 head fine-tuned together."""
 
-from serbench.workflow import snakemake_job
+from serbench.workflow import job_corpora, snakemake_job
 
 with snakemake_job(
     globals(), "distilhubert_train", upstream="distilhubert", setting="base", fold_folder="fold0"
 ) as job:
-    from serbench.dataset import CorpusFiles
     from serbench.device import resolve_device
     from serbench.settings.names import Fold
     from serbench.settings.ssl import DistilHubertSettings
@@ -14,7 +13,7 @@ with snakemake_job(
     from serbench.studies.distilhubert.steps import train_fold
 
     cfg = DistilHubertSettings.from_params(job.params.distilhubert)
-    files = {c: CorpusFiles(m, f) for c, m, f in zip(job.params.corpora, job.input.manifests, job.input.caches)}
+    files = job_corpora(job, "caches")
     cross = (cfg.cross_corpus_test, files.pop(cfg.cross_corpus_test)) if cfg.cross_corpus_test else None
     run = {"dataset": cfg.corpus, "setting": job.wildcards.setting}
     fold = Fold.parse(job.wildcards.fold_folder).fold

@@ -1,19 +1,17 @@
 """Train every fold and seed of one (dataset, protocol, model family) cell."""
 
-from serbench.workflow import snakemake_job
+from serbench.workflow import job_corpora, snakemake_job
 
 with snakemake_job(
     globals(), "quantization_train", features="mfcc_chroma_mel", dataset="emodb", protocol="random", model="mlp"
 ) as job:
-    from serbench.dataset import CorpusFiles
     from serbench.device import resolve_device
     from serbench.settings import TrainSettings
     from serbench.studies.quantization.train_step import train_cell
 
-    corpora = {c: CorpusFiles(m, f) for c, m, f in zip(job.params.corpora, job.input.manifests, job.input.features)}
     train_cell(
         job.input.split,
-        corpora,
+        job_corpora(job),
         job.wildcards.model,
         job.params.model,
         TrainSettings.from_params(job.params.train),

@@ -16,11 +16,11 @@ from serbench.atomic import write_json
 from serbench.dataset import CorpusArrays, CorpusFiles
 from serbench.folds import read_folds
 from serbench.metrics import unweighted_average_recall
-from serbench.settings.ssl import WaveformSettings, upstream_name
+from serbench.settings.ssl import WaveformSettings
 from serbench.ssl.encoders import Upstream
 from serbench.ssl.latency import MB, LatencyRecord, int8_runtime
 from serbench.ssl.onnx_export import INT8_KINDS, WaveformEncoder, export_onnx, mean_cosine, onnx_session, quantize_int8
-from serbench.ssl.upstream import is_random_init, load_upstream
+from serbench.ssl.upstream import load_upstream, upstream_record
 from serbench.step_files import read_json
 from serbench.studies.distilhubert.head import head_probabilities
 from serbench.studies.distilhubert.steps import load_head
@@ -98,9 +98,7 @@ def evaluate_int8(
             rows.append(row)
             log.info("int8 evaluation: %d/%d heads", len(rows), len(heads))
     summary = {
-        "upstream": upstream_name(pretrained),
-        "pretrained": pretrained,
-        "random_init": is_random_init(pretrained),
+        **upstream_record(pretrained),
     }
     summary |= {"calibration_utterances": calibration_utterances}
     summary |= {f"encoder_{kind}_mb": (out / name).stat().st_size / MB for kind, name in ENCODER_FILES.items()}
@@ -173,9 +171,7 @@ def deploy(
     metadata = {
         "classes": classes,
         **waveform.model_dump(mode="json"),
-        "upstream": upstream_name(pretrained),
-        "pretrained": pretrained,
-        "random_init": is_random_init(pretrained),
+        **upstream_record(pretrained),
         "int8": chosen,
     }
     out = Path(out_dir)

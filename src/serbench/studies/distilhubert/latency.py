@@ -3,15 +3,13 @@
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from serbench.atomic import write_json
-from serbench.settings.ssl import HeadSettings, upstream_name
-from serbench.ssl.encoders import SAMPLE_RATE
-from serbench.ssl.latency import measure_latency
+from serbench.settings.ssl import HeadSettings
+from serbench.ssl.latency import measure_latency, noise_clips
 from serbench.ssl.onnx_export import WaveformEncoder
-from serbench.ssl.upstream import is_random_init, load_upstream
+from serbench.ssl.upstream import load_upstream, upstream_record
 from serbench.studies.distilhubert.head import PooledHead
 
 
@@ -33,8 +31,5 @@ def upstream_latency(
     torch.manual_seed(0)
     head = PooledHead(upstream.num_layers + 1, upstream.hidden_size, n_classes, **HeadSettings().model_dump())
     model = WaveformEncoder(upstream, head.eval()).eval()
-    rng = np.random.default_rng(1)
-    calibration = [rng.uniform(-0.5, 0.5, int(seconds * SAMPLE_RATE)).astype(np.float32) for _ in range(4)]
-    result = measure_latency(model, calibration, seconds, repeats, threads)
-    meta = {"upstream": upstream_name(pretrained), "pretrained": pretrained, "random_init": is_random_init(pretrained)}
-    write_json(out, meta | result.to_json())
+    result = measure_latency(model, noise_clips(seconds, 4, seed=1), seconds, repeats, threads)
+    write_json(out, upstream_record(pretrained) | result.to_json())

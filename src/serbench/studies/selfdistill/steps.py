@@ -20,12 +20,12 @@ from serbench.progress import progress
 from serbench.provenance import stamp
 from serbench.settings.names import ExitVariant
 from serbench.settings.selfdistill import SelfDistillSettings, SelfDistillUpstream
-from serbench.settings.ssl import WaveformSettings, upstream_name
+from serbench.settings.ssl import WaveformSettings
 from serbench.settings.steps import SelfDistillStatesSettings
 from serbench.ssl.encoders import SAMPLE_RATE, Upstream
-from serbench.ssl.latency import MB, measure_latency, median_latency
+from serbench.ssl.latency import MB, measure_latency, median_latency, noise_clips
 from serbench.ssl.onnx_export import export_onnx, onnx_session, quantize_int8
-from serbench.ssl.upstream import UpstreamChoice, is_random_init, load_upstream
+from serbench.ssl.upstream import UpstreamChoice, is_random_init, load_upstream, upstream_record
 from serbench.step_files import load_checkpoint
 from serbench.studies.selfdistill.model import AllExitsModel, ExitHead, ExitModel, SelfDistillModel
 from serbench.studies.selfdistill.training import Feed, exit_logits, score_exits, tile, train_self_distillation
@@ -281,9 +281,7 @@ def deployment_metadata(
         "batching": cfg.batching,
         "clip_seconds": cfg.clip_seconds,
         "int8_scheme": cfg.int8_scheme,
-        "upstream": upstream_name(pretrained),
-        "pretrained": pretrained,
-        "random_init": is_random_init(pretrained),
+        **upstream_record(pretrained),
     }
 
 
@@ -308,10 +306,9 @@ def exit_latency(
     transformer layers, PyTorch float.
     """
     encoder = load_upstream(pretrained, "selfdistill.upstreams", whisper_input).eval()
-    rng = np.random.default_rng(0)
     samples = int(seconds * SAMPLE_RATE)
-    clip = torch.from_numpy(rng.uniform(-0.5, 0.5, samples).astype(np.float32))[None]
-    calibration = [rng.uniform(-0.5, 0.5, samples).astype(np.float32) for _ in range(4)]
+    timed, *calibration = noise_clips(seconds, 5, seed=0)
+    clip = torch.from_numpy(timed)[None]
     rows = {}
     for name, layer, kind in [*((str(a), a, block) for a in exit_layers), ("teacher", encoder.num_layers, "none")]:
         torch.manual_seed(0)
@@ -325,6 +322,6 @@ def exit_latency(
                 bound = lambda d=layer: encoder(clip, torch.tensor([samples]), depth=d)  # noqa: E731
                 row["compute_bound_s"][count] = median_latency(bound, repeats)
         rows[name] = row
-    meta = {"upstream": upstream_name(pretrained), "pretrained": pretrained, "random_init": is_random_init(pretrained)}
-    meta |= {"block": block, "int8_scheme": int8_scheme, "clip_seconds": seconds, "threads": threads}
+    meta = upstream_record(pretrained) | {"block": block, "int8_scheme": int8_scheme}
+    meta |= {"clip_seconds": seconds, "threads": threads}
     write_json(out, meta | {"exits": rows})

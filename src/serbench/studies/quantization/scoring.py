@@ -1,21 +1,105 @@
 """Scores of width assignments of one trained model on one subset: what every search-based allocator and the
-allocator curves compare, one path for both (:mod:`.variants`, :mod:`.curves`)."""
+allocator curves compare, one path for both (:mod:`.variants`, :mod:`.curves`).
+
+An assignment that quantizes some layers leaves every module called before the first of them computing what the
+float model computed: :class:`FloatOutputs` records those modules' outputs in one float run and replays them, so a
+search that tries the classifier's last layer at eight widths runs the recurrent or convolutional front once, not
+eight times. The replayed tensors are the float run's own, so every score is the one a full run gives.
+"""
 
 from __future__ import annotations
+
+import copy
+from collections.abc import Callable
 
 import torch
 from torch import nn
 
 from serbench.dataset import Subset
+from serbench.lowbit.layers import quantization_layers
 from serbench.lowbit.quantizers import fake_quantize_model
 from serbench.metrics import weighted_accuracy
 from serbench.studies.quantization.models import logits
 
+MAX_RECORDED_BYTES = 1_000_000_000  # above this, a subset's module outputs are not kept: every run is full
+
+
+def parameter_owners(model: nn.Module) -> list[str]:
+    """The modules that hold parameters themselves (``gru``, ``net.0``), by name."""
+    return [
+        name
+        for name, module in model.named_modules()
+        if name and next(module.parameters(recurse=False), None) is not None
+    ]
+
+
+def _bytes(output) -> int:
+    tensors = output if isinstance(output, tuple) else (output,)
+    return sum(t.numel() * t.element_size() for t in tensors if isinstance(t, torch.Tensor))
+
+
+class FloatOutputs:
+    """The outputs of ``model``'s parameter-owning modules in one float run of ``run`` (``model -> logits``), call
+    by call, to replay in a quantized copy. ``usable`` is False, and every run full, where replay cannot be exact
+    or cheap: a parameter-owning module inside another, a forward whose module calls differ from batch to batch,
+    or more than :data:`MAX_RECORDED_BYTES` of outputs."""
+
+    def __init__(self, model: nn.Module, run: Callable[[nn.Module], torch.Tensor]):
+        self.owners = parameter_owners(model)
+        self.calls: list[list[tuple[str, object]]] = []  # per forward: (module, output) in call order
+        recorder = copy.deepcopy(model)
+        recorder.register_forward_pre_hook(lambda module, args: self.calls.append([]))
+        for name in self.owners:
+            module = recorder.get_submodule(name)
+            module.forward = self._recording(name, module.forward)
+        self.float_logits = run(recorder)
+        patterns = {tuple(name for name, _ in calls) for calls in self.calls}
+        nested = any(b.startswith(f"{a}.") for a in self.owners for b in self.owners)
+        size = sum(_bytes(output) for calls in self.calls for _, output in calls)
+        self.usable = len(patterns) == 1 and not nested and size <= MAX_RECORDED_BYTES
+        self.pattern = patterns.pop() if len(patterns) == 1 else ()
+        if not self.usable:
+            self.calls = []
+
+    def _recording(self, name: str, forward: Callable) -> Callable:
+        def record(*args, **kwargs):
+            output = forward(*args, **kwargs)
+            self.calls[-1].append((name, output))
+            return output
+
+        return record
+
+    def logits(self, quantized: nn.Module, changed: set[str], run: Callable[[nn.Module], torch.Tensor]):
+        """``run(quantized)`` with every module call before the first call of a ``changed`` module replayed."""
+        first = next((i for i, name in enumerate(self.pattern) if name in changed), len(self.pattern))
+        state = {"forward": -1, "position": 0}
+
+        def start(module, args):
+            state["forward"], state["position"] = state["forward"] + 1, 0
+
+        def replaying(forward: Callable) -> Callable:
+            def call(*args, **kwargs):
+                position = state["position"]
+                state["position"] += 1
+                if position < first:
+                    return self.calls[state["forward"]][position][1]
+                return forward(*args, **kwargs)
+
+            return call
+
+        quantized.register_forward_pre_hook(start)
+        for name in self.owners:
+            module = quantized.get_submodule(name)
+            module.forward = replaying(module.forward)
+        return run(quantized)
+
 
 class AssignmentScores:
     """``model`` fake-quantized by ``quantizer`` at an assignment (layer -> bits) and run on ``subset`` on
-    ``device``; each distinct assignment's logits are computed once. ``cache`` holds the model's codes per layer and
-    width (:func:`serbench.lowbit.quantizers.cached_codes`), shared with whoever packs the model afterwards."""
+    ``device``; each distinct assignment's logits are computed once, and on the CPU what precedes its first
+    quantized layer is replayed from the float run (:class:`FloatOutputs`). ``cache`` holds the model's codes per
+    layer and width (:func:`serbench.lowbit.quantizers.cached_codes`), shared with whoever packs the model
+    afterwards."""
 
     def __init__(
         self,
@@ -29,13 +113,26 @@ class AssignmentScores:
         self.cache = {} if cache is None else cache
         self._logits: dict[tuple, torch.Tensor] = {}
         self._labels = torch.as_tensor(subset.labels)
+        self._layers = quantization_layers(model)
+        self._float: FloatOutputs | None = None
+
+    def _run(self, model: nn.Module) -> torch.Tensor:
+        return logits(model, self.subset.features, self.subset.lengths, device=self.device).cpu()
 
     def logits(self, bits: dict[str, int]) -> torch.Tensor:
         """Logits ``(utterances, classes)`` on the CPU."""
         key = tuple(sorted(bits.items()))
         if key not in self._logits:
             quantized = fake_quantize_model(self.model, bits, self.quantizer, self.cache)
-            self._logits[key] = logits(quantized, self.subset.features, self.subset.lengths, device=self.device).cpu()
+            if self.device not in (None, "cpu", torch.device("cpu")):
+                self._logits[key] = self._run(quantized)
+            else:
+                self._float = self._float or FloatOutputs(self.model, self._run)
+                changed = {p.rpartition(".")[0] for layer in bits for p in self._layers[layer]}
+                if self._float.usable:
+                    self._logits[key] = self._float.logits(quantized, changed, self._run)
+                else:
+                    self._logits[key] = self._run(quantized)
         return self._logits[key]
 
     def accuracy(self, bits: dict[str, int]) -> float:

@@ -11,7 +11,7 @@ from serbench.settings.ssl import WaveformSettings
 from serbench.ssl.encoders import masked_mean
 from serbench.ssl.upstream import random_upstream, save_random_upstream
 from serbench.studies.selfdistill.loss import kl_term, self_distillation_loss, similarity_term
-from serbench.studies.selfdistill.model import ExitHead, SelfDistillModel
+from serbench.studies.selfdistill.model import ExitHead, ExitOutput, SelfDistillModel
 from serbench.studies.selfdistill.steps import open_upstream
 from serbench.studies.selfdistill.training import Feed, margin_fusion, score_exits, tile
 
@@ -61,7 +61,7 @@ def test_similarity_terms_by_hand():
 
 def test_loss_eq1_combines_the_parts():
     torch.manual_seed(0)
-    make = lambda: (torch.randn(4, 6), torch.randn(4, 3), torch.randn(4, 2))  # noqa: E731
+    make = lambda: ExitOutput(torch.randn(4, 6), torch.randn(4, 3), torch.randn(4, 2))  # noqa: E731
     outputs, targets = {"teacher": make(), 3: make(), 8: make()}, torch.tensor([0, 1, 1, 0])
     cfg = DistillLossSettings(alpha=0.5, beta=2.0, gamma=0.3, similarity_on="linear")
     loss, parts = self_distillation_loss(outputs, targets, cfg, ("l1",))
@@ -83,7 +83,7 @@ def test_loss_eq1_combines_the_parts():
 @pytest.mark.parametrize("detach", [False, True])
 def test_teacher_gets_gradients_from_kl_and_similarity_unless_detached(detach):
     torch.manual_seed(0)
-    make = lambda: tuple(torch.randn(4, d, requires_grad=True) for d in (6, 3, 2))  # noqa: E731
+    make = lambda: ExitOutput(*(torch.randn(4, d, requires_grad=True) for d in (6, 3, 2)))  # noqa: E731
     teacher, student = make(), make()
     cfg = DistillLossSettings(gamma=0.0, detach_teacher=detach)
     loss, _ = self_distillation_loss({"teacher": teacher, 3: student}, torch.tensor([0, 1, 1, 0]), cfg, ("l2",))

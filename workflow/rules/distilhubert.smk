@@ -200,7 +200,8 @@ rule distilhubert_deploy:
         waveform=settings("waveform"),
         corpus=DH.corpus,
         seed=DH.seeds[0],
-        choice=[DH.deployed_int8, DH.max_int8_uar_loss],
+        deployed_int8=DH.deployed_int8,
+        max_int8_uar_loss=DH.max_int8_uar_loss,
         calibration_utterances=DH.calibration_utterances,
     script:
         "../scripts/distilhubert/deploy.py"

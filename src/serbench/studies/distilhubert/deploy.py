@@ -149,13 +149,14 @@ def deploy(
     corpora: dict[str, CorpusFiles],
     int8_json: str,
     latency_json: str,
-    choice: tuple[str, float],
+    deployed_int8: str,
+    max_int8_uar_loss: float,
     calibration_utterances: int,
     out_dir: str,
     out_json: str,
 ) -> None:
     """``model.onnx`` and ``model.int8.onnx`` of one head with its encoder, calibrated on its own training
-    utterances, in the scheme :func:`choose_scheme` picks (``choice``: ``deployed_int8`` and ``max_int8_uar_loss``).
+    utterances, in the scheme :func:`choose_scheme` picks from ``deployed_int8`` and ``max_int8_uar_loss``.
 
     The metadata carries what ``serbench predict`` needs: class names, every waveform preparation setting
     (sample rate, trim, pre-emphasis, peak, window length, Whisper input mode), the upstream, whether its weights
@@ -167,7 +168,8 @@ def deploy(
         read_folds(head.split, head.seed), head.fold, head.split, optional=("test",)
     )
     calibration = list(folds.subsets["train"].features[:calibration_utterances])
-    chosen = choose_scheme(read_json(int8_json), LatencyRecord.from_json(read_json(latency_json)), choice[1], choice[0])
+    latency = LatencyRecord.from_json(read_json(latency_json))
+    chosen = choose_scheme(read_json(int8_json), latency, max_int8_uar_loss, deployed_int8)
     metadata = {
         "classes": classes,
         **waveform.model_dump(mode="json"),

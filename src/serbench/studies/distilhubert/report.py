@@ -17,6 +17,7 @@ from serbench.literature import ismail_table1  # noqa: E402
 from serbench.overlap import gain_table, overlap_markdown  # noqa: E402
 from serbench.protocols import PRODUCTION_FOLD  # noqa: E402
 from serbench.provenance import distinct_values  # noqa: E402
+from serbench.ssl import RANDOM_NOTE  # noqa: E402
 from serbench.ssl.latency import LatencyRecord  # noqa: E402
 from serbench.step_files import read_json, read_records  # noqa: E402
 
@@ -26,7 +27,6 @@ SCORES = ("accuracy", "uar", "macro_f1")
 UTTERANCE = ["utterance", "speaker", "emotion", "correct"]  # columns of a test utterance in the overlap rows
 OVERLAP_KEYS = ["upstream", "model", "dataset"]
 METRIC = re.compile(r"(production_validation_|(production_)?cross_(chance_)?)?(accuracy|uar|macro_f1)|f1_.+")
-RANDOM_NOTE = "weights are random (a stand-in written offline): its scores measure the pipeline, not the encoder"
 
 
 def run_rows(records: list[dict]) -> pd.DataFrame:

@@ -81,18 +81,18 @@ def self_distillation_loss(
     Returns:
         ``(loss, parts)`` with ``parts`` the float values of ``ce``, ``kl`` and ``sim``.
     """
-    teacher_embedding, teacher_linear, teacher_logits = outputs["teacher"]
+    teacher = outputs["teacher"]
     students = [v for k, v in outputs.items() if k != "teacher"]
-    feature = 0 if cfg.similarity_on == "embedding" else 1
-    ce = F.cross_entropy(teacher_logits, targets)
+    feature = "embedding" if cfg.similarity_on == "embedding" else "linear"
+    ce = F.cross_entropy(teacher.logits, targets)
     if not students:
         return ce, {"ce": ce.item(), "kl": 0.0, "sim": 0.0}
-    ce = ce + cfg.gamma * torch.stack([F.cross_entropy(s[2], targets) for s in students]).mean()
+    ce = ce + cfg.gamma * torch.stack([F.cross_entropy(s.logits, targets) for s in students]).mean()
     detach = cfg.detach_teacher
-    kl = torch.stack([kl_term(s[2], teacher_logits, cfg.temperature, cfg.kl_form, detach) for s in students]).mean()
-    teacher_feature = (teacher_embedding, teacher_linear)[feature]
+    kl = torch.stack([kl_term(s.logits, teacher.logits, cfg.temperature, cfg.kl_form, detach) for s in students]).mean()
+    teacher_feature = getattr(teacher, feature)
     sim = torch.stack(
-        [similarity_term(s[feature], teacher_feature, similarity, detach, cfg.cosine_form) for s in students]
+        [similarity_term(getattr(s, feature), teacher_feature, similarity, detach, cfg.cosine_form) for s in students]
     ).mean()
     loss = ce + cfg.alpha * kl + cfg.beta * sim
     return loss, {"ce": ce.item(), "kl": kl.item(), "sim": sim.item()}

@@ -10,6 +10,7 @@ up to an exit's layer. Any upstream of :mod:`serbench.ssl.encoders` serves.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -35,11 +36,19 @@ def he_uniform(layer: nn.Module) -> None:
         nn.init.zeros_(layer.bias)
 
 
+class ExitOutput(NamedTuple):
+    """What an :class:`ExitHead` gives: the pooled block output H_M (H_N for the teacher) ``(batch, hidden)``, L1's
+    output H_L ``(batch, head_hidden)`` and L2's output O, the logits ``(batch, classes)`` (Ren et al. 2023, Fig. 1)."""
+
+    embedding: torch.Tensor
+    linear: torch.Tensor
+    logits: torch.Tensor
+
+
 class ExitHead(nn.Module):
     """Block (or none, for the teacher), masked mean pooling, L1 (``head_hidden``), L2 (classes).
 
-    ``forward`` returns ``(embedding (batch, hidden), linear (batch, head_hidden), logits (batch, classes))``:
-    the pooled block output H_M (H_N for the teacher), L1's output H_L, and L2's output O.
+    ``forward`` returns an :class:`ExitOutput`.
 
     Args:
         block: ``"none"`` (teacher), ``"conv"`` (Conv2d with one channel and a 1×1 kernel over the
@@ -93,14 +102,14 @@ class ExitHead(nn.Module):
                 if isinstance(layer, (nn.Linear, nn.Conv2d, nn.BatchNorm2d)):
                     he_uniform(layer)
 
-    def forward(self, states: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(self, states: torch.Tensor, lengths: torch.Tensor) -> ExitOutput:
         if self.block_type == "conv":
             states = self._conv_block(states)  # (batch, frames, hidden)
         elif self.block_type in ("lstm", "gru"):
             states = self.post(self.block(states)[0])  # (batch, frames, hidden)
         embedding = masked_mean(states, lengths)
         linear = self.l1(embedding)
-        return embedding, linear, self.l2(torch.relu(linear) if self.inner_relu else linear)
+        return ExitOutput(embedding, linear, self.l2(torch.relu(linear) if self.inner_relu else linear))
 
     def _conv_block(self, states: torch.Tensor) -> torch.Tensor:
         """The block on ``(batch, frames, hidden)``. Its 1×1 convolution with one channel is the scalar affine map
@@ -183,7 +192,7 @@ class ExitModel(nn.Module):
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         lengths = torch.full((waveform.shape[0],), waveform.shape[1])
         hidden, frames = self.upstream(waveform, lengths, depth=self.depth)
-        return self.head(hidden[-1], frames)[2]
+        return self.head(hidden[-1], frames).logits
 
 
 class AllExitsModel(nn.Module):
@@ -198,4 +207,4 @@ class AllExitsModel(nn.Module):
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         lengths = torch.full((waveform.shape[0],), waveform.shape[1])
         outputs = self.model(waveform, lengths)
-        return torch.stack([outputs[a][2] for a in self.model.exit_layers] + [outputs["teacher"][2]])
+        return torch.stack([outputs[a].logits for a in self.model.exit_layers] + [outputs["teacher"].logits])

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from serbench.atomic import write_csv, write_text
+from serbench.ssl import RANDOM_NOTE
 from serbench.ssl.latency import LatencyRecord, int8_runtime
 from serbench.step_files import read_json, read_records
-from serbench.studies.distilhubert.report import RANDOM_NOTE
 
 
 def _cell(values: pd.Series) -> str:

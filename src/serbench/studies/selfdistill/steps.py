@@ -28,7 +28,14 @@ from serbench.ssl.onnx_export import export_onnx, onnx_session, quantize_int8
 from serbench.ssl.upstream import UpstreamChoice, is_random_init, load_upstream, upstream_record
 from serbench.step_files import load_checkpoint
 from serbench.studies.selfdistill.model import AllExitsModel, ExitHead, ExitModel, SelfDistillModel
-from serbench.studies.selfdistill.training import Feed, exit_logits, score_exits, tile, train_self_distillation
+from serbench.studies.selfdistill.training import (
+    Feed,
+    Utterances,
+    exit_logits,
+    score_exits,
+    tile,
+    train_self_distillation,
+)
 
 log = logging.getLogger(__name__)
 
@@ -137,16 +144,16 @@ def train_fold(
     records = []
     for seed in sorted(folds["seed"].unique().tolist()):
         data = arrays.split(folds[folds["seed"] == seed], fold, split_path)
-        subsets = {name: (list(s.features), s.labels) for name, s in data.subsets.items()}
+        subsets = {name: Utterances(list(s.features), s.labels) for name, s in data.subsets.items()}
 
         args = (encoder, spec, variant, len(data.classes), cfg, device)
         model = _train(*args, subsets["train"], subsets["validation"], similarity, seed, feed)
         history = model.history
         scores = {"validation": _scores(model, subsets["validation"], cfg.train.batch_size, feed)}
         if cfg.train.selection == "retrain":
-            both = (
-                subsets["train"][0] + subsets["validation"][0],
-                np.concatenate([subsets["train"][1], subsets["validation"][1]]),
+            both = Utterances(
+                subsets["train"].items + subsets["validation"].items,
+                np.concatenate([subsets["train"].labels, subsets["validation"].labels]),
             )
             model = _train(*args, both, None, similarity, seed, feed)
             history = {**history, "retrain": model.history}
@@ -183,8 +190,8 @@ def _train(
     n_classes: int,
     cfg: SelfDistillSettings,
     device: torch.device | str,
-    train: tuple[list, np.ndarray],
-    validation: tuple[list, np.ndarray] | None,
+    train: Utterances,
+    validation: Utterances | None,
     similarity: tuple[str, ...],
     seed: int,
     feed: Feed,
@@ -198,8 +205,8 @@ def _train(
     return model
 
 
-def _scores(model: SelfDistillModel, subset: tuple[list, np.ndarray], batch_size: int, feed: Feed) -> dict:
-    return score_exits(exit_logits(model, subset[0], batch_size, feed), subset[1])
+def _scores(model: SelfDistillModel, subset: Utterances, batch_size: int, feed: Feed) -> dict:
+    return score_exits(exit_logits(model, subset.items, batch_size, feed), subset.labels)
 
 
 def int8_exits(

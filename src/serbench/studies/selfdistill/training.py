@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -35,6 +36,14 @@ def tile(waveform: np.ndarray, samples: int) -> np.ndarray:
     ([1.0, 2.0, 1.0, 2.0, 1.0], [0.0, 1.0, 2.0, 3.0])
     """
     return np.tile(waveform, -(-samples // len(waveform)))[:samples]
+
+
+class Utterances(NamedTuple):
+    """A subset as the trainer takes it: ``items`` as the :class:`Feed` reads them (waveforms at 16 kHz of any
+    length, or cached states) and their ``labels`` ``(N,)``."""
+
+    items: list
+    labels: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -125,8 +134,8 @@ def score_exits(logits: dict, labels: np.ndarray) -> dict[str, dict]:
 
 def train_self_distillation(
     model: SelfDistillModel,
-    train: tuple[list[np.ndarray], np.ndarray],
-    validation: tuple[list[np.ndarray], np.ndarray] | None,
+    train: Utterances,
+    validation: Utterances | None,
     loss_cfg: DistillLossSettings,
     similarity: tuple[str, ...],
     cfg: DistillTrainSettings,
@@ -139,8 +148,7 @@ def train_self_distillation(
     best teacher validation UAR are kept; with ``retrain``, the last epoch's.
 
     Args:
-        train, validation: ``(items, labels)``; items as ``feed`` takes them (waveforms at 16 kHz, any
-            lengths, or cached states). ``validation`` is ``None`` when retraining on train + validation (its
+        train, validation: :class:`Utterances`. ``validation`` is ``None`` when retraining on train + validation (its
             history then reads NaN).
         loss_cfg, similarity: eq. 1's weights and L_sim's terms.
         feed: how a batch reaches the model.
@@ -171,8 +179,8 @@ def train_self_distillation(
     def validate() -> float:
         if validation is None:
             return float("nan")
-        teacher = exit_logits(model, validation[0], cfg.batch_size, feed)["teacher"]
-        return unweighted_average_recall(validation[1], teacher.argmax(1))
+        teacher = exit_logits(model, validation.items, cfg.batch_size, feed)["teacher"]
+        return unweighted_average_recall(validation.labels, teacher.argmax(1))
 
     best = cfg.selection == "best_epoch" and validation is not None
     history = fit(model, epoch, validate, cfg.epochs, None, "uar", restore_best=best, epoch_log_level=logging.INFO)

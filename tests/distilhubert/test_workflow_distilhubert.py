@@ -149,8 +149,15 @@ def test_int8_schemes_measured_and_the_deployed_one_chosen_by_the_measurements(w
     markdown = (work / "results/tables/distilhubert_int8.md").read_text()
     assert "int8 ONNX, static" in markdown and "PyTorch float32" in markdown and "2 thread(s)" in markdown
     assert f"Deployable `model.int8.onnx`: **{choice['scheme']}** int8" in markdown and "× vs ONNX float" in markdown
-    deployment = pd.read_csv(work / "results/tables/deployment.csv").set_index("variant")
+    table = pd.read_csv(work / "results/tables/deployment.csv")
+    assert set(table["study"]) == {"distilhubert", "emobox (quoted)"}  # EmoBox's EmoDB upstreams beside ours
+    deployment = table[table["study"] == "distilhubert"].set_index("variant")
     assert set(deployment.index) == {"float", "int8_static", "int8_mixed", "int8_dynamic", "int8_dynamic_ffn_float"}
+    served = deployment["model_file"].dropna()  # what serbench predict serves: the deployed float and int8 models
+    assert served.to_dict() == {
+        "float": "../distilhubert/whisper-tiny-en/onnx/model.onnx",
+        f"int8_{choice['scheme']}": "../distilhubert/whisper-tiny-en/onnx/model.int8.onnx",
+    }
     assert (deployment["study"] == "distilhubert").all() and (deployment["weights"] == "pretrained").all()
     assert deployment.at["float", "ua"] == pytest.approx(int8["uar_float_mean"])
     assert deployment.at["int8_dynamic", "bytes"] == round(latency["onnx_int8_dynamic_mb"] * 1e6)

@@ -22,7 +22,7 @@ fi
 . "$repo/.venv/bin/activate"
 export PYTHONPATH="$grid/tree/src" HF_HUB_OFFLINE=1 HF_HUB_CACHE="${HF_HUB_CACHE:-$(cd "$repo/../shared/hf-hub" && pwd)}"
 cd "$grid/tree"
-run=$(($(cat "$grid/runs" 2>/dev/null | wc -l) + 1))
+run=$(($(if [ -f "$grid/runs" ]; then wc -l < "$grid/runs"; else echo 0; fi) + 1))
 echo "run $run start $(date -Is) cores $cores" >> "$grid/runs"
 snakemake --unlock --configfile config.yaml config/offline.yaml --config data_root="$data" > /dev/null
 /usr/bin/time -v -o "$grid/time$run.log" snakemake --cores "$cores" all --rerun-incomplete \

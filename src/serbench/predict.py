@@ -79,10 +79,11 @@ def load_predictor(model: str | Path, exit: str | None = None):
             session = onnx_session(path)
         except Exception as err:  # onnxruntime raises its own exception types
             raise InputError(f"{path}: not a loadable ONNX model ({err}); serbench predict takes {ACCEPTED}") from err
-        if is_exits_model(onnx_metadata(session)):
-            return ExitsPredictor(session, onnx_metadata(session), path, exit)
+        metadata = onnx_metadata(session)
+        if is_exits_model(metadata):
+            return ExitsPredictor(session, metadata, path, exit)
         if exit is None:
-            return OnnxPredictor(path)
+            return OnnxPredictor(path, session)  # the session opened here: the model is loaded once
     if exit is not None:
         raise InputError(f"{path}: --exit {exit} is for a self-distillation model (<variant>.int8.onnx)")
     raise InputError(f"{path}: serbench predict takes {ACCEPTED}")

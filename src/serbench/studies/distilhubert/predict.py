@@ -120,16 +120,18 @@ def predict_file(path: str | Path, session, cfg: PredictConfig) -> np.ndarray:
     return softmax(np.stack([run_onnx(session, w) for w in prepared]), axis=1)  # (windows, classes)
 
 
-def load_model(path: str | Path):
-    """An exported model (``model.onnx`` or ``model.int8.onnx``), its class names, preprocessing and metadata.
+def load_model(path: str | Path, session=None):
+    """An exported model (``model.onnx`` or ``model.int8.onnx``), its class names, preprocessing and metadata;
+    ``session``: the model's ONNX Runtime session where the caller has opened it already.
 
     Raises:
         PredictionError: the file is not an ONNX model written by the study, or lacks a metadata key (named).
     """
-    try:
-        session = onnx_session(path)
-    except Exception as err:  # onnxruntime raises its own exception types
-        raise PredictionError(f"{path}: not a loadable ONNX model ({err})") from err
+    if session is None:
+        try:
+            session = onnx_session(path)
+        except Exception as err:  # onnxruntime raises its own exception types
+            raise PredictionError(f"{path}: not a loadable ONNX model ({err})") from err
     metadata = onnx_metadata(session)
     if not metadata.get("classes"):
         raise PredictionError(f"{path}: no 'classes' in the model's metadata; use model.onnx or model.int8.onnx")
@@ -140,8 +142,8 @@ class OnnxPredictor:
     """An exported model with its preprocessing (:func:`load_model`); :meth:`probabilities` classifies one voice
     note window by window."""
 
-    def __init__(self, path: str | Path):
-        self.session, self.classes, self.config, metadata = load_model(path)
+    def __init__(self, path: str | Path, session=None):
+        self.session, self.classes, self.config, metadata = load_model(path, session)
         self.window_seconds = self.config.window_seconds
         self.random_init = bool(metadata.get("random_init"))
 

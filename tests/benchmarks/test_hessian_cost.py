@@ -2,8 +2,8 @@
 each trace estimator whole beside the gradient of the same utterances (the floor of any estimate that reads them).
 
 The allocator curves (``quantization_allocators``) estimate every layer's Hessian trace from
-``hessian_samples`` (32) Hessian-vector products on ``hessian_utterances`` (256) training utterances; for the
-frame-level families this is most of a cell's work. A Hessian-vector product by double backward costs a few
+``hessian_samples`` Hessian-vector products (8 by default, 32 timed here) on training utterances; for the
+frame-level families this was most of a cell's work. A Hessian-vector product by double backward costs a few
 gradients (Pearlmutter 1994): the gradient of the same loss on the same utterances is its floor. EmoDB-shaped
 inputs (63 frames of 180 features, 7 classes), one thread, each family's default settings.
 

@@ -182,7 +182,7 @@ def cached_codes(cache: dict, name: str, weights: torch.Tensor, bits: int, quant
 
 
 def fake_quantize_model(model: nn.Module, bits: dict[str, int], quantizer: str, cache: dict | None = None) -> nn.Module:
-    """A copy of ``model`` whose layers carry fake-quantized weights.
+    """A copy of ``model`` whose layers carry fake-quantized weights (:func:`load_fake_quantized` into a deep copy).
 
     Args:
         model: a registered classifier.
@@ -194,15 +194,27 @@ def fake_quantize_model(model: nn.Module, bits: dict[str, int], quantizer: str, 
     Raises:
         KeyError: a layer name the model does not have.
     """
+    return load_fake_quantized(copy.deepcopy(model), model, bits, quantizer, cache)
+
+
+def load_fake_quantized(
+    target: nn.Module, model: nn.Module, bits: dict[str, int], quantizer: str, cache: dict | None = None
+) -> nn.Module:
+    """Overwrite every parameter of ``target``, a copy of ``model``, with ``model``'s: fake-quantized at ``bits``
+    where its layer has a width, float32 elsewhere; returns ``target``. One copy reused across assignments costs
+    no deep copy per assignment (arguments and errors as :func:`fake_quantize_model`)."""
     layers = quantization_layers(model)
     unknown = set(bits) - set(layers)
     if unknown:
         raise KeyError(f"model has no layers {sorted(unknown)}; its layers are {list(layers)}")
     cache = {} if cache is None else cache
-    quantized = copy.deepcopy(model)
-    params = dict(quantized.named_parameters())
+    weights, params = dict(model.named_parameters()), dict(target.named_parameters())
     with torch.no_grad():
-        for layer, width in bits.items():
-            for name in layers[layer]:
-                params[name].copy_(dequantize(cached_codes(cache, name, params[name], width, quantizer)))
-    return quantized
+        for layer, names in layers.items():
+            for name in names:
+                if layer in bits:
+                    value = dequantize(cached_codes(cache, name, weights[name], bits[layer], quantizer))
+                else:
+                    value = weights[name]
+                params[name].copy_(value)
+    return target

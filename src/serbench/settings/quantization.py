@@ -130,7 +130,12 @@ class AllocatorCurveSettings(Section):
         description="utterances per backward pass of the Gauss-Newton and Fisher traces, each with its own random "
         "signs (unbiased at any size; larger: faster, noisier)",
     )
-    hessian_samples: int = Field(32, ge=1, description="Rademacher vectors of Hutchinson's trace estimate")
+    hessian_samples: int = Field(
+        8,
+        ge=1,
+        description="Rademacher vectors of Hutchinson's trace estimate (8: the AttentionGRU's HAWQ widths as 32 give "
+        "them, a quarter of the cost; docs/running.md)",
+    )
     hessian_utterances: int = Field(256, ge=1, description="training utterances the Hessian and Fisher traces read")
     hutchinson_utterances: int = Field(
         64,

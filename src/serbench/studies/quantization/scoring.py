@@ -17,7 +17,7 @@ from torch import nn
 
 from serbench.dataset import Subset
 from serbench.lowbit.layers import quantization_layers
-from serbench.lowbit.quantizers import fake_quantize_model
+from serbench.lowbit.quantizers import load_fake_quantized
 from serbench.metrics import weighted_accuracy
 from serbench.studies.quantization.models import logits
 
@@ -60,6 +60,8 @@ class FloatOutputs:
         self.pattern = patterns.pop() if len(patterns) == 1 else ()
         if not self.usable:
             self.calls = []
+        self._patched: nn.Module | None = None  # the model whose modules replay
+        self._first = self._forward = self._position = 0  # first call run, current forward, call within it
 
     def _recording(self, name: str, forward: Callable) -> Callable:
         def record(*args, **kwargs):
@@ -70,19 +72,24 @@ class FloatOutputs:
         return record
 
     def logits(self, quantized: nn.Module, changed: set[str], run: Callable[[nn.Module], torch.Tensor]):
-        """``run(quantized)`` with every module call before the first call of a ``changed`` module replayed."""
-        first = next((i for i, name in enumerate(self.pattern) if name in changed), len(self.pattern))
-        state = {"forward": -1, "position": 0}
+        """``run(quantized)`` with every module call before the first call of a ``changed`` module replayed.
+        ``quantized``'s modules are patched at its first run here and stay patched for its next runs."""
+        if quantized is not self._patched:
+            self._patch(quantized)
+        self._first = next((i for i, name in enumerate(self.pattern) if name in changed), len(self.pattern))
+        self._forward = -1
+        return run(quantized)
 
+    def _patch(self, quantized: nn.Module) -> None:
         def start(module, args):
-            state["forward"], state["position"] = state["forward"] + 1, 0
+            self._forward, self._position = self._forward + 1, 0
 
         def replaying(forward: Callable) -> Callable:
             def call(*args, **kwargs):
-                position = state["position"]
-                state["position"] += 1
-                if position < first:
-                    return self.calls[state["forward"]][position][1]
+                position = self._position
+                self._position += 1
+                if position < self._first:
+                    return self.calls[self._forward][position][1]
                 return forward(*args, **kwargs)
 
             return call
@@ -91,7 +98,7 @@ class FloatOutputs:
         for name in self.owners:
             module = quantized.get_submodule(name)
             module.forward = replaying(module.forward)
-        return run(quantized)
+        self._patched = quantized
 
 
 class AssignmentScores:
@@ -115,6 +122,7 @@ class AssignmentScores:
         self._labels = torch.as_tensor(subset.labels)
         self._layers = quantization_layers(model)
         self._float: FloatOutputs | None = None
+        self._scratch: nn.Module | None = None  # a copy of the model that carries each assignment's weights in turn
 
     def _run(self, model: nn.Module) -> torch.Tensor:
         return logits(model, self.subset.features, self.subset.lengths, device=self.device).cpu()
@@ -123,7 +131,9 @@ class AssignmentScores:
         """Logits ``(utterances, classes)`` on the CPU."""
         key = tuple(sorted(bits.items()))
         if key not in self._logits:
-            quantized = fake_quantize_model(self.model, bits, self.quantizer, self.cache)
+            if self._scratch is None:
+                self._scratch = copy.deepcopy(self.model)
+            quantized = load_fake_quantized(self._scratch, self.model, bits, self.quantizer, self.cache)
             if self.device not in (None, "cpu", torch.device("cpu")):
                 self._logits[key] = self._run(quantized)
             else:

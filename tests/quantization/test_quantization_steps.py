@@ -3,6 +3,7 @@ training, the quantize step (packed files whose bytes are measured, every varian
 the SVM, each as its rule calls it."""
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +57,7 @@ def test_folds_hold_out_each_speaker_once_and_set_search_utterances_aside(cell):
 
 
 @pytest.mark.parametrize("family", ["mlp", "cnn1d"])
-def test_train_quantize_and_trace_a_cell_of_each_input_level(cell, tmp_path, family):
+def test_train_quantize_and_trace_a_cell_of_each_input_level(cell, tmp_path, family, caplog):
     cfg = Settings().quantization
     level = "utterance" if family == "mlp" else "frames"
     models = tmp_path / "models"
@@ -99,6 +100,14 @@ def test_train_quantize_and_trace_a_cell_of_each_input_level(cell, tmp_path, fam
     assert len(per_run) == 1 + 2 * 1 + 3 * 2  # fp32; two importance curves × 1 T_margin; three × 2 budgets
     budget_points = [r for r in found if r["knob"] == "budget"]
     assert all(r["avg_bits"] <= r["value"] + 1e-9 for r in budget_points)  # b̄ within each budget
+
+    reused = tmp_path / "curves_reused.json"  # as the rule runs it: the quantize step's test results read back
+    with caplog.at_level(logging.INFO, logger="serbench.studies.quantization.curves"):
+        allocator_curves(str(models), str(cell / "split.csv"), files(cell, level), curves, cfg.sequences.max_frames,
+                         RUN | {"model": family}, str(reused), quantized_metrics=str(metrics))  # fmt: skip
+    assert json.loads(reused.read_text()) == found  # the same records, each point's test result included
+    taken = [int(m.split(" test scores")[0].rsplit(" ", 1)[1]) for m in caplog.messages if "test scores from" in m]
+    assert len(taken) == 4 and min(taken) >= 1  # every run took at least the float model's result
 
 
 def test_the_svm_scores_every_fold_and_seed(cell, tmp_path):

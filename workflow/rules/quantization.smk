@@ -119,6 +119,7 @@ rule quantization_allocators:
     input:
         unpack(cell_inputs),
         models=rules.quantization_train.output[0],
+        quantized=rules.quantization_quantize.output.metrics,
     output:
         f"{RESULTS}/quantization/allocators/{{features}}/{{dataset}}/{{protocol}}/{{model}}.json",
     log:

@@ -1,5 +1,6 @@
 """Every allocator traced over its own knob (T_margin or a b̄ budget) on every trained model of one cell, each
-point scored on the test split."""
+point scored on the test split (or its result taken from the cell's quantize step, where that scored the same
+widths)."""
 
 from serbench.workflow import job_corpora, job_run, snakemake_job
 
@@ -20,4 +21,5 @@ with snakemake_job(
         job.output[0],
         job.params.normalise,
         resolve_device(job.params.device),
+        job.input.quantized,
     )

@@ -28,11 +28,15 @@ each ranking with HAWQ's (Kendall τ). The trace allocators record each layer's
 trace and its standard error.
 
 Every point is scored on the test split by the fake-quantized model (the
-quantize step checks that packed files predict exactly as those do).
+quantize step checks that packed files predict exactly as those do); a point
+whose widths the quantize step already scored under the same quantizer (the
+float model, fixed widths, the adaptive search at its T_margin) takes that
+step's result, the same predictions, instead of running the test split again.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import NamedTuple
 
@@ -51,6 +55,7 @@ from serbench.lowbit.search import search_bit_widths
 from serbench.lowbit.sensitivity import allocate, layer_sensitivity
 from serbench.metrics import hits_string
 from serbench.provenance import stamp
+from serbench.settings.names import QuantizationVariant
 from serbench.settings.quantization import AllocatorCurveSettings
 from serbench.settings.steps import AllocatorStepSettings
 from serbench.studies.quantization.scoring import AssignmentScores
@@ -122,6 +127,31 @@ def curve_points(
     return Curves(points, layer_scores, traces)
 
 
+def assignment_key(bits: dict[str, int]) -> tuple[tuple[str, int], ...]:
+    """An assignment as a key: its quantized layers and widths, sorted (float32 layers left out).
+
+    >>> assignment_key({"out": 2, "gru.ih_l0": 32, "gru.hh_l0": 4})
+    (('gru.hh_l0', 4), ('out', 2))
+    """
+    return tuple(sorted((layer, b) for layer, b in bits.items() if b != FLOAT_BITS))
+
+
+def scored_assignments(metrics_path: str, quantizer: str) -> dict[tuple[str, int], dict]:
+    """The quantize step's test results of each post-training assignment under ``quantizer`` (and the float
+    model), per run: ``(fold, seed)`` -> ``{"test_utterances": [...], "hits": {assignment_key: "0110..."}}``.
+    QAT's fine-tuned models carry other weights and are left out."""
+    runs: dict[tuple[str, int], dict] = {}
+    with open(metrics_path) as handle:
+        records = json.load(handle)
+    for record in records:
+        variant = QuantizationVariant.parse(record["variant"])
+        if variant.suffix or record["quantizer"] not in (quantizer, "none"):
+            continue
+        run = runs.setdefault((record["fold"], record["seed"]), {"test_utterances": record["test_utterances"]})
+        run.setdefault("hits", {})[assignment_key(record["bits"])] = record["test_correct"]
+    return runs
+
+
 def allocator_curves(
     models_dir: str,
     split_path: str,
@@ -132,9 +162,11 @@ def allocator_curves(
     out_metrics: str,
     normalise: str = "none",
     device: torch.device | str = "cpu",
+    quantized_metrics: str | None = None,
 ) -> None:
     """Trace every allocator of :func:`curve_points` on every trained model of a cell, on ``device``; score each
-    point on test.
+    point on test, or take its result from the quantize step's records of the same cell (``quantized_metrics``)
+    where that step scored the same widths (:func:`scored_assignments`).
 
     Writes one JSON list of records to ``out_metrics``: the float32 model (``allocator`` ``fp32``) and each
     point per fold and seed, with its knob, widths, b̄ (eq. 5) and each test utterance's result
@@ -142,17 +174,23 @@ def allocator_curves(
     allocator's ``layer_scores`` and (trace allocators) ``traces``: layer -> ``[trace, standard error]``.
     """
     records = []
+    known = scored_assignments(quantized_metrics, cfg.curves.quantizer) if quantized_metrics else {}
     cell = trained_runs(models_dir, split_path, corpora, max_frames, normalise, f"allocator curves {cell_label(run)}")
     for seed, fold, model, _, data in cell:
         test = data.subsets["test"]
-        score = AssignmentScores(model, test, cfg.curves.quantizer, device=device).logits
+        scores = AssignmentScores(model, test, cfg.curves.quantizer, device=device)
+        scored = known.get((fold, seed), {})
+        hits_of = scored.get("hits", {}) if scored.get("test_utterances") == test.ids.tolist() else {}
         counts = layer_counts(model)
         common = {**run, "fold": fold, "seed": seed, "quantizer": cfg.curves.quantizer, **stamp()}
         common |= {"test_utterances": test.ids.tolist(), "test_speakers": test.speakers.tolist()}
         found = curve_points(model, data, cfg, seed, device)
         points = [("fp32", "", float("nan"), {}), *found.points]
         for allocator, knob, value, bits in points:
-            hits = score(bits).argmax(dim=1).cpu().numpy() == test.labels
+            if assignment_key(bits) in hits_of:
+                hits = np.array([hit == "1" for hit in hits_of[assignment_key(bits)]])
+            else:
+                hits = scores.logits(bits).argmax(dim=1).cpu().numpy() == test.labels
             records.append(
                 common
                 | {"allocator": allocator, "knob": knob, "value": value, "bits": bits}
@@ -161,5 +199,6 @@ def allocator_curves(
                 | {"layer_scores": found.layer_scores.get(allocator, {})}
                 | {"traces": {layer: list(t) for layer, t in found.traces.get(allocator, {}).items()}}
             )
-        log.info("fold %s seed %d: %d allocator points", fold, seed, len(points))
+        log.info("fold %s seed %d: %d allocator points, %d test scores from the quantize step", fold, seed,
+                 len(points), sum(assignment_key(bits) in hits_of for *_, bits in points))  # fmt: skip
     write_json(out_metrics, records)

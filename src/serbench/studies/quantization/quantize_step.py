@@ -20,7 +20,13 @@ from serbench.provenance import stamp
 from serbench.settings.names import QuantizationVariant
 from serbench.settings.quantization import FINE_TUNED
 from serbench.settings.steps import QuantizeStepSettings
-from serbench.studies.quantization.models import count_parameters, predict, weights_key
+from serbench.studies.quantization.models import (
+    LengthBatches,
+    batch_logits,
+    count_parameters,
+    length_batches,
+    weights_key,
+)
 from serbench.studies.quantization.packing import load_packed, save_packed, stored_bytes
 from serbench.studies.quantization.qat import quantization_aware_training
 from serbench.studies.quantization.train_step import cell_label, run_dir, trained_runs
@@ -36,11 +42,13 @@ def _packed_record(
     quantizer: str,
     out_model: Path,
     test: Subset,
+    batches: LengthBatches,
     cache: dict | None = None,
     predictions: dict[str, np.ndarray] | None = None,
     device: torch.device | str | None = None,
 ) -> dict:
-    """Pack ``model`` at ``bits``, load the file back, score it on ``test``; sizes, bits and scores of the run.
+    """Pack ``model`` at ``bits``, load the file back, score it on ``test`` (its inputs as ``batches``, made once
+    per run: :func:`~serbench.studies.quantization.models.length_batches`); sizes, bits and scores of the run.
 
     The packed model must equal the fake-quantized one tensor for tensor, or else predict exactly as it does.
     ``predictions`` (weights key -> test predictions, kept across a run's variants) scores each distinct set
@@ -58,13 +66,13 @@ def _packed_record(
     packed, saved = load_packed(out_model)
     key = weights_key(packed)
     if key not in predictions:
-        predictions[key] = predict(packed, test.features, test.lengths, device=device)
+        predictions[key] = batch_logits(packed, batches, device).argmax(dim=1).numpy()
     predicted = predictions[key]
     reference = fake_quantize_model(model, bits, quantizer, cache) if bits else None
     if (
         reference is not None
         and weights_key(reference) != key
-        and not np.array_equal(predicted, predict(reference, test.features, test.lengths, device=device))
+        and not np.array_equal(predicted, batch_logits(reference, batches, device).argmax(dim=1).numpy())
     ):
         raise RuntimeError(f"{out_model}: packed model predicts differently from the fake-quantized model")
     counts = layer_counts(model)
@@ -136,7 +144,8 @@ def quantize_cell(
         }
         directory = run_dir(out_dir, fold, seed)
         predictions: dict[str, np.ndarray] = {}  # test predictions of each distinct set of weights of the run
-        scoring = {"test": test, "predictions": predictions, "device": device}
+        batches = length_batches(test.features, test.lengths)
+        scoring = {"test": test, "batches": batches, "predictions": predictions, "device": device}
         fp32 = _packed_record(model, header, {}, "uniform", directory / "fp32.sbq", **scoring)
         records.append({**run, "fold": fold, "seed": seed, "variant": "fp32", **fp32, **sizes, **stamp()})
         if header["model"] in cfg.qat.families:  # QAT's control: the same fine-tuning, no quantizer

@@ -19,7 +19,7 @@ from serbench.dataset import Subset
 from serbench.lowbit.layers import quantization_layers
 from serbench.lowbit.quantizers import load_fake_quantized
 from serbench.metrics import weighted_accuracy
-from serbench.studies.quantization.models import logits
+from serbench.studies.quantization.models import LengthBatches, batch_logits, length_batches
 
 MAX_RECORDED_BYTES = 1_000_000_000  # above this, a subset's module outputs are not kept: every run is full
 
@@ -123,9 +123,12 @@ class AssignmentScores:
         self._layers = quantization_layers(model)
         self._float: FloatOutputs | None = None
         self._scratch: nn.Module | None = None  # a copy of the model that carries each assignment's weights in turn
+        self._batches: LengthBatches | None = None  # the subset gathered and cut into batches once
 
     def _run(self, model: nn.Module) -> torch.Tensor:
-        return logits(model, self.subset.features, self.subset.lengths, device=self.device).cpu()
+        if self._batches is None:
+            self._batches = length_batches(self.subset.features, self.subset.lengths)
+        return batch_logits(model, self._batches, self.device)
 
     def logits(self, bits: dict[str, int]) -> torch.Tensor:
         """Logits ``(utterances, classes)`` on the CPU."""

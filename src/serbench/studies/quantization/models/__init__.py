@@ -9,7 +9,15 @@ from torch import nn
 from serbench.errors import UnknownNameError
 from serbench.sequences import trim, valid_lengths
 from serbench.studies.quantization.models.attention_gru import AttentionGRU
-from serbench.studies.quantization.models.base import Classifier, logits, predict, weights_key
+from serbench.studies.quantization.models.base import (
+    Classifier,
+    LengthBatches,
+    batch_logits,
+    length_batches,
+    logits,
+    predict,
+    weights_key,
+)
 from serbench.studies.quantization.models.cnn1d import CNN1D
 from serbench.studies.quantization.models.lstm import LSTMClassifier
 from serbench.studies.quantization.models.mlp import MLP
@@ -46,8 +54,11 @@ def count_parameters(model: nn.Module) -> int:
 __all__ = [
     "MODELS",
     "Classifier",
+    "LengthBatches",
+    "batch_logits",
     "build_model",
     "count_parameters",
+    "length_batches",
     "logits",
     "model_class",
     "predict",

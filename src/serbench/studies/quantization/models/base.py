@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -65,7 +66,35 @@ class Classifier(nn.Module):
         self.feature_std.copy_(torch.as_tensor(np.where(std > 0, std, 1.0)))
 
 
+class LengthBatches(NamedTuple):
+    """Inputs in batches of similar lengths, longest first: ``batches`` ``[(inputs (batch, frames, dim) cut to the
+    batch's longest utterance, lengths (batch,))]`` and ``order`` ``(N,)``, the input row of each row of their
+    concatenation. Made once (:func:`length_batches`), a subset scored many times is gathered and cut once."""
+
+    batches: list[tuple[torch.Tensor, torch.Tensor]]
+    order: torch.Tensor
+
+
+def length_batches(features: np.ndarray, lengths: np.ndarray | None = None, batch_size: int = 256) -> LengthBatches:
+    """``(N, dim)`` or ``(N, frames, dim)`` inputs with ``lengths (N,)`` as :class:`LengthBatches`: frame sequences
+    sorted longest first, so each batch is cut (:func:`trim`) to lengths close to its own and little padding is
+    computed; utterance-level inputs in their own order."""
+    inputs, valid = torch.as_tensor(features, dtype=torch.float32), valid_lengths(features, lengths)
+    order = torch.argsort(valid, descending=True, stable=True) if inputs.ndim == 3 else torch.arange(len(valid))
+    chunks = order.split(batch_size)
+    return LengthBatches([(trim(inputs[chunk], valid[chunk]), valid[chunk]) for chunk in chunks], order)
+
+
 @torch.inference_mode()
+def batch_logits(model: nn.Module, batches: LengthBatches, device: torch.device | str | None = None) -> torch.Tensor:
+    """Class scores ``(N, classes)`` (on the CPU, in the inputs' order) of :func:`length_batches`, eval mode, on
+    ``device`` (default: the model's; a model elsewhere runs as a copy there)."""
+    model = on_device(model, device).eval()
+    device = model_device(model)
+    ordered = torch.cat([model(x.to(device), n.to(device)).cpu() for x, n in batches.batches])
+    return ordered[torch.argsort(batches.order)]
+
+
 def logits(
     model: nn.Module,
     features: np.ndarray,
@@ -74,22 +103,9 @@ def logits(
     device: torch.device | str | None = None,
 ) -> torch.Tensor:
     """Class scores ``(N, classes)`` (on the CPU) of ``(N, dim)`` or ``(N, frames, dim)`` inputs with
-    ``lengths (N,)``, eval mode, on ``device`` (default: the model's; a model elsewhere runs as a copy there).
-
-    Frame sequences are batched longest first, so each batch is cut (:func:`trim`) to lengths close to its own
-    and little padding is computed; the scores come back in the inputs' order.
-    """
-    model = on_device(model, device).eval()
-    device = model_device(model)
-    inputs, valid = torch.as_tensor(features, dtype=torch.float32), valid_lengths(features, lengths)
-    order = torch.argsort(valid, descending=True, stable=True) if inputs.ndim == 3 else torch.arange(len(valid))
-    ordered = torch.cat(
-        [
-            model(trim(inputs[chunk], valid[chunk]).to(device), valid[chunk].to(device)).cpu()
-            for chunk in order.split(batch_size)
-        ]
-    )
-    return ordered[torch.argsort(order)]
+    ``lengths (N,)``, in batches of ``batch_size`` similar lengths (:func:`length_batches`), eval mode, on ``device``
+    as :func:`batch_logits`."""
+    return batch_logits(model, length_batches(features, lengths, batch_size), device)
 
 
 def predict(

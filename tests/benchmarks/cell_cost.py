@@ -1,0 +1,85 @@
+"""A cell's three steps in one process: training, the quantize step and the allocator curves, on the same runs.
+
+The grid's benchmark files give each job's CPU, but jobs run hours apart on a machine whose load changes, so
+their ratios move with it. This script takes ``--runs`` (seed, fold) runs of one cell of a results folder (its
+manifests, features and fold table, as the grid wrote them), trains them, quantizes them and traces their curves
+with the default settings, one thread, and prints each step's CPU seconds and the quantize step and the curves
+against training: the ratios of issue 28's targets, measured in one run.
+
+    python tests/benchmarks/cell_cost.py --results results/grid/<commit>/tree/results \
+        --dataset emodb --protocol speaker_independent --family attention_gru --runs 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from serbench.dataset import CorpusFiles
+from serbench.folds import read_folds
+from serbench.settings import Settings
+from serbench.settings.names import Protocol
+from serbench.settings.steps import AllocatorStepSettings, QuantizeStepSettings
+from serbench.studies.quantization.curves import allocator_curves
+from serbench.studies.quantization.models import model_class
+from serbench.studies.quantization.quantize_step import quantize_cell
+from serbench.studies.quantization.train_step import fold_runs, train_cell
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", default="results")
+    parser.add_argument("--features", default="mfcc_chroma_mel")
+    parser.add_argument("--dataset", default="emodb")
+    parser.add_argument("--protocol", default="speaker_independent")
+    parser.add_argument("--family", required=True)
+    parser.add_argument("--runs", type=int, default=3, help="the first (seed, fold) runs of the fold table")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    results, cfg = Path(args.results), Settings().quantization
+    level = "utterance" if model_class(args.family).input_level == "utterance" else "frames"
+    corpora = {
+        corpus: CorpusFiles(
+            results / "manifests" / f"{corpus}.csv", results / "features" / args.features / corpus / f"{level}.npz"
+        )
+        for corpus in args.dataset.replace("_to_", " ").split()
+    }
+    normalise = Protocol.parse(args.protocol).normalise
+    folds = read_folds(results / "quantization/splits" / args.dataset / f"{args.protocol}.csv")
+    chosen = fold_runs(folds)[: args.runs]
+    folds = folds[[(int(s), f) in chosen for s, f in zip(folds["seed"], folds["fold"])]]
+    run = {"features": args.features, "dataset": args.dataset, "protocol": args.protocol, "model": args.family}
+    with tempfile.TemporaryDirectory() as tmp:
+        split, models = f"{tmp}/split.csv", f"{tmp}/models"
+        folds.to_csv(split, index=False)
+        steps = {
+            "train": lambda: train_cell(
+                split, corpora, args.family, getattr(cfg, args.family).model_dump(), cfg.train,
+                cfg.sequences.max_frames, models, normalise,
+            ),
+            "quantize": lambda: quantize_cell(
+                models, split, corpora, cfg.part(QuantizeStepSettings), cfg.train.batch_size,
+                cfg.sequences.max_frames, run, f"{tmp}/packed", f"{tmp}/quantized.json", normalise,
+            ),
+            "curves": lambda: allocator_curves(
+                models, split, corpora, cfg.part(AllocatorStepSettings), cfg.sequences.max_frames, run,
+                f"{tmp}/curves.json", normalise, quantized_metrics=f"{tmp}/quantized.json",
+            ),
+        }  # fmt: skip
+        seconds = {}
+        for step, call in steps.items():
+            start = time.process_time()
+            call()
+            seconds[step] = time.process_time() - start
+    cpu = ", ".join(f"{step} {t:.1f}" for step, t in seconds.items())
+    print(f"{'/'.join(run.values())}: {len(chosen)} runs, CPU-s {cpu}")
+    train = seconds["train"]
+    print(f"  quantize/train {seconds['quantize'] / train:.2f}, curves/train {seconds['curves'] / train:.2f}")
+
+
+if __name__ == "__main__":
+    main()

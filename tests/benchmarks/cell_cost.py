@@ -15,41 +15,26 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from pathlib import Path
 
 import torch
+from grid_cell import add_cell_options, grid_cell
 
-from serbench.dataset import CorpusFiles
 from serbench.folds import read_folds
 from serbench.settings import Settings
-from serbench.settings.names import Protocol
 from serbench.settings.steps import AllocatorStepSettings, QuantizeStepSettings
 from serbench.studies.quantization.curves import allocator_curves
-from serbench.studies.quantization.models import model_class
 from serbench.studies.quantization.quantize_step import quantize_cell
 from serbench.studies.quantization.train_step import fold_runs, train_cell
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--results", default="results")
-    parser.add_argument("--features", default="mfcc_chroma_mel")
-    parser.add_argument("--dataset", default="emodb")
-    parser.add_argument("--protocol", default="speaker_independent")
-    parser.add_argument("--family", required=True)
+    add_cell_options(parser, features="mfcc_chroma_mel", protocol="speaker_independent")
     parser.add_argument("--runs", type=int, default=3, help="the first (seed, fold) runs of the fold table")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    results, cfg = Path(args.results), Settings().quantization
-    level = "utterance" if model_class(args.family).input_level == "utterance" else "frames"
-    corpora = {
-        corpus: CorpusFiles(
-            results / "manifests" / f"{corpus}.csv", results / "features" / args.features / corpus / f"{level}.npz"
-        )
-        for corpus in args.dataset.replace("_to_", " ").split()
-    }
-    normalise = Protocol.parse(args.protocol).normalise
-    folds = read_folds(results / "quantization/splits" / args.dataset / f"{args.protocol}.csv")
+    cfg, (corpora, split_path, _, normalise) = Settings().quantization, grid_cell(args)
+    folds = read_folds(split_path)
     chosen = fold_runs(folds)[: args.runs]
     folds = folds[[(int(s), f) in chosen for s, f in zip(folds["seed"], folds["fold"])]]
     run = {"features": args.features, "dataset": args.dataset, "protocol": args.protocol, "model": args.family}

@@ -20,21 +20,19 @@ from __future__ import annotations
 import argparse
 import itertools
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
+from grid_cell import add_cell_options, grid_cell
 from scipy.stats import kendalltau
 from torch import nn
 
-from serbench.dataset import CorpusFiles
 from serbench.lowbit.hessian import curvature_traces, trace_sensitivity
 from serbench.lowbit.quantizers import fake_quantize_model
 from serbench.lowbit.sensitivity import allocate, layer_sensitivity
 from serbench.settings import QuantizationSettings
-from serbench.settings.names import Protocol
 from serbench.studies.quantization.curves import RANKING_BITS
-from serbench.studies.quantization.models import logits, model_class
+from serbench.studies.quantization.models import logits
 from serbench.studies.quantization.train_step import trained_runs
 from serbench.studies.quantization.variants import layer_counts
 
@@ -69,32 +67,15 @@ def measured_increase(model, utterances, layers: list[str], bits: int, quantizer
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--results", default="results")
-    parser.add_argument("--data-root", default="../shared/data")
-    parser.add_argument("--features", default="egemaps")
-    parser.add_argument("--dataset", default="emodb")
-    parser.add_argument("--protocol", default="random")
-    parser.add_argument("--family", required=True)
+    add_cell_options(parser, features="egemaps", protocol="random")
     parser.add_argument("--models", type=int, default=3, help="trained models (fold x seed) compared")
     parser.add_argument("--utterances", type=int, default=None, help="default: curves.hessian_utterances")
     parser.add_argument("--estimator", action="append", required=True, help="name:count, repeatable")
     args = parser.parse_args()
     cfg = QuantizationSettings()
-    results = Path(args.results)
-    level = "utterance" if model_class(args.family).input_level == "utterance" else "frames"
-    corpora = {
-        args.dataset: CorpusFiles(
-            str(results / "manifests" / f"{args.dataset}.csv"),
-            str(results / "features" / args.features / args.dataset / f"{level}.npz"),
-        )
-    }
+    files = grid_cell(args)
     cell = trained_runs(
-        str(results / "quantization/models" / args.features / args.dataset / args.protocol / args.family),
-        str(results / "quantization/splits" / args.dataset / f"{args.protocol}.csv"),
-        corpora,
-        cfg.sequences.max_frames,
-        Protocol.parse(args.protocol).normalise,
-        "trace agreement",
+        files.models, files.split, files.corpora, cfg.sequences.max_frames, files.normalise, "trace agreement"
     )
     taus = {e: [] for e in args.estimator}
     against_measured = {e: [] for e in [REFERENCE, *args.estimator]}

@@ -1,5 +1,7 @@
 """Allocators traced over their knobs: what each curve point reads, its budget, and the allocators.csv rows."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,7 +11,7 @@ from serbench.dataset import SplitData
 from serbench.lowbit.importance import average_bits
 from serbench.settings import QuantizationSettings
 from serbench.studies.quantization.allocator_report import allocator_table, plot_allocators
-from serbench.studies.quantization.curves import curve_points
+from serbench.studies.quantization.curves import assignment_key, curve_points, scored_assignments
 from serbench.studies.quantization.variants import layer_counts
 
 BLOBS = Blobs(classes=3, dim=8, seed=3)
@@ -93,3 +95,24 @@ def test_allocators_csv_pools_runs_pairs_with_fp32_and_shows_the_seed_spread_of_
     assert (tmp_path / "a.png").read_bytes()[:4] == b"\x89PNG"
     with pytest.raises(ValueError, match="tess / random / mfcc_chroma_mel"):
         plot_allocators(table.reset_index(), summary, "tess", "random", tmp_path / "b.png")
+
+
+def test_the_curves_take_only_post_training_results_of_their_own_quantizer(tmp_path):
+    def record(variant, quantizer, bits, hits, fold="0"):
+        return {"variant": variant, "quantizer": quantizer, "bits": bits, "test_correct": hits, "fold": fold}
+
+    two = {"fc": 2, "out": 2}
+    records = [
+        record("fp32", "none", {"fc": 32, "out": 32}, "111"),
+        record("fixed2", "uniform", two, "100"),
+        record("fixed2", "mse", two, "010"),  # another quantizer: other weights
+        record("fp32+ft", "none", {"fc": 32, "out": 32}, "000"),  # QAT's control: fine-tuned weights
+        record("fixed2+qat", "uniform", two, "011"),  # the same widths after QAT: other weights
+        record("fixed2", "uniform", two, "001", fold="1"),
+    ]
+    path = tmp_path / "metrics.json"
+    path.write_text(json.dumps([r | {"seed": 0, "test_utterances": ["u1", "u2", "u3"]} for r in records]))
+    runs = scored_assignments(str(path), "uniform")
+    assert runs[("0", 0)]["hits"] == {(): "111", (("fc", 2), ("out", 2)): "100"}
+    assert runs[("1", 0)]["hits"] == {(("fc", 2), ("out", 2)): "001"} and runs[("1", 0)]["test_utterances"][0] == "u1"
+    assert assignment_key({}) == assignment_key({"fc": 32, "out": 32}) == ()  # the float model, however written

@@ -147,8 +147,10 @@ def scored_assignments(metrics_path: str, quantizer: str) -> dict[tuple[str, int
         variant = QuantizationVariant.parse(record["variant"])
         if variant.suffix or record["quantizer"] not in (quantizer, "none"):
             continue
-        run = runs.setdefault((record["fold"], record["seed"]), {"test_utterances": record["test_utterances"]})
-        run.setdefault("hits", {})[assignment_key(record["bits"])] = record["test_correct"]
+        run = runs.setdefault(
+            (record["fold"], record["seed"]), {"test_utterances": record["test_utterances"], "hits": {}}
+        )
+        run["hits"][assignment_key(record["bits"])] = record["test_correct"]
     return runs
 
 
@@ -180,7 +182,8 @@ def allocator_curves(
         test = data.subsets["test"]
         scores = AssignmentScores(model, test, cfg.curves.quantizer, device=device)
         scored = known.get((fold, seed), {})
-        hits_of = scored.get("hits", {}) if scored.get("test_utterances") == test.ids.tolist() else {}
+        hits_of = scored["hits"] if scored.get("test_utterances") == test.ids.tolist() else {}
+        taken = 0
         counts = layer_counts(model)
         common = {**run, "fold": fold, "seed": seed, "quantizer": cfg.curves.quantizer, **stamp()}
         common |= {"test_utterances": test.ids.tolist(), "test_speakers": test.speakers.tolist()}
@@ -188,7 +191,7 @@ def allocator_curves(
         points = [("fp32", "", float("nan"), {}), *found.points]
         for allocator, knob, value, bits in points:
             if assignment_key(bits) in hits_of:
-                hits = np.array([hit == "1" for hit in hits_of[assignment_key(bits)]])
+                hits, taken = np.array([hit == "1" for hit in hits_of[assignment_key(bits)]]), taken + 1
             else:
                 hits = scores.logits(bits).argmax(dim=1).cpu().numpy() == test.labels
             records.append(
@@ -199,6 +202,11 @@ def allocator_curves(
                 | {"layer_scores": found.layer_scores.get(allocator, {})}
                 | {"traces": {layer: list(t) for layer, t in found.traces.get(allocator, {}).items()}}
             )
-        log.info("fold %s seed %d: %d allocator points, %d test scores from the quantize step", fold, seed,
-                 len(points), sum(assignment_key(bits) in hits_of for *_, bits in points))  # fmt: skip
+        log.info(
+            "fold %s seed %d: %d allocator points, %d test scores from the quantize step",
+            fold,
+            seed,
+            len(points),
+            taken,
+        )
     write_json(out_metrics, records)

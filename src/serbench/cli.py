@@ -111,7 +111,7 @@ COMMANDS: dict[str, Command] = {
         (UPSTREAM, WHISPER, (("--classes",), {"type": int, "default": 4, "dest": "n_classes"}), *LATENCY),
     ),
     "exit-latency": Command(
-        "serbench.studies.selfdistill.steps:exit_latency",
+        "serbench.studies.selfdistill.deploy:exit_latency",
         "parameters, bytes and CPU latency per clip of every self-distillation exit of an upstream, float and int8",
         (
             UPSTREAM,

@@ -22,11 +22,11 @@ from serbench.settings.steps import SelfDistillStatesSettings
 from serbench.ssl.upstream import UpstreamChoice, save_random_upstream
 from serbench.ssl.waveforms import prepare_corpus
 from serbench.step_files import load_checkpoint
+from serbench.studies.selfdistill.deploy import int8_exits
 from serbench.studies.selfdistill.model import AllExitsModel
 from serbench.studies.selfdistill.steps import (
     build_model,
     encode_states,
-    int8_exits,
     model_path,
     open_upstream,
     train_fold,

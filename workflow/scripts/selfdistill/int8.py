@@ -10,7 +10,8 @@ with snakemake_job(globals(), "selfdistill_int8", upstream="wav2vec2-base", vari
     from serbench.settings.selfdistill import SelfDistillSettings
     from serbench.settings.ssl import WaveformSettings
     from serbench.ssl.upstream import UpstreamChoice
-    from serbench.studies.selfdistill.steps import int8_exits, model_path
+    from serbench.studies.selfdistill.deploy import int8_exits
+    from serbench.studies.selfdistill.steps import model_path
 
     cfg = SelfDistillSettings.from_params(job.params.selfdistill)
     waveform = WaveformSettings.from_params(job.params.waveform)

@@ -6,7 +6,7 @@ with snakemake_job(globals(), "selfdistill_latency", upstream="wav2vec2-base") a
     from serbench.corpora import read_manifest
     from serbench.folds import fold_classes, read_folds
     from serbench.settings.selfdistill import SelfDistillSettings
-    from serbench.studies.selfdistill.steps import exit_latency
+    from serbench.studies.selfdistill.deploy import exit_latency
 
     n_classes = len(fold_classes(read_folds(job.input.split), read_manifest(job.input.manifest)))
     cfg = SelfDistillSettings.from_params(job.params.selfdistill)

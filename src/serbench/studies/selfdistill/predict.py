@@ -1,5 +1,5 @@
 """Emotion labels from a self-distillation model as deployed: the int8 ONNX graph of every exit and the teacher
-(written by :func:`serbench.studies.selfdistill.steps.int8_exits`), read at the exit the user names.
+(written by :func:`serbench.studies.selfdistill.deploy.int8_exits`), read at the exit the user names.
 
 A file is one utterance, prepared as the study prepared its training clips, every setting read from the model's
 metadata: 16 kHz, raw (the authors' code) or trimmed, pre-emphasised, peak-normalised and cut (Ismail's

@@ -47,6 +47,8 @@ def fetch_corpus(corpus: str, dest: str | Path, checksum: str | None = None, url
             f"{corpus} is licensed and has no public download: obtain it {adapter.obtain} and put your copy in {dest}"
         )
     source = url or adapter.download.url
+    terms = adapter.download.license_note if adapter.download else f"licensed, obtained {adapter.obtain}"
+    log.info("%s: fetching %s into %s; its terms of use: %s", corpus, source, dest, terms)
     cache = dest.parent / ".downloads"
     archive, unpacking = cache / f"{corpus}.zip", cache / f"{corpus}.unpacking"
     try:

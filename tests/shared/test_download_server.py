@@ -108,6 +108,7 @@ def test_the_workflow_downloads_each_public_corpus_from_an_empty_data_root_and_s
     emotions = pd.read_csv(tmp_path / "results/manifests/emodb.csv").set_index("utterance_id")["emotion"]
     assert emotions.to_dict() == {"03a01Fa": "happiness", "03a01Wa": "anger", "16b10Tb": "sadness"}
     assert not (tmp_path / "data/.downloads").exists()
+    assert "its terms of use: CC BY-NC-SA 4.0" in (tmp_path / "results/logs/download/ravdess.log").read_text()
 
 
 @pytest.mark.parametrize(

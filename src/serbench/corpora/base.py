@@ -61,7 +61,8 @@ class Labelled:
 
 @dataclass(frozen=True)
 class Download:
-    """Where the official distribution of a corpus lives (its checksum is pinned in config: ``download_checksums``)."""
+    """Where the official distribution of a corpus lives (its checksum is pinned in config: ``download_checksums``)
+    and its terms of use, logged with every download."""
 
     url: str
     license_note: str

@@ -28,7 +28,6 @@ from serbench.ssl.encoders import SAMPLE_RATE
 from serbench.ssl.onnx_export import INT8_KINDS, export_onnx, onnx_session, quantize_int8, run_onnx
 
 MB = 1_000_000
-FLOAT_RUNTIMES = ("pytorch_float", "onnx_float")
 
 
 def noise_clips(seconds: float, count: int, seed: int) -> list[np.ndarray]:

@@ -15,7 +15,7 @@ from snakemake_interface_logger_plugins.base import LogHandlerBase
 from snakemake_interface_logger_plugins.common import LogEvent
 from snakemake_interface_logger_plugins.settings import LogHandlerSettingsBase
 
-from snakemake_logger_plugin_serbench.eta import RunClock, describe
+from snakemake_logger_plugin_serbench.eta import RunClock, describe, earlier_durations
 
 
 @dataclass
@@ -35,7 +35,7 @@ class LogHandler(LogHandlerBase):
     def emit(self, record: LogRecord) -> None:
         event = getattr(record, "event", None)
         if event == LogEvent.RUN_INFO and isinstance(getattr(record, "stats", None), dict):
-            self.clock.planned(record.stats)
+            self.clock.planned(record.stats, earlier_durations())
         elif event == LogEvent.JOB_INFO:
             self.clock.started(record.jobid, record.rule_name)
         elif event == LogEvent.JOB_FINISHED:

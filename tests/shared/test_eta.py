@@ -1,8 +1,11 @@
 """The console's time left: Snakemake's own lines, and after each progress line an estimate
 (snakemake_logger_plugin_serbench.eta)."""
 
+import json
 import re
 import subprocess
+
+from snakemake_logger_plugin_serbench.eta import earlier_durations
 
 SNAKEFILE = """
 rule all:
@@ -39,3 +42,25 @@ def test_each_progress_line_but_the_last_is_followed_by_the_time_left(tmp_path):
     plain = run(tmp_path)
     estimates = [line for line in lines if line.endswith("by rule)")]
     assert len(lines) - len(estimates) == len(plain)  # otherwise Snakemake's own console, line for line
+
+
+def test_a_resumed_run_knows_each_rules_cost_from_snakemakes_records_of_earlier_jobs(tmp_path):
+    run(tmp_path, "--logger", "serbench")
+    durations = earlier_durations(tmp_path / ".snakemake" / "metadata")
+    assert len(durations["slow"]) == 3 and all(1.0 <= d < 30 for d in durations["slow"])  # each job sleeps 1 s
+    assert len(durations["table"]) == 1 and durations["table"][0] < 1.0
+
+
+def test_a_jobs_outputs_count_once_and_unreadable_or_unfinished_records_are_left_out(tmp_path):
+    records = {
+        "a": {"rule": "train", "job_hash": 1, "starttime": 10.0, "endtime": 40.0},
+        "b": {"rule": "train", "job_hash": 1, "starttime": 10.1, "endtime": 40.0},  # the same job's second output
+        "c": {"rule": "train", "job_hash": 2, "starttime": 50.0, "endtime": 60.0},
+        "d": {"rule": "train", "job_hash": 3, "starttime": 70.0, "endtime": None, "incomplete": True},
+        "e": {"rule": "table", "job_hash": 4},
+    }
+    for name, record in records.items():
+        (tmp_path / name).write_text(json.dumps(record))
+    (tmp_path / "f").write_text("{not json")
+    assert earlier_durations(tmp_path) == {"train": [30.0, 10.0]}
+    assert earlier_durations(tmp_path / "absent") == {}

@@ -7,15 +7,22 @@ the job) of a run, e.g. the whole grid's (``tests/benchmarks/whole_grid.sh``)::
 
 Prints the CPU and wall seconds of each rule family (the folder under ``benchmarks``, two levels for the
 quantization study) and, per feature-model family, the quantize step's and the allocator curves' CPU over the
-training CPU of the same cells (only cells where all three have finished).
+training CPU of the same cells (only cells where all three have finished). With ``--runs results/grid`` it also
+lists every run of every checkout there (``whole_grid.sh``'s Snakemake logs, carried runs included): its first and
+last logged job event, the wall time between and the steps it finished.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
+
+STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]$", re.MULTILINE)
+STEPS = re.compile(r"^(\d+) of (\d+) steps", re.MULTILINE)
 
 
 def benchmark_rows(results: Path) -> pd.DataFrame:
@@ -49,10 +56,37 @@ def step_ratios(rows: pd.DataFrame) -> pd.DataFrame:
     return totals.assign(quantize_x=totals["quantize"] / totals["train"], curves_x=totals["curves"] / totals["train"])
 
 
+def run_spans(grid: Path) -> pd.DataFrame:
+    """One row per Snakemake log ``<grid>/<commit>/snakemake<N>.log``, in time order: ``run`` (commit/N), ``first``
+    and ``last`` (its first and last job event), ``hours`` between them, ``steps`` finished of those planned."""
+    rows = []
+    for log in grid.glob("*/snakemake*.log"):
+        text = log.read_text(errors="replace")
+        stamps = [datetime.strptime(stamp, "%a %b %d %H:%M:%S %Y") for stamp in STAMP.findall(text)]
+        steps = STEPS.findall(text)
+        if stamps:
+            rows.append(
+                {
+                    "run": f"{log.parent.name}/{log.stem.removeprefix('snakemake')}",
+                    "first": stamps[0],
+                    "last": stamps[-1],
+                    "hours": (stamps[-1] - stamps[0]).total_seconds() / 3600,
+                    "steps": "/".join(steps[-1]) if steps else "0",
+                }
+            )
+    return pd.DataFrame(rows, columns=["run", "first", "last", "hours", "steps"]).sort_values("first")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", type=Path, nargs="?", default=Path("results"))
-    rows = benchmark_rows(parser.parse_args().results)
+    parser.add_argument("--runs", type=Path, help="a folder of whole_grid.sh checkouts (results/grid)")
+    args = parser.parse_args()
+    if args.runs:
+        spans = run_spans(args.runs)
+        print(spans.assign(hours=spans["hours"].round(2)).to_string(index=False))
+        print(f"\n{len(spans)} runs, {spans['hours'].sum():.2f} h of wall time from first to last job event\n")
+    rows = benchmark_rows(args.results)
     per_rule = rows.groupby("rule")[["cpu_s", "wall_s"]].sum().assign(jobs=rows.groupby("rule").size())
     print(per_rule.sort_values("cpu_s", ascending=False).round(0).to_string())
     print(f"\ntotal: {rows['cpu_s'].sum():,.0f} CPU-s, {rows['wall_s'].sum():,.0f} job wall-s, {len(rows)} jobs\n")

@@ -9,6 +9,9 @@ Where the reference itself is in doubt (a block whose Hutchinson trace is negati
 quadratic model), every estimator, the reference included, is also ranked against what Ω predicts, measured: the
 increase of the mean cross-entropy on the same utterances when that layer alone is quantized at the ranking width.
 
+An estimator named with ``+k`` draws its random vectors or signs from the run's seed + k: ``hutchinson:256@256+1``
+is a second reference, independent of the first, whose agreement with it is the most any estimator can show.
+
 Run stand-alone after the grid has trained the cell, e.g.::
 
     python tests/benchmarks/trace_agreement.py --features egemaps --dataset emodb --protocol random \
@@ -40,9 +43,11 @@ REFERENCE = "hutchinson:256@256"
 
 
 def traces(model, utterances, estimator: str, cfg: QuantizationSettings, seed: int):
-    """``estimator`` = ``name:count[@utterances]`` (``gauss_newton:<batch>``, ``hutchinson:<samples>``,
+    """``estimator`` = ``name:count[@utterances][+k]`` (``gauss_newton:<batch>``, ``hutchinson:<samples>``,
     ``auto:<batch>``; ``@64``: Hutchinson reads the first 64 utterances, by default
-    ``curves.hutchinson_utterances``) -> (HAWQ traces, CPU seconds)."""
+    ``curves.hutchinson_utterances``; ``+1``: seeded with ``seed + 1``) -> (HAWQ traces, CPU seconds)."""
+    estimator, _, offset = estimator.partition("+")
+    seed += int(offset or 0)
     estimator, _, first = estimator.partition("@")
     name, count = estimator.split(":")
     samples = int(count) if name == "hutchinson" else cfg.curves.hessian_samples

@@ -18,9 +18,7 @@ import pandas as pd
 
 from serbench.atomic import write_csv
 from serbench.corpora import read_manifest
-from serbench.emobox import emobox_split
 from serbench.errors import InputError
-from serbench.protocols import cross_corpus_split, fixed_speaker_split, random_split, speaker_independent_split
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +74,10 @@ def make_folds(protocol: str, manifests: dict[str, pd.DataFrame], seed: int, **s
     Raises:
         ValueError: an unknown protocol, or several corpora given to a single-corpus protocol.
     """
+    # the protocols draw with scikit-learn, whose import (about 0.8 CPU-s) no reader of a fold table pays
+    from serbench.emobox import emobox_split
+    from serbench.protocols import cross_corpus_split, fixed_speaker_split, random_split, speaker_independent_split
+
     names = list(manifests)
     if protocol == "cross_corpus":
         return cross_corpus_split(manifests, names[:-1], names[-1], seed, **settings)

@@ -1,4 +1,6 @@
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -270,3 +272,10 @@ def test_a_validation_subset_without_some_class_is_logged(tmp_path, caplog):
     folds.loc[2, "subset"] = "test"
     CorpusArrays({"c": CorpusFiles(manifest, tmp_path / "c.npz")}).split(folds, "0", "split.csv")
     assert "split.csv: fold 0: its validation subset (1 utterances) holds no fear, sadness utterance" in caplog.text
+
+
+def test_the_cell_jobs_read_fold_tables_without_importing_scikit_learn():
+    steps = [f"serbench.studies.quantization.{step}" for step in ("train_step", "quantize_step", "curves")]
+    code = f"import sys, {', '.join(steps)}; print('sklearn' in sys.modules)"  # the protocols import it to draw
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

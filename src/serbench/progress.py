@@ -8,6 +8,7 @@ ends within ``delay`` seconds logs nothing, so quick loops (an MLP's epochs) add
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
@@ -15,26 +16,30 @@ from tqdm import tqdm
 
 T = TypeVar("T")
 LINE = "{{desc}}: {{n_fmt}}/{{total_fmt}} {units} [{{elapsed}} elapsed, {{remaining}} left, {{rate_inv_fmt}}]"
+CONTROL = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # a terminal's cursor moves, which tqdm sends for nested loops
+HARD_CH = ("epoch", "stomach")  # "ch" said as k: a plain s
 
 
 def plural(unit: str) -> str:
     """English plural of a one-word unit.
 
-    >>> plural("run"), plural("batch")
-    ('runs', 'batches')
+    >>> plural("run"), plural("batch"), plural("epoch")
+    ('runs', 'batches', 'epochs')
     """
-    return unit + ("es" if unit.endswith(("s", "sh", "ch", "x")) else "s")
+    sibilant = unit.endswith(("s", "sh", "ch", "x")) and not unit.endswith(HARD_CH)
+    return unit + ("es" if sibilant else "s")
 
 
 class _LogLines:
-    """A file for tqdm that hands each refreshed line to a logger once, without tqdm's carriage returns."""
+    """A file for tqdm that hands each refreshed line to a logger once, without tqdm's carriage returns and cursor
+    moves."""
 
     def __init__(self, logger: logging.Logger) -> None:
         self.logger = logger
         self.last = ""
 
     def write(self, text: str) -> None:
-        line = " ".join(text.split())
+        line = " ".join(CONTROL.sub("", text).split())
         if line and line != self.last:
             self.logger.info(line)
             self.last = line

@@ -23,3 +23,13 @@ def test_a_unit_ending_in_ch_counts_batches_not_batchs(caplog):
     for _ in progress(range(2), "encode", "batch", every=0.01, delay=0.01):
         time.sleep(0.02)
     assert caplog.records[-1].getMessage().startswith("encode: 2/2 batches [")
+
+
+def test_a_loop_inside_a_loop_logs_its_epochs_and_no_terminal_control_codes(caplog):
+    caplog.set_level(logging.INFO, logger="progress")
+    for _ in progress(range(2), "train", "run", every=0.01, delay=0.01):
+        for _ in progress(range(2), "fold 0 seed 0", "epoch", every=0.01, delay=0.01):
+            time.sleep(0.02)
+    lines = [r.getMessage() for r in caplog.records]
+    assert any(line.startswith("fold 0 seed 0: 2/2 epochs [") for line in lines)
+    assert lines and not any("\x1b" in line or line == "[A" for line in lines)

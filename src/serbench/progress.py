@@ -17,7 +17,6 @@ from tqdm import tqdm
 T = TypeVar("T")
 LINE = "{{desc}}: {{n_fmt}}/{{total_fmt}} {units} [{{elapsed}} elapsed, {{remaining}} left, {{rate_inv_fmt}}]"
 CONTROL = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # a terminal's cursor moves, which tqdm sends for nested loops
-HARD_CH = ("epoch", "stomach")  # "ch" said as k: a plain s
 
 
 def plural(unit: str) -> str:
@@ -26,7 +25,7 @@ def plural(unit: str) -> str:
     >>> plural("run"), plural("batch"), plural("epoch")
     ('runs', 'batches', 'epochs')
     """
-    sibilant = unit.endswith(("s", "sh", "ch", "x")) and not unit.endswith(HARD_CH)
+    sibilant = unit.endswith(("s", "sh", "ch", "x")) and unit != "epoch"  # its "ch" is said as k
     return unit + ("es" if sibilant else "s")
 
 

@@ -3,8 +3,8 @@
 Snakemake's console says ``N of M steps (x%) done``; a rule's jobs can differ in cost by orders of magnitude
 (a manifest in a second, a cell's training in many minutes), so a share of steps says little about time. This
 estimates per rule: each job still to run costs the mean wall time of its rule's finished jobs, this run's and
-those Snakemake recorded in earlier runs of the same working directory (a resumed run knows its rules from the
-first progress line; the mean of all finished jobs stands in for a rule with none yet), and the run's elapsed time
+those Snakemake recorded in earlier runs of the same working directory (so a resumed run's first estimate already
+knows its dear rules; the mean of all finished jobs stands in for a rule with none), and the run's elapsed time
 scales with that work: ``left = elapsed × work_left / work_done``, work done being this run's, which carries the
 parallelism the run has had.
 """

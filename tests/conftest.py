@@ -1,9 +1,12 @@
 """Shared fixtures: small synthetic corpora written in each corpus's naming convention; the shared Hugging Face
-cache (``../shared/hf-hub``, read offline) when the environment names none, before transformers is imported."""
+cache (``../shared/hf-hub``, read offline) when the environment names none, before transformers is imported; the
+quantization study's end-to-end run on the real EmoDB, made once for the test modules that read it."""
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -134,3 +137,60 @@ def run_workflow(
     output captured."""
     command = workflow_command(work, *arguments, configfile=configfile)
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+
+
+def run_to_end(work: Path, configfile: Path, *extra: str) -> str:
+    """:func:`run_workflow` on 2 cores, which must succeed; its output (stdout, then stderr)."""
+    done = run_workflow(work, "--cores", "2", *extra, configfile=configfile, timeout=1200)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done.stdout + done.stderr
+
+
+def link_corpora(root: Path) -> None:
+    """``root/emodb`` and ``root/tess``: links to the real copies in ``$SERBENCH_DATA``."""
+    root.mkdir()
+    for corpus in ("emodb", "tess"):
+        (root / corpus).symlink_to(Path(os.environ["SERBENCH_DATA"], corpus).resolve())
+
+
+def quantization_config(
+    path: Path, data_root: Path, t_margin: float = 0.05, max_epochs: int = 8, corpora: tuple[str, ...] = ("emodb",)
+) -> Path:
+    """The checked-in ``.test/quantization.yaml`` at ``data_root``, with its T_margin, epochs or corpora changed."""
+    return checked_in_config(
+        "quantization",
+        path,
+        data_root=str(data_root),
+        quantization={
+            "corpora": list(corpora),
+            "train": {"max_epochs": max_epochs},
+            "adaptive": {"t_margin": t_margin},
+        },
+    )
+
+
+@pytest.fixture(scope="session")
+def quantization_run(tmp_path_factory) -> Path:
+    """A working directory where ``.test/quantization.yaml`` ran to the end on the real EmoDB (``$SERBENCH_DATA``),
+    once per session: tests read it, and copy it before changing anything."""
+    work = tmp_path_factory.mktemp("e2e")
+    link_corpora(work / "data")
+    run_to_end(work, quantization_config(work / "config.yaml", work / "data"), "all")
+    return work
+
+
+@pytest.fixture
+def quantization_run_copy(quantization_run, tmp_path) -> Path:
+    """A copy of :func:`quantization_run` (results, Snakemake's records, config; times kept) for a test that damages
+    or reruns it."""
+    copy = tmp_path / "run"
+    shutil.copytree(quantization_run, copy, symlinks=True)
+    return copy
+
+
+def scheduled_rules(output: str) -> dict[str, int]:
+    """Rule name -> number of jobs in a dry run's output."""
+    counts: dict[str, int] = {}
+    for name in re.findall(r"^(?:local)?rule (\w+):", output, flags=re.MULTILINE):
+        counts[name] = counts.get(name, 0) + 1
+    return counts

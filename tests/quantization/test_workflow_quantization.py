@@ -1,20 +1,17 @@
-"""The quantization study run by Snakemake on the real EmoDB copy (short training).
+"""The quantization study run by Snakemake on the real EmoDB copy (short training): its tables, its validation
+hygiene, what a changed config reruns, and a damaged cell rebuilt.
 
 Needs SERBENCH_DATA, a folder holding an EmoDB copy in its official layout
-(.ci/run sets it to ../shared/data); skipped with that reason otherwise.
+(.ci/run sets it to ../shared/data); skipped with that reason otherwise. The run itself is conftest's
+``quantization_run``, shared with ``test_workflow_report.py`` and ``test_workflow_resume.py``.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import re
-import shutil
-import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +19,7 @@ import pandas as pd
 import pytest
 
 import serbench
-from conftest import checked_in_config, run_workflow, workflow_command
+from conftest import quantization_config, run_to_end, scheduled_rules
 from serbench.dataset import CorpusFiles, load_split_data
 from serbench.lowbit.quantizers import fake_quantize_model
 from serbench.metrics import weighted_accuracy
@@ -32,8 +29,6 @@ from serbench.studies.quantization.packing import load_packed
 REPO = Path(__file__).resolve().parents[2]
 DATA = os.environ.get("SERBENCH_DATA")
 EMODB = str(Path(DATA, "emodb")) if DATA else None  # the study's corpus; TESS is added by one test
-CHROMIUM = shutil.which("chromium")
-BROWSER_REQUIRED = os.environ.get("SERBENCH_BROWSER") == "required"  # .ci/run: a missing chromium fails the test
 
 pytestmark = [
     pytest.mark.e2e,
@@ -43,49 +38,10 @@ pytestmark = [
 ]
 
 
-def snakemake(work: Path, configfile: Path, *extra: str) -> str:
-    """``conftest.run_workflow`` on 2 cores, which must succeed; its output."""
-    done = run_workflow(work, "--cores", "2", *extra, configfile=configfile, timeout=1200)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return done.stdout + done.stderr
-
-
-def scheduled_rules(output: str) -> dict[str, int]:
-    """Rule name -> number of jobs in a dry run's output."""
-    counts: dict[str, int] = {}
-    for name in re.findall(r"^(?:local)?rule (\w+):", output, flags=re.MULTILINE):
-        counts[name] = counts.get(name, 0) + 1
-    return counts
-
-
-def write_config(
-    path: Path, data_root: Path, t_margin: float = 0.05, max_epochs: int = 8, corpora: tuple[str, ...] = ("emodb",)
-) -> Path:
-    """The checked-in ``.test/quantization.yaml`` at ``data_root``, with its T_margin, epochs or corpora changed."""
-    return checked_in_config(
-        "quantization",
-        path,
-        data_root=str(data_root),
-        quantization={
-            "corpora": list(corpora),
-            "train": {"max_epochs": max_epochs},
-            "adaptive": {"t_margin": t_margin},
-        },
-    )
-
-
-@pytest.fixture(scope="module")
-def work(tmp_path_factory) -> Path:
-    work = tmp_path_factory.mktemp("e2e")
-    link_corpora(work / "data")
-    snakemake(work, write_config(work / "config.yaml", work / "data"), "all")
-    return work
-
-
-def link_corpora(root: Path) -> None:
-    root.mkdir()
-    for corpus in ("emodb", "tess"):
-        (root / corpus).symlink_to(Path(DATA, corpus).resolve())
+@pytest.fixture
+def work(quantization_run) -> Path:
+    """The shared run of ``.test/quantization.yaml`` (conftest), read only."""
+    return quantization_run
 
 
 def test_table_has_every_family_protocol_quantizer_and_variant(work):
@@ -173,7 +129,7 @@ def test_bit_search_read_its_own_validation_subset_only(work):
 
 
 def test_second_run_schedules_nothing(work):
-    output = snakemake(work, work / "config.yaml", "all", "--dry-run")
+    output = run_to_end(work, work / "config.yaml", "all", "--dry-run")
     assert "Nothing to be done" in output
     assert scheduled_rules(output) == {}
 
@@ -190,15 +146,15 @@ REPORT = {
 
 
 def test_changing_a_quantization_key_reruns_only_quantization_and_report(work):
-    changed = write_config(work / "changed.yaml", work / "data", t_margin=0.2)
-    output = snakemake(work, changed, "all", "--dry-run")
+    changed = quantization_config(work / "changed.yaml", work / "data", t_margin=0.2)
+    output = run_to_end(work, changed, "all", "--dry-run")
     # 2 models × 2 protocols, every fold in one job; the curves read the adaptive settings too; not the SVM
     assert scheduled_rules(output) == {"quantization_quantize": 4, "quantization_allocators": 4, **REPORT}
 
 
 def test_changing_a_training_key_keeps_features_and_splits(work):
-    changed = write_config(work / "changed.yaml", work / "data", max_epochs=9)
-    output = snakemake(work, changed, "all", "--dry-run")
+    changed = quantization_config(work / "changed.yaml", work / "data", max_epochs=9)
+    output = run_to_end(work, changed, "all", "--dry-run")
     assert scheduled_rules(output) == {
         "quantization_train": 4,
         "quantization_quantize": 4,
@@ -208,8 +164,8 @@ def test_changing_a_training_key_keeps_features_and_splits(work):
 
 
 def test_adding_a_corpus_builds_that_corpus_and_the_report_only(work):
-    changed = write_config(work / "changed.yaml", work / "data", corpora=("emodb", "tess"))
-    output = snakemake(work, changed, "all", "--dry-run")
+    changed = quantization_config(work / "changed.yaml", work / "data", corpora=("emodb", "tess"))
+    output = run_to_end(work, changed, "all", "--dry-run")
     # TESS only: its manifest, features, 2 splits (random, speaker folds), 2 models × 2 protocols, 2 SVMs; the report
     assert scheduled_rules(output) == {
         "manifest": 1,
@@ -258,144 +214,9 @@ def test_every_row_names_its_config_hash_version_commit_and_seed(work):
     assert runs["config_hash"][0] == summary["config_hash"][0]
 
 
-def embedded_pages(report: str) -> dict[str, str]:
-    """File name -> decoded HTML of every HTML result embedded in a Snakemake report."""
-    found = re.findall(r"data:text/html;charset=utf8;filename=([\w.]+);base64,([A-Za-z0-9+/=]+)", report)
-    return {name: base64.b64decode(data).decode() for name, data in found}
-
-
-def landing_text(report: str) -> str:
-    """The landing page's HTML, as the report's app receives it (a JSON string it inserts as it renders)."""
-    found = re.search(r"var workflow_desc = (\".*?\");\n", report)
-    assert found, "no workflow description in the report"
-    return json.loads(found.group(1))
-
-
-def rendered_dom(path: Path) -> str:
-    """The DOM headless Chromium builds for a local HTML file, scripts run."""
-    command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000", "--dump-dom"]
-    done = subprocess.run([*command, path.as_uri()], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout
-
-
-def test_serbench_predict_labels_a_file_with_a_packed_model_of_the_run(work):
-    model = sorted((work / "results/quantization/quantized").rglob("*.sbq"))[-1]  # a quantized variant
-    audio = Path(EMODB) / "wav" / "03a01Fa.wav"
-    done = subprocess.run(
-        [sys.executable, "-m", "serbench.cli", "predict", str(audio), "--model", str(model)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    fields = done.stdout.strip().split("\t")
-    classes = load_packed(model)[1]["classes"]
-    assert fields[0] == str(audio) and fields[1] in classes and [f.split("=")[0] for f in fields[2:]] == classes
-
-
-def test_serbench_predict_serves_a_row_of_deployment_csv_as_its_packed_file(work):
-    table = work / "results/tables/deployment.csv"
-    rows = pd.read_csv(table)
-    assert rows.loc[rows["model"] == "svm", "model_file"].isna().all()  # a pickle predict does not serve
-    served = rows[rows["model_file"].notna()]
-    assert served["model_file"].str.match(r"\.\./quantization/quantized/.*\.sbq$").all()
-    row, best = int(served.index[0]) + 1, served.iloc[0]
-    audio = str(Path(EMODB) / "wav" / "03a01Fa.wav")
-    by_row, by_file = (
-        subprocess.run(
-            [sys.executable, "-m", "serbench.cli", "predict", audio, "--model", model],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )  # fmt: skip
-        for model in (f"{table}:{row}", str(table.parent / best["model_file"]))
-    )
-    assert by_row.returncode == 0 and by_row.stdout == by_file.stdout, by_row.stderr
-
-
-def test_no_saved_figure_has_text_that_overprints(work):
-    logs = {path: path.read_text() for path in (work / "results/logs").rglob("*.log")}
-    assert any("plots" in str(p) or "deployment" in str(p) or "allocator_report" in str(p) for p in logs)
-    assert [str(p) for p, text in logs.items() if "overprints" in text] == []
-
-
-def test_serbench_report_builds_the_report_of_the_last_run_with_its_own_configs_and_no_warning_flood(work, tmp_path):
-    report = tmp_path / "report.html"
-    command = [sys.executable, "-m", "serbench.cli", "report", "--results", str(work / "results"), "--out", str(report)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert f"--configfile {work / 'config.yaml'}" in done.stderr.splitlines()[0]
-    assert "never awaited" not in done.stderr and done.stderr.count("Missing metadata") <= 3
-    assert set(embedded_pages(report.read_text())) >= {"quantization.html", "deployment.html"}
-
-
-@pytest.mark.skipif(not CHROMIUM and not BROWSER_REQUIRED, reason="no chromium (Debian's chromium package)")
-def test_report_shows_every_table_as_a_page_that_renders_rows_in_chromium(work, tmp_path):
-    report = tmp_path / "report.html"
-    snakemake(work, work / "config.yaml", "--report", str(report))
-    landing = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", landing_text(report.read_text())))
-    assert "this report holds the quantization study" in landing and "mlp, lstm on emodb" in landing
-    assert "['" not in landing  # prose, not Python lists
-    pages = embedded_pages(report.read_text())
-    assert set(pages) == {"quantization.html", "literature.html", "allocators.html", "deployment.html"}
-    summary = pd.read_csv(work / "results/tables/quantization.csv")
-    for name, page in pages.items():
-        (tmp_path / name).write_text(page)
-        dom = rendered_dom(tmp_path / name)
-        rows = len(re.findall(r"<tr[ >]", dom))
-        expected = {"quantization.html": 2 * len(summary), "allocators.html": 10, "literature.html": 5}.get(name, 10)
-        assert rows >= expected, (name, rows)
-    quantization = pages["quantization.html"]
-    assert "Table 2, beside ours" in quantization and 'download="quantization.csv"' in quantization
-    assert quantization.index("Table 2, beside ours") < quantization.index("WA % [95% CI]</th>")
-
-
-def test_interrupted_run_resumes_to_identical_tables(work, tmp_path):
-    """SIGINT mid-training, restart: no half-written file, and the tables equal the uninterrupted run's."""
-    link_corpora(tmp_path / "data")
-    config = write_config(tmp_path / "config.yaml", tmp_path / "data")
-    command = workflow_command(tmp_path, "--cores", "2", "all", configfile=config)
-    # unbuffered: the job lines reach us as Snakemake prints them, not at its exit
-    run = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-        env=os.environ | {"PYTHONUNBUFFERED": "1"},
-    )
-    seen = []
-    for line in run.stdout:  # the first quantize job has started: training is done for its cell, not for others
-        seen.append(line)
-        if line.strip() == "localrule quantization_quantize:":
-            break
-    time.sleep(0.5)  # the job is running
-    os.killpg(run.pid, signal.SIGINT)  # as Ctrl-C in a terminal: Snakemake and its running jobs
-    interrupted = "".join(seen) + run.communicate(timeout=300)[0]
-    if run.returncode == 0:
-        pytest.skip(f"the run finished before the interrupt reached it: {interrupted[-300:]}")
-    assert not (tmp_path / "results/tables/quantization.csv").exists()
-    hidden = [p for p in (tmp_path / "results").rglob(".*") if p.is_file() and p.name != ".snakemake_timestamp"]
-    assert hidden == []  # no temporary file of ours left (Snakemake marks directory outputs with its timestamp)
-    snakemake(tmp_path, config, "all")
-    for table in ("quantization.csv", "quantization_runs.csv"):
-        pd.testing.assert_frame_equal(
-            pd.read_csv(tmp_path / "results/tables" / table), pd.read_csv(work / "results/tables" / table)
-        )
-
-
-@pytest.fixture
-def run_copy(work, tmp_path) -> Path:
-    """A copy of the shared run (results, Snakemake's records, config; times kept) for a test that damages it."""
-    copy = tmp_path / "run"
-    shutil.copytree(work, copy, symlinks=True)
-    return copy
-
-
-def test_a_damaged_model_inside_a_cell_is_noticed_by_a_plain_rerun_and_rebuilt(run_copy):
+def test_a_damaged_model_inside_a_cell_is_noticed_by_a_plain_rerun_and_rebuilt(quantization_run_copy):
     """Snakemake sees a cell as one folder; its checksum index makes a truncated model file inside it visible."""
-    work = run_copy
+    work = quantization_run_copy
     before = pd.read_csv(work / "results/tables/quantization_runs.csv")
     model = work / "results/quantization/models/mfcc_chroma_mel/emodb/speaker_independent/mlp/fold1/seed1/fp32.sbq"
     packed = sorted((work / "results/quantization/quantized/mfcc_chroma_mel/emodb/random/lstm/packed").rglob("*.sbq"))[
@@ -403,27 +224,11 @@ def test_a_damaged_model_inside_a_cell_is_noticed_by_a_plain_rerun_and_rebuilt(r
     ]
     for path in (model, packed):
         os.truncate(path, 1000)
-    planned = scheduled_rules(snakemake(work, work / "config.yaml", "all", "--dry-run"))
+    planned = scheduled_rules(run_to_end(work, work / "config.yaml", "all", "--dry-run"))
     # the damaged training cell, its quantization and curves; the damaged packed cell's quantization and its curves,
     # which read the quantize step's records
     assert planned == {"quantization_train": 1, "quantization_quantize": 2, "quantization_allocators": 2, **REPORT}
-    snakemake(work, work / "config.yaml", "all")
+    run_to_end(work, work / "config.yaml", "all")
     assert load_packed(model) and load_packed(packed)
     pd.testing.assert_frame_equal(pd.read_csv(work / "results/tables/quantization_runs.csv"), before)
-    assert scheduled_rules(snakemake(work, work / "config.yaml", "all", "--dry-run")) == {}
-
-
-def test_a_damaged_file_names_a_rebuild_command_that_works_as_printed(run_copy):
-    """It damages one cell's metrics file of a copy of the shared run, then runs the printed command."""
-    work = run_copy
-    metrics = work / "results/quantization/quantized/mfcc_chroma_mel/emodb/random/lstm/metrics.json"
-    metrics.write_text(metrics.read_text()[:100])
-    failed = run_workflow(work, "--cores", "2", "all", "--forcerun", "quantization_table", timeout=600)
-    assert failed.returncode != 0
-    hint = re.search(r"rebuild it with: (snakemake .*metrics\.json)", failed.stderr + failed.stdout).group(1)
-    assert f"--configfile {work / 'config.yaml'}" in hint and f"--directory {work}" in hint
-    rebuilt = subprocess.run(hint, shell=True, cwd="/", capture_output=True, text=True, timeout=900)
-    assert rebuilt.returncode == 0, rebuilt.stderr[-3000:]
-    assert "rule download_corpus" not in rebuilt.stdout + rebuilt.stderr
-    assert len(json.loads(metrics.read_text())) > 0
-    snakemake(work, work / "config.yaml", "all")
+    assert scheduled_rules(run_to_end(work, work / "config.yaml", "all", "--dry-run")) == {}

@@ -139,6 +139,16 @@ def run_workflow(
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
 
 
+# the marks of a test module that runs the workflow on the real EmoDB copy in $SERBENCH_DATA
+EMODB_E2E = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(
+        "SERBENCH_DATA" not in os.environ,
+        reason="SERBENCH_DATA is unset: point it at a folder holding emodb/ (e.g. ../shared/data)",
+    ),
+]
+
+
 def run_to_end(work: Path, configfile: Path, *extra: str) -> str:
     """:func:`run_workflow` on 2 cores, which must succeed; its output (stdout, then stderr)."""
     done = run_workflow(work, "--cores", "2", *extra, configfile=configfile, timeout=1200)

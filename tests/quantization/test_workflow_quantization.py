@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 import serbench
-from conftest import quantization_config, run_to_end, scheduled_rules
+from conftest import EMODB_E2E, quantization_config, run_to_end, scheduled_rules
 from serbench.dataset import CorpusFiles, load_split_data
 from serbench.lowbit.quantizers import fake_quantize_model
 from serbench.metrics import weighted_accuracy
@@ -27,25 +27,12 @@ from serbench.studies.quantization.models import predict
 from serbench.studies.quantization.packing import load_packed
 
 REPO = Path(__file__).resolve().parents[2]
-DATA = os.environ.get("SERBENCH_DATA")
-EMODB = str(Path(DATA, "emodb")) if DATA else None  # the study's corpus; TESS is added by one test
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        not EMODB, reason="SERBENCH_DATA is unset: point it at a folder holding emodb/ (e.g. ../shared/data)"
-    ),
-]
+pytestmark = EMODB_E2E
 
 
-@pytest.fixture
-def work(quantization_run) -> Path:
-    """The shared run of ``.test/quantization.yaml`` (conftest), read only."""
-    return quantization_run
-
-
-def test_table_has_every_family_protocol_quantizer_and_variant(work):
-    summary = pd.read_csv(work / "results/tables/quantization.csv", keep_default_na=False, na_values=[""])
+def test_table_has_every_family_protocol_quantizer_and_variant(quantization_run):
+    summary = pd.read_csv(quantization_run / "results/tables/quantization.csv", keep_default_na=False, na_values=[""])
     mlp_variants = ["fixed8", "fixed2", "fixed1", "adaptive", "sensitivity"]
     # per protocol: fp32, then per quantizer five variants; the MLP's three QAT rows and their control fp32+ft
     assert summary.groupby(["model", "protocol"]).size().to_dict() == {
@@ -89,22 +76,22 @@ def test_table_has_every_family_protocol_quantizer_and_variant(work):
     assert uniform.loc["fp32+ft", "avg_bits"] == 32 and uniform.loc["fp32+ft", "file_bytes"] > 4 * 211_207
     assert table["accuracy"].between(0, 1).all() and table.iloc[0]["accuracy"] > 1 / 7  # beyond chance
     assert table.loc[table.variant.isin(["fp32", "fixed2", "adaptive"]), "paper_accuracy"].notna().all()
-    markdown = (work / "results/tables/quantization.md").read_text()
+    markdown = (quantization_run / "results/tables/quantization.md").read_text()
     assert "± " in markdown and re.search(
         r"\| emodb +\| mfcc_chroma_mel +\| mlp +\| random +\| uniform +\| sensitivity\+qat − adaptive\+qat", markdown
     )
     for plot in ("pareto_emodb_random", "accuracy_vs_bits_emodb_random", "accuracy_vs_bits_emodb_speaker_independent"):
-        assert (work / f"results/plots/{plot}.png").read_bytes()[:4] == b"\x89PNG"
-    literature = (work / "results/tables/literature.md").read_text()
+        assert (quantization_run / f"results/plots/{plot}.png").read_bytes()[:4] == b"\x89PNG"
+    literature = (quantization_run / "results/tables/literature.md").read_text()
     assert "Logistic Model Tree" in literature and "serbench mlp adaptive (uniform)" in literature
 
 
-def test_bit_search_read_its_own_validation_subset_only(work):
-    cell = work / "results/quantization/quantized/mfcc_chroma_mel/emodb/random/mlp"
+def test_bit_search_read_its_own_validation_subset_only(quantization_run):
+    cell = quantization_run / "results/quantization/quantized/mfcc_chroma_mel/emodb/random/mlp"
     records = json.loads((cell / "metrics.json").read_text())
     metrics = next(r for r in records if r["variant"] == "adaptive" and r["quantizer"] == "ternary" and r["seed"] == 1)
     assert metrics["fold"] == "0" and (cell / "packed/fold0/seed1/ternary/adaptive.sbq").is_file()
-    split = pd.read_csv(work / "results/quantization/splits/emodb/random.csv")
+    split = pd.read_csv(quantization_run / "results/quantization/splits/emodb/random.csv")
     split = split[split.seed == 1]
     subset = {name: set(split.loc[split.subset == name, "utterance_id"]) for name in ("validation", "search", "test")}
     assert not subset["validation"] & subset["search"] and not subset["search"] & set(metrics["test_utterances"])
@@ -112,10 +99,12 @@ def test_bit_search_read_its_own_validation_subset_only(work):
     assert metrics["search"]["n_utterances"] == len(subset["search"]) == metrics["n_search"]
     assert metrics["n_validation"] == len(subset["validation"])  # the other half chose the epoch
     # every score the search compared is reproduced from the search subset alone
-    model, _ = load_packed(work / "results/quantization/models/mfcc_chroma_mel/emodb/random/mlp/fold0/seed1/fp32.sbq")
-    features = work / "results/features/mfcc_chroma_mel/emodb/utterance.npz"
-    files = CorpusFiles(work / "results/manifests/emodb.csv", features)
-    split_path = work / "results/quantization/splits/emodb/random.csv"
+    model, _ = load_packed(
+        quantization_run / "results/quantization/models/mfcc_chroma_mel/emodb/random/mlp/fold0/seed1/fp32.sbq"
+    )
+    features = quantization_run / "results/features/mfcc_chroma_mel/emodb/utterance.npz"
+    files = CorpusFiles(quantization_run / "results/manifests/emodb.csv", features)
+    split_path = quantization_run / "results/quantization/splits/emodb/random.csv"
     search = load_split_data(split_path, "0", {"emodb": files}, seed=1).subsets["search"]
     assert metrics["search"]["baseline_score"] == weighted_accuracy(search.labels, predict(model, search.features))
     chosen: dict[str, int] = {}
@@ -128,8 +117,8 @@ def test_bit_search_read_its_own_validation_subset_only(work):
     assert chosen == {layer: b for layer, b in metrics["bits"].items()}
 
 
-def test_second_run_schedules_nothing(work):
-    output = run_to_end(work, work / "config.yaml", "all", "--dry-run")
+def test_second_run_schedules_nothing(quantization_run):
+    output = run_to_end(quantization_run, quantization_run / "config.yaml", "all", "--dry-run")
     assert "Nothing to be done" in output
     assert scheduled_rules(output) == {}
 
@@ -145,16 +134,16 @@ REPORT = {
 }
 
 
-def test_changing_a_quantization_key_reruns_only_quantization_and_report(work):
-    changed = quantization_config(work / "changed.yaml", work / "data", t_margin=0.2)
-    output = run_to_end(work, changed, "all", "--dry-run")
+def test_changing_a_quantization_key_reruns_only_quantization_and_report(quantization_run):
+    changed = quantization_config(quantization_run / "changed.yaml", quantization_run / "data", t_margin=0.2)
+    output = run_to_end(quantization_run, changed, "all", "--dry-run")
     # 2 models × 2 protocols, every fold in one job; the curves read the adaptive settings too; not the SVM
     assert scheduled_rules(output) == {"quantization_quantize": 4, "quantization_allocators": 4, **REPORT}
 
 
-def test_changing_a_training_key_keeps_features_and_splits(work):
-    changed = quantization_config(work / "changed.yaml", work / "data", max_epochs=9)
-    output = run_to_end(work, changed, "all", "--dry-run")
+def test_changing_a_training_key_keeps_features_and_splits(quantization_run):
+    changed = quantization_config(quantization_run / "changed.yaml", quantization_run / "data", max_epochs=9)
+    output = run_to_end(quantization_run, changed, "all", "--dry-run")
     assert scheduled_rules(output) == {
         "quantization_train": 4,
         "quantization_quantize": 4,
@@ -163,9 +152,11 @@ def test_changing_a_training_key_keeps_features_and_splits(work):
     }
 
 
-def test_adding_a_corpus_builds_that_corpus_and_the_report_only(work):
-    changed = quantization_config(work / "changed.yaml", work / "data", corpora=("emodb", "tess"))
-    output = run_to_end(work, changed, "all", "--dry-run")
+def test_adding_a_corpus_builds_that_corpus_and_the_report_only(quantization_run):
+    changed = quantization_config(
+        quantization_run / "changed.yaml", quantization_run / "data", corpora=("emodb", "tess")
+    )
+    output = run_to_end(quantization_run, changed, "all", "--dry-run")
     # TESS only: its manifest, features, 2 splits (random, speaker folds), 2 models × 2 protocols, 2 SVMs; the report
     assert scheduled_rules(output) == {
         "manifest": 1,
@@ -182,9 +173,9 @@ def test_adding_a_corpus_builds_that_corpus_and_the_report_only(work):
     assert "corpus=emodb" not in before_report and "dataset=emodb" not in before_report
 
 
-def test_deployment_lists_every_speaker_independent_model_with_bytes_and_latency_and_marks_a_front(work):
-    summary = pd.read_csv(work / "results/tables/quantization.csv")
-    table = pd.read_csv(work / "results/tables/deployment.csv")
+def test_deployment_lists_every_speaker_independent_model_with_bytes_and_latency_and_marks_a_front(quantization_run):
+    summary = pd.read_csv(quantization_run / "results/tables/quantization.csv")
+    table = pd.read_csv(quantization_run / "results/tables/deployment.csv")
     quoted, deployment = table[table["study"] == "emobox (quoted)"], table[table["study"] != "emobox (quoted)"]
     assert set(quoted["task"]) == {"emodb, EmoBox folds, 7 classes"} and not quoted["pareto"].any()
     si = summary[summary.protocol == "speaker_independent"]
@@ -198,14 +189,14 @@ def test_deployment_lists_every_speaker_independent_model_with_bytes_and_latency
     front = deployment[deployment["pareto"]]
     assert 1 <= len(front) < len(deployment) and deployment["ua"].max() in set(front["ua"])
     assert deployment["bytes"].min() in set(front["bytes"])
-    assert (work / "results/plots/deployment_pareto.png").stat().st_size > 10_000
-    assert "Which model to deploy" in (work / "results/tables/deployment.md").read_text()
+    assert (quantization_run / "results/plots/deployment_pareto.png").stat().st_size > 10_000
+    assert "Which model to deploy" in (quantization_run / "results/tables/deployment.md").read_text()
 
 
-def test_every_row_names_its_config_hash_version_commit_and_seed(work):
+def test_every_row_names_its_config_hash_version_commit_and_seed(quantization_run):
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
-    runs = pd.read_csv(work / "results/tables/quantization_runs.csv", dtype=str)
-    summary = pd.read_csv(work / "results/tables/quantization.csv", dtype=str)
+    runs = pd.read_csv(quantization_run / "results/tables/quantization_runs.csv", dtype=str)
+    summary = pd.read_csv(quantization_run / "results/tables/quantization.csv", dtype=str)
     for rows in (runs, summary):
         assert rows["config_hash"].str.fullmatch(r"[0-9a-f]{12}").all() and rows["config_hash"].nunique() == 1
         assert (rows["serbench_version"] == serbench.__version__).all()

@@ -18,26 +18,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import run_to_end
+from conftest import EMODB_E2E, run_to_end
 from serbench.studies.quantization.packing import load_packed
 
-DATA = os.environ.get("SERBENCH_DATA")
-EMODB = str(Path(DATA, "emodb")) if DATA else None
+EMODB = Path(os.environ.get("SERBENCH_DATA", "."), "emodb")
 CHROMIUM = shutil.which("chromium")
 BROWSER_REQUIRED = os.environ.get("SERBENCH_BROWSER") == "required"  # .ci/run: a missing chromium fails the test
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        not EMODB, reason="SERBENCH_DATA is unset: point it at a folder holding emodb/ (e.g. ../shared/data)"
-    ),
-]
-
-
-@pytest.fixture
-def work(quantization_run) -> Path:
-    """The shared run of ``.test/quantization.yaml`` (conftest), read only."""
-    return quantization_run
+pytestmark = EMODB_E2E
 
 
 def embedded_pages(report: str) -> dict[str, str]:
@@ -61,8 +49,8 @@ def rendered_dom(path: Path) -> str:
     return done.stdout
 
 
-def test_serbench_predict_labels_a_file_with_a_packed_model_of_the_run(work):
-    model = sorted((work / "results/quantization/quantized").rglob("*.sbq"))[-1]  # a quantized variant
+def test_serbench_predict_labels_a_file_with_a_packed_model_of_the_run(quantization_run):
+    model = sorted((quantization_run / "results/quantization/quantized").rglob("*.sbq"))[-1]  # a quantized variant
     audio = Path(EMODB) / "wav" / "03a01Fa.wav"
     done = subprocess.run(
         [sys.executable, "-m", "serbench.cli", "predict", str(audio), "--model", str(model)],
@@ -76,8 +64,8 @@ def test_serbench_predict_labels_a_file_with_a_packed_model_of_the_run(work):
     assert fields[0] == str(audio) and fields[1] in classes and [f.split("=")[0] for f in fields[2:]] == classes
 
 
-def test_serbench_predict_serves_a_row_of_deployment_csv_as_its_packed_file(work):
-    table = work / "results/tables/deployment.csv"
+def test_serbench_predict_serves_a_row_of_deployment_csv_as_its_packed_file(quantization_run):
+    table = quantization_run / "results/tables/deployment.csv"
     rows = pd.read_csv(table)
     assert rows.loc[rows["model"] == "svm", "model_file"].isna().all()  # a pickle predict does not serve
     served = rows[rows["model_file"].notna()]
@@ -96,32 +84,43 @@ def test_serbench_predict_serves_a_row_of_deployment_csv_as_its_packed_file(work
     assert by_row.returncode == 0 and by_row.stdout == by_file.stdout, by_row.stderr
 
 
-def test_no_saved_figure_has_text_that_overprints(work):
-    logs = {path: path.read_text() for path in (work / "results/logs").rglob("*.log")}
+def test_no_saved_figure_has_text_that_overprints(quantization_run):
+    logs = {path: path.read_text() for path in (quantization_run / "results/logs").rglob("*.log")}
     assert any("plots" in str(p) or "deployment" in str(p) or "allocator_report" in str(p) for p in logs)
     assert [str(p) for p, text in logs.items() if "overprints" in text] == []
 
 
-def test_serbench_report_builds_the_report_of_the_last_run_with_its_own_configs_and_no_warning_flood(work, tmp_path):
+def test_serbench_report_builds_the_report_of_the_last_run_with_its_own_configs_and_no_warning_flood(
+    quantization_run, tmp_path
+):
     report = tmp_path / "report.html"
-    command = [sys.executable, "-m", "serbench.cli", "report", "--results", str(work / "results"), "--out", str(report)]
+    command = [
+        sys.executable,
+        "-m",
+        "serbench.cli",
+        "report",
+        "--results",
+        str(quantization_run / "results"),
+        "--out",
+        str(report),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert f"--configfile {work / 'config.yaml'}" in done.stderr.splitlines()[0]
+    assert f"--configfile {quantization_run / 'config.yaml'}" in done.stderr.splitlines()[0]
     assert "never awaited" not in done.stderr and done.stderr.count("Missing metadata") <= 3
     assert set(embedded_pages(report.read_text())) >= {"quantization.html", "deployment.html"}
 
 
 @pytest.mark.skipif(not CHROMIUM and not BROWSER_REQUIRED, reason="no chromium (Debian's chromium package)")
-def test_report_shows_every_table_as_a_page_that_renders_rows_in_chromium(work, tmp_path):
+def test_report_shows_every_table_as_a_page_that_renders_rows_in_chromium(quantization_run, tmp_path):
     report = tmp_path / "report.html"
-    run_to_end(work, work / "config.yaml", "--report", str(report))
+    run_to_end(quantization_run, quantization_run / "config.yaml", "--report", str(report))
     landing = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", landing_text(report.read_text())))
     assert "this report holds the quantization study" in landing and "mlp, lstm on emodb" in landing
     assert "['" not in landing  # prose, not Python lists
     pages = embedded_pages(report.read_text())
     assert set(pages) == {"quantization.html", "literature.html", "allocators.html", "deployment.html"}
-    summary = pd.read_csv(work / "results/tables/quantization.csv")
+    summary = pd.read_csv(quantization_run / "results/tables/quantization.csv")
     for name, page in pages.items():
         (tmp_path / name).write_text(page)
         dom = rendered_dom(tmp_path / name)

@@ -12,31 +12,16 @@ import re
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from conftest import link_corpora, quantization_config, run_to_end, run_workflow, workflow_command
+from conftest import EMODB_E2E, link_corpora, quantization_config, run_to_end, run_workflow, workflow_command
 
-DATA = os.environ.get("SERBENCH_DATA")
-EMODB = str(Path(DATA, "emodb")) if DATA else None
-
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        not EMODB, reason="SERBENCH_DATA is unset: point it at a folder holding emodb/ (e.g. ../shared/data)"
-    ),
-]
+pytestmark = EMODB_E2E
 
 
-@pytest.fixture
-def work(quantization_run) -> Path:
-    """The shared run of ``.test/quantization.yaml`` (conftest), read only."""
-    return quantization_run
-
-
-def test_interrupted_run_resumes_to_identical_tables(work, tmp_path):
+def test_interrupted_run_resumes_to_identical_tables(quantization_run, tmp_path):
     """SIGINT mid-training, restart: no half-written file, and the tables equal the uninterrupted run's."""
     link_corpora(tmp_path / "data")
     config = quantization_config(tmp_path / "config.yaml", tmp_path / "data")
@@ -66,7 +51,7 @@ def test_interrupted_run_resumes_to_identical_tables(work, tmp_path):
     run_to_end(tmp_path, config, "all")
     for table in ("quantization.csv", "quantization_runs.csv"):
         pd.testing.assert_frame_equal(
-            pd.read_csv(tmp_path / "results/tables" / table), pd.read_csv(work / "results/tables" / table)
+            pd.read_csv(tmp_path / "results/tables" / table), pd.read_csv(quantization_run / "results/tables" / table)
         )
 
 

@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -200,7 +201,4 @@ def quantization_run_copy(quantization_run, tmp_path) -> Path:
 
 def scheduled_rules(output: str) -> dict[str, int]:
     """Rule name -> number of jobs in a dry run's output."""
-    counts: dict[str, int] = {}
-    for name in re.findall(r"^(?:local)?rule (\w+):", output, flags=re.MULTILINE):
-        counts[name] = counts.get(name, 0) + 1
-    return counts
+    return Counter(re.findall(r"^(?:local)?rule (\w+):", output, flags=re.MULTILINE))

@@ -12,21 +12,18 @@ import json
 import os
 import re
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import serbench
-from conftest import EMODB_E2E, quantization_config, run_to_end, scheduled_rules
+from conftest import EMODB_E2E, REPO, quantization_config, run_to_end, scheduled_rules
 from serbench.dataset import CorpusFiles, load_split_data
 from serbench.lowbit.quantizers import fake_quantize_model
 from serbench.metrics import weighted_accuracy
 from serbench.studies.quantization.models import predict
 from serbench.studies.quantization.packing import load_packed
-
-REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = EMODB_E2E
 

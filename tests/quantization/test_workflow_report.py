@@ -51,7 +51,7 @@ def rendered_dom(path: Path) -> str:
 
 def test_serbench_predict_labels_a_file_with_a_packed_model_of_the_run(quantization_run):
     model = sorted((quantization_run / "results/quantization/quantized").rglob("*.sbq"))[-1]  # a quantized variant
-    audio = Path(EMODB) / "wav" / "03a01Fa.wav"
+    audio = EMODB / "wav" / "03a01Fa.wav"
     done = subprocess.run(
         [sys.executable, "-m", "serbench.cli", "predict", str(audio), "--model", str(model)],
         capture_output=True,
@@ -71,7 +71,7 @@ def test_serbench_predict_serves_a_row_of_deployment_csv_as_its_packed_file(quan
     served = rows[rows["model_file"].notna()]
     assert served["model_file"].str.match(r"\.\./quantization/quantized/.*\.sbq$").all()
     row, best = int(served.index[0]) + 1, served.iloc[0]
-    audio = str(Path(EMODB) / "wav" / "03a01Fa.wav")
+    audio = str(EMODB / "wav" / "03a01Fa.wav")
     by_row, by_file = (
         subprocess.run(
             [sys.executable, "-m", "serbench.cli", "predict", audio, "--model", model],

@@ -9,7 +9,7 @@ from run_records import run, summary
 from serbench.step_files import DamagedFileError
 from serbench.studies.quantization.literature import literature_markdown
 from serbench.studies.quantization.markdown import classes_note, to_markdown
-from serbench.studies.quantization.pooling import paired_differences, utterance_results
+from serbench.studies.quantization.pooling import PER_UTTERANCE, paired_differences, split_records, utterance_results
 from serbench.studies.quantization.tables import (
     RUN_COLUMNS,
     TableFiles,
@@ -84,6 +84,16 @@ def test_speakers_are_the_test_units_outside_the_random_split():
     units = utterance_results(records)
     assert sorted(units["unit"].unique()) == ["emodb/0", "emodb/1"]
     assert units["correct"].sum() == 30 and len(units) == 50
+
+
+def test_records_read_once_leave_their_utterance_lists_behind_as_categorical_codes():
+    records = [run("fp32", 0, 30), run("fixed2", 0, 25, fold="1", speakers=3)]
+    runs, units = split_records(iter(records))
+    assert [sorted(set(PER_UTTERANCE) & set(r)) for r in runs] == [[], []] and runs[1]["fold"] == "1"
+    pd.testing.assert_frame_equal(units, utterance_results(records))
+    assert {units[c].dtype.name for c in ("dataset", "variant", "utterance", "speaker", "unit")} == {"category"}
+    assert units.groupby("variant", observed=True)["correct"].sum().to_dict() == {"fp32": 30, "fixed2": 25}
+    assert units["utterance"].tolist() == [*records[0]["test_utterances"], *records[1]["test_utterances"]]
 
 
 def test_allocators_are_compared_on_the_same_runs_within_a_quantizer():

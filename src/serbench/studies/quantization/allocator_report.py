@@ -13,6 +13,7 @@ signal orders the layers as the second-order one does.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import matplotlib
@@ -31,7 +32,7 @@ from serbench.studies.quantization.pooling import (  # noqa: E402
     interval_columns,
     paired_differences,
     pooled_accuracy,
-    utterance_results,
+    split_records,
 )
 
 POINT = [*CELL, "quantizer", "allocator", "knob", "value"]
@@ -54,16 +55,18 @@ STYLE = {
 DODGE = 0.04  # b̄ between neighbouring allocators' error bars in the plot (drawn only; the table keeps the true b̄)
 
 
-def allocator_table(records: list[dict]) -> pd.DataFrame:
+def allocator_table(records: Iterable[dict]) -> pd.DataFrame:
     """One row per cell, allocator and knob value: b̄ and its spread over seeds, pooled accuracy and Δ vs fp32.
+
+    ``records`` (the curves' run records) are read once, so a generator over metrics files holds one file's
+    per-utterance lists at a time (:func:`~serbench.studies.quantization.pooling.split_records`).
 
     ``delta_ci95_low``/``_high`` are the seeds × test-units interval (:mod:`serbench.intervals`); the
     ``_ci95_seeds_*`` columns the t interval over seeds.
     """
-    keyed = [r | {"variant": _point_name(r)} for r in records]
     keys = [*CELL, "quantizer", "variant"]
-    units = utterance_results(keyed, keys)
-    points = pd.DataFrame([{k: r[k] for k in [*POINT, "seed", "avg_bits", "variant"]} for r in keyed])
+    records, units = split_records(records, keys, _point_name)
+    points = pd.DataFrame([{k: r[k] for k in [*POINT, "seed", "avg_bits", "variant"]} for r in records])
     per_seed = points.groupby([*keys, "seed"])["avg_bits"].mean().groupby(keys)
     grouped = points.groupby(keys, sort=False)
     table = (
@@ -187,8 +190,7 @@ def write_allocator_report(metrics_paths: list[str], summary_csv: str, csv_out: 
     Raises:
         DamagedFileError: a metrics file is not readable JSON or its records lack a column.
     """
-    records = [r for path in metrics_paths for r in read_records(path, RECORD_COLUMNS)]
-    table = allocator_table(records)
+    table = allocator_table(r for path in metrics_paths for r in read_records(path, RECORD_COLUMNS))
     write_csv(csv_out, table)
     summary = pd.read_csv(summary_csv, keep_default_na=False, na_values=[""])
     for (dataset, protocol), out in plots.items():

@@ -14,6 +14,8 @@ speaker-independent and cross-corpus protocols).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 import numpy as np
 import pandas as pd
 
@@ -23,6 +25,7 @@ from serbench.intervals import seeds_t_interval, seeds_units_interval
 
 CELL = ["dataset", "features", "model", "protocol"]
 KEYS = [*CELL, "quantizer", "variant"]
+PER_UTTERANCE = ["test_utterances", "test_speakers", "test_correct"]
 
 
 def unit_of(protocol: str, dataset: str = "") -> str:
@@ -36,45 +39,92 @@ def unit_of(protocol: str, dataset: str = "") -> str:
     return "utterance" if shared else "speaker"
 
 
-def utterance_results(records: list[dict], keys: list[str] = KEYS) -> pd.DataFrame:
-    """Correct and tested utterances per run record and test unit.
+def utterance_results(records: Iterable[dict], keys: list[str] = KEYS) -> pd.DataFrame:
+    """Correct and tested utterances per run record and test unit, held compactly: a ten-seed grid tests some 14
+    million utterances, so every string column is categorical (codes into one shared set of names).
 
     Args:
         records: the quantize step's run records, each with ``test_utterances``, ``test_speakers`` and
-            ``test_correct`` (one ``"0"``/``"1"`` per test utterance).
+            ``test_correct`` (one ``"0"``/``"1"`` per test utterance); read once, in order, so a generator of
+            one file's records at a time (:func:`split_records`) holds only that file's lists.
 
     Returns:
         One row per run and test utterance: ``keys + [seed, utterance, speaker, unit, correct]``, ``unit`` being
         the utterance or its speaker (:func:`unit_of`).
 
     Raises:
-        ValueError: a record's three per-utterance lists differ in length.
+        InputError: a record's three per-utterance lists differ in length.
     """
-    columns: dict[str, list] = {k: [] for k in [*keys, "seed", "utterance", "speaker", "unit", "correct"]}
+    names: dict[str, int] = {}
+    runs, lengths, utterances, speakers, correct, by_speaker = [], [], [], [], [], []
     for record in records:
-        utterances, speakers, correct = record["test_utterances"], record["test_speakers"], record["test_correct"]
-        if not len(utterances) == len(speakers) == len(correct):
+        tested = record["test_utterances"]
+        if not len(tested) == len(record["test_speakers"]) == len(record["test_correct"]):
             raise InputError(f"run {[record[k] for k in keys]} seed {record['seed']}: per-utterance lists differ")
-        for key in [*keys, "seed"]:
-            columns[key].extend([record[key]] * len(utterances))
-        columns["utterance"].extend(utterances)
-        columns["speaker"].extend(speakers)
-        columns["unit"].extend(
-            utterances if unit_of(record["protocol"], record["dataset"]) == "utterance" else speakers
-        )
-        columns["correct"].extend(c == "1" for c in correct)
+        runs.append([record[k] for k in [*keys, "seed"]])
+        lengths.append(len(tested))
+        utterances.append(_codes(tested, names))
+        speakers.append(_codes(record["test_speakers"], names))
+        correct.append(np.asarray(list(record["test_correct"])) == "1")
+        by_speaker.append(unit_of(record["protocol"], record["dataset"]) == "speaker")
+    runs_frame, counts = pd.DataFrame(runs, columns=[*keys, "seed"]), np.asarray(lengths, dtype=int)
+    categories = pd.Index(list(names), dtype=object)
+    utterance, speaker = (np.concatenate(c or [np.empty(0, np.int32)]) for c in (utterances, speakers))
+    unit = np.where(np.repeat(np.asarray(by_speaker, bool), counts), speaker, utterance)
+    columns = {key: _repeated(runs_frame[key], counts) for key in keys}
+    columns["seed"] = np.repeat(runs_frame["seed"].to_numpy(), counts)
+    for column, codes in (("utterance", utterance), ("speaker", speaker), ("unit", unit)):
+        columns[column] = pd.Categorical.from_codes(codes, categories)
+    columns["correct"] = np.concatenate(correct or [np.empty(0, bool)])
     return pd.DataFrame(columns)
 
 
+def split_records(
+    records: Iterable[dict], keys: list[str] = KEYS, name: Callable[[dict], str] | None = None
+) -> tuple[list[dict], pd.DataFrame]:
+    """Run records without their per-utterance lists, and :func:`utterance_results` of them, reading ``records``
+    once: given a generator over metrics files, only one file's lists are ever Python objects (a ten-seed grid's
+    are 0.7 GB of JSON, which as Python lists and an object table took 11 GB).
+
+    Args:
+        records: the quantize step's or the allocator curves' run records.
+        keys: a table row's columns.
+        name: if given, ``record -> variant``, added to each record first (the allocator curves' points).
+    """
+    runs: list[dict] = []
+
+    def scalars():
+        for record in records:
+            if name is not None:
+                record = record | {"variant": name(record)}
+            yield record
+            runs.append({k: v for k, v in record.items() if k not in PER_UTTERANCE})
+
+    units = utterance_results(scalars(), keys)
+    return runs, units
+
+
+def _codes(values: list[str], names: dict[str, int]) -> np.ndarray:
+    """``values`` as codes into ``names`` (name -> code), new names appended."""
+    return np.fromiter((names.setdefault(v, len(names)) for v in values), np.int32, len(values))
+
+
+def _repeated(values: pd.Series, counts: np.ndarray) -> pd.Categorical:
+    """Each run's value once per test utterance, as a categorical."""
+    codes, uniques = pd.factorize(values)
+    return pd.Categorical.from_codes(np.repeat(codes, counts), uniques)
+
+
 def _matrices(rows: pd.DataFrame, seeds: pd.Index, units: pd.Index) -> tuple[np.ndarray, np.ndarray]:
-    """``(correct, tested)``, each ``(seeds, units)``, of one table row's utterances."""
-    grouped = rows.groupby(["seed", "unit"])["correct"].agg(["sum", "size"])
-    shape = pd.MultiIndex.from_product([seeds, units], names=["seed", "unit"])
-    grouped = grouped.reindex(shape, fill_value=0)
-    return (
-        grouped["sum"].to_numpy(float).reshape(len(seeds), len(units)),
-        grouped["size"].to_numpy(float).reshape(len(seeds), len(units)),
-    )
+    """``(correct, tested)``, each ``(seeds, units)``, of one table row's utterances (rows of other seeds or units
+    left out)."""
+    seed = seeds.get_indexer(rows["seed"])
+    unit = units.get_indexer(rows["unit"].cat.categories)[rows["unit"].cat.codes]
+    kept = (seed >= 0) & (unit >= 0)
+    cell = seed[kept] * len(units) + unit[kept]
+    shape, size = (len(seeds), len(units)), len(seeds) * len(units)
+    correct = np.bincount(cell, weights=rows["correct"].to_numpy(float)[kept], minlength=size)
+    return correct.reshape(shape), np.bincount(cell, minlength=size).astype(float).reshape(shape)
 
 
 def pooled_accuracy(units: pd.DataFrame, keys: list[str] = KEYS) -> pd.DataFrame:
@@ -86,7 +136,7 @@ def pooled_accuracy(units: pd.DataFrame, keys: list[str] = KEYS) -> pd.DataFrame
         utterances over all folds and seeds, ``n_speakers_test`` distinct test speakers.
     """
     rows = []
-    for key, group in units.groupby(keys, sort=False):
+    for key, group in units.groupby(keys, sort=False, observed=True):
         seeds, cell_units = pd.Index(sorted(group["seed"].unique())), pd.Index(sorted(group["unit"].unique()))
         correct, tested = _matrices(group, seeds, cell_units)
         per_seed = correct.sum(1) / tested.sum(1)
@@ -119,9 +169,9 @@ def paired_differences(
         Columns ``keys + [name, <name>_ci95_seeds_low/high, <name>_ci95_seeds_units_low/high]``, one row per
         variant other than the reference that has one.
     """
-    references = {key: group for key, group in units[units["variant"] == reference].groupby(within, sort=False)}
+    references = dict(tuple(units[units["variant"] == reference].groupby(within, sort=False, observed=True)))
     rows = []
-    for key, group in units[units["variant"] != reference].groupby(keys, sort=False):
+    for key, group in units[units["variant"] != reference].groupby(keys, sort=False, observed=True):
         matched = references.get(tuple(group[c].iloc[0] for c in within))
         if matched is None:
             continue

@@ -27,10 +27,11 @@ from serbench.studies.quantization.overlap import ROW, speaker_overlap
 from serbench.studies.quantization.pooling import (
     CELL,
     KEYS,
+    PER_UTTERANCE,
     interval_columns,
     paired_differences,
     pooled_accuracy,
-    utterance_results,
+    split_records,
 )
 
 RUN_COLUMNS = (
@@ -38,7 +39,6 @@ RUN_COLUMNS = (
     "accuracy uar macro_f1 chance_wa chance_ua n_test n_correct n_search classes serbench_version git_commit"
 ).split()
 OPTIONAL_RUN_COLUMNS = ["model_file"]  # records written before it was kept lack it: read as empty
-UTTERANCE_COLUMNS = ["test_utterances", "test_speakers", "test_correct"]
 SCORES = ["uar", "macro_f1"]
 SUMMARY_COLUMNS = [
     *KEYS,
@@ -174,9 +174,9 @@ def write_tables(
         DamagedFileError: a metrics file is not readable JSON, or its records lack a column; the message names
             it and how to rebuild it.
     """
-    records = [r for path in metrics_paths for r in read_records(path, [*RUN_COLUMNS, *UTTERANCE_COLUMNS])]
+    columns = [*RUN_COLUMNS, *PER_UTTERANCE]
+    records, units = split_records(r for path in metrics_paths for r in read_records(path, columns))
     runs = read_runs(records).assign(config_hash=config_hash)
-    units = utterance_results(records)
     table = summarize(runs, units).assign(config_hash=config_hash)
     emotion = {
         (corpus, u): e

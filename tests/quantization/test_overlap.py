@@ -54,3 +54,19 @@ def test_a_family_run_under_one_protocol_only_gets_no_row_and_only_shared_seeds_
     assert table["model"].tolist() == ["mlp"]
     assert table.loc[0, "overlap_gain"] == pytest.approx(1.0) and table.loc[0, "n_seeds"] == 1
     assert overlap_markdown(table.iloc[0:0], ROW, "t") == ""
+
+
+def test_rows_come_sorted_whatever_order_the_records_come_in():
+    runs = [
+        record(protocol, 0, [True] * 40, model=model) | {"features": features}
+        for features in ("mfcc_chroma_mel", "egemaps")
+        for model in ("mlp", "cnn1d")
+        for protocol in ("emobox", "speaker_independent")
+    ]
+    table = speaker_overlap(utterance_results(runs), EMOTION)
+    assert list(zip(table["features"], table["model"])) == [
+        ("egemaps", "cnn1d"),
+        ("egemaps", "mlp"),
+        ("mfcc_chroma_mel", "cnn1d"),
+        ("mfcc_chroma_mel", "mlp"),
+    ]

@@ -211,7 +211,7 @@ rule quantization_allocator_report:
         "../envs/serbench.yaml"
     threads: 1
     resources:
-        mem_mb=4000,  # 2.7 GB measured on the ten-seed grid (14 million test utterances)
+        mem_mb=4000,  # 2.2 GB measured on the ten-seed grid (14 million test utterances)
         runtime=10,
     params:
         cells=CELLS,
@@ -237,7 +237,7 @@ rule quantization_table:
         "../envs/serbench.yaml"
     threads: 1
     resources:
-        mem_mb=4000,  # 2.7 GB measured on the ten-seed grid (14 million test utterances)
+        mem_mb=4000,  # 2.6 GB measured on the ten-seed grid (14 million test utterances)
         runtime=10,
     params:
         config_hash=study_config_hash(SETTINGS.model_dump(mode="json"), "quantization"),

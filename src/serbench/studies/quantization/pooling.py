@@ -41,7 +41,8 @@ def unit_of(protocol: str, dataset: str = "") -> str:
 
 def utterance_results(records: Iterable[dict], keys: list[str] = KEYS) -> pd.DataFrame:
     """Correct and tested utterances per run record and test unit, held compactly: a ten-seed grid tests some 14
-    million utterances, so every string column is categorical (codes into one shared set of names).
+    million utterances, so every string column is categorical, its categories sorted (a sort or a sorted
+    ``groupby`` on it orders as on strings).
 
     Args:
         records: the quantize step's run records, each with ``test_utterances``, ``test_speakers`` and
@@ -68,8 +69,8 @@ def utterance_results(records: Iterable[dict], keys: list[str] = KEYS) -> pd.Dat
         correct.append(np.asarray(list(record["test_correct"])) == "1")
         by_speaker.append(unit_of(record["protocol"], record["dataset"]) == "speaker")
     runs_frame, counts = pd.DataFrame(runs, columns=[*keys, "seed"]), np.asarray(lengths, dtype=int)
-    categories = pd.Index(list(names), dtype=object)
-    utterance, speaker = (np.concatenate(c or [np.empty(0, np.int32)]) for c in (utterances, speakers))
+    categories, rank = _sorted_names(names)
+    utterance, speaker = (rank[np.concatenate(c or [np.empty(0, np.int32)])] for c in (utterances, speakers))
     unit = np.where(np.repeat(np.asarray(by_speaker, bool), counts), speaker, utterance)
     columns = {key: _repeated(runs_frame[key], counts) for key in keys}
     columns["seed"] = np.repeat(runs_frame["seed"].to_numpy(), counts)
@@ -109,9 +110,17 @@ def _codes(values: list[str], names: dict[str, int]) -> np.ndarray:
     return np.fromiter((names.setdefault(v, len(names)) for v in values), np.int32, len(values))
 
 
+def _sorted_names(names: dict[str, int]) -> tuple[pd.Index, np.ndarray]:
+    """``names``' keys sorted, and each code's position among them."""
+    order = np.argsort(np.asarray(list(names), dtype=object), kind="stable")
+    rank = np.empty(len(order), dtype=np.int32)
+    rank[order] = np.arange(len(order), dtype=np.int32)
+    return pd.Index(np.asarray(list(names), dtype=object)[order], dtype=object), rank
+
+
 def _repeated(values: pd.Series, counts: np.ndarray) -> pd.Categorical:
-    """Each run's value once per test utterance, as a categorical."""
-    codes, uniques = pd.factorize(values)
+    """Each run's value once per test utterance, as a categorical with sorted categories."""
+    codes, uniques = pd.factorize(values, sort=True)
     return pd.Categorical.from_codes(np.repeat(codes, counts), uniques)
 
 

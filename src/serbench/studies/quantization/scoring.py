@@ -1,15 +1,18 @@
 """Scores of width assignments of one trained model on one subset: what every search-based allocator and the
 allocator curves compare, one path for both (:mod:`.variants`, :mod:`.curves`).
 
-An assignment that quantizes some layers leaves every module called before the first of them computing what the
-float model computed: :class:`FloatOutputs` records those modules' outputs in one float run and replays them, so a
-search that tries the classifier's last layer at eight widths runs the recurrent or convolutional front once, not
-eight times. The replayed tensors are the float run's own, so every score is the one a full run gives.
+A module's output depends only on the weights of the modules called before it and its own. :class:`ModuleOutputs`
+keeps each run's module outputs under the widths of every module called up to that one, so an assignment replays
+every call whose widths so far match a run before it: the float run's front before the first quantized layer, and
+the front two assignments share (a search that tries the classifier's last layer at eight widths runs the
+recurrent or convolutional front once per width of the front, not eight times). The replayed tensors are those
+runs' own, so every score is the one a full run gives.
 """
 
 from __future__ import annotations
 
 import copy
+from collections import OrderedDict
 from collections.abc import Callable
 
 import torch
@@ -21,7 +24,8 @@ from serbench.lowbit.quantizers import load_fake_quantized
 from serbench.metrics import weighted_accuracy
 from serbench.studies.quantization.models import LengthBatches, batch_logits, length_batches
 
-MAX_RECORDED_BYTES = 1_000_000_000  # above this, a subset's module outputs are not kept: every run is full
+MAX_RECORDED_BYTES = 1_000_000_000  # module outputs kept per subset; the float run's beyond it: every run is full
+Widths = dict[str, tuple[tuple[str, int], ...]]  # module -> its layers' (layer, bits); a module left out is float32
 
 
 def parameter_owners(model: nn.Module) -> list[str]:
@@ -33,52 +37,79 @@ def parameter_owners(model: nn.Module) -> list[str]:
     ]
 
 
-def _bytes(output) -> int:
-    tensors = output if isinstance(output, tuple) else (output,)
+def _bytes(outputs: list) -> int:
+    tensors = [t for output in outputs for t in (output if isinstance(output, tuple) else (output,))]
     return sum(t.numel() * t.element_size() for t in tensors if isinstance(t, torch.Tensor))
 
 
-class FloatOutputs:
-    """The outputs of ``model``'s parameter-owning modules in one float run of ``run`` (``model -> logits``), call
-    by call, to replay in a quantized copy. ``usable`` is False, and every run full, where replay cannot be exact
-    or cheap: a parameter-owning module inside another, a forward whose module calls differ from batch to batch,
-    or more than :data:`MAX_RECORDED_BYTES` of outputs."""
+class ModuleOutputs:
+    """The outputs of ``model``'s parameter-owning modules, call by call and forward by forward of ``run``
+    (``model -> logits``), for every assignment run so far (the float run first), to replay in a quantized copy.
+
+    An output is kept under its call's prefix: the widths of every module called up to and including it
+    (:data:`Widths`). Beyond :data:`MAX_RECORDED_BYTES` the least recently used are dropped. ``usable`` is False,
+    and every run full, where replay cannot be exact or cheap: a parameter-owning module inside another, a forward
+    whose module calls differ from batch to batch, or a float run of more than :data:`MAX_RECORDED_BYTES`.
+    """
 
     def __init__(self, model: nn.Module, run: Callable[[nn.Module], torch.Tensor]):
         self.owners = parameter_owners(model)
-        self.calls: list[list[tuple[str, object]]] = []  # per forward: (module, output) in call order
+        calls: list[list[tuple[str, object]]] = []  # per forward: (module, output) in call order
         recorder = copy.deepcopy(model)
-        recorder.register_forward_pre_hook(lambda module, args: self.calls.append([]))
+        recorder.register_forward_pre_hook(lambda module, args: calls.append([]))
         for name in self.owners:
             module = recorder.get_submodule(name)
-            module.forward = self._recording(name, module.forward)
+            module.forward = self._recording(calls, name, module.forward)
         run(recorder)
-        patterns = {tuple(name for name, _ in calls) for calls in self.calls}
+        patterns = {tuple(name for name, _ in forward) for forward in calls}
         nested = any(b.startswith(f"{a}.") for a in self.owners for b in self.owners)
-        size = sum(_bytes(output) for calls in self.calls for _, output in calls)
-        self.usable = len(patterns) == 1 and not nested and size <= MAX_RECORDED_BYTES
         self.pattern = patterns.pop() if len(patterns) == 1 else ()
-        if not self.usable:
-            self.calls = []
+        self._outputs: OrderedDict[tuple, list] = OrderedDict()  # prefix -> output per forward
+        self._bytes = 0
+        self._keys: list[tuple] = []  # the current run's prefix per call
+        self._pending: dict[tuple, list] = {}  # outputs the current run computed, per prefix
         self._patched: nn.Module | None = None  # the model whose modules replay
-        self._first = self._forward = self._position = 0  # first call run, current forward, call within it
+        self._forward = self._position = 0  # current forward, call within it
+        if len(patterns) == 0 and not nested:
+            for position in range(len(self.pattern)):
+                self._keep(((),) * (position + 1), [forward[position][1] for forward in calls])
+        self.usable = bool(self._outputs) and len(self._outputs) == len(self.pattern)
 
-    def _recording(self, name: str, forward: Callable) -> Callable:
+    @staticmethod
+    def _recording(calls: list, name: str, forward: Callable) -> Callable:
         def record(*args, **kwargs):
             output = forward(*args, **kwargs)
-            self.calls[-1].append((name, output))
+            calls[-1].append((name, output))
             return output
 
         return record
 
-    def logits(self, quantized: nn.Module, changed: set[str], run: Callable[[nn.Module], torch.Tensor]):
-        """``run(quantized)`` with every module call before the first call of a ``changed`` module replayed.
-        ``quantized``'s modules are patched at its first run here and stay patched for its next runs."""
+    def _keep(self, prefix: tuple, outputs: list) -> None:
+        """Keep ``outputs`` under ``prefix``, dropping the least recently used beyond the byte budget."""
+        size = _bytes(outputs)
+        if size > MAX_RECORDED_BYTES:
+            return
+        self._outputs[prefix], self._bytes = outputs, self._bytes + size
+        while self._bytes > MAX_RECORDED_BYTES:
+            _, dropped = self._outputs.popitem(last=False)
+            self._bytes -= _bytes(dropped)
+
+    def logits(self, quantized: nn.Module, widths: Widths, run: Callable[[nn.Module], torch.Tensor]):
+        """``run(quantized)`` for an assignment of ``widths``, every module call whose prefix a run before it had
+        replayed. ``quantized``'s modules are patched at its first run here and stay patched for its next runs."""
         if quantized is not self._patched:
             self._patch(quantized)
-        self._first = next((i for i, name in enumerate(self.pattern) if name in changed), len(self.pattern))
-        self._forward = -1
-        return run(quantized)
+        calls = [widths.get(name, ()) for name in self.pattern]
+        self._keys = [tuple(calls[: position + 1]) for position in range(len(calls))]
+        for key in self._keys:
+            if key in self._outputs:
+                self._outputs.move_to_end(key)
+        self._forward, self._pending = -1, {}
+        result = run(quantized)
+        for key, outputs in self._pending.items():
+            self._keep(key, outputs)
+        self._pending = {}
+        return result
 
     def _patch(self, quantized: nn.Module) -> None:
         def start(module, args):
@@ -86,11 +117,13 @@ class FloatOutputs:
 
         def replaying(forward: Callable) -> Callable:
             def call(*args, **kwargs):
-                position = self._position
+                key = self._keys[self._position]
                 self._position += 1
-                if position < self._first:
-                    return self.calls[self._forward][position][1]
-                return forward(*args, **kwargs)
+                if key in self._outputs:
+                    return self._outputs[key][self._forward]
+                output = forward(*args, **kwargs)
+                self._pending.setdefault(key, []).append(output)
+                return output
 
             return call
 
@@ -103,10 +136,10 @@ class FloatOutputs:
 
 class AssignmentScores:
     """``model`` fake-quantized by ``quantizer`` at an assignment (layer -> bits) and run on ``subset`` on
-    ``device``; each distinct assignment's logits are computed once, and on the CPU what precedes its first
-    quantized layer is replayed from the float run (:class:`FloatOutputs`). ``cache`` holds the model's codes per
-    layer and width (:func:`serbench.lowbit.quantizers.cached_codes`), shared with whoever packs the model
-    afterwards."""
+    ``device``; each distinct assignment's logits are computed once, and on the CPU every module call whose widths so
+    far an earlier run shared (the float run's among them) is replayed (:class:`ModuleOutputs`). ``cache`` holds
+    the model's codes per layer and width (:func:`serbench.lowbit.quantizers.cached_codes`), shared with whoever
+    packs the model afterwards."""
 
     def __init__(
         self,
@@ -121,7 +154,7 @@ class AssignmentScores:
         self._logits: dict[tuple, torch.Tensor] = {}
         self._labels = torch.as_tensor(subset.labels)
         self._layers = quantization_layers(model)
-        self._float: FloatOutputs | None = None
+        self._outputs: ModuleOutputs | None = None
         self._scratch: nn.Module | None = None  # a copy of the model that carries each assignment's weights in turn
         self._batches: LengthBatches | None = None  # the subset gathered and cut into batches once
 
@@ -140,13 +173,20 @@ class AssignmentScores:
             if self.device not in (None, "cpu", torch.device("cpu")):
                 self._logits[key] = self._run(quantized)
             else:
-                self._float = self._float or FloatOutputs(self.model, self._run)
-                changed = {p.rpartition(".")[0] for layer in bits for p in self._layers[layer]}
-                if self._float.usable:
-                    self._logits[key] = self._float.logits(quantized, changed, self._run)
+                self._outputs = self._outputs or ModuleOutputs(self.model, self._run)
+                if self._outputs.usable:
+                    self._logits[key] = self._outputs.logits(quantized, self._widths(key), self._run)
                 else:
                     self._logits[key] = self._run(quantized)
         return self._logits[key]
+
+    def _widths(self, assignment: tuple[tuple[str, int], ...]) -> Widths:
+        """Module -> the ``(layer, bits)`` of its quantized layers, from a sorted assignment."""
+        widths: Widths = {}
+        for layer, bits in assignment:
+            for module in dict.fromkeys(p.rpartition(".")[0] for p in self._layers[layer]):
+                widths[module] = (*widths.get(module, ()), (layer, bits))
+        return widths
 
     def accuracy(self, bits: dict[str, int]) -> float:
         """Weighted accuracy (WA): the paper's search signal (Shinde et al. 2024, Sec. 2.2.2)."""

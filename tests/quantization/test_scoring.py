@@ -2,6 +2,9 @@
 the first quantized layer among them): exactly the logits a full run of the quantized model gives, for every
 family."""
 
+import gc
+import weakref
+
 import numpy as np
 import pytest
 import torch
@@ -92,3 +95,16 @@ def test_outputs_beyond_the_byte_budget_are_dropped_and_scores_stay_exact(monkey
         full = logits(fake_quantize_model(model, bits, "uniform"), data.features, data.lengths)
         assert torch.equal(scores.logits(bits), full), bits
         assert scores._outputs._bytes <= float_run + 1
+
+
+def test_kept_outputs_go_with_their_scores_without_waiting_for_the_garbage_collector():
+    torch.manual_seed(0)
+    scores = AssignmentScores(family("cnn1d", 12, 4).eval(), subset("frames"), "uniform")
+    scores.logits({"out": 2})
+    kept = weakref.ref(scores._outputs)
+    gc.disable()
+    try:
+        del scores
+        assert kept() is None  # freed by reference counting: no cycle holds a subset's outputs
+    finally:
+        gc.enable()

@@ -12,6 +12,7 @@ runs' own, so every score is the one a full run gives.
 from __future__ import annotations
 
 import copy
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -73,6 +74,7 @@ class ModuleOutputs:
         if len(patterns) == 0 and not nested:
             for position in range(len(self.pattern)):
                 self._keep(((),) * (position + 1), [forward[position][1] for forward in calls])
+        calls.clear()  # the recording copy's patched modules keep the list until the garbage collector runs
         self.usable = bool(self._outputs) and len(self._outputs) == len(self.pattern)
 
     @staticmethod
@@ -112,17 +114,23 @@ class ModuleOutputs:
         return result
 
     def _patch(self, quantized: nn.Module) -> None:
+        # The patched modules reach this object by a weak reference: a module's patched forward refers back to the
+        # module, a cycle only the garbage collector frees, and the outputs must go with their AssignmentScores.
+        this = weakref.ref(self)
+
         def start(module, args):
-            self._forward, self._position = self._forward + 1, 0
+            outputs = this()
+            outputs._forward, outputs._position = outputs._forward + 1, 0
 
         def replaying(forward: Callable) -> Callable:
             def call(*args, **kwargs):
-                key = self._keys[self._position]
-                self._position += 1
-                if key in self._outputs:
-                    return self._outputs[key][self._forward]
+                outputs = this()
+                key = outputs._keys[outputs._position]
+                outputs._position += 1
+                if key in outputs._outputs:
+                    return outputs._outputs[key][outputs._forward]
                 output = forward(*args, **kwargs)
-                self._pending.setdefault(key, []).append(output)
+                outputs._pending.setdefault(key, []).append(output)
                 return output
 
             return call

@@ -112,10 +112,10 @@ def _codes(values: list[str], names: dict[str, int]) -> np.ndarray:
 
 def _sorted_names(names: dict[str, int]) -> tuple[pd.Index, np.ndarray]:
     """``names``' keys sorted, and each code's position among them."""
-    order = np.argsort(np.asarray(list(names), dtype=object), kind="stable")
-    rank = np.empty(len(order), dtype=np.int32)
-    rank[order] = np.arange(len(order), dtype=np.int32)
-    return pd.Index(np.asarray(list(names), dtype=object)[order], dtype=object), rank
+    ordered = sorted(names)
+    rank = np.empty(len(ordered), dtype=np.int32)
+    rank[[names[name] for name in ordered]] = np.arange(len(ordered), dtype=np.int32)
+    return pd.Index(ordered, dtype=object), rank
 
 
 def _repeated(values: pd.Series, counts: np.ndarray) -> pd.Categorical:

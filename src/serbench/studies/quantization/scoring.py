@@ -64,14 +64,15 @@ class ModuleOutputs:
         run(recorder)
         patterns = {tuple(name for name, _ in forward) for forward in calls}
         nested = any(b.startswith(f"{a}.") for a in self.owners for b in self.owners)
-        self.pattern = patterns.pop() if len(patterns) == 1 else ()
+        single = len(patterns) == 1  # every forward calls the same modules in the same order
+        self.pattern = patterns.pop() if single else ()
         self._outputs: OrderedDict[tuple, list] = OrderedDict()  # prefix -> output per forward
         self._bytes = 0
         self._keys: list[tuple] = []  # the current run's prefix per call
         self._pending: dict[tuple, list] = {}  # outputs the current run computed, per prefix
         self._patched: nn.Module | None = None  # the model whose modules replay
         self._forward = self._position = 0  # current forward, call within it
-        if len(patterns) == 0 and not nested:
+        if single and not nested:
             for position in range(len(self.pattern)):
                 self._keep(((),) * (position + 1), [forward[position][1] for forward in calls])
         calls.clear()  # the recording copy's patched modules keep the list until the garbage collector runs

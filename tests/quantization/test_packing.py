@@ -6,7 +6,7 @@ from conftest import family
 from serbench.lowbit.layers import quantization_layers
 from serbench.lowbit.quantizers import fake_quantize_model
 from serbench.settings import Settings
-from serbench.studies.quantization.models import predict
+from serbench.studies.quantization.models import logits, predict
 from serbench.studies.quantization.packing import load_packed, pack_codes, save_packed, stored_bytes, unpack_codes
 
 
@@ -57,10 +57,16 @@ def test_every_family_packs_and_loads_back(tmp_path, name):
     bits = {layer: 1 + i % 8 for i, layer in enumerate(layers)}
     kwargs = {"input_dim": 6, "n_classes": 3, **getattr(Settings().quantization, name).model_dump()}
     save_packed(tmp_path / "m.sbq", model, name, kwargs, list("abc"), bits, "mse")
+    random_state = torch.get_rng_state()
     loaded, _ = load_packed(tmp_path / "m.sbq")
+    assert torch.equal(torch.get_rng_state(), random_state)  # built without initialising what the file replaces
     reference = fake_quantize_model(model, bits, "mse")
     for key, tensor in reference.state_dict().items():
         assert torch.equal(tensor, loaded.state_dict()[key]), key
+    assert all(isinstance(p, torch.nn.Parameter) and not p.is_meta for p in loaded.parameters())
+    features = np.random.default_rng(2).normal(size=(40, 30, 6)).astype(np.float32)
+    lengths = np.random.default_rng(3).integers(5, 31, size=40)
+    assert torch.equal(logits(loaded, features, lengths), logits(reference, features, lengths))
     if name != "cnn1d":  # recurrent families: input-to-hidden and hidden-to-hidden are separate layers
         assert any(layer.endswith("ih_l0") for layer in layers) and any(layer.endswith("hh_l0") for layer in layers)
 

@@ -4,6 +4,7 @@ import torch
 from conftest import family
 from serbench.lowbit.layers import layer_of, quantization_layers
 from serbench.lowbit.quantizers import (
+    CLIP_RATIOS,
     QUANTIZERS,
     dequantize,
     fake_quantize,
@@ -49,6 +50,25 @@ def test_mse_clips_per_output_channel_and_never_loses_to_plain_min_max():
         ours = dequantize(codes)[row : row + 1]
         assert ((ours - w[row]) ** 2).sum() <= ((plain - w[row]) ** 2).sum() + 1e-6
     assert dequantize(codes)[3].max() < 25.0  # the outlier's channel is clipped
+
+
+@pytest.mark.parametrize("bits", [1, 2, 4, 8])
+def test_mse_chooses_each_channels_best_candidate_range(bits):
+    """Each channel's range is the candidate r·[min, max] whose affine codes restore that channel best, found here
+    one channel and one candidate at a time (Banner et al. 2019's MSE clipping)."""
+    w = gaussian((16, 90), bits) * torch.linspace(0.1, 3.0, 16)[:, None]
+    w[5, 11] = 40.0
+    restored = dequantize(quantize(w, bits, "mse"))
+    top = 2**bits - 1
+    for row in range(16):
+        channel = w[row]
+        candidates = []
+        for ratio in CLIP_RATIOS.tolist():
+            low, high = ratio * float(channel.min()), ratio * float(channel.max())
+            step = (high - low) / top
+            codes = torch.clamp(torch.round((channel - low) / step), 0, top)
+            candidates.append(float(((codes * step + low - channel) ** 2).sum()))
+        assert float(((restored[row] - w[row]) ** 2).sum()) == pytest.approx(min(candidates), rel=1e-4, abs=1e-9)
 
 
 def test_ternary_is_twn_at_two_bits_and_xnor_at_one():

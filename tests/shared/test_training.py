@@ -3,12 +3,13 @@ import copy
 import numpy as np
 import pytest
 import torch
+from torch.utils.data import DataLoader, TensorDataset
 
 from conftest import family
 from serbench.dataset import Subset
 from serbench.settings import TrainSettings
 from serbench.studies.quantization.models import MODELS, predict
-from serbench.studies.quantization.training import train_classifier
+from serbench.studies.quantization.training import epoch_runner, train_classifier
 
 CENTRES = np.array([[0.0, 5.0, 0.0, 0.0], [5.0, 0.0, 0.0, 0.0], [0.0, 0.0, 5.0, 100.0]])
 
@@ -124,3 +125,28 @@ def test_same_seed_same_model():
 
     first, second = run(), run()
     assert all(torch.equal(first[k], second[k]) for k in first)
+
+
+def test_epochs_shuffle_as_a_shuffling_data_loader_with_the_same_seed():
+    """Each epoch's batches are those of ``DataLoader(shuffle=True)`` seeded alike, epoch after epoch."""
+    train = blobs(70, 0)
+    seen: list[torch.Tensor] = []
+
+    class Recorder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.zeros(4, 3))
+
+        def forward(self, features, lengths):
+            seen.append(features.clone())
+            return features @ self.weight
+
+    model = Recorder()
+    epoch = epoch_runner(model, train, 16, 7, torch.optim.SGD(model.parameters(), lr=0.0))
+    for _ in range(3):
+        epoch()
+    dataset = TensorDataset(torch.as_tensor(train.features), torch.as_tensor(train.labels))
+    loader = DataLoader(dataset, batch_size=16, shuffle=True, generator=torch.Generator().manual_seed(7))
+    expected = [features for _ in range(3) for features, _ in loader]
+    assert len(seen) == len(expected) == 15
+    assert all(torch.equal(a, b) for a, b in zip(seen, expected))

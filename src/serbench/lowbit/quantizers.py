@@ -85,11 +85,15 @@ def mse(weights: torch.Tensor, bits: int) -> Codes:
     """
     rows = _per_channel(weights).float()
     low, high = rows.min(dim=1, keepdim=True).values, rows.max(dim=1, keepdim=True).values
-    ratios = CLIP_RATIOS.to(rows.device)[:, None, None]  # every candidate clipping range at once: (ratios, rows, 1)
+    ratios = CLIP_RATIOS.to(rows.device)
     top = 2**bits - 1
-    scale = torch.where(high > low, (high - low) / top, torch.ones_like(low)) * ratios
-    restored = torch.clamp(torch.round((rows - ratios * low) / scale), 0, top) * scale + ratios * low
-    best = ratios[((restored - rows) ** 2).sum(dim=2).argmin(dim=0)].reshape(-1, 1)  # (rows, 1)
+    full = torch.where(high > low, (high - low) / top, torch.ones_like(low))  # (rows, 1): the min-max step
+    errors = torch.empty(len(ratios), len(rows), device=rows.device)  # (ratios, rows)
+    for i, ratio in enumerate(ratios):  # one candidate range at a time: the (rows, values) arrays stay in cache
+        scale = full * ratio
+        restored = torch.clamp(torch.round((rows - ratio * low) / scale), 0, top) * scale + ratio * low
+        errors[i] = ((restored - rows) ** 2).sum(dim=1)
+    best = ratios[errors.argmin(dim=0)].reshape(-1, 1)  # (rows, 1)
     codes = _affine(rows, bits, best * low, best * high)
     return Codes(codes.codes.reshape(weights.shape), codes.scale, codes.offset)
 

@@ -41,16 +41,14 @@ def pack_codes(codes: np.ndarray, bits: int) -> bytes:
     '6c'
     """
     flat = np.asarray(codes, dtype=np.uint8).ravel()
-    shifts = np.arange(bits - 1, -1, -1, dtype=np.uint8)
-    bit_matrix = (flat[:, None] >> shifts) & 1  # (n, bits), most significant first
-    return np.packbits(bit_matrix.ravel()).tobytes()
+    bit_matrix = np.unpackbits((flat << (8 - bits))[:, None], axis=1, count=bits)  # (n, bits), most significant first
+    return np.packbits(bit_matrix).tobytes()
 
 
 def unpack_codes(payload: bytes, count: int, bits: int) -> np.ndarray:
     """Inverse of :func:`pack_codes`: ``count`` codes, uint8, shape ``(count,)``."""
     bit_matrix = np.unpackbits(np.frombuffer(payload, dtype=np.uint8), count=count * bits).reshape(count, bits)
-    weights = (1 << np.arange(bits - 1, -1, -1)).astype(np.uint8)
-    return (bit_matrix * weights).sum(axis=1).astype(np.uint8)
+    return np.packbits(bit_matrix, axis=1).ravel() >> (8 - bits)  # each row's bits, zero-filled to a byte
 
 
 def stored_bytes(n_values: int, bits: int, channels: int) -> int:
@@ -163,8 +161,9 @@ def load_packed(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
             state[entry["name"]] = _tensor(entry, payload)
         if offset != len(body):
             raise ValueError(f"{len(body) - offset} trailing bytes")
-        model = build_model(header["model"], **header["kwargs"])
-        model.load_state_dict(state)
+        with torch.device("meta"):  # no initialisation of weights the file replaces
+            model = build_model(header["model"], **header["kwargs"])
+        model.load_state_dict(state, assign=True)
     except (OSError, ValueError, KeyError, struct.error, RuntimeError) as err:
         raise damaged(path, "packed model", err) from err
     return model.eval(), header

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import BatchSampler, DataLoader, RandomSampler, TensorDataset
 
 from serbench.dataset import Subset
 from serbench.device import model_device
@@ -25,15 +25,18 @@ def epoch_runner(
 ) -> Callable[[], float]:
     """One epoch of cross-entropy steps over shuffled batches of ``train``; returns the mean loss.
 
-    Shuffling draws from a generator seeded with ``seed`` (dropout from torch's global one); batches go to the
-    model's device.
+    Shuffling draws from a generator seeded with ``seed`` (dropout from torch's global one): the batches of
+    ``DataLoader(shuffle=True)``, each gathered by one index of the tensors rather than stacked utterance by
+    utterance. Batches go to the model's device.
     """
     dataset = TensorDataset(
         torch.as_tensor(train.features, dtype=torch.float32),
         valid_lengths(train.features, train.lengths),
         torch.as_tensor(train.labels, dtype=torch.long),
     )
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, generator=torch.Generator().manual_seed(seed))
+    generator = torch.Generator().manual_seed(seed)
+    batches = BatchSampler(RandomSampler(dataset, generator=generator), batch_size, drop_last=False)
+    loader = DataLoader(dataset, sampler=batches, batch_size=None, generator=generator)
     loss_fn = nn.CrossEntropyLoss()
 
     def run() -> float:

@@ -126,7 +126,10 @@ def both_traces(
                 residual = probabilities - nn.functional.one_hot(target_labels[chunk], probabilities.shape[1])
                 directions = residual * (torch.randint(0, 2, (len(chunk), 1), generator=generator) * 2 - 1)
             retain = k < len(targets) - 1
-            grads = torch.autograd.grad(scores, tensors, directions.to(device, scores.dtype), retain_graph=retain)
+            # the gradient of the scalar Σ scores·directions, the vector-Jacobian product itself: passing the
+            # directions as grad_outputs would import torch's symbolic shapes (sympy: 0.4 CPU-s a job)
+            product = (scores * directions.to(device, scores.dtype)).sum()
+            grads = torch.autograd.grad(product, tensors, retain_graph=retain)
             per_tensor = iter(float(g.double().pow(2).sum()) for g in grads)
             squares[target][c] = [sum(next(per_tensor) for _ in names) for names in layers.values()]
     return {target: trace_summary(layers, values, len(inputs)) for target, values in squares.items()}

@@ -20,16 +20,25 @@ from serbench.studies.quantization.models import predict, trim, valid_lengths
 from serbench.training import fit
 
 
+class BatchGathered(TensorDataset):
+    """A :class:`~torch.utils.data.TensorDataset` indexed by a batch of indices: each tensor's rows gathered by one
+    ``index_select``, where the default collation stacks the utterances one by one."""
+
+    def __getitem__(self, indices: list[int]) -> tuple[torch.Tensor, ...]:
+        rows = torch.as_tensor(indices)
+        return tuple(tensor.index_select(0, rows) for tensor in self.tensors)
+
+
 def epoch_runner(
     model: nn.Module, train: Subset, batch_size: int, seed: int, optimizer: torch.optim.Optimizer
 ) -> Callable[[], float]:
     """One epoch of cross-entropy steps over shuffled batches of ``train``; returns the mean loss.
 
     Shuffling draws from a generator seeded with ``seed`` (dropout from torch's global one): the batches of
-    ``DataLoader(shuffle=True)``, each gathered by one index of the tensors rather than stacked utterance by
+    ``DataLoader(shuffle=True)``, each gathered by one ``index_select`` per tensor rather than stacked utterance by
     utterance. Batches go to the model's device.
     """
-    dataset = TensorDataset(
+    dataset = BatchGathered(
         torch.as_tensor(train.features, dtype=torch.float32),
         valid_lengths(train.features, train.lengths),
         torch.as_tensor(train.labels, dtype=torch.long),

@@ -3,7 +3,7 @@
 Every rule's script (``workflow/scripts/<study>/<step>.py``) opens
 :func:`snakemake_job`, imports its step inside the block (so a job imports
 only what its step needs) and calls it with the rule's inputs, outputs and
-settings. The block logs to the rule's log file, caps the job's CPU threads,
+settings. The block logs to the rule's log file (ending with the job's CPU seconds), caps the job's CPU threads,
 gives it a numba cache folder of its own, turns a known failure (bad input,
 missing corpus, damaged cache) into one ``serbench <rule>: error: ...`` line
 and exit status 2, never a traceback, and indexes the files of the job's
@@ -62,6 +62,7 @@ def snakemake_job(scope: dict, rule: str, **wildcards: str) -> Iterator[Any]:
         for path in job.output:
             if os.path.isdir(path):
                 write_index(path)
+        logging.getLogger(rule).info("%s", cpu_line())
     except EXPECTED_FAILURES as err:
         logging.getLogger(rule).error("%s", err)
         print(f"serbench {rule}: error: {err}", file=sys.stderr)
@@ -75,6 +76,20 @@ def snakemake_job(scope: dict, rule: str, **wildcards: str) -> Iterator[Any]:
         where = f"; its traceback is in {job.log[0]}" if job.log else ""
         print(f"serbench {rule}: unexpected {type(err).__name__}: {err}{where}", file=sys.stderr)
         raise
+
+
+def cpu_line() -> str:
+    """The job's CPU seconds so far, this process and its finished children (:func:`os.times`), as the line that
+    ends a finished job's log: ``job CPU-s 12.34 (user 11.20, system 1.14)``. Snakemake's benchmark files sample a
+    job's CPU every 30 s after its first 15 s and keep the last sample, so they miss up to 30 s of every longer
+    job; this line is the whole job but the interpreter's exit (``tests/benchmarks/grid_cost.py`` reads it).
+
+    >>> cpu_line().startswith("job CPU-s ")
+    True
+    """
+    times = os.times()
+    user, system = times.user + times.children_user, times.system + times.children_system
+    return f"job CPU-s {user + system:.2f} (user {user:.2f}, system {system:.2f})"
 
 
 def job_corpora(job: Any, caches: str = "features") -> dict:

@@ -1,7 +1,12 @@
 """Where a grid run's CPU went: per rule, and the quantization study's steps against the training they study.
 
 Reads Snakemake's benchmark files (``results/benchmarks/**.tsv``: ``s`` wall seconds, ``cpu_time`` CPU seconds of
-the job) of a run, e.g. the whole grid's (``tests/benchmarks/whole_grid.sh``)::
+the job) of a run, e.g. the whole grid's (``tests/benchmarks/whole_grid.sh``), and each job's CPU seconds from the
+last line of its log (``results/logs/**.log``, :func:`serbench.workflow.cpu_line`) where it has one: the benchmark
+file's ``cpu_time`` is the last of samples taken every 30 s after a job's first 15 s, short of every longer job's
+last interval, while the log's line, written before the interpreter exits, misses its teardown (a few tenths of a
+second with torch loaded; a job shorter than 15 s is sampled every 0.5 s). ``cpu_s`` is the larger of the two, the
+benchmark file's alone for a job whose log has no such line (``from_log`` counts the jobs that have one)::
 
     python tests/benchmarks/grid_cost.py results/grid/<commit>/tree/results
 
@@ -23,24 +28,36 @@ import pandas as pd
 
 STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]$", re.MULTILINE)
 STEPS = re.compile(r"^(\d+) of (\d+) steps", re.MULTILINE)
+JOB_CPU = re.compile(r"job CPU-s ([\d.]+) \(user")
+
+
+def logged_cpu(log: Path) -> float | None:
+    """The CPU seconds a finished job's log ends with (its last ``job CPU-s`` line), or None."""
+    found = JOB_CPU.findall(log.read_text(errors="replace")) if log.is_file() else []
+    return float(found[-1]) if found else None
 
 
 def benchmark_rows(results: Path) -> pd.DataFrame:
-    """One row per finished job: ``rule``, ``cell`` (the path below the rule's folder), ``cpu_s``, ``wall_s``."""
+    """One row per finished job: ``rule``, ``cell`` (the path below the rule's folder), ``cpu_s`` (the larger of its
+    log's and its benchmark file's), ``benchmark_cpu_s``, ``wall_s`` and ``from_log``."""
     rows = []
     for path in sorted((results / "benchmarks").rglob("*.tsv")):
         parts = path.relative_to(results / "benchmarks").with_suffix("").parts
         depth = 2 if parts[0] == "quantization" else 1
         table = pd.read_csv(path, sep="\t")
+        sampled = float(table["cpu_time"].sum())
+        logged = logged_cpu((results / "logs").joinpath(*parts).with_suffix(".log"))
         rows.append(
             {
                 "rule": "/".join(parts[:depth]),
                 "cell": "/".join(parts[depth:]),
-                "cpu_s": float(table["cpu_time"].sum()),
+                "cpu_s": sampled if logged is None else max(logged, sampled),
+                "benchmark_cpu_s": sampled,
                 "wall_s": float(table["s"].sum()),
+                "from_log": logged is not None,
             }
         )
-    return pd.DataFrame(rows, columns=["rule", "cell", "cpu_s", "wall_s"])
+    return pd.DataFrame(rows, columns=["rule", "cell", "cpu_s", "benchmark_cpu_s", "wall_s", "from_log"])
 
 
 def step_ratios(rows: pd.DataFrame) -> pd.DataFrame:
@@ -87,9 +104,13 @@ def main() -> None:
         print(spans.assign(hours=spans["hours"].round(2)).to_string(index=False))
         print(f"\n{len(spans)} runs, {spans['hours'].sum():.2f} h of wall time from first to last job event\n")
     rows = benchmark_rows(args.results)
-    per_rule = rows.groupby("rule")[["cpu_s", "wall_s"]].sum().assign(jobs=rows.groupby("rule").size())
+    per_rule = rows.groupby("rule")[["cpu_s", "benchmark_cpu_s", "wall_s", "from_log"]].sum()
+    per_rule = per_rule.assign(jobs=rows.groupby("rule").size())
     print(per_rule.sort_values("cpu_s", ascending=False).round(0).to_string())
-    print(f"\ntotal: {rows['cpu_s'].sum():,.0f} CPU-s, {rows['wall_s'].sum():,.0f} job wall-s, {len(rows)} jobs\n")
+    print(
+        f"\ntotal: {rows['cpu_s'].sum():,.0f} CPU-s ({rows['from_log'].sum()} of {len(rows)} jobs from their logs; "
+        f"benchmark files {rows['benchmark_cpu_s'].sum():,.0f}), {rows['wall_s'].sum():,.0f} job wall-s\n"
+    )
     print(step_ratios(rows).round(2).to_string())
 
 

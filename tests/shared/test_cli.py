@@ -1,4 +1,5 @@
 import hashlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -83,6 +84,23 @@ def test_a_step_s_known_failure_is_one_line_in_its_log_and_exit_status_2(tmp_pat
     assert exited.value.code == 2
     assert capsys.readouterr().err.strip() == "serbench manifest: error: emodb: corpus folder /nowhere not found"
     assert (tmp_path / "step.log").read_text().strip().endswith("emodb: corpus folder /nowhere not found")
+
+
+def test_a_finished_step_s_log_ends_with_the_job_s_cpu_seconds(tmp_path):
+    import re
+    import time
+
+    log = tmp_path / "step.log"
+    job = SimpleNamespace(threads=1, log=[str(log)], output=[])
+    before = time.process_time()
+    with snakemake_job({"snakemake": job}, "quantization_train"):
+        while time.process_time() - before < 0.3:  # CPU the block itself burns
+            sum(range(10_000))
+    after = os.times()
+    last = log.read_text().strip().splitlines()[-1]
+    cpu, user, system = map(float, re.search(r"job CPU-s ([\d.]+) \(user ([\d.]+), system ([\d.]+)\)$", last).groups())
+    assert cpu >= 0.3 and cpu == pytest.approx(user + system, abs=0.01)
+    assert cpu <= after.user + after.system + after.children_user + after.children_system + 0.01
 
 
 def test_a_file_not_found_inside_a_step_keeps_its_traceback_in_the_log_which_the_console_names(tmp_path, capsys):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import shlex
 import sys
 import tempfile
@@ -35,6 +36,7 @@ from serbench.step_files import REBUILD_VARIABLE
 REPOSITORY = Path(__file__).resolve().parents[2]
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 NUMBA_CACHES = Path(".snakemake") / "numba"  # under the run's folder: one cache folder per job
+CPU_LINE = re.compile(r"job CPU-s ([\d.]+) \(user")  # what :func:`cpu_line` writes
 
 
 @contextmanager
@@ -90,6 +92,18 @@ def cpu_line() -> str:
     times = os.times()
     user, system = times.user + times.children_user, times.system + times.children_system
     return f"job CPU-s {user + system:.2f} (user {user:.2f}, system {system:.2f})"
+
+
+def logged_cpu(log: str | os.PathLike) -> float | None:
+    """The CPU seconds of the last :func:`cpu_line` in the log file ``log``; None without one (a job that failed,
+    or ran before the line was written) or without the file.
+
+    >>> logged_cpu("/nonexistent.log") is None
+    True
+    """
+    path = Path(log)
+    found = CPU_LINE.findall(path.read_text(errors="replace")) if path.is_file() else []
+    return float(found[-1]) if found else None
 
 
 def job_corpora(job: Any, caches: str = "features") -> dict:

@@ -2,7 +2,7 @@
 
 Reads Snakemake's benchmark files (``results/benchmarks/**.tsv``: ``s`` wall seconds, ``cpu_time`` CPU seconds of
 the job) of a run, e.g. the whole grid's (``tests/benchmarks/whole_grid.sh``), and each job's CPU seconds from the
-last line of its log (``results/logs/**.log``, :func:`serbench.workflow.cpu_line`) where it has one: the benchmark
+last line of its log (``results/logs/**.log``, :func:`serbench.workflow.logged_cpu`) where it has one: the benchmark
 file's ``cpu_time`` is the last of samples taken every 30 s after a job's first 15 s, short of every longer job's
 last interval, while the log's line, written before the interpreter exits, misses its teardown (a few tenths of a
 second with torch loaded; a job shorter than 15 s is sampled every 0.5 s). ``cpu_s`` is the larger of the two, the
@@ -26,15 +26,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from serbench.workflow import logged_cpu
+
 STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]$", re.MULTILINE)
 STEPS = re.compile(r"^(\d+) of (\d+) steps", re.MULTILINE)
-JOB_CPU = re.compile(r"job CPU-s ([\d.]+) \(user")
-
-
-def logged_cpu(log: Path) -> float | None:
-    """The CPU seconds a finished job's log ends with (its last ``job CPU-s`` line), or None."""
-    found = JOB_CPU.findall(log.read_text(errors="replace")) if log.is_file() else []
-    return float(found[-1]) if found else None
 
 
 def benchmark_rows(results: Path) -> pd.DataFrame:

@@ -1,7 +1,9 @@
 import hashlib
 import os
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -10,7 +12,7 @@ import pytest
 from serbench import __version__
 from serbench.cli import COMMANDS, main
 from serbench.errors import InputError, UnknownNameError
-from serbench.workflow import snakemake_job
+from serbench.workflow import logged_cpu, snakemake_job
 
 
 def test_help_lists_every_command_without_importing_any(capsys):
@@ -87,9 +89,6 @@ def test_a_step_s_known_failure_is_one_line_in_its_log_and_exit_status_2(tmp_pat
 
 
 def test_a_finished_step_s_log_ends_with_the_job_s_cpu_seconds(tmp_path):
-    import re
-    import time
-
     log = tmp_path / "step.log"
     job = SimpleNamespace(threads=1, log=[str(log)], output=[])
     before = time.process_time()
@@ -101,6 +100,7 @@ def test_a_finished_step_s_log_ends_with_the_job_s_cpu_seconds(tmp_path):
     cpu, user, system = map(float, re.search(r"job CPU-s ([\d.]+) \(user ([\d.]+), system ([\d.]+)\)$", last).groups())
     assert cpu >= 0.3 and cpu == pytest.approx(user + system, abs=0.01)
     assert cpu <= after.user + after.system + after.children_user + after.children_system + 0.01
+    assert logged_cpu(log) == cpu and logged_cpu(tmp_path / "no.log") is None
 
 
 def test_a_file_not_found_inside_a_step_keeps_its_traceback_in_the_log_which_the_console_names(tmp_path, capsys):

@@ -4,7 +4,9 @@ The grid's benchmark files give each job's CPU, but jobs run hours apart on a ma
 their ratios move with it. This script takes ``--runs`` (seed, fold) runs of one cell of a results folder (its
 manifests, features and fold table, as the grid wrote them), trains them, quantizes them and traces their curves
 with the default settings, one thread, and prints each step's CPU seconds and the quantize step and the curves
-against training: the ratios of issue 28's targets, measured in one run.
+against training: the ratios of issue 28's targets, measured in one run. Where the family is fine-tuned (QAT), it
+also prints the quantize step's floor: the fine-tunes' epochs at training's CPU per epoch, a cost no faster
+scoring or packing removes.
 
     python tests/benchmarks/cell_cost.py --results results/grid/<commit>/tree/results \
         --dataset emodb --protocol speaker_independent --family attention_gru --runs 3
@@ -13,8 +15,10 @@ against training: the ratios of issue 28's targets, measured in one run.
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
+from pathlib import Path
 
 import torch
 from grid_cell import add_cell_options, grid_cell
@@ -55,15 +59,33 @@ def main() -> None:
                 f"{tmp}/curves.json", normalise, quantized_metrics=f"{tmp}/quantized.json",
             ),
         }  # fmt: skip
-        seconds = {}
+        seconds, wall = {}, {}
         for step, call in steps.items():
-            start = time.process_time()
+            start, started = time.process_time(), time.perf_counter()
             call()
-            seconds[step] = time.process_time() - start
+            seconds[step], wall[step] = time.process_time() - start, time.perf_counter() - started
+        floor = qat_floor(models, f"{tmp}/quantized.json", wall["train"])
     cpu = ", ".join(f"{step} {t:.1f}" for step, t in seconds.items())
     print(f"{'/'.join(run.values())}: {len(chosen)} runs, CPU-s {cpu}")
     train = seconds["train"]
     print(f"  quantize/train {seconds['quantize'] / train:.2f}, curves/train {seconds['curves'] / train:.2f}")
+    if floor:
+        print(floor)
+
+
+def qat_floor(models: str, records: str, train_wall: float) -> str:
+    """The QAT fine-tunes' epochs against training's and the quantize step's floor they set, as a share of the
+    training step: QAT epochs × training's share of wall time in epochs / training epochs ('' without QAT)."""
+    histories = [json.loads(path.read_text()) for path in Path(models).glob("fold*/seed*/history.json")]
+    tunes = [record["qat"]["epochs_run"] for record in json.loads(Path(records).read_text()) if "qat" in record]
+    if not tunes:
+        return ""
+    trained = sum(history["epochs_run"] for history in histories)
+    in_epochs = sum(sum(history["epoch_seconds"]) for history in histories) / train_wall
+    return (
+        f"  QAT: {len(tunes)} fine-tunes, {sum(tunes)} epochs against training's {trained}; at training's CPU per"
+        f" epoch they alone are {sum(tunes) / trained * in_epochs:.2f} of training (the quantize step's floor)"
+    )
 
 
 if __name__ == "__main__":

@@ -86,19 +86,20 @@ def fit(
             of a trained model: training on may not help).
 
     Returns:
-        History: per-epoch ``train_loss``, ``validation_<metric>`` and ``epoch_seconds``;
+        History: per-epoch ``train_loss``, ``validation_<metric>``, ``epoch_seconds`` (wall) and
+        ``epoch_cpu_seconds`` (this process's CPU, all threads; a GPU's time is not in it);
         ``best_epoch``, ``best_validation_<metric>``, ``epochs_run``.
 
     Raises:
         NonFiniteLossError: an epoch's mean training loss is NaN or Inf.
     """
-    history: dict = {"train_loss": [], f"validation_{metric}": [], "epoch_seconds": []}
+    history: dict = {"train_loss": [], f"validation_{metric}": [], "epoch_seconds": [], "epoch_cpu_seconds": []}
     best = BestEpoch(patience)
     if score_start:
         best.update(0, validate(), model)
     epoch = 0
     for epoch in progress(range(1, epochs + 1), run, "epoch"):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         model.train()
         loss = train_epoch()
         if not math.isfinite(loss):
@@ -110,6 +111,7 @@ def fit(
         history["train_loss"].append(loss)
         history[f"validation_{metric}"].append(score)
         history["epoch_seconds"].append(time.perf_counter() - start)
+        history["epoch_cpu_seconds"].append(time.process_time() - cpu)
         log.log(
             epoch_log_level,
             "epoch %d: train loss %.4f, validation %s %.4f, %.0f s",

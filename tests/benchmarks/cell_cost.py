@@ -59,12 +59,12 @@ def main() -> None:
                 f"{tmp}/curves.json", normalise, quantized_metrics=f"{tmp}/quantized.json",
             ),
         }  # fmt: skip
-        seconds, wall = {}, {}
+        seconds = {}
         for step, call in steps.items():
-            start, started = time.process_time(), time.perf_counter()
+            start = time.process_time()
             call()
-            seconds[step], wall[step] = time.process_time() - start, time.perf_counter() - started
-        floor = qat_floor(models, f"{tmp}/quantized.json", wall["train"])
+            seconds[step] = time.process_time() - start
+        floor = qat_floor(models, f"{tmp}/quantized.json", seconds["train"])
     cpu = ", ".join(f"{step} {t:.1f}" for step, t in seconds.items())
     print(f"{'/'.join(run.values())}: {len(chosen)} runs, CPU-s {cpu}")
     train = seconds["train"]
@@ -73,18 +73,20 @@ def main() -> None:
         print(floor)
 
 
-def qat_floor(models: str, records: str, train_wall: float) -> str:
-    """The QAT fine-tunes' epochs against training's and the quantize step's floor they set, as a share of the
-    training step: QAT epochs × training's share of wall time in epochs / training epochs ('' without QAT)."""
+def qat_floor(models: str, records: str, train_cpu: float) -> str:
+    """The QAT fine-tunes' epochs against training's, and the quantize step's floor they set as a share of the
+    training step's CPU: QAT epochs × training's CPU-s per epoch (its histories) / ``train_cpu`` ('' without QAT).
+    A fine-tuning epoch runs a training epoch's batches through the same network, and a quantizer besides."""
     histories = [json.loads(path.read_text()) for path in Path(models).glob("fold*/seed*/history.json")]
     tunes = [record["qat"]["epochs_run"] for record in json.loads(Path(records).read_text()) if "qat" in record]
     if not tunes:
         return ""
     trained = sum(history["epochs_run"] for history in histories)
-    in_epochs = sum(sum(history["epoch_seconds"]) for history in histories) / train_wall
+    per_epoch = sum(sum(history["epoch_cpu_seconds"]) for history in histories) / trained
     return (
-        f"  QAT: {len(tunes)} fine-tunes, {sum(tunes)} epochs against training's {trained}; at training's CPU per"
-        f" epoch they alone are {sum(tunes) / trained * in_epochs:.2f} of training (the quantize step's floor)"
+        f"  QAT: {len(tunes)} fine-tunes, {sum(tunes)} epochs against training's {trained} ({per_epoch:.3f} CPU-s"
+        f" each); at that cost they alone are {sum(tunes) * per_epoch / train_cpu:.2f} of training (the quantize"
+        " step's floor)"
     )
 
 

@@ -71,6 +71,24 @@ def test_the_weights_before_training_are_a_candidate_when_asked():
     assert all(torch.equal(model.state_dict()[k], v) for k, v in start.items())
 
 
+def test_each_epoch_records_its_cpu_beside_its_wall_time():
+    import time
+
+    from serbench.training import fit
+
+    def busy_epoch() -> float:  # 0.05 CPU-s of work, then 0.1 s asleep (wall, no CPU)
+        start = time.process_time()
+        while time.process_time() - start < 0.05:
+            pass
+        time.sleep(0.1)
+        return 0.1
+
+    history = fit(torch.nn.Linear(2, 2), busy_epoch, lambda: 0.5, epochs=3, patience=None)
+    assert len(history["epoch_cpu_seconds"]) == len(history["epoch_seconds"]) == 3
+    for cpu, wall in zip(history["epoch_cpu_seconds"], history["epoch_seconds"]):
+        assert 0.05 <= cpu < wall - 0.09
+
+
 def test_standardization_is_fitted_on_training_features():
     model = family("mlp", 4, 3, hidden=(8,))
     train = blobs(200, 0)

@@ -12,7 +12,9 @@ benchmark file's alone for a job whose log has no such line (``from_log`` counts
 
 Prints the CPU and wall seconds of each rule family (the folder under ``benchmarks``, two levels for the
 quantization study) and, per feature-model family, the quantize step's and the allocator curves' CPU over the
-training CPU of the same cells (only cells where all three have finished). With ``--runs results/grid`` it also
+training CPU of the same cells (only cells where all three have finished); with ``--start-up``, also those ratios
+with each job's start-up taken out (the CPU of importing what its script imports, mean of three interpreters on
+this machine, measured now: run it on the machine and day of the grid). With ``--runs results/grid`` it also
 lists every run of every checkout there (``whole_grid.sh``'s Snakemake logs, carried runs included): its first and
 last logged job event, the wall time between and the steps it finished.
 """
@@ -21,6 +23,9 @@ from __future__ import annotations
 
 import argparse
 import re
+import resource
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -28,6 +33,12 @@ import pandas as pd
 
 from serbench.workflow import logged_cpu
 
+STEPS_OF = {"quantization/train": "train", "quantization/quantize": "quantize", "quantization/allocators": "curves"}
+SHARED_IMPORTS = "serbench.workflow, serbench.device, serbench.settings.steps"
+SCRIPT_IMPORTS = {  # what each step's script imports (workflow/scripts/quantization/)
+    step: f"{SHARED_IMPORTS}, serbench.studies.quantization.{module}"
+    for step, module in {"train": "train_step", "quantize": "quantize_step", "curves": "curves"}.items()
+}
 STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]$", re.MULTILINE)
 STEPS = re.compile(r"^(\d+) of (\d+) steps", re.MULTILINE)
 
@@ -55,17 +66,27 @@ def benchmark_rows(results: Path) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["rule", "cell", "cpu_s", "benchmark_cpu_s", "wall_s", "from_log"])
 
 
-def step_ratios(rows: pd.DataFrame) -> pd.DataFrame:
+def step_ratios(rows: pd.DataFrame, start_up: dict[str, float] | None = None) -> pd.DataFrame:
     """Per model family: training CPU and the quantize step's and curves' CPU over it, on the cells all three
-    steps finished (cells ``<features>/<dataset>/<protocol>/<family>``)."""
-    steps = {"quantization/train": "train", "quantization/quantize": "quantize", "quantization/allocators": "curves"}
-    cells = rows[rows["rule"].isin(steps)].assign(step=lambda r: r["rule"].map(steps))
-    wide = cells.pivot_table(index="cell", columns="step", values="cpu_s").reindex(columns=list(steps.values()))
-    wide = wide.dropna()
+    steps finished (cells ``<features>/<dataset>/<protocol>/<family>``); ``start_up`` (CPU-s per step) is taken
+    from each job first."""
+    steps = list(STEPS_OF.values())
+    cells = rows[rows["rule"].isin(STEPS_OF)].assign(step=lambda r: r["rule"].map(STEPS_OF))
+    wide = cells.pivot_table(index="cell", columns="step", values="cpu_s").reindex(columns=steps).dropna()
+    wide = wide - pd.Series(start_up or {}, dtype=float).reindex(steps).fillna(0.0)
     wide["family"] = wide.index.str.rsplit("/", n=1).str[-1]
-    totals = wide.groupby("family")[["train", "quantize", "curves"]].sum()
+    totals = wide.groupby("family")[steps].sum()
     totals["cells"] = wide.groupby("family").size()
     return totals.assign(quantize_x=totals["quantize"] / totals["train"], curves_x=totals["curves"] / totals["train"])
+
+
+def start_up_cpu(modules: str, repeats: int = 3) -> float:
+    """Mean CPU-s (user + system) of a fresh interpreter importing ``modules`` (comma-separated)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    for _ in range(repeats):
+        subprocess.run([sys.executable, "-c", f"import {modules}"], check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) / repeats
 
 
 def run_spans(grid: Path) -> pd.DataFrame:
@@ -93,6 +114,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", type=Path, nargs="?", default=Path("results"))
     parser.add_argument("--runs", type=Path, help="a folder of whole_grid.sh checkouts (results/grid)")
+    parser.add_argument("--start-up", action="store_true", help="also the ratios with each job's start-up out")
     args = parser.parse_args()
     if args.runs:
         spans = run_spans(args.runs)
@@ -107,6 +129,10 @@ def main() -> None:
         f"benchmark files {rows['benchmark_cpu_s'].sum():,.0f}), {rows['wall_s'].sum():,.0f} job wall-s\n"
     )
     print(step_ratios(rows).round(2).to_string())
+    if args.start_up:
+        start_up = {step: start_up_cpu(modules) for step, modules in SCRIPT_IMPORTS.items()}
+        print("\nstart-up CPU-s per job: " + ", ".join(f"{step} {cpu:.2f}" for step, cpu in start_up.items()))
+        print(step_ratios(rows, start_up).round(2).to_string())
 
 
 if __name__ == "__main__":

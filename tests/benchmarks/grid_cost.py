@@ -34,10 +34,13 @@ import pandas as pd
 from serbench.workflow import logged_cpu
 
 STEPS_OF = {"quantization/train": "train", "quantization/quantize": "quantize", "quantization/allocators": "curves"}
-SHARED_IMPORTS = "serbench.workflow, serbench.device, serbench.settings.steps"
 SCRIPT_IMPORTS = {  # what each step's script imports (workflow/scripts/quantization/)
-    step: f"{SHARED_IMPORTS}, serbench.studies.quantization.{module}"
-    for step, module in {"train": "train_step", "quantize": "quantize_step", "curves": "curves"}.items()
+    step: f"serbench.workflow, serbench.device, serbench.{settings}, serbench.studies.quantization.{module}"
+    for step, (settings, module) in {
+        "train": ("settings", "train_step"),
+        "quantize": ("settings.steps", "quantize_step"),
+        "curves": ("settings.steps", "curves"),
+    }.items()
 }
 STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]$", re.MULTILINE)
 STEPS = re.compile(r"^(\d+) of (\d+) steps", re.MULTILINE)

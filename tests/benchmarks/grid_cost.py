@@ -12,7 +12,8 @@ benchmark file's alone for a job whose log has no such line (``from_log`` counts
 
 Prints the CPU and wall seconds of each rule family (the folder under ``benchmarks``, two levels for the
 quantization study) and, per feature-model family, the quantize step's and the allocator curves' CPU over the
-training CPU of the same cells (only cells where all three have finished); with ``--start-up``, also those ratios
+training CPU of the same cells (only cells where all three have finished); with ``--cells``, also each cell's, the
+highest quantize step's ratio first; with ``--start-up``, also those ratios
 with each job's start-up taken out (the CPU of importing what its script imports, mean of three interpreters on
 this machine, measured now: run it on the machine and day of the grid). With ``--runs results/grid`` it also
 lists every run of every checkout there (``whole_grid.sh``'s Snakemake logs, carried runs included): its first and
@@ -69,18 +70,28 @@ def benchmark_rows(results: Path) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["rule", "cell", "cpu_s", "benchmark_cpu_s", "wall_s", "from_log"])
 
 
-def step_ratios(rows: pd.DataFrame, start_up: dict[str, float] | None = None) -> pd.DataFrame:
-    """Per model family: training CPU and the quantize step's and curves' CPU over it, on the cells all three
-    steps finished (cells ``<features>/<dataset>/<protocol>/<family>``); ``start_up`` (CPU-s per step) is taken
-    from each job first."""
+def cell_steps(rows: pd.DataFrame, start_up: dict[str, float] | None = None) -> pd.DataFrame:
+    """Per cell (``<features>/<dataset>/<protocol>/<family>``) all three steps finished: the CPU of training, the
+    quantize step and the curves, ``start_up`` (CPU-s per step) taken from each job first."""
     steps = list(STEPS_OF.values())
     cells = rows[rows["rule"].isin(STEPS_OF)].assign(step=lambda r: r["rule"].map(STEPS_OF))
     wide = cells.pivot_table(index="cell", columns="step", values="cpu_s").reindex(columns=steps).dropna()
-    wide = wide - pd.Series(start_up or {}, dtype=float).reindex(steps).fillna(0.0)
-    wide["family"] = wide.index.str.rsplit("/", n=1).str[-1]
-    totals = wide.groupby("family")[steps].sum()
-    totals["cells"] = wide.groupby("family").size()
-    return totals.assign(quantize_x=totals["quantize"] / totals["train"], curves_x=totals["curves"] / totals["train"])
+    return wide - pd.Series(start_up or {}, dtype=float).reindex(steps).fillna(0.0)
+
+
+def with_ratios(steps: pd.DataFrame) -> pd.DataFrame:
+    """``steps`` with the quantize step's and the curves' CPU over training's (``quantize_x``, ``curves_x``)."""
+    return steps.assign(quantize_x=steps["quantize"] / steps["train"], curves_x=steps["curves"] / steps["train"])
+
+
+def step_ratios(rows: pd.DataFrame, start_up: dict[str, float] | None = None) -> pd.DataFrame:
+    """Per model family: training CPU and the quantize step's and curves' CPU over it, summed over the cells all
+    three steps finished (:func:`cell_steps`)."""
+    wide = cell_steps(rows, start_up)
+    family = wide.index.str.rsplit("/", n=1).str[-1]
+    totals = wide.groupby(family).sum()
+    totals.index.name = "family"
+    return with_ratios(totals).assign(cells=wide.groupby(family).size())
 
 
 def start_up_cpu(modules: str, repeats: int = 3) -> float:
@@ -118,6 +129,7 @@ def main() -> None:
     parser.add_argument("results", type=Path, nargs="?", default=Path("results"))
     parser.add_argument("--runs", type=Path, help="a folder of whole_grid.sh checkouts (results/grid)")
     parser.add_argument("--start-up", action="store_true", help="also the ratios with each job's start-up out")
+    parser.add_argument("--cells", action="store_true", help="also each cell's steps and ratios")
     args = parser.parse_args()
     if args.runs:
         spans = run_spans(args.runs)
@@ -132,6 +144,8 @@ def main() -> None:
         f"benchmark files {rows['benchmark_cpu_s'].sum():,.0f}), {rows['wall_s'].sum():,.0f} job wall-s\n"
     )
     print(step_ratios(rows).round(2).to_string())
+    if args.cells:
+        print("\n" + with_ratios(cell_steps(rows)).sort_values("quantize_x", ascending=False).round(2).to_string())
     if args.start_up:
         start_up = {step: start_up_cpu(modules) for step, modules in SCRIPT_IMPORTS.items()}
         print("\nstart-up CPU-s per job: " + ", ".join(f"{step} {cpu:.2f}" for step, cpu in start_up.items()))

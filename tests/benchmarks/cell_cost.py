@@ -4,9 +4,10 @@ The grid's benchmark files give each job's CPU, but jobs run hours apart on a ma
 their ratios move with it. This script takes ``--runs`` (seed, fold) runs of one cell of a results folder (its
 manifests, features and fold table, as the grid wrote them), trains them, quantizes them and traces their curves
 with the default settings, one thread, and prints each step's CPU seconds and the quantize step and the curves
-against training: the ratios of issue 28's targets, measured in one run. Where the family is fine-tuned (QAT), it
-also prints the quantize step's floor: the fine-tunes' epochs at training's CPU per epoch, a cost no faster
-scoring or packing removes.
+against training: the ratios of issue 28's targets, measured in one run. It also prints the quantize step's
+floors, costs no faster scoring or packing removes: its test passes (each distinct set of weights a run's packed
+files hold is scored once on the run's test split, at the CPU of one pass of the float model over it) and, where
+the family is fine-tuned (QAT), the fine-tunes' epochs at training's CPU per epoch.
 
     python tests/benchmarks/cell_cost.py --results results/grid/<commit>/tree/results \
         --dataset emodb --protocol speaker_independent --family attention_gru --runs 3
@@ -18,6 +19,7 @@ import argparse
 import json
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -27,8 +29,10 @@ from serbench.folds import read_folds
 from serbench.settings import Settings
 from serbench.settings.steps import AllocatorStepSettings, QuantizeStepSettings
 from serbench.studies.quantization.curves import allocator_curves
+from serbench.studies.quantization.models import batch_logits, length_batches, weights_key
+from serbench.studies.quantization.packing import load_packed
 from serbench.studies.quantization.quantize_step import quantize_cell
-from serbench.studies.quantization.train_step import fold_runs, train_cell
+from serbench.studies.quantization.train_step import fold_runs, train_cell, trained_runs
 
 
 def main() -> None:
@@ -38,6 +42,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     cfg, (corpora, split_path, _, normalise) = Settings().quantization, grid_cell(args)
+    max_frames = cfg.sequences.max_frames
     folds = read_folds(split_path)
     chosen = fold_runs(folds)[: args.runs]
     folds = folds[[(int(s), f) in chosen for s, f in zip(folds["seed"], folds["fold"])]]
@@ -64,13 +69,40 @@ def main() -> None:
             start = time.process_time()
             call()
             seconds[step] = time.process_time() - start
-        floor = qat_floor(models, f"{tmp}/quantized.json", seconds["train"])
+        floors = [
+            scoring_floor(
+                trained_runs(models, split, corpora, max_frames, normalise, "test passes"),
+                f"{tmp}/quantized.json",
+                seconds["train"],
+            ),
+            qat_floor(models, f"{tmp}/quantized.json", seconds["train"]),
+        ]
     cpu = ", ".join(f"{step} {t:.1f}" for step, t in seconds.items())
     print(f"{'/'.join(run.values())}: {len(chosen)} runs, CPU-s {cpu}")
     train = seconds["train"]
     print(f"  quantize/train {seconds['quantize'] / train:.2f}, curves/train {seconds['curves'] / train:.2f}")
-    if floor:
-        print(floor)
+    print("\n".join(floor for floor in floors if floor))
+
+
+def scoring_floor(runs: Iterator[tuple], records: str, train_cpu: float, repeats: int = 3) -> str:
+    """The quantize step's test passes and the floor they set as a share of the training step's CPU: per run, the
+    distinct weights among its packed files (:func:`weights_key`) × the CPU-s of one pass of its float model over its
+    test split (mean of ``repeats``), summed over ``runs`` (:func:`trained_runs`) / ``train_cpu``."""
+    files: dict[tuple, set[str]] = {}
+    for record in json.loads(Path(records).read_text()):
+        files.setdefault((str(record["fold"]), int(record["seed"])), set()).add(record["model_file"])
+    passes, cpu = 0, 0.0
+    for seed, fold, model, _, data in runs:
+        distinct = len({weights_key(load_packed(path)[0]) for path in files[(str(fold), int(seed))]})
+        batches = length_batches(data.subsets["test"].features, data.subsets["test"].lengths)
+        start = time.process_time()
+        for _ in range(repeats):
+            batch_logits(model, batches)
+        passes, cpu = passes + distinct, cpu + distinct * (time.process_time() - start) / repeats
+    return (
+        f"  test passes: {passes} ({passes / len(files):.1f} a run, {cpu / passes:.3f} CPU-s each); at that cost they"
+        f" alone are {cpu / train_cpu:.2f} of training (the quantize step's floor)"
+    )
 
 
 def qat_floor(models: str, records: str, train_cpu: float) -> str:

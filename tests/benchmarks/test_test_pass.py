@@ -1,12 +1,11 @@
-"""One pass of a trained frame-level model over a TESS speaker fold's test split: the unit of the quantize step's
+"""One pass of a frame-level model over a test split shaped as a TESS speaker fold's: the unit of the quantize step's
 floor on those cells (each distinct set of a run's weights is scored once; ``cell_cost.py``).
 
-Side by side, per family: the float model in the step's batches of 256 similar lengths (the floor: the pass the
-step makes for every set of weights), a 2-bit and an 8-bit fake-quantized copy in the same batches (a quantized
-model's pass costs what the float one does), and the float model in batches of 64, of 128 and of the whole split (the
-batch size the step could choose instead). TESS-shaped split (1,399 utterances of 40 to 90 frames of 180
-features, 7 classes), random weights, one thread; every arm's scores are checked against its model's in the step's
-batches.
+Side by side, per family: the float model in the step's batches of similar lengths (``SCORING_BATCH``, 128; the
+floor: the pass the step makes for every set of weights), a 2-bit and an 8-bit fake-quantized copy in the same
+batches (a quantized model's pass costs what the float one does), and the float model in batches of 64, of 256 (the
+size before 128) and of the whole split. TESS-shaped split (1,399 utterances of 40 to 90 frames of 180 features, 7
+classes), random weights, one thread; every arm's scores are checked against its model's in the step's batches.
 
 Run on demand: ``pytest tests/benchmarks/test_test_pass.py --benchmark-only``.
 """
@@ -22,11 +21,12 @@ from serbench.lowbit.layers import quantization_layers
 from serbench.lowbit.quantizers import fake_quantize_model
 from serbench.settings.quantization import AttentionGRUSettings, CNN1DSettings, LSTMSettings
 from serbench.studies.quantization.models import batch_logits, build_model, length_batches
+from serbench.studies.quantization.models.base import SCORING_BATCH
 
 UTTERANCES, DIM, CLASSES = 1399, 180, 7
 SETTINGS = {"cnn1d": CNN1DSettings(), "lstm": LSTMSettings(), "attention_gru": AttentionGRUSettings()}
-ARMS = {"float, batch 256": (None, 256), "2 bits": (2, 256), "8 bits": (8, 256), "float, batch 64": (None, 64)}
-ARMS |= {"float, batch 128": (None, 128), "float, whole split": (None, UTTERANCES)}
+ARMS = {"float, the step's batches": (None, SCORING_BATCH), "2 bits": (2, SCORING_BATCH), "8 bits": (8, SCORING_BATCH)}
+ARMS |= {"float, batch 64": (None, 64), "float, batch 256": (None, 256), "float, whole split": (None, UTTERANCES)}
 
 
 def model_and_split(family: str) -> tuple[torch.nn.Module, np.ndarray, np.ndarray]:

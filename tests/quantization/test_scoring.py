@@ -108,3 +108,13 @@ def test_kept_outputs_go_with_their_scores_without_waiting_for_the_garbage_colle
         assert kept() is None  # freed by reference counting: no cycle holds a subset's outputs
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("name", ["mlp", "lstm", "attention_gru", "cnn1d"])
+def test_batched_scores_are_each_utterances_own_in_the_inputs_order(name):
+    torch.manual_seed(0)
+    model = family(name, 12, 4).eval()
+    data = subset(model.input_level)
+    batched = logits(model, data.features, data.lengths, batch_size=7)  # 40 utterances sorted longest first, cut
+    alone = torch.cat([logits(model, data.features[i : i + 1], data.lengths[i : i + 1]) for i in range(40)])
+    torch.testing.assert_close(batched, alone, rtol=1e-5, atol=1e-6)

@@ -42,7 +42,6 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     cfg, (corpora, split_path, _, normalise) = Settings().quantization, grid_cell(args)
-    max_frames = cfg.sequences.max_frames
     folds = read_folds(split_path)
     chosen = fold_runs(folds)[: args.runs]
     folds = folds[[(int(s), f) in chosen for s, f in zip(folds["seed"], folds["fold"])]]
@@ -71,7 +70,7 @@ def main() -> None:
             seconds[step] = time.process_time() - start
         floors = [
             scoring_floor(
-                trained_runs(models, split, corpora, max_frames, normalise, "test passes"),
+                trained_runs(models, split, corpora, cfg.sequences.max_frames, normalise, "test passes"),
                 f"{tmp}/quantized.json",
                 seconds["train"],
             ),

@@ -9,6 +9,10 @@ Where the reference itself is in doubt (a block whose Hutchinson trace is negati
 quadratic model), every estimator, the reference included, is also ranked against what Ω predicts, measured: the
 increase of the mean cross-entropy on the same utterances when that layer alone is quantized at the ranking width.
 
+FIT's Fisher traces (Zandonati et al. 2023) are compared the same way, named ``fit:<batch>`` (utterances per backward
+pass): against ``--reference fit:1``, the exact per-utterance traces, a larger batch's widths are checked at every
+budget beside a second draw of today's batch (``fit:8+1``), the estimator's own noise.
+
 An estimator named with ``+k`` draws its random vectors or signs from the run's seed + k: ``hutchinson:256@256+1``
 is a second reference, independent of the first, whose agreement with it is the most any estimator can show.
 
@@ -30,6 +34,7 @@ from grid_cell import add_cell_options, grid_cell
 from scipy.stats import kendalltau
 from torch import nn
 
+from serbench.lowbit.fisher import gradient_traces
 from serbench.lowbit.hessian import curvature_traces, trace_sensitivity
 from serbench.lowbit.quantizers import fake_quantize_model
 from serbench.lowbit.sensitivity import allocate, layer_sensitivity
@@ -44,8 +49,8 @@ REFERENCE = "hutchinson:256@256"
 
 def traces(model, utterances, estimator: str, cfg: QuantizationSettings, seed: int):
     """``estimator`` = ``name:count[@utterances][+k]`` (``gauss_newton:<batch>``, ``hutchinson:<samples>``,
-    ``auto:<batch>``; ``@64``: Hutchinson reads the first 64 utterances, by default
-    ``curves.hutchinson_utterances``; ``+1``: seeded with ``seed + 1``) -> (HAWQ traces, CPU seconds)."""
+    ``auto:<batch>``, ``fit:<batch>``: FIT's Fisher traces; ``@64``: Hutchinson reads the first 64 utterances, by
+    default ``curves.hutchinson_utterances``; ``+1``: seeded with ``seed + 1``) -> (traces, CPU seconds)."""
     estimator, _, offset = estimator.partition("+")
     seed += int(offset or 0)
     estimator, _, first = estimator.partition("@")
@@ -54,6 +59,9 @@ def traces(model, utterances, estimator: str, cfg: QuantizationSettings, seed: i
     batch = int(count) if name != "hutchinson" else cfg.curves.trace_batch
     hutchinson = int(first) if first else cfg.curves.hutchinson_utterances
     start = time.process_time()
+    if name == "fit":
+        found = gradient_traces(model, *utterances, "true", seed, batch)
+        return found, time.process_time() - start
     found = curvature_traces(model, *utterances, name, samples, batch, seed, hutchinson)["hessian"]
     return found, time.process_time() - start
 
@@ -76,16 +84,18 @@ def main() -> None:
     parser.add_argument("--models", type=int, default=3, help="trained models (fold x seed) compared")
     parser.add_argument("--utterances", type=int, default=None, help="default: curves.hessian_utterances")
     parser.add_argument("--estimator", action="append", required=True, help="name:count, repeatable")
+    parser.add_argument("--reference", default=REFERENCE, help=f"the estimator compared with (default {REFERENCE})")
     args = parser.parse_args()
+    base = args.reference
     cfg = QuantizationSettings()
     files = grid_cell(args)
     cell = trained_runs(
         files.models, files.split, files.corpora, cfg.sequences.max_frames, files.normalise, "trace agreement"
     )
     taus = {e: [] for e in args.estimator}
-    against_measured = {e: [] for e in [REFERENCE, *args.estimator]}
+    against_measured = {e: [] for e in [base, *args.estimator]}
     same = {e: 0 for e in args.estimator}
-    seconds = {e: 0.0 for e in [REFERENCE, *args.estimator]}
+    seconds = {e: 0.0 for e in [base, *args.estimator]}
     budgets = cfg.curves.budgets
     for seed, _, model, _, data in itertools.islice(cell, args.models):
         train = data.subsets["train"]
@@ -94,24 +104,24 @@ def main() -> None:
         utterances = (train.features[chosen], train.labels[chosen], train.lengths[chosen])
         counts = layer_counts(model)
         omega = {}
-        for estimator in [REFERENCE, *args.estimator]:
+        for estimator in [base, *args.estimator]:
             found, cpu = traces(model, utterances, estimator, cfg, seed)
             seconds[estimator] += cpu
             omega[estimator] = trace_sensitivity(model, found, cfg.curves.quantizer, cfg.adaptive.candidates)
         bits = min(cfg.adaptive.candidates, key=lambda b: abs(b - RANKING_BITS))
-        reference = [omega[REFERENCE][layer][bits] for layer in counts]
+        ranked = [omega[base][layer][bits] for layer in counts]
         measured = measured_increase(model, utterances, list(counts), bits, cfg.curves.quantizer)
-        for estimator in [REFERENCE, *args.estimator]:
+        for estimator in [base, *args.estimator]:
             predicted = [omega[estimator][layer][bits] for layer in counts]
             against_measured[estimator].append(kendalltau([measured[layer] for layer in counts], predicted)[0])
         for estimator in args.estimator:
-            taus[estimator].append(kendalltau(reference, [omega[estimator][layer][bits] for layer in counts])[0])
+            taus[estimator].append(kendalltau(ranked, [omega[estimator][layer][bits] for layer in counts])[0])
             same[estimator] += sum(
-                allocate(omega[estimator], counts, b) == allocate(omega[REFERENCE], counts, b) for b in budgets
+                allocate(omega[estimator], counts, b) == allocate(omega[base], counts, b) for b in budgets
             )
     models = len(next(iter(taus.values())))
-    print(f"{args.features}/{args.dataset}/{args.protocol}/{args.family}: {models} models, reference {REFERENCE}")
-    print(f"  {REFERENCE}: {seconds[REFERENCE] / models:.2f} CPU-s/model")
+    print(f"{args.features}/{args.dataset}/{args.protocol}/{args.family}: {models} models, reference {base}")
+    print(f"  {base}: {seconds[base] / models:.2f} CPU-s/model")
     for estimator, found in against_measured.items():
         per_model = np.round(found, 2).tolist()
         print(f"  {estimator} against the measured loss increase: tau {np.nanmean(found):.2f} ({per_model})")

@@ -122,6 +122,11 @@ def test_curvature_traces_name_their_estimator(small):
     both = both_traces(model, features, labels, None, 1, batch=4)  # one forward pass per batch for both traces
     assert (gauss_newton["hessian"], gauss_newton["fit"]) == (both["sampled"], both["true"])
     assert curvature_traces(model, features, labels, None, "auto", 8, 4, 1) == gauss_newton  # the MLP's own
+    alone = curvature_traces(model, features, labels, None, "hutchinson", 8, 4, 1, fit_batch=16)
+    assert alone["fit"] == gradient_traces(model, features, labels, None, "true", 1, 16) != hutchinson["fit"]
+    assert alone["hessian"] == hutchinson["hessian"]
+    shared = curvature_traces(model, features, labels, None, "gauss_newton", 8, 4, 1, fit_batch=16)
+    assert shared == gauss_newton  # beside Gauss-Newton traces FIT's share their passes
     with pytest.raises(UnknownNameError, match="hutchinson"):
         curvature_traces(model, features, labels, None, "pyhessian", 8, 4, 1)
 

@@ -82,13 +82,15 @@ def curvature_traces(
     batch: int,
     seed: int,
     hutchinson_utterances: int | None = None,
+    fit_batch: int | None = None,
 ) -> dict[str, dict[str, Trace]]:
     """HAWQ-V2's ``Tr(H_l)`` (``"hessian"``) and FIT's ``Tr(Î_l)`` (``"fit"``) per layer, HAWQ's by a named
     estimator: ``gauss_newton`` (plain backward passes, ``batch`` utterances each, sharing their forward passes with
     FIT's: :func:`serbench.lowbit.fisher.both_traces`), ``hutchinson`` (``samples`` Hessian-vector products
-    on the first ``hutchinson_utterances`` utterances, all by default: :func:`hutchinson_traces`) or ``auto`` (the
-    family's ``hawq_estimator``, :class:`serbench.studies.quantization.models.base.Classifier`). FIT's traces read
-    every utterance.
+    on the first ``hutchinson_utterances`` utterances, all by default: :func:`hutchinson_traces`; FIT's traces then
+    run alone, ``fit_batch`` utterances a backward pass, ``batch`` by default) or ``auto`` (the family's
+    ``hawq_estimator``, :class:`serbench.studies.quantization.models.base.Classifier`). FIT's traces read every
+    utterance.
 
     Raises:
         UnknownNameError: another estimator.
@@ -103,7 +105,7 @@ def curvature_traces(
         lengths_first = None if lengths is None else lengths[first]
         return {
             "hessian": hutchinson_traces(model, features[first], labels[first], lengths_first, samples, seed),
-            "fit": gradient_traces(model, features, labels, lengths, "true", seed, batch),
+            "fit": gradient_traces(model, features, labels, lengths, "true", seed, fit_batch or batch),
         }
     raise UnknownNameError(f"unknown Hessian trace estimator {estimator!r}; expected auto, gauss_newton or hutchinson")
 

@@ -127,8 +127,15 @@ class AllocatorCurveSettings(Section):
     trace_batch: int = Field(
         8,
         ge=1,
-        description="utterances per backward pass of the Gauss-Newton and Fisher traces, each with its own random "
-        "signs (unbiased at any size; larger: faster, noisier)",
+        description="utterances per backward pass of the Gauss-Newton traces and of FIT's Fisher traces beside them, "
+        "each with its own random signs (unbiased at any size; larger: faster, noisier)",
+    )
+    fit_batch: int = Field(
+        32,
+        ge=1,
+        description="utterances per backward pass of FIT's Fisher traces where they run alone, beside Hutchinson's "
+        "Hessian traces (the AttentionGRU's; beside Gauss-Newton traces they share trace_batch's passes): 32, half "
+        "the CPU of 8 there and the same widths within the estimator's noise (docs/running.md)",
     )
     hessian_samples: int = Field(
         8,

@@ -115,6 +115,7 @@ def curve_points(
         curves.trace_batch,
         seed,
         curves.hutchinson_utterances,
+        curves.fit_batch,
     )
     increases = {"sensitivity": layer_sensitivity(list(counts), lambda bits: -log_likelihood(bits), candidates)}
     increases |= {name: trace_sensitivity(model, t, curves.quantizer, candidates) for name, t in traces.items()}

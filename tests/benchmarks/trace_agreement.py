@@ -11,7 +11,7 @@ increase of the mean cross-entropy on the same utterances when that layer alone 
 
 FIT's Fisher traces (Zandonati et al. 2023) are compared the same way, named ``fit:<batch>`` (utterances per backward
 pass): against ``--reference fit:1``, the exact per-utterance traces, a larger batch's widths are checked at every
-budget beside a second draw of today's batch (``fit:8+1``), the estimator's own noise.
+budget beside a second draw of the smaller one (``fit:8+1``), the estimator's own noise.
 
 An estimator named with ``+k`` draws its random vectors or signs from the run's seed + k: ``hutchinson:256@256+1``
 is a second reference, independent of the first, whose agreement with it is the most any estimator can show.
@@ -61,8 +61,8 @@ def traces(model, utterances, estimator: str, cfg: QuantizationSettings, seed: i
     start = time.process_time()
     if name == "fit":
         found = gradient_traces(model, *utterances, "true", seed, batch)
-        return found, time.process_time() - start
-    found = curvature_traces(model, *utterances, name, samples, batch, seed, hutchinson)["hessian"]
+    else:
+        found = curvature_traces(model, *utterances, name, samples, batch, seed, hutchinson)["hessian"]
     return found, time.process_time() - start
 
 
@@ -86,16 +86,16 @@ def main() -> None:
     parser.add_argument("--estimator", action="append", required=True, help="name:count, repeatable")
     parser.add_argument("--reference", default=REFERENCE, help=f"the estimator compared with (default {REFERENCE})")
     args = parser.parse_args()
-    base = args.reference
+    reference = args.reference
     cfg = QuantizationSettings()
     files = grid_cell(args)
     cell = trained_runs(
         files.models, files.split, files.corpora, cfg.sequences.max_frames, files.normalise, "trace agreement"
     )
     taus = {e: [] for e in args.estimator}
-    against_measured = {e: [] for e in [base, *args.estimator]}
+    against_measured = {e: [] for e in [reference, *args.estimator]}
     same = {e: 0 for e in args.estimator}
-    seconds = {e: 0.0 for e in [base, *args.estimator]}
+    seconds = {e: 0.0 for e in [reference, *args.estimator]}
     budgets = cfg.curves.budgets
     for seed, _, model, _, data in itertools.islice(cell, args.models):
         train = data.subsets["train"]
@@ -104,24 +104,24 @@ def main() -> None:
         utterances = (train.features[chosen], train.labels[chosen], train.lengths[chosen])
         counts = layer_counts(model)
         omega = {}
-        for estimator in [base, *args.estimator]:
+        for estimator in [reference, *args.estimator]:
             found, cpu = traces(model, utterances, estimator, cfg, seed)
             seconds[estimator] += cpu
             omega[estimator] = trace_sensitivity(model, found, cfg.curves.quantizer, cfg.adaptive.candidates)
         bits = min(cfg.adaptive.candidates, key=lambda b: abs(b - RANKING_BITS))
-        ranked = [omega[base][layer][bits] for layer in counts]
+        ranked = [omega[reference][layer][bits] for layer in counts]
         measured = measured_increase(model, utterances, list(counts), bits, cfg.curves.quantizer)
-        for estimator in [base, *args.estimator]:
+        for estimator in [reference, *args.estimator]:
             predicted = [omega[estimator][layer][bits] for layer in counts]
             against_measured[estimator].append(kendalltau([measured[layer] for layer in counts], predicted)[0])
         for estimator in args.estimator:
             taus[estimator].append(kendalltau(ranked, [omega[estimator][layer][bits] for layer in counts])[0])
             same[estimator] += sum(
-                allocate(omega[estimator], counts, b) == allocate(omega[base], counts, b) for b in budgets
+                allocate(omega[estimator], counts, b) == allocate(omega[reference], counts, b) for b in budgets
             )
     models = len(next(iter(taus.values())))
-    print(f"{args.features}/{args.dataset}/{args.protocol}/{args.family}: {models} models, reference {base}")
-    print(f"  {base}: {seconds[base] / models:.2f} CPU-s/model")
+    print(f"{args.features}/{args.dataset}/{args.protocol}/{args.family}: {models} models, reference {reference}")
+    print(f"  {reference}: {seconds[reference] / models:.2f} CPU-s/model")
     for estimator, found in against_measured.items():
         per_model = np.round(found, 2).tolist()
         print(f"  {estimator} against the measured loss increase: tau {np.nanmean(found):.2f} ({per_model})")
